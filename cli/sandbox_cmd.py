@@ -1,0 +1,94 @@
+"""`arc-top sandbox`: run the embedded ARC cluster in the foreground for kubectl, arc-top and rehearsals."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+DEFAULT_KUBECONFIG = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                                  "arc-top", "sandbox.kubeconfig")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("sandbox", help="run the embedded sandbox ARC cluster (a Kubernetes API on 127.0.0.1)",
+                       description="Run the embedded sandbox cluster in the foreground until Ctrl-C.")
+    p.add_argument("--scenario", default="incident", help="scenario to load (see --list); default: incident")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free port)")
+    p.add_argument("--kubeconfig", default=DEFAULT_KUBECONFIG,
+                   help=f"where to write the kubeconfig (default: {DEFAULT_KUBECONFIG})")
+    p.add_argument("--set", dest="params", action="append", default=[], metavar="KEY=VALUE",
+                   help="scenario parameter, e.g. --set scale_sets=5 (large scenario)")
+    p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.add_argument("--verbose", action="store_true", help="log every API request to stderr")
+    p.set_defaults(run=run)
+
+
+def _params(pairs: list[str]) -> dict:
+    out: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set wants KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = int(value)
+        except ValueError:
+            try:
+                out[key] = float(value)
+            except ValueError:
+                out[key] = value
+    return out
+
+
+def _fail(message: str) -> int:
+    print(f"arc-top sandbox: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    from sandbox.scenario import list_scenarios
+
+    scenarios = dict(list_scenarios())
+    if args.list:
+        width = max(len(n) for n in scenarios)
+        for name, description in scenarios.items():
+            print(f"{name:<{width}}  {description}")
+        return 0
+    if args.scenario not in scenarios:
+        return _fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(scenarios)}")
+    try:
+        params = _params(args.params)
+    except ValueError as exc:
+        return _fail(str(exc))
+    from sandbox.run import start_sandbox
+
+    try:
+        sandbox = start_sandbox(args.scenario, port=args.port, params=params,
+                                kubeconfig_path=args.kubeconfig, verbose=args.verbose)
+    except OSError as exc:
+        return _fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}")
+    except ValueError as exc:
+        return _fail(str(exc))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    users = [u for u in sandbox.scenario.users if u != "admin"]
+    print(f'arc-top sandbox: scenario "{args.scenario}" - {scenarios[args.scenario]}')
+    print(f"API server: {sandbox.url}")
+    print(f"kubeconfig: {sandbox.kubeconfig_path}")
+    print("  contexts: arc-sandbox (admin)" + "".join(f", arc-sandbox-{u}" for u in users))
+    print("Try:")
+    print(f"  export KUBECONFIG={sandbox.kubeconfig_path}")
+    print("  kubectl get autoscalingrunnersets,ephemeralrunners -A")
+    print(f"  kubectl get pods,pvc -n {sandbox.scenario.namespace}")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+        print("arc-top sandbox: stopped.")
+    return 0
