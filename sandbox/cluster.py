@@ -1,0 +1,161 @@
+"""The sandbox cluster's state and the write path every writer shares (API requests and the ARC
+controller simulation alike): validation, admission, events, faults."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+
+from sandbox import admission, errors
+from sandbox.logs import LogStore
+from sandbox.rbac import Authorizer, UserInfo
+from sandbox.resources import Resource, lookup
+from sandbox.store import Store, now_rfc3339
+
+
+def _res(res: Resource | str) -> Resource:
+    return res if isinstance(res, Resource) else lookup(res)
+
+
+class Cluster:
+    """Everything the API server and the controller share. Thread-safe through the store's lock."""
+
+    def __init__(self) -> None:
+        self.store = Store()
+        self.logs = LogStore()
+        self.authorizer = Authorizer(self._list_for_rbac, lambda: self.store.rbac_generation)
+        self.tokens: dict[str, UserInfo] = {}
+        self.github = None          # sandbox.github.FakeGitHub, set by the scenario loader
+        self.latency_s = 0.0        # fault injection: added to every API request
+        self.stopping = threading.Event()
+        self.restart_hooks: list[Callable[[float], None]] = []
+        self.base_url = ""          # https://127.0.0.1:<port>, known once the server listens
+
+    def _list_for_rbac(self, key: str, namespace: str | None) -> list[dict]:
+        return self.store.list(key, namespace)
+
+    # ---- the write path ----------------------------------------------------------------
+    def admit(self, res: Resource, obj: dict, op: str) -> None:
+        if res.key == "secrets" and not obj.get("type"):
+            obj["type"] = "Opaque"      # the API server's defaulting
+        admission.validate(res, obj, op)
+        if res.key == "pods" and op == "create":
+            ns = self.store.get("namespaces", None, obj["metadata"].get("namespace", ""))
+            admission.pod_security(obj, ns)
+
+    def create(self, res: Resource | str, obj: dict, dry_run: bool = False) -> dict:
+        res = _res(res)
+        return self.store.create(res, obj, dry_run=dry_run, validate=lambda o: self.admit(res, o, "create"))
+
+    def update(self, res: Resource | str, obj: dict, dry_run: bool = False, subresource: str = "",
+               require_rv: bool = True) -> dict:
+        res = _res(res)
+        return self.store.update(res, obj, dry_run=dry_run, subresource=subresource, require_rv=require_rv,
+                                 validate=lambda o: self.admit(res, o, "update"))
+
+    def mutate(self, res: Resource | str, namespace: str | None, name: str,
+               fn: Callable[[dict], None]) -> dict | None:
+        """Controller write without optimistic concurrency (it holds the only copy that matters)."""
+        return self.store.mutate(_res(res), namespace, name, fn)
+
+    def delete(self, res: Resource | str, namespace: str | None, name: str, dry_run: bool = False) -> dict:
+        res = _res(res)
+        out = self.store.delete(res, namespace, name, dry_run=dry_run)
+        if res.key == "pods" and not dry_run and self.store.get("pods", namespace, name) is None:
+            self.logs.forget_pod(namespace or "", name)
+        return out
+
+    def get(self, res: Resource | str, namespace: str | None, name: str) -> dict | None:
+        return self.store.get(_res(res).key, namespace, name)
+
+    def list(self, res: Resource | str, namespace: str | None = None,
+             match: Callable[[dict], bool] | None = None) -> list[dict]:
+        return self.store.list(_res(res).key, namespace, match)
+
+    def crd_objects(self) -> list[dict]:
+        return self.store.list("customresourcedefinitions.apiextensions.k8s.io")
+
+    def crd_for(self, res: Resource) -> dict | None:
+        """The stored CRD that serves `res` (its printer columns drive `kubectl get`)."""
+        return self.store.get("customresourcedefinitions.apiextensions.k8s.io", None, res.key)
+
+    def apply_objects(self, objects: list[dict]) -> None:
+        """Create (or replace) objects as a scenario declares them, namespaces first."""
+        from sandbox.resources import resource_for
+        ordered = sorted(objects, key=lambda o: 0 if o.get("kind") == "Namespace" else 1)
+        for obj in ordered:
+            res = resource_for(obj.get("apiVersion", ""), obj.get("kind", ""))
+            if res is None:
+                raise ValueError(f"unknown kind {obj.get('apiVersion')}/{obj.get('kind')}")
+            meta = obj.get("metadata", {})
+            existing = self.store.get(res.key, meta.get("namespace"), meta.get("name", ""))
+            if existing is None:
+                self.store.create(res, obj)
+            else:
+                obj = copy.deepcopy(obj)
+                obj["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+                self.store.update(res, obj)
+                if "status" in obj and "status" in res.subresources:
+                    self.store.update(res, dict(obj, metadata=dict(
+                        obj["metadata"], resourceVersion=None)), subresource="status", require_rv=False)
+
+    # ---- events -------------------------------------------------------------------------
+    def record_event(self, obj: dict, type_: str, reason: str, message: str,
+                     component: str = "arc-sandbox", namespace: str | None = None) -> dict | None:
+        """Create an Event or bump the count of the same one, as the kubelet/controllers' recorder does."""
+        meta = obj["metadata"]
+        ns = namespace or meta.get("namespace") or "default"
+        if self.store.get("namespaces", None, ns) is None:
+            return None
+        digest = hashlib.sha1(f"{meta.get('uid')}/{reason}/{message}".encode()).hexdigest()[:16]
+        name = f"{meta['name'][:200]}.{digest}"
+        stamp = now_rfc3339()
+        existing = self.store.get("events", ns, name)
+        if existing is not None:
+            def bump(ev: dict) -> None:
+                ev["count"] = int(ev.get("count") or 1) + 1
+                ev["lastTimestamp"] = stamp
+            return self.store.mutate(lookup("events"), ns, name, bump)
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": ns},
+            "involvedObject": {"kind": obj.get("kind"), "namespace": meta.get("namespace"),
+                               "name": meta["name"], "uid": meta.get("uid"),
+                               "apiVersion": obj.get("apiVersion"),
+                               "resourceVersion": meta.get("resourceVersion")},
+            "reason": reason, "message": message, "type": type_,
+            "source": {"component": component},
+            "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1,
+            "reportingComponent": component, "reportingInstance": "",
+        }
+        return self.store.create(lookup("events"), event)
+
+    # ---- fault injection -------------------------------------------------------------------
+    def restart(self, down_seconds: float = 1.0) -> None:
+        """As if the API server restarted: every connection and watch drops; state survives."""
+        self.store.close_watchers()
+        for hook in self.restart_hooks:
+            hook(down_seconds)
+
+    def compact(self) -> int:
+        return self.store.compact()
+
+    def authenticate(self, token: str | None) -> UserInfo | None:
+        if not token:
+            return None
+        return self.tokens.get(token)
+
+    def wait(self, predicate: Callable[[], bool], timeout: float = 10.0, step: float = 0.05) -> bool:
+        """Poll `predicate` until true (tests and the CLI use it; the cluster itself never blocks)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if predicate():
+                return True
+            time.sleep(step)
+        return predicate()
+
+
+__all__ = ["Cluster", "errors"]
