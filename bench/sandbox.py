@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import platform
@@ -98,8 +99,8 @@ def watch_under_churn(http: httpx.Client, seconds: float, watchers: int) -> dict
     stop = threading.Event()
 
     def pod_watcher(i: int) -> None:
-        with http.stream("GET", "/api/v1/pods", params={"watch": "true", "resourceVersion": rv,
-                                                        "timeoutSeconds": int(seconds) + 5}) as resp:
+        params = {"watch": "true", "resourceVersion": rv, "timeoutSeconds": int(seconds) + 5}
+        with contextlib.suppress(httpx.HTTPError), http.stream("GET", "/api/v1/pods", params=params) as resp:
             for line in resp.iter_lines():
                 if line:
                     counts[i] += 1
@@ -112,7 +113,7 @@ def watch_under_churn(http: httpx.Client, seconds: float, watchers: int) -> dict
         "resourceVersion"]
 
     def marker_watcher() -> None:
-        with http.stream("GET", f"/api/v1/namespaces/{ns}/configmaps",
+        with contextlib.suppress(httpx.HTTPError), http.stream("GET", f"/api/v1/namespaces/{ns}/configmaps",
                          params={"watch": "true", "resourceVersion": marker_rv,
                                  "timeoutSeconds": int(seconds) + 5}) as resp:
             for line in resp.iter_lines():

@@ -222,3 +222,32 @@ def test_unknown_token_is_401(healthy):
     with pytest.raises(ApiException) as info:
         client.CoreV1Api(api).list_namespace()
     assert info.value.status == 401
+
+
+def test_log_parameters_previous_since_and_limit(healthy, core, ns):
+    core.create_namespaced_pod(ns, {"metadata": {"name": "logger"},
+                                    "spec": {"containers": [{"name": "main", "image": "busybox"}]}})
+    logs = healthy.cluster.logs
+    logs.write(ns, "logger", "main", ["old line 1", "old line 2"], ts=time.time() - 600)
+    logs.restart(ns, "logger", "main")           # a new container instance: the old log is "previous"
+    logs.write(ns, "logger", "main", ["new line 1"], ts=time.time() - 300)
+    logs.write(ns, "logger", "main", ["new line 2"])
+    assert core.read_namespaced_pod_log("logger", ns, previous=True) == "old line 1\nold line 2\n"
+    assert core.read_namespaced_pod_log("logger", ns) == "new line 1\nnew line 2\n"
+    assert core.read_namespaced_pod_log("logger", ns, since_seconds=60) == "new line 2\n"
+    assert core.read_namespaced_pod_log("logger", ns, limit_bytes=5) == "new l"
+    assert core.read_namespaced_pod_log("logger", ns, tail_lines=1, timestamps=True).endswith("Z new line 2\n")
+    with pytest.raises(ApiException) as info:
+        core.read_namespaced_pod_log("logger", ns, container="nope")
+    assert info.value.status == 400 and "container nope is not valid for pod logger" in info.value.body
+
+
+def test_fault_endpoints_need_cluster_admin(healthy):
+    admin, viewer = api_client(healthy), api_client(healthy, "viewer")
+
+    def post(api, path):
+        return api.call_api(*api.param_serialize("POST", path, auth_settings=["BearerToken"])).status
+
+    assert post(admin, "/sandbox/latency?ms=0") == 200
+    assert post(viewer, "/sandbox/compact") == 403
+    assert post(viewer, "/sandbox/restart") == 403

@@ -1,0 +1,89 @@
+"""Rehearsing the documented fixes end to end with the operator's own tools: kubectl patches the
+ARS over HTTPS, the simulation reacts, and the official client reads the outcome back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from kubernetes import client
+
+from sandbox.run import start_sandbox
+from tests.conftest import Kubectl, api_client
+
+NS = "arc-runners"
+
+
+@pytest.fixture()
+def sandbox_for(tmp_path):
+    started = []
+
+    def start(name: str):
+        sb = start_sandbox(name, kubeconfig_path=str(tmp_path / f"{name}.kubeconfig"), speed=10.0)
+        started.append(sb)
+        return sb, Kubectl(sb, str(tmp_path / "cache")), client.CoreV1Api(api_client(sb))
+    yield start
+    for sb in started:
+        sb.stop()
+
+
+def runner_pods(core, ars: str) -> list:
+    pods = core.list_namespaced_pod(NS, label_selector=f"actions.github.com/scale-set-name={ars},"
+                                                       "app.kubernetes.io/component=runner").items
+    return [p for p in pods if not p.metadata.name.endswith("-workflow")]
+
+
+def test_kube_permissions_fs_group_patch_heals_new_runners(sandbox_for):
+    sb, kubectl, core = sandbox_for("kube-permissions")
+    ars = "arc-runner-set"
+
+    def denied_log_seen() -> bool:
+        for pod in runner_pods(core, ars):
+            try:
+                if "is denied" in core.read_namespaced_pod_log(pod.metadata.name, NS, container="runner"):
+                    return True
+            except client.ApiException:
+                pass
+        return False
+    assert sb.cluster.wait(denied_log_seen, 20), "no runner logged the _work permission error"
+    before = {p.metadata.name for p in runner_pods(core, ars)}
+    kubectl("patch", "autoscalingrunnerset", ars, "-n", NS, "--type", "merge",
+            "-p", json.dumps({"spec": {"template": {"spec": {"securityContext": {"fsGroup": 123}}}}}))
+
+    def healed() -> bool:
+        for pod in runner_pods(core, ars):
+            if pod.metadata.name in before or pod.status.phase != "Running":
+                continue
+            if pod.spec.security_context and pod.spec.security_context.fs_group == 123:
+                log = core.read_namespaced_pod_log(pod.metadata.name, NS, container="runner")
+                if "Listening for Jobs" in log and "is denied" not in log:
+                    return True
+        return False
+    assert sb.cluster.wait(healed, 30), "no new runner became healthy after the fsGroup patch"
+
+
+def test_pvc_pending_storage_class_patch_binds_new_claims(sandbox_for):
+    sb, kubectl, core = sandbox_for("pvc-pending")
+    ars = "arc-runner-set"
+
+    def pending_with_event() -> bool:
+        claims = core.list_namespaced_persistent_volume_claim(NS).items
+        events = core.list_namespaced_event(NS, field_selector="reason=ProvisioningFailed").items
+        return any(c.status.phase == "Pending" for c in claims) and any(
+            'storageclass.storage.k8s.io "fast-ssd" not found' in e.message for e in events)
+    assert sb.cluster.wait(pending_with_event, 20)
+    template = kubectl("get", "autoscalingrunnerset", ars, "-n", NS, "-o", "json").stdout
+    volumes = json.loads(template)["spec"]["template"]["spec"]["volumes"]
+    index = next(i for i, v in enumerate(volumes) if v["name"] == "work")
+    path = f"/spec/template/spec/volumes/{index}/ephemeral/volumeClaimTemplate/spec/storageClassName"
+    kubectl("patch", "autoscalingrunnerset", ars, "-n", NS, "--type", "json",
+            "-p", json.dumps([{"op": "test", "path": path, "value": "fast-ssd"},
+                              {"op": "replace", "path": path, "value": "gp3"}]))
+
+    def bound_and_running() -> bool:
+        claims = {c.metadata.name: c for c in core.list_namespaced_persistent_volume_claim(NS).items}
+        return any(p.status.phase == "Running" and claims.get(f"{p.metadata.name}-work") is not None
+                   and claims[f"{p.metadata.name}-work"].status.phase == "Bound"
+                   and claims[f"{p.metadata.name}-work"].spec.storage_class_name == "gp3"
+                   for p in runner_pods(core, ars))
+    assert sb.cluster.wait(bound_and_running, 30), "new work volumes did not bind after the storage class fix"
