@@ -1,0 +1,189 @@
+"""The whole live picture for one connection: a watch thread per (kind, namespace, selector), discovery of the
+ARC controller on a worker thread, one ClusterState they all write into. Textual-free: a UI passes
+`on_change` (called from a watch thread, at most once per drain) and calls drain() + snapshot() in reply.
+
+Threads, with namespaces selected (13 per namespace + 4 cluster-wide + 1–4 per controller namespace):
+  per namespace    scale sets, runner sets, runners, ARC pods (runner|listener|controller by label),
+                   workflow pods (label runner-pod), PVCs, Warning events, Normal events of ARC objects,
+                   network policies, secrets (key names only), service accounts, roles, role bindings
+  cluster-wide     storage classes, namespaces, cluster roles, cluster role bindings
+  controller ns    listeners (+ its pods and events when the namespace is not selected)
+With -A each per-namespace watch is a single all-namespaces watch, and listeners are watched cluster-wide.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from kube import apis, model
+from kube.discovery import ArcInfo, discover
+from kube.model import ChangeSet, KindState, Snapshot
+from kube.state import ClusterState
+from kube.watch import KindWatcher, WatchSpec
+
+ARC_POD_SELECTOR = "app.kubernetes.io/component in (runner,runner-scale-set-listener,controller-manager)"
+WORKFLOW_POD_SELECTOR = "runner-pod"
+WARNING_EVENTS = "type=Warning"
+ARC_NORMAL_EVENTS = f"involvedObject.apiVersion={apis.ARC_GROUP}/{apis.ARC_VERSION},type=Normal"
+DISCOVERY_SOURCE = "discovery"
+
+
+def _arc_pod(obj: object) -> bool:
+    return getattr(obj, "role", "other") != "other"      # e.g. another product's controller-manager pod
+
+
+def namespace_specs(ns: str | None) -> list[WatchSpec]:
+    """What is watched in one selected namespace (None: in all namespaces)."""
+    return [
+        WatchSpec(apis.SCALE_SETS, ns), WatchSpec(apis.RUNNER_SETS, ns), WatchSpec(apis.RUNNERS, ns),
+        WatchSpec(apis.PODS, ns, ARC_POD_SELECTOR, accept=_arc_pod),
+        WatchSpec(apis.PODS, ns, WORKFLOW_POD_SELECTOR),
+        WatchSpec(apis.VOLUMES, ns),
+        WatchSpec(apis.EVENTS, ns, field_selector=WARNING_EVENTS),
+        WatchSpec(apis.EVENTS, ns, field_selector=ARC_NORMAL_EVENTS),
+        WatchSpec(apis.NETWORK_POLICIES, ns), WatchSpec(apis.SECRETS, ns), WatchSpec(apis.SERVICE_ACCOUNTS, ns),
+        WatchSpec(apis.ROLES, ns), WatchSpec(apis.ROLE_BINDINGS, ns),
+    ]
+
+
+def cluster_specs() -> list[WatchSpec]:
+    return [WatchSpec(apis.STORAGE_CLASSES), WatchSpec(apis.NAMESPACES), WatchSpec(apis.CLUSTER_ROLES),
+            WatchSpec(apis.CLUSTER_ROLE_BINDINGS)]
+
+
+def controller_specs(ns: str, selected: tuple[str, ...]) -> list[WatchSpec]:
+    """The controller namespace: the listeners of the selected namespaces' scale sets, and (unless the namespace
+    is selected anyway) their pods, the controller pods and the namespace's events."""
+    wanted = frozenset(selected)
+
+    def ours(obj: object) -> bool:
+        return getattr(obj, "scale_set_namespace", "") in wanted or getattr(obj, "role", "") == "controller"
+
+    specs = [WatchSpec(apis.LISTENERS, ns, accept=ours)]
+    if ns not in selected:
+        specs += [WatchSpec(apis.PODS, ns, ARC_POD_SELECTOR, accept=ours),
+                  WatchSpec(apis.EVENTS, ns, field_selector=WARNING_EVENTS),
+                  WatchSpec(apis.EVENTS, ns, field_selector=ARC_NORMAL_EVENTS)]
+    return specs
+
+
+def plan(namespaces: tuple[str, ...]) -> list[WatchSpec]:
+    """The watches that need no discovery (all of them with -A)."""
+    specs: list[WatchSpec] = []
+    for ns in namespaces or (None,):
+        specs += namespace_specs(ns)
+    specs += cluster_specs()
+    if not namespaces:
+        specs.append(WatchSpec(apis.LISTENERS, None))
+    return specs
+
+
+class Monitor:
+    def __init__(self, conn, on_change: Callable[[], None] | None = None, **watch_options):
+        self.conn = conn
+        self.state = ClusterState(on_change)
+        self.watchers: list[KindWatcher] = []
+        self._watch_options = watch_options
+        self._info: ArcInfo | None = None
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._started = False
+        self._discovery: threading.Thread | None = None
+
+    @property
+    def info(self) -> ArcInfo | None:
+        """What discovery found (None until it has run)."""
+        return self._info
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Return at once: one thread starts the watch threads (starting 20 threads that each begin parsing at
+        once costs the caller ~70 ms of GIL waits) and then runs discovery; the first lists happen on the
+        watch threads."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            if self.conn.namespaces:
+                self.state.set_state(model.LISTENERS, KindState(model.LISTENERS, "starting",
+                                                                message="looking for the ARC controller"),
+                                     DISCOVERY_SOURCE)
+        self._discovery = threading.Thread(target=self._run, name="arc-top-discovery", daemon=True)
+        self._discovery.start()
+
+    def _start_watcher(self, spec: WatchSpec) -> None:
+        """Under self._lock."""
+        if self._stopped:
+            return
+        watcher = KindWatcher(self.conn.api_client, spec, self.state, **self._watch_options)
+        self.watchers.append(watcher)
+        watcher.start()
+
+    def _run(self) -> None:
+        for spec in plan(self.conn.namespaces):
+            with self._lock:
+                self._start_watcher(spec)
+        self._discover()
+
+    def _discover(self) -> None:
+        try:
+            info = discover(self.conn)
+        except Exception as exc:     # discovery is best effort: the watches work without it
+            info = ArcInfo(problems=(f"ARC discovery failed: {type(exc).__name__}: {exc}"[:300],))
+        self._info = info
+        self.state.set_arc(info)
+        if not self.conn.namespaces:
+            return
+        with self._lock:
+            for ns in info.controller_namespaces:
+                for spec in controller_specs(ns, self.conn.namespaces):
+                    self._start_watcher(spec)
+        if info.controller_namespaces:
+            self.state.forget_state(model.LISTENERS, DISCOVERY_SOURCE)
+        elif not info.controllers_listed:
+            why = next((p for p in info.problems if "controller" in p), "the ARC controller namespace is unknown")
+            self.state.set_state(model.LISTENERS, KindState(model.LISTENERS, "forbidden", message=why, synced=True),
+                                 DISCOVERY_SOURCE)
+        else:
+            self.state.set_state(model.LISTENERS, KindState(model.LISTENERS, "live", synced=True,
+                                                            message="no ARC controller found"), DISCOVERY_SOURCE)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop every thread; returns within `timeout` (threads are daemons: a straggler cannot block exit)."""
+        with self._lock:
+            self._stopped = True
+            watchers = list(self.watchers)
+        for watcher in watchers:
+            watcher.stop()
+        deadline = time.monotonic() + timeout
+        for watcher in watchers:
+            watcher.join(max(0.0, deadline - time.monotonic()))
+
+    # ---- reading ---------------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        return self.state.snapshot()
+
+    def drain(self) -> ChangeSet:
+        return self.state.drain()
+
+    def synced(self) -> bool:
+        """Every kind has applied its first list (or knows it may not), and discovery has run."""
+        snap = self.state.snapshot()
+        return self._info is not None and all(s.synced for s in snap.kinds.values())
+
+    def wait_synced(self, timeout: float = 30.0, step: float = 0.02) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.synced():
+                return True
+            time.sleep(step)
+        return self.synced()
+
+    def threads(self) -> dict[str, int]:
+        """Watch threads per kind (diagnostics and the report)."""
+        out: dict[str, int] = {}
+        for w in self.watchers:
+            out[w.kind] = out.get(w.kind, 0) + 1
+        return out

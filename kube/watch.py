@@ -1,0 +1,356 @@
+"""One app-owned daemon thread per watched (resource, namespace, selector): list, then watch from the list's
+resourceVersion, forever, into a ClusterState.
+
+- list in pages of 500 → `state.replace` (exactly this watcher's share; no ghosts, nothing missing);
+- watch with bookmarks, `timeout_seconds` and `_request_timeout` always set; lines parsed here (no models);
+- 410 Gone (as an ERROR event or an HTTP status) → relist; a dropped connection → backoff 0.5, 1, 2 … 10 s
+  with KindState "reconnecting"/attempt n, then resume from the last resourceVersion (the server replays
+  what was missed, deletions included; if that is too old it answers 410 and we relist);
+- 403 → KindState "forbidden" with the server's one-line reason, the share is dropped, retried every 60 s;
+- stop() shuts the open response's socket, so the thread ends within a second even on a quiet stream.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kube.apis import Resource, status_message
+from kube.model import KindState
+from kube.projections import project, uid_of
+from kube.state import ClusterState
+
+PAGE_SIZE = 500
+WATCH_SECONDS = (240, 300)          # server-side watch timeout, randomised so watchers do not re-watch in step
+READ_TIMEOUT_S = 90.0               # no byte (event or bookmark) for this long: re-watch from the last version
+CONNECT_TIMEOUT_S = 5.0
+LIST_READ_TIMEOUT_S = 60.0
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.5, 10.0
+FORBIDDEN_RETRY_S = 60.0
+
+
+@dataclass(frozen=True)
+class WatchSpec:
+    resource: Resource
+    namespace: str | None = None                  # None: all namespaces (or a cluster-scoped kind)
+    label_selector: str = ""
+    field_selector: str = ""
+    accept: Callable[[object], bool] | None = None  # projections it rejects are treated as gone
+
+    @property
+    def source(self) -> str:
+        """This watcher's name in the state: its share of the kind."""
+        parts = [self.resource.plural, self.namespace or "*"]
+        if self.label_selector:
+            parts.append(self.label_selector)
+        if self.field_selector:
+            parts.append(self.field_selector)
+        return "/".join(parts)
+
+    def scope(self) -> str:
+        if not self.resource.namespaced:
+            return "cluster-wide"
+        return f'in namespace "{self.namespace}"' if self.namespace else "in all namespaces"
+
+
+class _Gone(Exception):
+    """410: our resourceVersion is too old; relist."""
+
+
+class _StreamError(Exception):
+    """An ERROR event other than 410 (e.g. the server closed a too-slow watch): resume from the last version."""
+
+
+class KindWatcher(threading.Thread):
+    def __init__(self, api_client, spec: WatchSpec, state: ClusterState, *, page_size: int = PAGE_SIZE,
+                 watch_seconds: tuple[int, int] = WATCH_SECONDS, read_timeout: float = READ_TIMEOUT_S,
+                 forbidden_retry: float = FORBIDDEN_RETRY_S):
+        super().__init__(name=f"arc-top-watch {spec.source}", daemon=True)
+        self.api_client = api_client
+        self.spec = spec
+        self.state = state
+        self.kind = spec.resource.key
+        self.source = spec.source
+        self.page_size = page_size
+        self.watch_seconds = watch_seconds
+        self.read_timeout = read_timeout
+        self.forbidden_retry = forbidden_retry
+        self.resource_version = ""
+        self.lists = 0                              # how many (re)lists were applied (tests, diagnostics)
+        self._stopping = threading.Event()
+        self._resp = None
+        self._resp_lock = threading.Lock()
+        self._synced = False
+        self._status = KindState(self.kind, "starting")
+        state.set_state(self.kind, self._status, self.source)
+
+    # ---- control ---------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stopping.set()
+        with self._resp_lock:
+            resp = self._resp
+        if resp is not None:
+            _shutdown(resp)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def _set(self, state: str, attempt: int = 0, message: str = "") -> None:
+        new = KindState(self.kind, state, attempt=attempt, message=message, synced=self._synced)
+        if new != self._status and not self.stopping:
+            self._status = new
+            self.state.set_state(self.kind, new, self.source)
+
+    # ---- the loop ----------------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self._loop()
+        except Exception as exc:  # a bug must show as a state, not kill the app or print a traceback
+            self._set("error", message=f"watch stopped: {type(exc).__name__}: {exc}"[:300])
+
+    def _loop(self) -> None:
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        need_list, attempt = True, 0
+        while not self.stopping:
+            try:
+                if need_list:
+                    if not self._synced:
+                        self._set("syncing")
+                    self._list()
+                    need_list, attempt = False, 0
+                    self._set("live")
+                if self.stopping:
+                    return
+                self._watch()
+                attempt = 0
+            except _Gone:
+                need_list = True
+            except ApiException as exc:
+                if self.stopping:
+                    return
+                status = exc.status or 0
+                if status == 410:
+                    need_list = True
+                elif status in (403, 404):
+                    self._synced = True
+                    if status == 403:
+                        self._set("forbidden", message=_forbidden_line(self.spec, exc))
+                    else:
+                        self._set("error", message=f"the server does not serve {self.spec.resource.plural}"
+                                                   f"{_group(self.spec.resource)} ({status_message(exc)})")
+                    self.state.drop_source(self.kind, self.source)
+                    need_list = True
+                    self._stopping.wait(self.forbidden_retry)
+                else:
+                    attempt += 1
+                    if status == 0:      # TLS failure (the client reports it as status 0)
+                        line = status_message(exc).replace("SSLError ", "")
+                    elif status == 401:
+                        line = "the server rejected the credentials (401 Unauthorized): refresh your token"
+                    else:
+                        line = f"{status} {status_message(exc)}"
+                    self._set("error" if status in (0, 401) else "reconnecting", attempt, line[:300])
+                    self._backoff(attempt)
+            except (urllib3.exceptions.HTTPError, OSError, _StreamError, ValueError) as exc:
+                if self.stopping:
+                    return
+                attempt += 1
+                self._set("reconnecting", attempt, _connection_line(exc))
+                self._backoff(attempt)
+
+    def _backoff(self, attempt: int) -> None:
+        delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (attempt - 1)) * random.uniform(0.85, 1.15)
+        self._stopping.wait(delay)
+
+    def _call(self, **kwargs):
+        spec = self.spec
+        if spec.label_selector:
+            kwargs["label_selector"] = spec.label_selector
+        if spec.field_selector:
+            kwargs["field_selector"] = spec.field_selector
+        fn = spec.resource.list_function(self.api_client, spec.namespace)
+        resp = fn(_preload_content=False, **kwargs)
+        with self._resp_lock:
+            self._resp = resp
+        if self.stopping:
+            _shutdown(resp)
+        return resp
+
+    def _release(self, resp, complete: bool) -> None:
+        with self._resp_lock:
+            self._resp = None
+        if not complete:
+            resp.close()
+        resp.release_conn()
+
+    def _list(self) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        kind, api_kind, accept = self.kind, self.spec.resource.kind, self.spec.accept
+        objs: dict[str, object] = {}
+        token, version = "", ""
+        while True:
+            kwargs = {"limit": self.page_size, "_request_timeout": (CONNECT_TIMEOUT_S, LIST_READ_TIMEOUT_S)}
+            if token:
+                kwargs["_continue"] = token
+            try:
+                resp = self._call(**kwargs)
+            except ApiException as exc:
+                if exc.status == 410 and token:     # the continue token expired: start the list again
+                    objs, token = {}, ""
+                    continue
+                raise
+            complete = False
+            try:
+                doc = json.loads(resp.data)
+                complete = True
+            finally:
+                self._release(resp, complete)
+            if self.stopping:
+                return
+            for item in doc.get("items") or ():
+                obj = project(kind, item, api_kind)
+                if accept is None or accept(obj):
+                    objs[obj.uid] = obj  # type: ignore[attr-defined]
+            meta = doc.get("metadata") or {}
+            version = str(meta.get("resourceVersion") or version)
+            token = meta.get("continue") or ""
+            if not token:
+                break
+        self.resource_version = version
+        self._synced = True
+        self.lists += 1
+        self.state.replace(kind, objs, self.source)
+
+    def _watch(self) -> None:
+        seconds = random.randint(*self.watch_seconds)
+        resp = self._call(watch=True, allow_watch_bookmarks=True, resource_version=self.resource_version or None,
+                          timeout_seconds=seconds, _request_timeout=(CONNECT_TIMEOUT_S, self.read_timeout))
+        complete = False
+        try:
+            if self._status.state != "live":
+                self._set("live")
+            buffer = b""
+            for chunk in _chunks(resp):
+                if self.stopping:
+                    return
+                buffer += chunk
+                if b"\n" not in chunk:
+                    continue
+                lines = buffer.split(b"\n")
+                buffer = lines.pop()
+                self._events(lines)
+            complete = True
+        except Exception as exc:
+            if self.stopping:
+                return
+            if _is_read_timeout(exc):       # a quiet stream: just watch again from where we are
+                return
+            raise
+        finally:
+            self._release(resp, complete)
+
+    def _events(self, lines: list[bytes]) -> None:
+        kind, api_kind, accept = self.kind, self.spec.resource.kind, self.spec.accept
+        batch: list[tuple[str, object]] = []
+        version = ""
+        bookmark = False
+        try:
+            for line in lines:
+                if not line:
+                    continue
+                try:
+                    event = json.loads(line)
+                    kind_of_event, raw = event["type"], event["object"]
+                except (ValueError, KeyError, TypeError):
+                    continue                                    # a garbled line: skip it, keep the stream
+                if kind_of_event == "ERROR":
+                    status = raw if isinstance(raw, dict) else {}
+                    if status.get("code") == 410:
+                        raise _Gone()
+                    raise _StreamError(f"watch error {status.get('code')}: {status.get('message', '')}")
+                meta = raw.get("metadata") if isinstance(raw, dict) else None
+                rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+                if rv:
+                    version = str(rv)
+                if kind_of_event == "BOOKMARK":
+                    bookmark = True
+                elif kind_of_event == "DELETED":
+                    batch.append(("DELETED", uid_of(raw)))
+                elif kind_of_event in ("ADDED", "MODIFIED"):
+                    obj = project(kind, raw, api_kind)
+                    batch.append((kind_of_event, obj) if accept is None or accept(obj) else ("DELETED", obj.uid))
+        finally:
+            if batch:
+                self.state.apply_many(kind, batch, self.source)
+            elif bookmark:
+                self.state.touch(kind)
+            if version:
+                self.resource_version = version
+
+
+# ---- helpers -----------------------------------------------------------------------------------------------
+def _chunks(resp):
+    """The body as it arrives: whole HTTP chunks (what the API server flushes per event batch); without
+    chunked encoding, whatever one socket read returns (never wait for a fixed amount on a live stream)."""
+    if getattr(resp, "chunked", False):
+        return resp.stream(amt=None, decode_content=True)
+    if hasattr(resp, "read1"):
+        return iter(lambda: resp.read1(65536), b"")
+    return resp.stream(amt=65536, decode_content=True)
+
+
+def _shutdown(resp) -> None:
+    """Unblock a read in another thread: urllib3 ≥ 2.3 has shutdown(); else shut the socket itself."""
+    import socket
+
+    try:
+        if hasattr(resp, "shutdown"):
+            resp.shutdown()
+            return
+        sock = getattr(getattr(resp, "connection", None), "sock", None)
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except Exception:  # already closed: nothing to unblock
+        pass
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    import socket
+
+    import urllib3
+
+    seen = exc
+    for _ in range(5):
+        if isinstance(seen, (urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError)):
+            return True
+        nxt = getattr(seen, "reason", None) or seen.__context__
+        if nxt is None or nxt is seen:
+            break
+        seen = nxt
+    return False
+
+
+def _group(res: Resource) -> str:
+    return f".{res.group}" if res.group else ""
+
+
+def _forbidden_line(spec: WatchSpec, exc: BaseException) -> str:
+    return f"no access to {spec.resource.plural}{_group(spec.resource)} {spec.scope()}: {status_message(exc)}"[:300]
+
+
+def _connection_line(exc: BaseException) -> str:
+    text = " ".join(str(getattr(exc, "reason", None) or exc).split())
+    if "Connection refused" in text or "ConnectionRefused" in text:
+        text = "connection refused"
+    elif "RemoteDisconnected" in text or "Connection aborted" in text or "closed connection" in text:
+        text = "the server closed the connection"
+    elif "Connection broken" in text or "IncompleteRead" in text or "InvalidChunkLength" in text:
+        text = "the connection broke"
+    return f"connection lost ({text[:200]}): reconnecting"

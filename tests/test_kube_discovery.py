@@ -1,0 +1,55 @@
+"""Discovery: the controller(s), their namespace, the ARC version, CRD versions, legacy summerwind ARC."""
+
+from __future__ import annotations
+
+import json
+
+from kube.config import connect
+from kube.discovery import chart_version, controller_info, discover, image_tag
+
+
+def test_versions_from_image_tags_and_chart_labels():
+    assert image_tag("ghcr.io/actions/gha-runner-scale-set-controller:0.14.2") == "0.14.2"
+    assert image_tag("registry:5000/arc/controller:v0.9.3@sha256:abc") == "v0.9.3"
+    assert image_tag("registry:5000/arc/controller") == ""
+    assert chart_version("gha-rs-controller-0.14.2") == "0.14.2"
+    assert chart_version("gha-runner-scale-set-controller-0.9.3") == "0.9.3"
+    assert chart_version("nonsense") == ""
+    pod = {"metadata": {"namespace": "arc", "name": "c", "labels": {"app.kubernetes.io/version": "0.12.1"}},
+           "spec": {"containers": [{"name": "manager", "image": "mirror.local/arc-controller:latest"}]}}
+    assert controller_info(pod).version == "0.12.1"          # a floating tag: the chart label tells the version
+    assert controller_info({"metadata": None, "spec": {"containers": []}}).image == ""
+
+
+def test_discovery_on_the_sandbox(healthy):
+    info = discover(connect(healthy.kubeconfig_path))
+    assert info.crd_versions == ("v1alpha1",) and info.installed and not info.legacy_summerwind
+    assert [(c.namespace, c.version, c.chart_version) for c in info.controllers] == [("arc-systems", "0.14.2",
+                                                                                     "0.14.2")]
+    assert (info.arc_version, info.chart_version, info.controller_namespaces) == ("0.14.2", "0.14.2",
+                                                                                ("arc-systems",))
+    assert info.problems == () and info.server_version.startswith("v1.")
+
+
+def test_legacy_summerwind_arc_is_named(healthy, monkeypatch):
+    from kubernetes import client
+
+    real = client.ApisApi.get_api_versions
+
+    class Answer:
+        def __init__(self, data: bytes):
+            self.data = data
+
+        def release_conn(self) -> None:
+            pass
+
+    def with_summerwind(self, **kwargs):
+        doc = json.loads(real(self, **kwargs).data)
+        doc["groups"].append({"name": "actions.summerwind.dev", "versions": [
+            {"groupVersion": "actions.summerwind.dev/v1alpha1", "version": "v1alpha1"}]})
+        return Answer(json.dumps(doc).encode())
+
+    monkeypatch.setattr(client.ApisApi, "get_api_versions", with_summerwind)
+    info = discover(connect(healthy.kubeconfig_path))
+    assert info.legacy_summerwind and info.arc_version == "0.14.2"
+    assert any("summerwind" in p and "does not manage" in p for p in info.problems)

@@ -1,0 +1,73 @@
+"""Helpers shared by the kube tests (no tests here; the name follows the test_kube_* file convention): the
+server's truth for what a Monitor watches, and polling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from kube import apis
+from kube.projections import project
+
+
+def server_uids(monitor) -> dict[str, set[str]]:
+    """kind → uids, listed directly through the official client with each watcher's own scope and selectors."""
+    out: dict[str, set[str]] = {}
+    for w in list(monitor.watchers):
+        spec = w.spec
+        try:
+            doc = apis.list_raw(monitor.conn.api_client, spec.resource, spec.namespace, spec.label_selector,
+                                spec.field_selector)
+        except Exception as exc:
+            if getattr(exc, "status", None) == 403:
+                out.setdefault(w.kind, set())
+                continue
+            raise
+        uids = out.setdefault(w.kind, set())
+        for item in doc.get("items") or []:
+            obj = project(w.kind, item, spec.resource.kind)
+            if spec.accept is None or spec.accept(obj):
+                uids.add(item["metadata"]["uid"])
+    return out
+
+
+def differences(monitor) -> dict[str, tuple[set[str], set[str]]]:
+    """kind → (ghosts: in the snapshot only, missing: on the server only); empty when they agree."""
+    server = server_uids(monitor)
+    snap = monitor.snapshot()
+    out = {}
+    for kind, uids in server.items():
+        mine = set(snap.of(kind))
+        if mine != uids:
+            out[kind] = (mine - uids, uids - mine)
+    return out
+
+
+def converges(monitor, timeout: float = 10.0) -> dict:
+    """Poll until the snapshot equals the server for every watched kind (the simulation keeps changing
+    things, so both sides are compared again until they agree); returns the last differences."""
+    end = time.monotonic() + timeout
+    diff = differences(monitor)
+    while diff and time.monotonic() < end:
+        time.sleep(0.1)
+        diff = differences(monitor)
+    return diff
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, step: float = 0.02):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+@contextmanager
+def frozen(sandbox) -> Iterator[None]:
+    """Pause the ARC simulation (it holds its step lock for every pass) so the cluster stops changing and a
+    snapshot can be compared with the server exactly."""
+    with sandbox.controller._step_lock:
+        yield
