@@ -8,12 +8,9 @@ event). Usage: python bench/sandbox.py [--seconds 15] [--watchers 3] [--set scal
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import json
 import os
-import platform
-import ssl
 import statistics
 import subprocess
 import sys
@@ -22,32 +19,9 @@ import threading
 import time
 
 import httpx
-import yaml
 
-
-def start(params: list[str], kubeconfig: str) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "cli.main", "sandbox", "--scenario", "large", "--kubeconfig", kubeconfig]
-    for p in params:
-        argv += ["--set", p]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for line in proc.stdout:
-        if "Press Ctrl-C" in line:
-            return proc
-    raise SystemExit("sandbox did not start: " + proc.stderr.read())
-
-
-def client_for(kubeconfig: str) -> tuple[str, httpx.Client, str]:
-    cfg = yaml.safe_load(open(kubeconfig))
-    cluster = cfg["clusters"][0]["cluster"]
-    token = cfg["users"][0]["user"]["token"]
-    ca = tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False)
-    ca.write(base64.b64decode(cluster["certificate-authority-data"]))
-    ca.close()
-    ctx = ssl.create_default_context(cafile=ca.name)
-    http = httpx.Client(base_url=cluster["server"], verify=ctx, timeout=60,
-                        headers={"Authorization": f"Bearer {token}"})
-    return cluster["server"], http, ca.name
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import http_client, machine, start_sandbox_process
 
 
 def timed(fn, repeat: int = 5) -> dict:
@@ -68,14 +42,14 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     kubeconfig = os.path.join(tmp, "kubeconfig")
     t0 = time.perf_counter()
-    proc = start(args.params, kubeconfig)
+    proc = start_sandbox_process("large", kubeconfig, args.params)
     startup = time.perf_counter() - t0
-    server, http, _ca = client_for(kubeconfig)
+    http = http_client(kubeconfig)
     try:
         pods = http.get("/api/v1/pods").json()["items"]
         table_accept = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}
         result = {
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+            "machine": machine(),
             "params": args.params, "startup_s": round(startup, 2), "pods": len(pods),
             "pvcs": len(http.get("/api/v1/persistentvolumeclaims").json()["items"]),
             "list_pods_json": timed(lambda: http.get("/api/v1/pods").raise_for_status()),

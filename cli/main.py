@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import sandbox_cmd
+from cli import monitor_cmd, sandbox_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arc-top",
-        description="A terminal monitor for GitHub Actions Runner Controller (ARC) runner scale sets.")
+        description="A terminal monitor for GitHub Actions Runner Controller (ARC) runner scale sets. "
+                    "Without a command: the monitor on the current kubeconfig context.")
+    monitor_cmd.add_connection_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    monitor_cmd.add_demo_parser(sub)
     sandbox_cmd.add_parser(sub)
     return parser
 
@@ -20,11 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    run = args.run if args.command else monitor_cmd.run_monitor
     try:
-        return args.run(args)
+        return run(args)
     except KeyboardInterrupt:
         return 130
 

@@ -1,0 +1,168 @@
+"""Benchmark the monitor against issue 3's budgets on the `large` scenario (sandbox in its own process).
+
+Prints one JSON object with sync_s, kubectl_sync_s, event_to_screen_p95_ms, key_p95_ms, peak_rss_mb,
+idle_cpu_pct, the machine and the parameters. The monitor runs headless (Textual's run_test) at 200x60 in
+a child process of its own, so its start-up, memory and CPU are measured alone.
+
+    python bench/monitor.py [--samples 40] [--set scale_sets=20 --set runners_per_set=250]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, http_client, machine, start_sandbox_process
+
+
+def p95(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[max(0, int(len(ordered) * 0.95) - 1)], 1)
+
+
+# ---- the child: arc-top's real path, headless -----------------------------------------------------------------
+async def child(kubeconfig: str, samples: int, started: float) -> dict:
+    sys.path.insert(0, ROOT)
+    from kube.config import connect
+    from kube.monitor import Monitor
+    from tui.app import ArcTopApp
+
+    conn = connect(kubeconfig, all_namespaces=True)
+    app = ArcTopApp(lambda on_change: Monitor(conn, on_change))
+    out: dict = {}
+    async with app.run_test(size=(200, 60)) as pilot:
+        print("app started", file=sys.stderr, flush=True)
+        scalesets = app.screen.query_one("#scalesets-table")
+        runners = app.screen.query_one("#runners-table")
+        while not (app.monitor and app.monitor.synced()):
+            await pilot.pause(0.01)
+        expected = sum(1 for p in app.monitor.snapshot().of("pods").values() if p.role == "runner")
+        while runners.total_count < expected or scalesets.total_count == 0:
+            await pilot.pause(0.01)
+        out["sync_s"] = round(time.time() - started, 3)
+        print(f"synced in {out['sync_s']} s", file=sys.stderr, flush=True)
+        out["runner_pods"] = expected
+        out["event_to_screen_ms"] = await _event_to_screen(pilot, app, scalesets, samples)
+        print("events measured", file=sys.stderr, flush=True)
+        out["key_ms"] = await _key_latency(pilot, app, samples)
+        print("keys measured", file=sys.stderr, flush=True)
+        out["idle_cpu_pct"] = await _idle_cpu(pilot, app)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+async def _event_to_screen(pilot, app, scalesets, samples: int) -> list[float]:
+    """Patch a scale set's maxRunners through the API; time until its row shows the new value."""
+    from kubernetes import client
+
+    custom = client.CustomObjectsApi(app.monitor.conn.api_client)
+    sets = list(app.monitor.snapshot().of("scalesets").values())
+    lags = []
+    loop = asyncio.get_running_loop()
+    for i in range(samples):
+        ars = sets[i % len(sets)]
+        value = 1000 + i
+        t0 = time.perf_counter()
+        await loop.run_in_executor(None, lambda a=ars, v=value: custom.patch_namespaced_custom_object(
+            "actions.github.com", "v1alpha1", a.namespace, "autoscalingrunnersets", a.name,
+            {"spec": {"maxRunners": v}}))
+        while f"/{value}" not in scalesets.row_text(ars.uid):
+            await pilot.pause(0.002)
+            if time.perf_counter() - t0 > 10:
+                break
+        lags.append((time.perf_counter() - t0) * 1000)
+        await pilot.pause(0.05)
+    return lags
+
+
+async def _key_latency(pilot, app, samples: int) -> list[float]:
+    """Press tab (next panel) during churn; time until focus moved."""
+    lags = []
+    for _ in range(samples):
+        before = app.focused
+        t0 = time.perf_counter()
+        await pilot.press("tab")
+        while app.focused is before:
+            await pilot.pause(0.001)
+        lags.append((time.perf_counter() - t0) * 1000)
+        await pilot.pause(0.05)
+    return lags
+
+
+async def _idle_cpu(pilot, app) -> float:
+    """Stop the sandbox's churn, let the screen settle, then measure our CPU over 10 s."""
+    from kubernetes import client
+
+    apps = client.AppsV1Api(app.monitor.conn.api_client)
+    for d in apps.list_deployment_for_all_namespaces().items:
+        if "sandbox.arc-top.dev/churn-events-per-second" in (d.metadata.annotations or {}):
+            apps.patch_namespaced_deployment(d.metadata.name, d.metadata.namespace, {"metadata": {"annotations": {
+                "sandbox.arc-top.dev/churn-events-per-second": "0"}}})
+    await pilot.pause(5.0)
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    await pilot.pause(10.0)
+    return round((time.process_time() - cpu0) / (time.perf_counter() - t0) * 100, 2)
+
+
+# ---- the parent ------------------------------------------------------------------------------------------------
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=40)
+    ap.add_argument("--set", dest="params", action="append", default=[])
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(child(args.child, args.samples, args.started))))
+        return
+    tmp = tempfile.mkdtemp()
+    kubeconfig = os.path.join(tmp, "kubeconfig")
+    sandbox = start_sandbox_process("large", kubeconfig, args.params)
+    try:
+        http = http_client(kubeconfig)
+        pods = len(http.get("/api/v1/pods").json()["items"])
+        kubectl_runs = []
+        for _ in range(3):
+            t = time.perf_counter()
+            subprocess.run(["kubectl", "--cache-dir", os.path.join(tmp, "kcache"), "get", "pods,pvc,events", "-A",
+                            "-o", "json"], env=dict(os.environ, KUBECONFIG=kubeconfig), stdout=subprocess.DEVNULL,
+                           check=True)
+            kubectl_runs.append(time.perf_counter() - t)
+        started = time.time()
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", kubeconfig, "--samples",
+                               str(args.samples), "--started", repr(started)], stdout=subprocess.PIPE, text=True,
+                              cwd=ROOT, timeout=600)
+        if proc.returncode != 0:
+            raise SystemExit("monitor child failed (its stderr is above)")
+        measured = json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+    kubectl_sync = statistics.median(kubectl_runs)
+    events, keys = measured.pop("event_to_screen_ms"), measured.pop("key_ms")
+    print(json.dumps({
+        "machine": machine(), "params": {"scenario": "large", "set": args.params, "pods": pods,
+                                         "samples": args.samples, "size": "200x60"},
+        "sync_s": measured["sync_s"],
+        "kubectl_sync_s": round(kubectl_sync, 3),
+        "sync_vs_kubectl": round(measured["sync_s"] / kubectl_sync, 2),
+        "event_to_screen_p50_ms": round(statistics.median(events), 1), "event_to_screen_p95_ms": p95(events),
+        "key_p50_ms": round(statistics.median(keys), 1), "key_p95_ms": p95(keys),
+        "peak_rss_mb": measured["peak_rss_mb"], "idle_cpu_pct": measured["idle_cpu_pct"],
+        "runner_pods_shown": measured["runner_pods"],
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

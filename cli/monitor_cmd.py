@@ -1,0 +1,90 @@
+"""`arc-top` (the monitor on the current cluster) and `arc-top demo` (the monitor on an embedded sandbox).
+
+The cluster is checked before the screen opens, so an unreachable or misconfigured cluster is one line
+on stderr and exit 2, never a half-drawn screen; the kubernetes client is imported on a thread while the
+UI modules import on the main one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+
+EXIT_USAGE = 2
+
+
+def add_connection_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kubeconfig", help="kubeconfig file(s), as kubectl (default: $KUBECONFIG or ~/.kube/config)")
+    p.add_argument("--context", help="kubeconfig context to use (default: the current context)")
+    p.add_argument("-n", "--namespace", dest="namespaces", action="append", default=[], metavar="NAMESPACE",
+                   help="runner namespace to watch (repeatable; default: the context's namespace)")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+
+
+def add_demo_parser(sub) -> None:
+    p = sub.add_parser("demo", help="open the monitor on an embedded sandbox cluster (no cluster needed)",
+                       description="Start the sandbox cluster in this process and open the monitor on it.")
+    p.add_argument("--scenario", default="incident", help="sandbox scenario (see 'arc-top sandbox --list')")
+    p.set_defaults(run=run_demo)
+
+
+def _fail(message: str) -> int:
+    print(f"arc-top: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _connect_in_background(args: argparse.Namespace, kubeconfig: str | None) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def work() -> None:
+        from kube.config import ConnectError, check_reachable, connect
+        try:
+            conn = connect(kubeconfig, args.context, args.namespaces, args.all_namespaces)
+            check_reachable(conn)
+            result["conn"] = conn
+        except ConnectError as exc:
+            result["error"] = str(exc)
+        except Exception as exc:  # an unexpected client failure is still one line, not a traceback
+            result["error"] = f"cannot connect: {type(exc).__name__}: {exc}"
+    thread = threading.Thread(target=work, name="arc-top-connect", daemon=True)
+    thread.start()
+    return thread, result
+
+
+def _run_app(conn, title: str) -> int:
+    from kube.monitor import Monitor
+    from tui.app import ArcTopApp
+
+    app = ArcTopApp(lambda on_change: Monitor(conn, on_change), title=title)
+    app.run()
+    return app.return_code or 0
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    thread, result = _connect_in_background(args, args.kubeconfig)
+    import tui.app  # noqa: F401 - import the UI while the client loads and the cluster answers
+    thread.join()
+    if "error" in result:
+        return _fail(result["error"])
+    return _run_app(result["conn"], "arc-top")
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from sandbox.run import start_sandbox
+    from sandbox.scenario import list_scenarios
+
+    names = [name for name, _ in list_scenarios()]
+    if args.scenario not in names:
+        return _fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(names)}")
+    path = tempfile.NamedTemporaryFile(prefix="arc-top-demo-", suffix=".kubeconfig", delete=False).name
+    sandbox = start_sandbox(args.scenario, kubeconfig_path=path)
+    try:
+        args.context, args.namespaces, args.all_namespaces = None, [], True
+        thread, result = _connect_in_background(args, path)
+        thread.join()
+        if "error" in result:
+            return _fail(result["error"])
+        return _run_app(result["conn"], f"arc-top demo · {args.scenario}")
+    finally:
+        sandbox.stop()

@@ -1,0 +1,355 @@
+"""The app driven by Pilot with a FakeMonitor: live updates keep the cursor, keys, filter, scope,
+help, hostile strings, no-access and loading states, the palette, keymaps, quitting."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from dataclasses import replace
+
+import pytest
+from rich.console import Console
+from textual.command import CommandPalette
+from textual.widgets import Input
+
+from kube.model import EVENTS, RUNNERS, SCALE_SETS, VOLUMES, KindState
+from tests.tui_fixtures import MONO, NOW, FakeMonitor, event, incident_monitor, kube_runner, runner, scale_set
+from tui.app import ArcTopApp
+from tui.screens.help import HelpScreen, help_table
+from tui.screens.main import MainScreen
+from widgets.resource_table import ResourceTable
+
+pytestmark = pytest.mark.asyncio
+
+
+def make_app(monitor: FakeMonitor, **kw) -> ArcTopApp:
+    app = ArcTopApp(monitor.factory, clock=lambda: NOW, monotonic=lambda: MONO, flush_interval=0.05,
+                    sample_interval=3600, **kw)
+    app.animation_level = "none"
+    return app
+
+
+async def until(pilot, condition, timeout: float = 5.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause()
+
+
+async def loaded(pilot) -> MainScreen:
+    app = pilot.app
+    await until(pilot, lambda: app.main_screen is not None and app.main_screen.snapshot is not None, what="data")
+    await pilot.pause()
+    return app.main_screen
+
+
+def table(app, panel: str) -> ResourceTable:
+    return app.main_screen.panel(panel).table
+
+
+def shown(widget) -> str:
+    """The plain text a Static shows."""
+    content = widget.content
+    return content.plain if hasattr(content, "plain") else str(content)
+
+
+def cells(app, panel: str, key: str) -> list[str]:
+    return [cell.plain for cell in table(app, panel).get_row(key)]
+
+
+async def test_runner_appears_changes_and_disappears_while_the_cursor_stays():
+    monitor = incident_monitor()
+    app = make_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        runners = table(app, "runners")
+        assert app.focused is runners
+        for _ in range(3):
+            await pilot.press("down")
+        key = runners.cursor_key
+        assert key is not None
+
+        # appears: a new runner of the first scale set sorts above the cursor row
+        new_items = kube_runner("arc-runners", "arc-runner-set", "arc-runner-set-h8ff4-runner-aaaaa", age=5000)
+        monitor.put(*new_items)
+        await until(pilot, lambda: runners.has_row("er-arc-runners-arc-runner-set-h8ff4-runner-aaaaa"), what="add")
+        assert runners.cursor_key == key
+
+        # changes: the new runner fails
+        failed = replace(new_items[0], phase="Failed", reason="InvalidPod", message="nope")
+        monitor.put(failed)
+        await until(pilot, lambda: cells(app, "runners", failed.uid)[0].startswith("arc-runner")
+                    and "Failed" in " ".join(cells(app, "runners", failed.uid)), what="change")
+        assert runners.cursor_key == key
+
+        # disappears
+        monitor.delete(RUNNERS, failed.uid)
+        await until(pilot, lambda: not runners.has_row(failed.uid), what="remove")
+        assert runners.cursor_key == key
+
+
+async def test_number_keys_and_tab_focus_panels():
+    app = make_app(incident_monitor())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        assert app.focused is table(app, "runners")
+        await pilot.press("4")
+        assert app.focused is table(app, "events")
+        await pilot.press("tab")
+        assert app.focused is table(app, "scalesets")
+        await pilot.press("shift+tab")
+        assert app.focused is table(app, "events")
+        await pilot.press("3")
+        assert app.focused is table(app, "volumes")
+
+
+async def test_slash_filters_the_focused_panel_and_escape_clears():
+    app = make_app(incident_monitor())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("2")
+        runners = table(app, "runners")
+        total = runners.row_count
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"DIND")
+        await until(pilot, lambda: runners.row_count == 3, what="filter")
+        assert all("dind" in runners.row_text(k).lower() for k in runners.visible_keys())
+        assert "/DIND" in app.main_screen.panel("runners").border_title
+        await pilot.press("enter")                   # keep the filter, back to the table
+        assert app.focused is runners and runners.row_count == 3
+        await pilot.press("escape")                  # clears it
+        await until(pilot, lambda: runners.row_count == total, what="unfiltered")
+        await pilot.press("slash", *"zzz-nothing-q")     # "q" is typed, not quit
+        await until(pilot, lambda: runners.row_count == 0)
+        assert app.is_running and app.focused.value == "zzz-nothing-q"
+        assert "no rows match /zzz-nothing-q" in shown(app.main_screen.panel("runners").query_one(".panel-state"))
+        await pilot.press("escape")
+        assert app.focused is runners and runners.row_count == total
+
+
+async def test_enter_on_a_scale_set_scopes_the_other_panels_and_escape_clears():
+    app = make_app(incident_monitor())
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await loaded(pilot)
+        sets = table(app, "scalesets")
+        assert app.focused is sets
+        sets.select_key("ars-team-b-team-b-dind")
+        await pilot.press("enter")
+        await until(pilot, lambda: main.scope is not None, what="scope")
+        assert main.scope.label == "team-b/team-b-dind"
+        runners = table(app, "runners")
+        assert app.focused is runners
+        assert set(runners.visible_keys()) == {f"er-team-b-team-b-dind-x7k2p-runner-{s}"
+                                               for s in ("4vx8n", "c2lq7", "rz6hd")}
+        assert "team-b/team-b-dind" in shown(main.query_one("#header"))
+        assert "scope team-b/team-b-dind" in app.main_screen.panel("events").border_title
+        assert all("team-b-dind" in table(app, "events").row_text(k) for k in table(app, "events").visible_keys())
+        await pilot.press("escape")
+        await until(pilot, lambda: main.scope is None, what="unscoped")
+        assert runners.row_count > 3
+
+
+async def test_question_mark_lists_every_binding():
+    app = make_app(incident_monitor(), keymap={"arc-top.panel-runners": "r"})
+    async with app.run_test(size=(100, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("r")                       # the keymap moved "2" to "r"
+        assert app.focused is table(app, "runners")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        console = Console(width=140, record=True, file=io.StringIO())
+        console.print(help_table(app.screen.groups))
+        text = console.export_text()
+        ids = [b.id for b in (*ArcTopApp.BINDINGS, *MainScreen.BINDINGS, *ResourceTable.BINDINGS,
+                              *HelpScreen.BINDINGS)]
+        assert all(ids)
+        for binding_id in ids:
+            assert binding_id in text, binding_id
+        line = next(line for line in text.splitlines() if "arc-top.panel-runners" in line)
+        assert line.strip().startswith("r ")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), what="help closed")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help again")
+        await pilot.press("q")                            # closes help, does not quit
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), what="help closed by q")
+        assert app.is_running
+
+
+async def test_keys_typed_fast_reach_the_new_focus():
+    """`2/dind` typed in one burst: the keys after `2` and `/` must land in the filter."""
+    from textual import events
+
+    app = make_app(incident_monitor())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        for char in "2/dind":
+            app.post_message(events.Key("slash" if char == "/" else char, char))
+        runners = table(app, "runners")
+        await until(pilot, lambda: isinstance(app.focused, Input) and app.focused.value == "dind", what="typed")
+        await until(pilot, lambda: runners.row_count == 3, what="filtered")
+
+
+HOSTILE_NAME = "evil-[red]x[/]-\x1b[31mpod\x1b[0m\x1b]0;pwned\x07"
+HOSTILE_MESSAGE = "boom [link=https://evil.example]click[/link] [/x] \x1b]8;;http://e\x1b\\x\x1b]8;;\x1b\\ \x1b[2J"
+
+
+async def test_hostile_strings_render_literally():
+    ss = scale_set("ns-[b]", "set-[bold]b[/]", current=1, running=1)
+    items = [ss, *kube_runner(ss.namespace, ss.name, HOSTILE_NAME, node="node-\x1b[7m[i]"),
+             event(ss.namespace, "Pod", HOSTILE_NAME, "Bad[/]Reason", HOSTILE_MESSAGE, "Warning")]
+    monitor = FakeMonitor.with_objects(items)
+    monitor.conn.context = "ctx-[red]\x1b]0;t\x07"
+    app = make_app(monitor)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await loaded(pilot)
+        runner_key = f"er-{ss.namespace}-{HOSTILE_NAME}"
+        assert cells(app, "runners", runner_key)[0] == "evil-[red]x[/]-pod"
+        assert "node-[i]" in cells(app, "runners", runner_key)
+        assert "ns-[b]/set-[bold]b[/]" in cells(app, "scalesets", ss.uid)
+        event_row = " | ".join(cells(app, "events", table(app, "events").visible_keys()[0]))
+        assert "Bad[/]Reason" in event_row
+        assert "boom [link=https://evil.example]click[/link] [/x] x " in event_row
+        for panel in ("scalesets", "runners", "volumes", "events"):
+            t = table(app, panel)
+            for key in t.visible_keys():
+                for cell in t.get_row(key):
+                    assert "\x1b" not in cell.plain and "\x07" not in cell.plain
+        header = shown(app.main_screen.query_one("#header"))
+        assert "ctx-[red]" in header and "\x1b" not in header
+        assert "\x1b" not in app.export_screenshot().replace("&#x1b;", "")
+
+
+async def test_forbidden_kind_shows_no_access():
+    monitor = incident_monitor(forbidden=("secrets", EVENTS))
+    app = make_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await loaded(pilot)
+        state = shown(main.panel("events").query_one(".panel-state"))
+        assert "no access: events" in state
+        assert "no access: events, secrets" in shown(main.query_one("#header"))
+        monitor.set_state(VOLUMES, state="forbidden", message="volumes is forbidden", synced=False)
+        await until(pilot, lambda: "no access: volumes" in shown(
+            main.panel("volumes").query_one(".panel-state")), what="volumes forbidden")
+
+
+async def test_events_fold_repeats():
+    items = [scale_set("ns", "set"),
+             *[event("ns", "Pod", "p1", "BackOff", "back-off restarting", "Warning", count=2, ago=10 + i,
+                     uid=f"e{i}") for i in range(4)],
+             event("ns", "Pod", "p1", "Started", "started", ago=1, uid="n1")]
+    app = make_app(FakeMonitor.with_objects(items))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        events = table(app, "events")
+        assert events.row_count == 2
+        newest, folded = events.visible_keys()
+        assert "started" in events.row_text(newest)
+        row = cells(app, "events", folded)
+        assert "×8" in row and "⚠" in row
+
+
+async def test_loading_state_paints_before_the_monitor_exists_then_syncs():
+    release = threading.Event()
+    monitor = incident_monitor()
+    monitor.kinds = {k: replace(v, synced=False, state="syncing") for k, v in monitor.kinds.items()}
+
+    def slow_factory(on_change):
+        release.wait(10)
+        return monitor.factory(on_change)
+
+    app = ArcTopApp(slow_factory, clock=lambda: NOW, monotonic=lambda: MONO, flush_interval=0.05,
+                    sample_interval=3600)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        main = app.main_screen
+        assert "connecting" in shown(main.query_one("#header"))
+        assert "syncing…" in shown(main.panel("scalesets").query_one(".panel-state"))
+        release.set()
+        await until(pilot, lambda: main.snapshot is not None, what="monitor")
+        assert "syncing…" in shown(main.query_one("#header"))
+        for kind in list(monitor.kinds):
+            monitor.kinds[kind] = KindState(kind, "live", last_event=MONO - 1, synced=True)
+        monitor.set_state(SCALE_SETS, state="live", synced=True, last_event=MONO - 1)
+        await until(pilot, lambda: "live · last event 1 s ago" in shown(main.query_one("#header")),
+                    what="live")
+        assert not main.panel("scalesets").query_one(".panel-state").display
+
+
+async def test_empty_state_says_what_to_check():
+    app = make_app(FakeMonitor.with_objects([]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await loaded(pilot)
+        text = shown(main.panel("scalesets").query_one(".panel-state"))
+        assert "no runner scale sets found in arc-runners, team-a, team-b; is ARC installed?" in text
+
+
+async def test_monitor_start_failure_is_one_line_not_a_traceback():
+    def failing(on_change):
+        raise RuntimeError("cannot load kubeconfig: no context named [prod]\nsecond line")
+
+    app = ArcTopApp(failing, clock=lambda: NOW, monotonic=lambda: MONO)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.main_screen.error != "", what="error")
+        assert app.main_screen.error == "cannot load kubeconfig: no context named [prod] second line"
+        assert "no context named [prod]" in shown(app.main_screen.query_one("#header"))
+        assert app.is_running
+
+
+async def test_command_palette_jumps_to_a_pvc():
+    app = make_app(incident_monitor())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: CommandPalette.is_open(app), what="palette")
+        await pilot.press(*"pvc team-b/team-b-ssd-n5m7p-runner-t8wbn-work")
+        palette = app.screen
+        await until(pilot, lambda: palette.query_one("CommandList").option_count > 0, what="hits")
+        await pilot.pause()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), what="palette closed")
+        volumes = table(app, "volumes")
+        await until(pilot, lambda: app.focused is volumes, what="volumes focused")
+        assert volumes.cursor_key == "pvc-team-b-team-b-ssd-n5m7p-runner-t8wbn-work"
+
+
+async def test_many_changes_are_coalesced_into_few_flushes():
+    monitor = incident_monitor()
+    app = make_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await loaded(pilot)
+        calls = []
+        original = main.apply
+        main.apply = lambda snapshot, changes: (calls.append(changes), original(snapshot, changes))[1]
+        base = runner("arc-runners", "arc-runner-set", "arc-runner-set-h8ff4-runner-storm", age=10)
+
+        def storm():
+            for i in range(2000):
+                monitor.put(replace(base, message=f"event {i}"))
+
+        thread = threading.Thread(target=storm)
+        started = asyncio.get_running_loop().time()
+        thread.start()
+        while thread.is_alive():
+            await pilot.pause()
+        thread.join()
+        await until(pilot, lambda: table(app, "runners").has_row(base.uid)
+                    and "event 1999" in table(app, "runners").row_text(base.uid), what="last event")
+        elapsed = asyncio.get_running_loop().time() - started
+        assert 1 <= len(calls) <= elapsed / 0.05 + 3
+
+
+async def test_q_quits_and_stops_the_monitor():
+    monitor = incident_monitor()
+    app = make_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, what="exit")
+    assert monitor.stopped

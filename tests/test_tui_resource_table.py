@@ -1,0 +1,105 @@
+"""ResourceTable: keyed reconcile keeps the cursor on its row key and the scroll where it was."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rich.text import Text
+from textual.app import App
+
+from widgets.resource_table import ColumnSpec, ResourceTable, TableRow
+
+pytestmark = pytest.mark.asyncio
+
+COLUMNS = [ColumnSpec("name", "NAME", flex=True, min_width=10), ColumnSpec("phase", "PHASE"),
+           ColumnSpec("wide", "WIDE ONLY", min_table_width=100), ColumnSpec("msg", "MESSAGE", tail=True)]
+
+
+def row(key: str, phase: str = "Running", parent: str | None = None) -> TableRow:
+    return TableRow(key, [Text(f"name-{key}"), Text(phase), Text("w"), Text(f"message of {key}")], parent)
+
+
+class TableApp(App):
+    def compose(self):
+        yield ResourceTable(COLUMNS, id="t")
+
+
+async def until(pilot, condition, timeout: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached")
+        await pilot.pause()
+
+
+async def test_update_insert_remove_keep_cursor_key():
+    app = TableApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.sync([row(f"k{i:03}") for i in range(50)])
+        await pilot.pause()
+        table.move_cursor(row=30)
+        await pilot.pause()
+        assert table.cursor_key == "k030"
+        scroll_before = table.scroll_y
+        assert scroll_before > 0
+        screen_offset = table.cursor_row - scroll_before
+        # insert above, change the cursor row, remove others
+        wanted = [row("a-new"), *[row(f"k{i:03}", "Failed" if i == 30 else "Running") for i in range(50) if i != 5]]
+        table.sync(wanted)
+        await pilot.pause()
+        await pilot.pause()
+        assert table.cursor_key == "k030"
+        assert table.get_row("k030")[1].plain == "Failed"
+        assert table.cursor_row - table.scroll_y == screen_offset          # the row did not move on screen
+        assert table.visible_keys()[0] == "a-new"
+        table.apply({"k030": None})
+        await pilot.pause()
+        assert not table.has_row("k030") and table.cursor_key is not None
+
+
+async def test_relist_rebuild_restores_cursor_and_scroll():
+    app = TableApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.sync([row(f"k{i:03}") for i in range(100)])
+        await pilot.pause()
+        table.move_cursor(row=60)
+        await pilot.pause()
+        offset = table.cursor_row - table.scroll_y
+        # most rows replaced: a rebuild, but k060 survives
+        table.sync([row(f"n{i:03}") for i in range(80)] + [row("k060")])
+        await until(pilot, lambda: table.cursor_key == "k060" and table.cursor_row - table.scroll_y == offset)
+        assert table.row_count == 81
+
+
+async def test_filter_is_case_insensitive_substring_and_keeps_children_with_parents():
+    app = TableApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.sync([row("alpha"), row("alpha-child", parent="alpha"), row("beta"), row("gamma")])
+        await pilot.pause()
+        table.set_filter("ALPHA")
+        await pilot.pause()
+        assert table.visible_keys() == ["alpha", "alpha-child"]
+        table.set_filter("message of beta")
+        assert table.visible_keys() == ["beta"]
+        table.set_filter("")
+        assert table.visible_keys() == ["alpha", "alpha-child", "beta", "gamma"]
+        assert table.select_key("gamma") and table.cursor_key == "gamma"
+
+
+async def test_columns_follow_width_and_names_shrink_in_the_middle():
+    app = TableApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        table = app.query_one(ResourceTable)
+        long = "x" * 60 + "-runner-668fh"
+        table.sync([TableRow("r", [Text(long), Text("Running"), Text("w"), Text("m" * 80)])])
+        await pilot.pause()
+        assert [c.key.value for c in table.ordered_columns] == ["name", "phase", "msg"]
+        shown = table.get_row("r")[0].plain
+        assert shown.endswith("runner-668fh") and "…" in shown
+        await pilot.resize_terminal(140, 10)
+        await until(pilot, lambda: [c.key.value for c in table.ordered_columns] == ["name", "phase", "wide", "msg"])
+        await until(pilot, lambda: table.get_row("r")[0].plain == long)

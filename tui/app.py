@@ -1,0 +1,205 @@
+"""ArcTopApp: paints at once, builds the monitor on a worker thread, and drains it on a timer.
+
+Watch threads only set a flag (`on_change`); every `flush_interval` (~4/s) the app drains the
+monitor if the flag is set and hands the change set to the main screen, which rebuilds only the
+panels whose kinds changed, inside one batch update. However fast events arrive, the screen repaints
+at most a few times per second and key presses stay responsive.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input
+
+from tui.palette import ObjectsProvider
+from tui.protocol import MonitorFactory, MonitorLike, connection_of
+from tui.screens.help import HelpScreen
+from tui.screens.main import MainScreen
+from tui.trends import TrendSampler
+from widgets.text import clean_line
+
+
+class MonitorReady(Message):
+    def __init__(self, monitor: MonitorLike) -> None:
+        super().__init__()
+        self.monitor = monitor
+
+
+class MonitorFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+def _stop_quietly(monitor: MonitorLike) -> None:
+    try:
+        monitor.stop()
+    except Exception:  # stopping must never turn an exit into a traceback
+        pass
+
+
+def one_line(error: BaseException) -> str:
+    text = clean_line(str(error)).strip() or type(error).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+class ArcTopApp(App):
+    """The arc-top monitor.
+
+    monitor_factory: called on a worker thread with the `on_change` callback; returns a monitor that
+        is then started (see tui.protocol.MonitorLike). What it raises is shown in one line.
+    clock / monotonic: wall-clock seconds (ages) and monotonic seconds (KindState.last_event);
+        inject frozen ones for deterministic snapshots.
+    """
+
+    CSS_PATH = "arc_top.tcss"
+    TITLE = "arc-top"
+    COMMANDS = App.COMMANDS | {ObjectsProvider}
+    COMMAND_PALETTE_DISPLAY = "^p"
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", priority=True, id="arc-top.quit", tooltip="Quit arc-top"),
+        Binding("question_mark", "help", "Help", priority=True, id="arc-top.help",
+                tooltip="Show every key (this screen)"),
+        Binding("ctrl+p", "command_palette", "Jump to", show=False, priority=True, id="arc-top.palette",
+                tooltip="Jump to a scale set, runner, pod or volume claim by name"),
+        Binding("ctrl+q", "force_quit", "Quit", show=False, priority=True, id="arc-top.force-quit",
+                tooltip="Quit arc-top, even from a text field"),
+    ]
+
+    def __init__(self, monitor_factory: MonitorFactory, *, title: str = "arc-top",
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
+                 flush_interval: float = 0.25, sample_interval: float = 5.0, header_interval: float = 1.0,
+                 theme: str | None = None, keymap: Mapping[str, str] | None = None,
+                 sampler: TrendSampler | None = None) -> None:
+        super().__init__()
+        self.title = title
+        self.monitor_factory = monitor_factory
+        self.clock = clock
+        self.monotonic = monotonic
+        self.flush_interval = flush_interval
+        self.sample_interval = sample_interval
+        self.header_interval = header_interval
+        self.sampler = sampler or TrendSampler()
+        self.keymap: dict[str, str] = dict(keymap or {})
+        self.monitor: MonitorLike | None = None
+        self.main_screen: MainScreen | None = None
+        self._changes_pending = threading.Event()
+        self._stopping = threading.Event()
+        self._monitor_lock = threading.Lock()
+        if theme:
+            self.theme = theme
+
+    # ---------------------------------------------------------------- keymap
+    def set_keymap(self, keymap: Mapping[str, str]) -> None:
+        self.keymap = dict(keymap)
+        super().set_keymap(dict(keymap))
+
+    def update_keymap(self, keymap: Mapping[str, str]) -> None:
+        self.keymap.update(keymap)
+        super().update_keymap(dict(keymap))
+
+    # ---------------------------------------------------------------- lifecycle
+    def get_default_screen(self) -> MainScreen:
+        self.main_screen = MainScreen(self.sampler)
+        return self.main_screen
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            super().set_keymap(self.keymap)
+        self.set_interval(self.flush_interval, self.flush)
+        self.set_interval(self.header_interval, self.main_screen.refresh_header)
+        self.set_interval(self.sample_interval, self.sample)
+        self.call_after_refresh(self._start_monitor)
+
+    def on_unmount(self) -> None:
+        self._stopping.set()
+        with self._monitor_lock:
+            monitor, self.monitor = self.monitor, None
+        if monitor is not None:
+            # Watch threads notice a stop only after their next event or timeout: stop them in the
+            # background and wait briefly, so `q` exits at once (they are daemon threads).
+            stopper = threading.Thread(target=_stop_quietly, args=(monitor,), name="arc-top-stop", daemon=True)
+            stopper.start()
+            stopper.join(0.3)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="monitor")
+    def _start_monitor(self) -> None:
+        try:
+            monitor = self.monitor_factory(self.mark_changed)
+            monitor.start()
+        except Exception as error:  # ConnectError and friends: one line, no traceback
+            self.post_message(MonitorFailed(one_line(error)))
+            return
+        if self._stopping.is_set():
+            monitor.stop()
+            return
+        self.post_message(MonitorReady(monitor))
+
+    def on_monitor_ready(self, message: MonitorReady) -> None:
+        with self._monitor_lock:
+            if self._stopping.is_set():
+                message.monitor.stop()
+                return
+            self.monitor = message.monitor
+        self.main_screen.set_connection(connection_of(message.monitor), getattr(message.monitor, "info", None))
+        self._changes_pending.clear()
+        message.monitor.drain()                 # drain first: the snapshot taken next includes it all
+        snapshot = message.monitor.snapshot()
+        self.sampler.watch_pods(snapshot)
+        self.sampler.sample(snapshot)
+        self.main_screen.apply(snapshot, None)
+
+    def on_monitor_failed(self, message: MonitorFailed) -> None:
+        self.main_screen.set_error(message.error)
+        self.notify(message.error, title="cannot start the monitor", severity="error", markup=False, timeout=10)
+
+    # ---------------------------------------------------------------- data flow
+    def mark_changed(self) -> None:
+        """The monitor's `on_change`, called from watch threads: only raise a flag; the flush timer
+        drains and repaints."""
+        self._changes_pending.set()
+
+    def flush(self) -> None:
+        monitor = self.monitor
+        if monitor is None or not self._changes_pending.is_set():
+            return
+        self._changes_pending.clear()
+        changes = monitor.drain()
+        if not changes:
+            return
+        snapshot = monitor.snapshot()
+        self.sampler.watch_pods(snapshot)
+        self.main_screen.set_connection(connection_of(monitor), getattr(monitor, "info", None))
+        self.main_screen.apply(snapshot, changes)
+
+    def sample(self) -> None:
+        """Every few seconds: a sparkline sample, and ages move on."""
+        monitor = self.monitor
+        if monitor is None:
+            return
+        snapshot = monitor.snapshot()
+        self.sampler.sample(snapshot)
+        self.main_screen.apply(snapshot, None)
+
+    # ---------------------------------------------------------------- actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`q` and `?` are priority bindings (see MainScreen); they step aside for text fields and for
+        screens on top (help, the palette), which handle those keys themselves."""
+        if action in ("quit", "help"):
+            return self.screen is self.main_screen and not isinstance(self.focused, Input)
+        return True
+
+    def action_force_quit(self) -> None:
+        self.exit()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())

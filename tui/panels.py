@@ -1,0 +1,188 @@
+"""The four panels: what each shows (a `PanelSpec`) and the widget that hosts it (`Panel`: a titled
+resource table, its syncing / no access / empty message and its filter input).
+
+A new panel is one `PanelSpec` (columns + a row builder in tui/rows.py) and one entry in `PANELS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.dom import NoScreen
+from textual.widgets import Input, Static
+
+from kube.model import EVENTS, LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, VOLUMES, KindState
+from tui import rows
+from tui.rows import RowContext, Scope, TableRow
+from tui.status import namespaces_label
+from widgets.resource_table import ColumnSpec, ResourceTable
+from widgets.text import ERROR, INFO, MUTED, WARN, Palette, clean_line, status_text
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    id: str
+    title: str
+    number: int
+    columns: Sequence[ColumnSpec]
+    build: Callable[[RowContext], list[TableRow]]
+    kinds: frozenset[str]            # changes of these kinds rebuild the rows
+    scoped_kinds: frozenset[str]     # …and these too while scoped to a scale set
+    primary: tuple[str, ...]         # kinds whose state decides syncing / no access
+    nothing: str                     # the empty state
+
+
+PANELS: tuple[PanelSpec, ...] = (
+    PanelSpec("scalesets", "Scale sets", 1, rows.SCALE_SET_COLUMNS, rows.scale_set_rows,
+              frozenset({SCALE_SETS, LISTENERS, PODS, EVENTS}), frozenset(), (SCALE_SETS,),
+              "no runner scale sets found in {namespaces}; is ARC installed?"),
+    PanelSpec("runners", "Runners", 2, rows.RUNNER_COLUMNS, rows.runner_rows,
+              frozenset({RUNNERS, PODS, VOLUMES, EVENTS}), frozenset(), (RUNNERS, PODS),
+              "no runners{scope}: idle scale sets with minRunners 0 have none"),
+    PanelSpec("volumes", "Volumes", 3, rows.VOLUME_COLUMNS, rows.volume_rows,
+              frozenset({VOLUMES, EVENTS}), frozenset({RUNNERS, PODS, LISTENERS, RUNNER_SETS}), (VOLUMES,),
+              "no persistent volume claims{scope}"),
+    PanelSpec("events", "Events", 4, rows.EVENT_COLUMNS, rows.event_rows,
+              frozenset({EVENTS}), frozenset({RUNNERS, PODS, VOLUMES, LISTENERS, RUNNER_SETS}), (EVENTS,),
+              "no events{scope}"),
+)
+PANEL_BY_ID = {spec.id: spec for spec in PANELS}
+
+
+def panel_state(spec: PanelSpec, kinds: dict[str, KindState], connected: bool) -> tuple[str, str] | None:
+    """(message, severity) while the panel cannot show rows yet, else None."""
+    if not connected:
+        return "syncing…", INFO
+    states = [kinds.get(kind) for kind in spec.primary]
+    forbidden = [s for s in states if s is not None and s.state == "forbidden"]
+    if forbidden:
+        why = f": {forbidden[0].message}" if forbidden[0].message else ""
+        return f"no access: {', '.join(s.kind for s in forbidden)}{why}", ERROR
+    if any(s is None or (not s.synced and s.state != "error") for s in states):
+        return "syncing…", INFO
+    errors = [s for s in states if s is not None and s.state == "error" and not s.synced]
+    if errors:
+        return f"error: {errors[0].message or errors[0].kind}", ERROR
+    return None
+
+
+def focus_now(widget) -> None:
+    """Focus at once, not after the queued messages (Widget.focus defers): keys typed right after
+    `2` or `/` must reach the new target, as they do when an operator types `/dind` quickly."""
+    try:
+        widget.screen.set_focus(widget)
+    except NoScreen:  # not mounted yet: fall back to the deferred focus
+        widget.focus()
+
+
+class Panel(Vertical):
+    """A titled resource table with a state line and a `/` filter."""
+
+    def __init__(self, spec: PanelSpec) -> None:
+        super().__init__(id=spec.id, classes="panel")
+        self.spec = spec
+        self.scope: Scope | None = None
+        self.state: tuple[str, str] | None = ("syncing…", INFO)
+        self.palette = Palette()
+        self._namespaces: Sequence[str] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(status_text("syncing…", INFO), classes="panel-state")
+        yield ResourceTable(self.spec.columns, id=f"{self.spec.id}-table")
+        filter_input = Input(placeholder="filter (esc clears, enter keeps)", classes="panel-filter",
+                             id=f"{self.spec.id}-filter", compact=True)
+        filter_input.display = False
+        yield filter_input
+
+    @property
+    def table(self) -> ResourceTable:
+        return self.query_one(ResourceTable)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one(Input)
+
+    @property
+    def filtering(self) -> bool:
+        return self.filter_input.display
+
+    def on_mount(self) -> None:
+        self.update_title()
+
+    # ---------------------------------------------------------------- data
+    def show(self, table_rows: list[TableRow], state: tuple[str, str] | None, namespaces: Sequence[str] | None,
+             scope: Scope | None, palette: Palette) -> None:
+        self.scope = scope
+        self.state = state
+        self.palette = palette
+        self.table.sync(table_rows)
+        self._namespaces = namespaces
+        self._show_state()
+        self.update_title()
+
+    def _show_state(self) -> None:
+        message: Text | None = None
+        if self.state is not None:
+            message = status_text(self.state[0], self.state[1], self.palette)
+        elif self.table.total_count == 0:
+            scope = f" for {self.scope.label}" if self.scope else ""
+            text = self.spec.nothing.format(namespaces=namespaces_label(self._namespaces),
+                                            scope=scope)
+            message = status_text(text, WARN if self.spec.id == "scalesets" else MUTED, self.palette)
+        elif self.table.visible_count == 0:
+            message = status_text(f"no rows match /{clean_line(self.table.filter_text)}", MUTED, self.palette)
+        state = self.query_one(".panel-state", Static)
+        if message is None:
+            state.display = False
+        else:
+            state.update(message)
+            state.display = True
+        self.set_class(message is not None and self.table.visible_count == 0, "-empty")
+
+    def update_title(self) -> None:
+        table = self.table
+        title = Text(no_wrap=True, end="")
+        title.append(f" {self.spec.number} ", "reverse")
+        title.append(f" {self.spec.title} ", "bold")
+        if self.state is None or table.total_count:
+            if table.filter_text:
+                title.append(f"{table.visible_root_count}/{table.root_count} ")
+            else:
+                title.append(f"{table.root_count} ")
+        if self.scope is not None:
+            title.append(f"· scope {self.scope.label} ", "italic")
+        if table.filter_text:
+            title.append(f"· /{clean_line(table.filter_text)} ", "italic")
+        self.border_title = title
+
+    # ---------------------------------------------------------------- filter
+    def open_filter(self) -> None:
+        filter_input = self.filter_input
+        filter_input.value = self.table.filter_text
+        filter_input.display = True
+        focus_now(filter_input)
+
+    def close_filter(self, keep: bool) -> None:
+        filter_input = self.filter_input
+        if not keep:
+            filter_input.value = ""
+            self.apply_filter("")
+        filter_input.display = False
+        focus_now(self.table)
+
+    def apply_filter(self, text: str) -> None:
+        self.table.set_filter(text)
+        self._show_state()
+        self.update_title()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.apply_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.close_filter(keep=True)

@@ -1,0 +1,65 @@
+"""The columns of each panel, wide and narrow variants; the table shows those that fit its width."""
+
+from __future__ import annotations
+
+from widgets.resource_table import ColumnSpec
+
+WIDE = 96           # a table at least this wide shows the wide column set
+
+SCALE_SET_COLUMNS = [
+    ColumnSpec("namespace", "NAMESPACE", min_table_width=WIDE),
+    ColumnSpec("qualified", "SCALE SET", flex=True, min_width=14, max_table_width=WIDE - 1),
+    ColumnSpec("name", "SCALE SET", flex=True, min_width=14, min_table_width=WIDE),
+    ColumnSpec("mode", "MODE"),
+    ColumnSpec("minmax", "MIN/MAX"),
+    ColumnSpec("current", "CUR"),
+    ColumnSpec("rpf", "R/P/F", max_table_width=WIDE - 1),
+    ColumnSpec("running", "RUN", min_table_width=WIDE),
+    ColumnSpec("pending", "PEND", min_table_width=WIDE),
+    ColumnSpec("failed", "FAIL", min_table_width=WIDE),
+    ColumnSpec("listener", "LISTENER"),
+    ColumnSpec("trend", "TREND", max_table_width=WIDE + 39),
+    ColumnSpec("trend_run", "RUNNING", min_table_width=WIDE + 40),
+    ColumnSpec("trend_pend", "PENDING", min_table_width=WIDE + 40),
+    ColumnSpec("phase", "PHASE", min_table_width=WIDE + 30),
+    ColumnSpec("age", "AGE", min_table_width=WIDE + 30),
+]
+TREND_WIDTH = 10
+WIDE_TREND_WIDTH = 16
+
+RUNNER_COLUMNS = [
+    ColumnSpec("name", "RUNNER", flex=True, min_width=18),
+    ColumnSpec("state", "PHASE", max_table_width=WIDE - 1),
+    ColumnSpec("phase", "RUNNER PHASE", min_table_width=WIDE),
+    ColumnSpec("pod", "POD", min_table_width=WIDE),
+    ColumnSpec("ready", "READY"),
+    ColumnSpec("restarts", "RST"),
+    ColumnSpec("age", "AGE"),
+    ColumnSpec("node", "NODE"),
+    ColumnSpec("job", "JOB", min_table_width=WIDE + 20),
+    ColumnSpec("message", "MESSAGE", tail=True),
+]
+
+VOLUME_COLUMNS = [
+    ColumnSpec("namespace", "NAMESPACE", min_table_width=WIDE),
+    ColumnSpec("qualified", "VOLUME CLAIM", flex=True, min_width=16, max_table_width=WIDE - 1),
+    ColumnSpec("name", "VOLUME CLAIM", flex=True, min_width=16, min_table_width=WIDE),
+    ColumnSpec("status", "STATUS"),
+    ColumnSpec("class", "CLASS"),
+    ColumnSpec("access", "ACCESS"),
+    ColumnSpec("size", "SIZE"),
+    ColumnSpec("age", "AGE"),
+    ColumnSpec("owner", "OWNER POD", min_table_width=WIDE + 30),
+    ColumnSpec("pv", "VOLUME", tail=True),
+]
+
+EVENT_COLUMNS = [
+    ColumnSpec("last", "LAST"),
+    ColumnSpec("type_short", "T", max_table_width=WIDE - 1),
+    ColumnSpec("type", "TYPE", min_table_width=WIDE),
+    ColumnSpec("count", "×N"),
+    ColumnSpec("object", "OBJECT", flex=True, min_width=14, max_width=30),
+    ColumnSpec("what", "REASON: MESSAGE", max_table_width=WIDE - 1, tail=True),
+    ColumnSpec("reason", "REASON", min_table_width=WIDE),
+    ColumnSpec("message", "MESSAGE", min_table_width=WIDE, tail=True),
+]

@@ -1,0 +1,88 @@
+"""Scale sets panel rows: mode, min/max, counts, the derived listener state and a trend."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from kube.model import SCALE_SETS, ScaleSet
+from tui.rows.columns import TREND_WIDTH, WIDE_TREND_WIDTH
+from tui.rows.context import LISTENER_YOUNG, MODES, RowContext, age_text, pod_severity
+from widgets.resource_table import TableRow
+from widgets.sparkline import sparkline, trend_text
+from widgets.text import ERROR, NONE, OK, WARN, Palette, safe_text, status_text
+
+
+def listener_status(ctx: RowContext, scale_set: ScaleSet) -> tuple[str, str, int]:
+    """(label, severity, recreations) for a scale set's listener. A failing listener is a young pod
+    in Error/Completed, recreated again and again with 0 restarts, never CrashLoopBackOff: count the
+    distinct pod uids seen for its name (from events and from what the app has watched)."""
+    key = (scale_set.namespace, scale_set.name)
+    pods = [p for p in ctx.listener_pods.get(key, ()) if not p.deleting] or list(ctx.listener_pods.get(key, ()))
+    if not pods:
+        if not ctx.listeners.get(key):
+            return "no listener", ERROR, 0
+        return "missing", ERROR, 0
+    pod = max(pods, key=lambda p: p.created)
+    uids = set(ctx.pod_uids_in_events.get((pod.namespace, pod.name), ())) | {pod.uid}
+    recreations = max(len(uids), ctx.listener_pod_uids.get((pod.namespace, pod.name), 0)) - 1
+    young = ctx.now - pod.created < LISTENER_YOUNG
+    severity = pod_severity(pod.status)
+    if pod.status in ("Completed", "Succeeded"):
+        severity = ERROR if recreations else WARN          # a listener never completes on purpose
+    label = pod.status or pod.phase or "Unknown"
+    if severity == OK and young and recreations >= 2:
+        severity = WARN
+    return label, severity, recreations
+
+
+def _listener_text(ctx: RowContext, scale_set: ScaleSet) -> Text:
+    label, severity, recreations = listener_status(ctx, scale_set)
+    text = status_text(label, severity, ctx.palette)
+    if recreations:
+        text.append(f" ↻{recreations}", ctx.palette.style(severity if severity != OK else WARN))
+    return text
+
+
+def _count(value: int, severity: str, palette: Palette) -> Text:
+    return Text(str(value), style=palette.style(severity) if value else "", end="")
+
+
+def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
+    p = ctx.palette
+    running = ctx.trends.running.get(ss.uid, ())
+    pending = ctx.trends.pending.get(ss.uid, ())
+    rpf = Text(end="")
+    rpf.append(str(ss.running))
+    rpf.append("/")
+    rpf.append(str(ss.pending), p.style(WARN) if ss.pending else "")
+    rpf.append("/")
+    rpf.append(str(ss.failed), p.style(ERROR) if ss.failed else "")
+    unbounded = ss.max_runners is None or ss.max_runners >= 2147483647
+    maximum = "∞" if unbounded else str(ss.max_runners)
+    # Scale bars to maxRunners when it is a human number, so "1 of 4" does not look like a full set.
+    top = None if unbounded or ss.max_runners > 500 else max(ss.max_runners, 1)
+    phase_severity = {"Running": OK, "Pending": WARN, "Outdated": WARN}.get(ss.phase, NONE)
+    cells = [
+        safe_text(ss.namespace),
+        safe_text(f"{ss.namespace}/{ss.name}"),
+        safe_text(ss.name),
+        safe_text(MODES.get(ss.mode, ss.mode or "default")),
+        Text(f"{ss.min_runners}/{maximum}", end=""),
+        Text(str(ss.current), end=""),
+        rpf,
+        _count(ss.running, OK, p),
+        _count(ss.pending, WARN, p),
+        _count(ss.failed, ERROR, p),
+        _listener_text(ctx, ss),
+        trend_text(running, pending, TREND_WIDTH, p.style(OK), p.style(WARN), top),
+        Text(sparkline(running, WIDE_TREND_WIDTH, top), style=p.style(OK), end=""),
+        Text(sparkline(pending, WIDE_TREND_WIDTH, top), style=p.style(WARN), end=""),
+        status_text(ss.phase, phase_severity, p) if ss.phase else Text("—", end=""),
+        age_text(ss.created, ctx.now),
+    ]
+    return TableRow(ss.uid, cells)
+
+
+def scale_set_rows(ctx: RowContext) -> list[TableRow]:
+    items = sorted(ctx.of(SCALE_SETS), key=lambda s: (s.namespace, s.name))
+    return [scale_set_row(ctx, ss) for ss in items]

@@ -1,0 +1,37 @@
+"""Volumes panel rows: work volume claims and why a Pending one is pending."""
+
+from __future__ import annotations
+
+from kube.model import VOLUMES, Volume
+from tui.rows.context import ACCESS, RowContext, age, age_text
+from widgets.resource_table import TableRow
+from widgets.text import ERROR, OK, WARN, safe_text, status_text
+
+
+def volume_rows(ctx: RowContext) -> list[TableRow]:
+    scoped = ctx.scoped_objects
+    rows = []
+    for v in sorted(ctx.of(VOLUMES), key=lambda v: (v.namespace, v.name)):
+        if scoped is not None and (v.namespace, v.name) not in scoped:
+            continue
+        warning = ctx.warnings_by_object.get((v.namespace, "PersistentVolumeClaim", v.name))
+        rows.append(ctx.cache.get(v.uid, (v, warning, age(ctx.now - v.created)), lambda v=v: _volume_row(ctx, v)))
+    ctx.cache.prune()
+    return rows
+
+
+def _volume_row(ctx: RowContext, v: Volume) -> TableRow:
+    severity = {"Bound": OK, "Pending": WARN, "Lost": ERROR}.get(v.phase, WARN)
+    cells = [
+        safe_text(v.namespace),
+        safe_text(f"{v.namespace}/{v.name}"),
+        safe_text(v.name),
+        status_text(v.phase or "Pending", severity, ctx.palette),
+        safe_text(v.storage_class or "—"),
+        safe_text(",".join(ACCESS.get(m, m) for m in v.access_modes) or "—"),
+        safe_text(v.capacity or v.requested or "—"),
+        age_text(v.created, ctx.now),
+        safe_text(v.owner_pod or "—"),
+        safe_text(v.volume_name) if v.volume_name else ctx.warning_for(v.namespace, "PersistentVolumeClaim", v.name),
+    ]
+    return TableRow(v.uid, cells)

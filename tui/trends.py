@@ -1,0 +1,44 @@
+"""History the UI keeps itself, sampled from snapshots: runner counts for the sparklines and the pod
+uids seen per listener pod name (a listener that fails is recreated under the same name)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from kube.model import PODS, SCALE_SETS, Snapshot
+from tui.rows import Trends
+
+
+class TrendSampler:
+    def __init__(self, size: int = 48) -> None:
+        self.size = size
+        self.running: dict[str, deque[int]] = {}
+        self.pending: dict[str, deque[int]] = {}
+        self.listener_pods: dict[tuple[str, str], set[str]] = {}
+
+    def seed(self, uid: str, running: list[int], pending: list[int]) -> None:
+        """Preload a history (tests, screenshots)."""
+        self.running[uid] = deque(running[-self.size:], maxlen=self.size)
+        self.pending[uid] = deque(pending[-self.size:], maxlen=self.size)
+
+    def sample(self, snapshot: Snapshot) -> None:
+        scale_sets = snapshot.of(SCALE_SETS)
+        for uid, ss in scale_sets.items():
+            self.running.setdefault(uid, deque(maxlen=self.size)).append(ss.running)
+            self.pending.setdefault(uid, deque(maxlen=self.size)).append(ss.pending)
+        for gone in set(self.running) - set(scale_sets):
+            self.running.pop(gone, None)
+            self.pending.pop(gone, None)
+
+    def watch_pods(self, snapshot: Snapshot) -> None:
+        for pod in snapshot.of(PODS).values():
+            if pod.role == "listener":
+                seen = self.listener_pods.setdefault((pod.namespace, pod.name), set())
+                if len(seen) < 1000:
+                    seen.add(pod.uid)
+
+    def trends(self) -> Trends:
+        return Trends(self.running, self.pending)
+
+    def listener_pod_counts(self) -> dict[tuple[str, str], int]:
+        return {key: len(uids) for key, uids in self.listener_pods.items()}

@@ -1,0 +1,1 @@
+"""Reusable widgets and text helpers: resource table with keyed reconcile, sparklines, safe cluster text."""

@@ -1,0 +1,378 @@
+"""A DataTable that is reconciled, never refilled.
+
+Rows are keyed (a uid). `sync` takes the complete wanted list, `apply` a partial change; both touch
+only cells that differ, add new rows, remove gone ones and reorder once, so the cursor stays on its
+row key and the viewport does not jump. When most rows change (a re-list) the table is rebuilt in
+one go, and the cursor key and its position on screen are restored afterwards.
+
+The table also owns presentation that depends on its own width: which columns fit, and how much of
+a long name to keep (middle ellipsis: runner names share a prefix and differ at the end), plus a
+case-insensitive substring filter over each row's full text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from widgets.text import truncate_middle
+
+# Above this share of rows added or removed, rebuild instead of reconciling row by row
+# (remove_row is O(n) in the DataTable).
+REBUILD_SHARE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    key: str
+    label: str
+    min_table_width: int = 0      # shown only when the table is at least this wide…
+    max_table_width: int | None = None  # …and at most this wide (a compact variant of a wide column)
+    flex: bool = False            # takes the width the other columns leave; truncated in the middle
+    min_width: int = 8            # a flex column never gets narrower than this…
+    max_width: int | None = None  # …nor wider than this
+    tail: bool = False            # last column, may run past the edge: not counted when fitting the flex one
+
+
+class TableRow(NamedTuple):
+    key: str
+    cells: Sequence[Text]         # one per ColumnSpec, in spec order
+    parent: str | None = None     # child rows (a runner's workflow pod) follow their parent in filters
+    search: str = ""              # extra text the filter matches (a full name the cells abbreviate)
+
+
+def _signature(cell: Text) -> tuple:
+    return cell.plain, str(cell.style), tuple(cell.spans)
+
+
+class ResourceTable(DataTable):
+    """Keyed, reconciled table of cluster objects with width-aware columns and a row filter."""
+
+    DEFAULT_CSS = """
+    ResourceTable {
+        height: 1fr;
+        scrollbar-gutter: stable;
+        scrollbar-size-vertical: 1;
+        scrollbar-size-horizontal: 0;
+    }
+    """
+
+    # DataTable's keys again, with ids (so a keymap can move them), plus vi-style ones.
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="resource-table.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="resource-table.down"),
+        Binding("left", "cursor_left", "Scroll left", show=False, id="resource-table.left"),
+        Binding("right", "cursor_right", "Scroll right", show=False, id="resource-table.right"),
+        Binding("pageup", "page_up", "Page up", show=False, id="resource-table.page-up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="resource-table.page-down"),
+        Binding("home,g", "scroll_top", "First row", show=False, id="resource-table.top"),
+        Binding("end,G", "scroll_bottom", "Last row", show=False, id="resource-table.bottom"),
+        Binding("enter", "select_cursor", "Select", show=False, id="resource-table.select"),
+    ]
+
+    def __init__(self, columns: Sequence[ColumnSpec], *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=False,
+                         cursor_foreground_priority="renderable")
+        self.specs = list(columns)
+        self._rows: dict[str, TableRow] = {}
+        self._children: dict[str, list[str]] = {}
+        self._filter = ""
+        self._shown_columns: list[int] = []
+        self._flex_width: int | None = None
+        self._search_cache: dict[str, tuple[TableRow, str]] = {}
+        self._rendered: dict[str, TableRow] = {}          # what each displayed row was made from
+        self._widths: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
+
+    # ---------------------------------------------------------------- public API
+    @property
+    def filter_text(self) -> str:
+        return self._filter
+
+    @property
+    def total_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def visible_count(self) -> int:
+        return self.row_count
+
+    @property
+    def root_count(self) -> int:
+        """Rows that are not children (runners, not their workflow pods and volumes)."""
+        return sum(1 for row in self._rows.values() if row.parent is None)
+
+    @property
+    def visible_root_count(self) -> int:
+        return sum(1 for key in self.visible_keys() if self._rows[key].parent is None)
+
+    @property
+    def cursor_key(self) -> str | None:
+        """The row key under the cursor, or None for an empty table."""
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except CellDoesNotExist:  # the cursor is outside the rows while a rebuild settles
+            return None
+
+    def visible_keys(self) -> list[str]:
+        return [row.key.value for row in self.ordered_rows]
+
+    def has_row(self, key: str) -> bool:
+        return key in self._rows
+
+    def row_cells(self, key: str) -> Sequence[Text] | None:
+        """The full cells of a row (all columns, before truncation), filtered out or not."""
+        row = self._rows.get(key)
+        return None if row is None else row.cells
+
+    def row_text(self, key: str) -> str:
+        """The plain text of a row: what the filter searches."""
+        row = self._rows.get(key)
+        if row is None:
+            return ""
+        text = "  ".join(cell.plain for cell in row.cells)
+        return f"{text}  {row.search}" if row.search else text
+
+    def sync(self, rows: Iterable[TableRow | tuple]) -> None:
+        """Make the table show exactly `rows`, in that order."""
+        wanted: dict[str, TableRow] = {}
+        for row in rows:
+            row = row if isinstance(row, TableRow) else TableRow(*row)
+            wanted[row.key] = row
+        self._rows = wanted
+        for key in [key for key in self._widths if key not in wanted]:
+            del self._widths[key]
+        self._index_children()
+        self._render()
+
+    def apply(self, changed: Mapping[str, TableRow | tuple | Sequence[Text] | None]) -> None:
+        """Merge a partial change: key -> row (or cells), None = gone. New keys go to the end."""
+        for key, row in changed.items():
+            if row is None:
+                self._rows.pop(key, None)
+            elif isinstance(row, TableRow):
+                self._rows[key] = row
+            elif isinstance(row, tuple) and len(row) in (2, 3, 4) and isinstance(row[0], str):
+                self._rows[key] = TableRow(*row)
+            else:
+                self._rows[key] = TableRow(key, list(row))
+        self._index_children()
+        self._render()
+
+    def set_filter(self, text: str) -> None:
+        text = text.strip()
+        if text == self._filter:
+            return
+        self._filter = text
+        self._render()
+
+    def select_key(self, key: str) -> bool:
+        """Move the cursor to a row; clears a filter that hides it. False if there is no such row."""
+        if key not in self._rows:
+            return False
+        if key not in self._visible_set():
+            self._filter = ""
+            self._render()
+        try:
+            index = self.get_row_index(key)
+        except RowDoesNotExist:
+            return False
+        self.move_cursor(row=index, animate=False)
+        return True
+
+    # ---------------------------------------------------------------- layout
+    def on_mount(self) -> None:
+        self._render()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._layout_changed():
+            self._render()
+
+    def _available_width(self) -> int:
+        return self.scrollable_content_region.width or self.size.width
+
+    def _columns_for_width(self) -> list[int]:
+        width = self._available_width()
+        if width <= 0:
+            width = 80
+        return [i for i, spec in enumerate(self.specs)
+                if spec.min_table_width <= width and (spec.max_table_width is None or width <= spec.max_table_width)]
+
+    def _flex_for(self, shown: list[int], rows: Iterable[TableRow]) -> int | None:
+        flex = [i for i in shown if self.specs[i].flex]
+        width = self._available_width()
+        if not flex or width <= 0:
+            return None
+        index = flex[0]
+        pad = 2 * self.cell_padding
+        widths = {i: len(self.specs[i].label) for i in shown}
+        for row in rows:
+            row_widths = self._row_widths(row)
+            for i in shown:
+                if i < len(row_widths) and row_widths[i] > widths[i]:
+                    widths[i] = row_widths[i]
+        others = sum(widths[i] + pad for i in shown if i != index and not self.specs[i].tail)
+        room = width - others - pad
+        spec = self.specs[index]
+        natural = widths[index] if spec.max_width is None else min(widths[index], spec.max_width)
+        return max(spec.min_width, min(natural, room))
+
+    def _row_widths(self, row: TableRow) -> tuple[int, ...]:
+        cached = self._widths.get(row.key)
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        widths = tuple(cell.cell_len for cell in row.cells)
+        self._widths[row.key] = (row, widths)
+        return widths
+
+    def _layout_changed(self) -> bool:
+        shown = self._columns_for_width()
+        flex = self._flex_for(shown, self._rows.values())
+        return shown != self._shown_columns or flex != self._flex_width
+
+    # ---------------------------------------------------------------- filtering
+    def _index_children(self) -> None:
+        children: dict[str, list[str]] = {}
+        for row in self._rows.values():
+            if row.parent is not None:
+                children.setdefault(row.parent, []).append(row.key)
+        self._children = children
+
+    def _search_text(self, key: str) -> str:
+        row = self._rows[key]
+        cached = self._search_cache.get(key)
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        text = self.row_text(key).casefold()
+        self._search_cache[key] = (row, text)
+        return text
+
+    def _visible_set(self) -> set[str]:
+        if not self._filter:
+            self._search_cache.clear()
+            return set(self._rows)
+        needle = self._filter.casefold()
+        matched = {key for key in self._rows if needle in self._search_text(key)}
+        shown = set(matched)
+        for key in matched:
+            row = self._rows[key]
+            if row.parent is not None and row.parent in self._rows:
+                shown.add(row.parent)           # a matching workflow pod brings its runner
+            shown.update(self._children.get(key, ()))  # a matching runner brings its children
+        return shown
+
+    # ---------------------------------------------------------------- reconcile
+    def _display_cells(self, row: TableRow) -> list[Text]:
+        cells = []
+        for i in self._shown_columns:
+            cell = row.cells[i] if i < len(row.cells) else Text("", end="")
+            if self._flex_width is not None and self.specs[i].flex and cell.cell_len > self._flex_width:
+                cell = truncate_middle(cell, self._flex_width)
+            cells.append(cell)
+        return cells
+
+    def _render(self) -> None:
+        shown = self._columns_for_width()
+        visible = self._visible_set()
+        wanted = [row for key, row in self._rows.items() if key in visible]
+        flex = self._flex_for(shown, wanted)
+        columns_changed = shown != self._shown_columns or not self.columns
+        self._shown_columns = shown
+        flex_changed = flex != self._flex_width
+        self._flex_width = flex
+        if not self.is_mounted:
+            return
+
+        cursor_key = self.cursor_key
+        cursor_row = self.cursor_row
+        scroll_y = round(self.scroll_y)
+        current = self.visible_keys()
+        wanted_keys = [row.key for row in wanted]
+        wanted_set = set(wanted_keys)
+        current_set = set(current)
+        gone = current_set - wanted_set
+        new = wanted_set - current_set
+        churn = len(gone) + len(new)
+
+        with self.app.batch_update():
+            if columns_changed or (current and churn > REBUILD_SHARE * max(len(current), 1) and churn > 8):
+                self._rebuild(wanted)
+            else:
+                for key in gone:
+                    self.remove_row(key)
+                    self._rendered.pop(key, None)
+                keys = [spec.key for spec in (self.specs[i] for i in shown)]
+                rendered = self._rendered
+                for row in wanted:
+                    if not flex_changed and rendered.get(row.key) is row:
+                        continue                       # built from the same objects: nothing to compare
+                    rendered[row.key] = row
+                    cells = self._display_cells(row)
+                    if row.key in new:
+                        self.add_row(*self._unique(cells), key=row.key)
+                        continue
+                    old = self.get_row(row.key)
+                    for column_key, old_cell, cell in zip(keys, old, cells, strict=False):
+                        if _signature(old_cell) != _signature(cell):
+                            self.update_cell(row.key, column_key, cell, update_width=True)
+                if self.visible_keys() != wanted_keys:
+                    self._reorder(wanted_keys)
+            self._restore_cursor(cursor_key, cursor_row, scroll_y)
+
+    def _rebuild(self, wanted: list[TableRow]) -> None:
+        self.clear(columns=True)
+        self._rendered = {row.key: row for row in wanted}
+        for key in set(self._widths) - set(self._rows):
+            del self._widths[key]
+        for i in self._shown_columns:
+            spec = self.specs[i]
+            self.add_column(Text(spec.label, style="bold", end=""), key=spec.key)
+        for row in wanted:
+            self.add_row(*self._unique(self._display_cells(row)), key=row.key)
+
+    @staticmethod
+    def _unique(cells: list[Text]) -> list[Text]:
+        # The first cell identifies its row when reordering: never share that object between rows.
+        if cells:
+            cells = [cells[0].copy(), *cells[1:]]
+        return cells
+
+    def _reorder(self, wanted_keys: list[str]) -> None:
+        position = {id(self.get_row(key)[0]): index for index, key in enumerate(wanted_keys)}
+        self.sort(key=lambda cells: position.get(id(cells[0]), len(position)))
+
+    def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int) -> None:
+        """Keep the cursor on its row key. Scrolled to the top, stay at the top (new rows above are
+        seen, e.g. the newest event); scrolled down, keep the cursor row where it is on screen."""
+        if not self.row_count:
+            return
+        if cursor_key is not None and cursor_key in self.rows:
+            index = self.get_row_index(cursor_key)
+        else:
+            index = min(cursor_row, self.row_count - 1)
+        if index != self.cursor_row:
+            self.move_cursor(row=index, animate=False, scroll=False)
+        if scroll_y == 0:
+            target = 0
+        else:
+            target = max(0, index - max(cursor_row - scroll_y, 0))
+        page = max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
+        if index < target:
+            target = index
+        elif index >= target + page:
+            target = index - page + 1
+
+        def restore() -> None:
+            if round(self.scroll_y) != target:
+                self.scroll_to(y=target, animate=False, immediate=True)
+
+        self.call_after_refresh(restore)

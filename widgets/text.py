@@ -1,0 +1,145 @@
+"""Cluster strings are untrusted: every name, message and label goes through `safe_text` before it
+reaches a cell, so Rich markup renders literally and no escape sequence reaches the terminal.
+
+Status texts always carry a marker ("✖ Failed", "⚠ Pending", "✔ Running") so meaning never rests
+on colour alone. Colours come from the running theme's variables via `Palette.from_app`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+
+# OSC (title, hyperlink, clipboard…): ESC ] … BEL | ST; unterminated runs to the end.
+_OSC = r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b)|$)"
+# DCS / SOS / PM / APC strings: ESC P|X|^|_ … ST.
+_STRING = r"\x1b[PX^_][^\x1b]*(?:\x1b\\|$)"
+# CSI: ESC [ parameters intermediates final (colours, cursor moves, erase…).
+_CSI = r"\x1b\[[0-?]*[ -/]*[@-~]?"
+# Any other escape: ESC, optional intermediates, one final byte (or a lone ESC).
+_OTHER_ESC = r"\x1b[ -/]*[0-~]?"
+# 8-bit C1 introducers and controls, C0 controls except tab/newline, DEL, bidi overrides.
+_CONTROLS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+_ESCAPES = re.compile("|".join((_OSC, _STRING, _CSI, _OTHER_ESC, _CONTROLS)))
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\t]")
+
+
+def strip_escapes(value: object) -> str:
+    """Remove CSI/OSC/other ESC sequences and C0/C1 controls (tab and newline are kept)."""
+    text = "" if value is None else str(value)
+    if not text:
+        return text
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _ESCAPES.sub("", text)
+
+
+def clean_line(value: object) -> str:
+    """`strip_escapes` plus line breaks and tabs folded to spaces: one table cell, one line."""
+    return _LINE_BREAKS.sub(" ", strip_escapes(value))
+
+
+def safe_text(value: object, style: str | Style = "", *, single_line: bool = True, **kwargs: Any) -> Text:
+    """A `Text` (never markup) holding a sanitised cluster string."""
+    plain = clean_line(value) if single_line else strip_escapes(value)
+    return Text(plain, style=style, end="", **kwargs)
+
+
+# Severity of a status; the marker is part of the text so colour is never the only signal.
+OK = "ok"
+WARN = "warn"
+ERROR = "error"
+INFO = "info"
+MUTED = "muted"
+NONE = "none"
+
+MARKERS = {OK: "✔", WARN: "⚠", ERROR: "✖", INFO: "●", MUTED: "·", NONE: " "}
+SEVERITY_RANK = {NONE: 0, MUTED: 0, OK: 1, INFO: 1, WARN: 2, ERROR: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    """Rich colours resolved from the running theme's CSS variables ($error, $warning, …)."""
+
+    error: str = "#B93C5B"
+    warning: str = "#FEA62B"
+    success: str = "#4EBF71"
+    primary: str = "#0178D4"
+    accent: str = "#FEA62B"
+
+    @classmethod
+    def from_variables(cls, variables: dict[str, str]) -> Palette:
+        def colour(name: str, default: str) -> str:
+            value = variables.get(name, "")
+            if value.startswith("#") and len(value) in (7, 9):
+                return value[:7]
+            return default
+
+        base = cls()
+        return cls(error=colour("error", base.error), warning=colour("warning", base.warning),
+                   success=colour("success", base.success), primary=colour("primary", base.primary),
+                   accent=colour("accent", base.accent))
+
+    @classmethod
+    def from_app(cls, app: Any) -> Palette:
+        return cls.from_variables(app.get_css_variables())
+
+    def style(self, severity: str) -> Style:
+        return _style(self, severity)
+
+
+@lru_cache(maxsize=64)
+def _style(palette: Palette, severity: str) -> Style:
+    if severity == ERROR:
+        return Style(color=palette.error, bold=True)
+    if severity == WARN:
+        return Style(color=palette.warning)
+    if severity == OK:
+        return Style(color=palette.success)
+    if severity == INFO:
+        return Style(color=palette.primary)
+    if severity == MUTED:
+        return Style(dim=True)
+    return Style()
+
+
+DEFAULT_PALETTE = Palette()
+
+
+def status_text(label: object, severity: str, palette: Palette = DEFAULT_PALETTE, detail: object = "") -> Text:
+    """`✖ Failed InvalidPod`: marker + label (+ detail), coloured by severity, literal text."""
+    text = Text(end="")
+    text.append(f"{MARKERS.get(severity, ' ')} ", palette.style(severity))
+    text.append(clean_line(label), palette.style(severity))
+    extra = clean_line(detail)
+    if extra:
+        text.append(" " + extra, palette.style(severity) if severity == ERROR else Style())
+    return text
+
+
+def worst(*severities: str) -> str:
+    return max(severities, key=lambda s: SEVERITY_RANK.get(s, 0), default=NONE)
+
+
+def truncate_middle(text: Text, width: int) -> Text:
+    """Shorten to `width` cells keeping both ends ("arc-runner…runner-668fh"): runner names differ
+    at the end and share their prefix, so an end ellipsis would hide what tells them apart."""
+    if width <= 0:
+        return Text("", end="")
+    if text.cell_len <= width:
+        return text
+    if width == 1:
+        return Text("…", end="")
+    keep = width - 1
+    head = keep // 2
+    tail = keep - head
+    plain = text.plain
+    result = text[:head]
+    result.append("…")
+    result.append_text(text[len(plain) - tail:] if tail else Text(""))
+    result.end = ""
+    return result
