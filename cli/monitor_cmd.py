@@ -1,15 +1,14 @@
 """`arc-top` (the monitor on the current cluster) and `arc-top demo` (the monitor on an embedded sandbox).
 
 The cluster is checked before the screen opens, so an unreachable or misconfigured cluster is one line
-on stderr and exit 2, never a half-drawn screen; the kubernetes client is imported on a thread while the
-UI modules import on the main one."""
+on stderr and exit 2, never a half-drawn screen. (Importing the client on a thread while the UI imports
+on the main one was tried: concurrent imports of shared modules can see them half-initialised.)"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
-import threading
 
 EXIT_USAGE = 2
 
@@ -34,22 +33,18 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
-def _connect_in_background(args: argparse.Namespace, kubeconfig: str | None) -> tuple[threading.Thread, dict]:
-    result: dict = {}
+def _connect(args: argparse.Namespace, kubeconfig: str | None):
+    """A checked Connection, or a one-line error string."""
+    from kube.config import ConnectError, check_reachable, connect
 
-    def work() -> None:
-        from kube.config import ConnectError, check_reachable, connect
-        try:
-            conn = connect(kubeconfig, args.context, args.namespaces, args.all_namespaces)
-            check_reachable(conn)
-            result["conn"] = conn
-        except ConnectError as exc:
-            result["error"] = str(exc)
-        except Exception as exc:  # an unexpected client failure is still one line, not a traceback
-            result["error"] = f"cannot connect: {type(exc).__name__}: {exc}"
-    thread = threading.Thread(target=work, name="arc-top-connect", daemon=True)
-    thread.start()
-    return thread, result
+    try:
+        conn = connect(kubeconfig, args.context, args.namespaces, args.all_namespaces)
+        check_reachable(conn)
+        return conn
+    except ConnectError as exc:
+        return str(exc)
+    except Exception as exc:  # an unexpected client failure is still one line, not a traceback
+        return f"cannot connect: {type(exc).__name__}: {exc}"
 
 
 def _run_app(conn, title: str) -> int:
@@ -62,12 +57,10 @@ def _run_app(conn, title: str) -> int:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    thread, result = _connect_in_background(args, args.kubeconfig)
-    import tui.app  # noqa: F401 - import the UI while the client loads and the cluster answers
-    thread.join()
-    if "error" in result:
-        return _fail(result["error"])
-    return _run_app(result["conn"], "arc-top")
+    conn = _connect(args, args.kubeconfig)
+    if isinstance(conn, str):
+        return _fail(conn)
+    return _run_app(conn, "arc-top")
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -81,10 +74,9 @@ def run_demo(args: argparse.Namespace) -> int:
     sandbox = start_sandbox(args.scenario, kubeconfig_path=path)
     try:
         args.context, args.namespaces, args.all_namespaces = None, [], True
-        thread, result = _connect_in_background(args, path)
-        thread.join()
-        if "error" in result:
-            return _fail(result["error"])
-        return _run_app(result["conn"], f"arc-top demo · {args.scenario}")
+        conn = _connect(args, path)
+        if isinstance(conn, str):
+            return _fail(conn)
+        return _run_app(conn, f"arc-top demo · {args.scenario}")
     finally:
         sandbox.stop()

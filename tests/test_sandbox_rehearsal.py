@@ -18,8 +18,8 @@ NS = "arc-runners"
 def sandbox_for(tmp_path):
     started = []
 
-    def start(name: str):
-        sb = start_sandbox(name, kubeconfig_path=str(tmp_path / f"{name}.kubeconfig"), speed=10.0)
+    def start(name: str, speed: float = 10.0):
+        sb = start_sandbox(name, kubeconfig_path=str(tmp_path / f"{name}.kubeconfig"), speed=speed)
         started.append(sb)
         return sb, Kubectl(sb, str(tmp_path / "cache")), client.CoreV1Api(api_client(sb))
     yield start
@@ -34,7 +34,9 @@ def runner_pods(core, ars: str) -> list:
 
 
 def test_kube_permissions_fs_group_patch_heals_new_runners(sandbox_for):
-    sb, kubectl, core = sandbox_for("kube-permissions")
+    # Slower than the default: a failing runner lives only a few simulated seconds after its error,
+    # and the test reads logs over HTTPS like an operator would.
+    sb, kubectl, core = sandbox_for("kube-permissions", speed=3.0)
     ars = "arc-runner-set"
 
     def denied_log_seen() -> bool:
@@ -45,7 +47,7 @@ def test_kube_permissions_fs_group_patch_heals_new_runners(sandbox_for):
             except client.ApiException:
                 pass
         return False
-    assert sb.cluster.wait(denied_log_seen, 20), "no runner logged the _work permission error"
+    assert sb.cluster.wait(denied_log_seen, 30), "no runner logged the _work permission error"
     before = {p.metadata.name for p in runner_pods(core, ars)}
     kubectl("patch", "autoscalingrunnerset", ars, "-n", NS, "--type", "merge",
             "-p", json.dumps({"spec": {"template": {"spec": {"securityContext": {"fsGroup": 123}}}}}))
@@ -59,7 +61,7 @@ def test_kube_permissions_fs_group_patch_heals_new_runners(sandbox_for):
                 if "Listening for Jobs" in log and "is denied" not in log:
                     return True
         return False
-    assert sb.cluster.wait(healed, 30), "no new runner became healthy after the fsGroup patch"
+    assert sb.cluster.wait(healed, 45), "no new runner became healthy after the fsGroup patch"
 
 
 def test_pvc_pending_storage_class_patch_binds_new_claims(sandbox_for):

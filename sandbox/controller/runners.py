@@ -30,6 +30,7 @@ from sandbox.errors import ApiError
 BACKOFF = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)
 MAX_FAILURES = 5
 REACT_SECONDS = 0.8  # ARC notices a finished runner pod
+EXIT_AFTER_FAILURE_SECONDS = 1.5  # run.sh exits this long after a start-up failure was printed
 REGISTRATION_RETRY_SECONDS = 10.0
 RUNNER_IDS = itertools.count(1)          # runner ids on the fake GitHub, unique within the process
 
@@ -280,8 +281,10 @@ class Runners:
             return
         self.ctl.kubelet.log(proc.pod, "runner", list(verdict.lines))
         if verdict.exit_code is not None:
+            # run.sh stops the listener and exits a moment after the failure is printed: the lines are
+            # readable while the pod still runs, as on a real cluster.
             proc.state = "exited"
-            self.ctl.kubelet.finish(proc.pod, "runner", verdict.exit_code)
+            self.ctl.kubelet.finish(proc.pod, "runner", verdict.exit_code, after=EXIT_AFTER_FAILURE_SECONDS)
             return
         self._listen(proc)
 

@@ -1,0 +1,120 @@
+"""`arc-top` and `arc-top demo` as a user runs them: one-line errors, and the real screen in tmux."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import yaml
+
+ARC_TOP = [sys.executable, "-m", "cli.main"]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(ARC_TOP + list(args), capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env=dict(os.environ, **(env or {})))
+
+
+def assert_one_line(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("arc-top: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr
+
+
+def test_missing_kubeconfig_is_one_line(tmp_path):
+    assert_one_line(run("--kubeconfig", str(tmp_path / "nope")), "nope")
+
+
+def test_unknown_context_lists_the_contexts(healthy):
+    assert_one_line(run("--kubeconfig", healthy.kubeconfig_path, "--context", "prod"),
+                    'context "prod" not found', "arc-sandbox")
+
+
+def test_unreachable_cluster_suggests_the_demo(healthy, tmp_path):
+    config = yaml.safe_load(open(healthy.kubeconfig_path))
+    config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    path = tmp_path / "down.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    assert_one_line(run("--kubeconfig", str(path)), "127.0.0.1:1", "arc-top demo")
+
+
+def test_rejected_token_is_one_line(healthy, tmp_path):
+    config = yaml.safe_load(open(healthy.kubeconfig_path))
+    config["users"][0]["user"]["token"] = "wrong"
+    path = tmp_path / "bad.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    assert_one_line(run("--kubeconfig", str(path)), "401")
+
+
+class Tmux:
+    def __init__(self, width: int, height: int):
+        self.name = "arc-top-" + uuid.uuid4().hex[:8]
+        self.size = (width, height)
+
+    def start(self, command: str) -> None:
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.size[0]), "-y",
+                        str(self.size[1]), "-c", ROOT, command], check=True)
+
+    def screen(self) -> str:
+        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True)
+        return out.stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def wait_for(self, predicate, timeout: float = 30) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            screen = self.screen()
+            if predicate(screen):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError("screen never matched:\n" + self.screen())
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture()
+def tmux():
+    if shutil.which("tmux") is None:
+        raise RuntimeError("tmux is not installed: .ci/run installs it; install it to run this test")
+    sessions = []
+
+    def make(width: int, height: int) -> Tmux:
+        session = Tmux(width, height)
+        sessions.append(session)
+        return session
+    yield make
+    for session in sessions:
+        session.kill()
+
+
+def test_demo_in_a_real_terminal(tmux, tmp_path):
+    status = tmp_path / "status"
+    term = tmux(160, 48)
+    term.start(f"{sys.executable} -m cli.main demo; echo $? > {status}; sleep 30")
+    screen = term.wait_for(lambda s: all(t in s for t in ("Scale sets", "Runners", "Volumes", "Events"))
+                           and "team-b-dind" in s)
+    for scale_set in ("team-a-kube", "team-b-ssd", "legacy-set"):
+        assert scale_set in screen
+    term.keys("2")
+    term.keys("/")
+    term.keys("t", "e", "a", "m", "-", "b")
+    term.wait_for(lambda s: "team-b" in s and "arc-runner-set-" not in s.split("Runners", 1)[1].split("Volumes")[0])
+    term.keys("Escape")
+    term.keys("q")
+    end = time.monotonic() + 15
+    while not status.exists() and time.monotonic() < end:
+        time.sleep(0.2)
+    assert status.read_text().strip() == "0"
+    after = term.screen()
+    assert "Scale sets" not in after        # the alternate screen is gone: the terminal is back
