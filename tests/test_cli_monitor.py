@@ -111,6 +111,7 @@ def test_demo_in_a_real_terminal(tmux, tmp_path):
     term.keys("t", "e", "a", "m", "-", "b")
     term.wait_for(lambda s: "team-b" in s and "arc-runner-set-" not in s.split("Runners", 1)[1].split("Volumes")[0])
     term.keys("Escape")
+    time.sleep(0.5)       # an ESC directly followed by "q" reads as alt+q in a terminal
     term.keys("q")
     end = time.monotonic() + 15
     while not status.exists() and time.monotonic() < end:

@@ -8,6 +8,7 @@ at most a few times per second and key presses stay responsive.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from kube.model import PODS
 from tui.palette import ObjectsProvider
 from tui.protocol import MonitorFactory, MonitorLike, connection_of
 from tui.screens.help import HelpScreen
@@ -156,6 +158,10 @@ class ArcTopApp(App):
         self.sampler.watch_pods(snapshot)
         self.sampler.sample(snapshot)
         self.main_screen.apply(snapshot, None)
+        # The first fill made most of the objects this process will keep (rows, cells, the cluster
+        # state): move them out of the collector's way, or every full collection walks them all.
+        gc.collect()
+        gc.freeze()
 
     def on_monitor_failed(self, message: MonitorFailed) -> None:
         self.main_screen.set_error(message.error)
@@ -176,7 +182,10 @@ class ArcTopApp(App):
         if not changes:
             return
         snapshot = monitor.snapshot()
-        self.sampler.watch_pods(snapshot)
+        if PODS in changes.relisted:
+            self.sampler.watch_pods(snapshot)
+        else:
+            self.sampler.watch_pods(snapshot, changes.changed.get(PODS, {}).values())
         self.main_screen.set_connection(connection_of(monitor), getattr(monitor, "info", None))
         self.main_screen.apply(snapshot, changes)
 
@@ -187,7 +196,7 @@ class ArcTopApp(App):
             return
         snapshot = monitor.snapshot()
         self.sampler.sample(snapshot)
-        self.main_screen.apply(snapshot, None)
+        self.main_screen.tick(snapshot)
 
     # ---------------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -89,6 +89,7 @@ class Panel(Vertical):
         self.state: tuple[str, str] | None = ("syncing…", INFO)
         self.palette = Palette()
         self._namespaces: Sequence[str] | None = None
+        self._title: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(status_text("syncing…", INFO), classes="panel-state")
@@ -157,7 +158,9 @@ class Panel(Vertical):
             title.append(f"· scope {self.scope.label} ", "italic")
         if table.filter_text:
             title.append(f"· /{clean_line(table.filter_text)} ", "italic")
-        self.border_title = title
+        if title != self._title:           # setting a title repaints the whole panel
+            self._title = title
+            self.border_title = title
 
     # ---------------------------------------------------------------- filter
     def open_filter(self) -> None:

@@ -4,6 +4,7 @@ uids seen per listener pod name (a listener that fails is recreated under the sa
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from kube.model import PODS, SCALE_SETS, Snapshot
 from tui.rows import Trends
@@ -30,9 +31,11 @@ class TrendSampler:
             self.running.pop(gone, None)
             self.pending.pop(gone, None)
 
-    def watch_pods(self, snapshot: Snapshot) -> None:
-        for pod in snapshot.of(PODS).values():
-            if pod.role == "listener":
+    def watch_pods(self, snapshot: Snapshot, changed: Iterable[object] | None = None) -> None:
+        """Note listener pod uids: of every pod, or only of `changed` pods (None = gone ones are skipped)."""
+        pods = snapshot.of(PODS).values() if changed is None else changed
+        for pod in pods:
+            if pod is not None and pod.role == "listener":
                 seen = self.listener_pods.setdefault((pod.namespace, pod.name), set())
                 if len(seen) < 1000:
                     seen.add(pod.uid)

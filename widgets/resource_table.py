@@ -12,15 +12,18 @@ case-insensitive substring filter over each row's full text.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from rich.text import Text
 from textual import events
+from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, CellKey, DuplicateKey, Row, RowDoesNotExist, RowKey
 
 from widgets.text import truncate_middle
 
@@ -90,6 +93,14 @@ class ResourceTable(DataTable):
         self._search_cache: dict[str, tuple[TableRow, str]] = {}
         self._rendered: dict[str, TableRow] = {}          # what each displayed row was made from
         self._widths: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
+        self._column_widths: list[int] = []
+        self._row_key_of: dict[str, RowKey] = {}        # the RowKey object of each row added by _add_rows
+        self._truncated: dict[str, tuple[Text, int, Text]] = {}  # key -> (cell, width, truncated cell)
+        # How many displayed rows have each cell width, per shown column: the widest is then known
+        # without measuring every row on every update.
+        self._width_counts: dict[int, Counter[int]] = {}
+        self._counted: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
+        self._counted_layout: tuple = ()            # content width per shown column, set by _render
 
     # ---------------------------------------------------------------- public API
     @property
@@ -149,8 +160,9 @@ class ResourceTable(DataTable):
             row = row if isinstance(row, TableRow) else TableRow(*row)
             wanted[row.key] = row
         self._rows = wanted
-        for key in [key for key in self._widths if key not in wanted]:
-            del self._widths[key]
+        for cache in (self._widths, self._truncated):
+            for key in [key for key in cache if key not in wanted]:
+                del cache[key]
         self._index_children()
         self._render()
 
@@ -207,19 +219,63 @@ class ResourceTable(DataTable):
         return [i for i, spec in enumerate(self.specs)
                 if spec.min_table_width <= width and (spec.max_table_width is None or width <= spec.max_table_width)]
 
-    def _flex_for(self, shown: list[int], rows: Iterable[TableRow]) -> int | None:
+    def _natural_widths(self, shown: list[int], rows: Iterable[TableRow]) -> dict[int, int]:
+        """The widest cell (or label) of each shown column, before the flex column is truncated."""
+        widths = {i: len(self.specs[i].label) for i in shown}
+        row_widths = self._row_widths
+        for row in rows:
+            row_w = row_widths(row)
+            for i in shown:
+                if i < len(row_w) and row_w[i] > widths[i]:
+                    widths[i] = row_w[i]
+        return widths
+
+    def _count_widths(self, shown: list[int], wanted: list[TableRow]) -> dict[int, int]:
+        """The widest cell (or label) of each shown column over `wanted`, updated from what changed."""
+        layout = (tuple(shown), self._filter)
+        counts, counted = self._width_counts, self._counted
+        if layout != self._counted_layout:
+            self._counted_layout = layout
+            counts = self._width_counts = {i: Counter() for i in shown}
+            counted = self._counted = {}
+        row_widths = self._row_widths
+        wanted_keys = set()
+        for row in wanted:
+            key = row.key
+            wanted_keys.add(key)
+            entry = counted.get(key)
+            if entry is not None and entry[0] is row:
+                continue
+            widths = row_widths(row)
+            if entry is not None:
+                self._uncount(entry[1])
+            for i in shown:
+                counts[i][widths[i] if i < len(widths) else 0] += 1
+            counted[key] = (row, widths)
+        if len(counted) != len(wanted_keys):
+            for key in [key for key in counted if key not in wanted_keys]:
+                self._uncount(counted.pop(key)[1])
+        return {i: max(len(self.specs[i].label), max(counts[i], default=0)) for i in shown}
+
+    def _uncount(self, widths: tuple[int, ...]) -> None:
+        for i, counter in self._width_counts.items():
+            width = widths[i] if i < len(widths) else 0
+            left = counter[width] - 1
+            if left > 0:
+                counter[width] = left
+            else:
+                del counter[width]
+
+    def _flex_for(self, shown: list[int], rows: Iterable[TableRow],
+                  widths: dict[int, int] | None = None) -> int | None:
         flex = [i for i in shown if self.specs[i].flex]
         width = self._available_width()
         if not flex or width <= 0:
             return None
         index = flex[0]
         pad = 2 * self.cell_padding
-        widths = {i: len(self.specs[i].label) for i in shown}
-        for row in rows:
-            row_widths = self._row_widths(row)
-            for i in shown:
-                if i < len(row_widths) and row_widths[i] > widths[i]:
-                    widths[i] = row_widths[i]
+        if widths is None:
+            widths = self._natural_widths(shown, rows)
         others = sum(widths[i] + pad for i in shown if i != index and not self.specs[i].tail)
         room = width - others - pad
         spec = self.specs[index]
@@ -276,7 +332,13 @@ class ResourceTable(DataTable):
         for i in self._shown_columns:
             cell = row.cells[i] if i < len(row.cells) else Text("", end="")
             if self._flex_width is not None and self.specs[i].flex and cell.cell_len > self._flex_width:
-                cell = truncate_middle(cell, self._flex_width)
+                cached = self._truncated.get(row.key)
+                if cached is not None and cached[0] is cell and cached[1] == self._flex_width:
+                    cell = cached[2]
+                else:
+                    short = truncate_middle(cell, self._flex_width)
+                    self._truncated[row.key] = (cell, self._flex_width, short)
+                    cell = short
             cells.append(cell)
         return cells
 
@@ -284,7 +346,8 @@ class ResourceTable(DataTable):
         shown = self._columns_for_width()
         visible = self._visible_set()
         wanted = [row for key, row in self._rows.items() if key in visible]
-        flex = self._flex_for(shown, wanted)
+        natural = self._count_widths(shown, wanted)
+        flex = self._flex_for(shown, wanted, natural)
         columns_changed = shown != self._shown_columns or not self.columns
         self._shown_columns = shown
         flex_changed = flex != self._flex_width
@@ -307,48 +370,176 @@ class ResourceTable(DataTable):
             if columns_changed or (current and churn > REBUILD_SHARE * max(len(current), 1) and churn > 8):
                 self._rebuild(wanted)
             else:
-                for key in gone:
-                    self.remove_row(key)
-                    self._rendered.pop(key, None)
+                if gone:
+                    self._remove_rows(gone)
+                    for key in gone:
+                        self._rendered.pop(key, None)
+                structural = bool(gone)
+                added: list[tuple[str, list[Text]]] = []
                 keys = [spec.key for spec in (self.specs[i] for i in shown)]
                 rendered = self._rendered
+                updates: list[tuple[str, str, Text]] = []
                 for row in wanted:
                     if not flex_changed and rendered.get(row.key) is row:
                         continue                       # built from the same objects: nothing to compare
                     rendered[row.key] = row
                     cells = self._display_cells(row)
                     if row.key in new:
-                        self.add_row(*self._unique(cells), key=row.key)
+                        added.append((row.key, cells))
+                        structural = True
                         continue
-                    old = self.get_row(row.key)
-                    for column_key, old_cell, cell in zip(keys, old, cells, strict=False):
-                        if _signature(old_cell) != _signature(cell):
-                            self.update_cell(row.key, column_key, cell, update_width=True)
+                    old = self._data[row.key]
+                    for column_key, cell in zip(keys, cells, strict=False):
+                        old_cell = old.get(column_key)
+                        if old_cell is cell:
+                            continue
+                        if old_cell is None or _signature(old_cell) != _signature(cell):
+                            updates.append((row.key, column_key, cell))
+                if added:
+                    self._add_rows(added)
                 if self.visible_keys() != wanted_keys:
                     self._reorder(wanted_keys)
+                    structural = True
+                if updates:
+                    self._update_cells(updates, repaint_all=structural)
+            self._set_column_widths(natural, flex)
             self._restore_cursor(cursor_key, cursor_row, scroll_y)
+
+    def _update_cells(self, updates: list[tuple[str, str, Text]], repaint_all: bool) -> None:
+        """Like update_cell, but without invalidating every rendered row: DataTable keys its render
+        caches on one update counter, so one changed cell re-renders every visible line. Here only the
+        changed rows' cache entries are dropped and only their lines are repainted (when on screen)."""
+        data = self._data
+        for key, column_key, cell in updates:
+            data[key][column_key] = cell
+        if repaint_all:
+            self._update_count += 1
+            self.refresh()
+            return
+        changed = {key for key, _, _ in updates}
+        locations = self._row_locations
+        header = self.header_height if self.show_header else 0
+        indexes = {locations.get(key) for key in changed} - {None}
+        lines = {index + header for index in indexes}
+        for cache, test in ((self._cell_render_cache, lambda k: k[0] in changed),
+                            (self._row_render_cache, lambda k: k[0] in changed),
+                            (self._row_renderable_cache, lambda k: k[1] in indexes),
+                            (self._line_cache, lambda k: k[0] in lines)):
+            for cache_key in [k for k in cache.keys() if test(k)]:
+                cache.discard(cache_key)
+        top = round(self.scroll_y)
+        bottom = top + self.scrollable_content_region.height
+        width = max(self.size.width, self.virtual_size.width)
+        for line in sorted(lines):
+            if top <= line - header < bottom:
+                self._refresh_region(Region(0, line, width, 1))
+
+    def _set_column_widths(self, natural: dict[int, int], flex: int | None) -> None:
+        """Column widths from the widths we already know (cells are one-line Text): DataTable would
+        otherwise measure every new cell and, when a cell shrinks, the whole column again."""
+        widths = [natural[i] if flex is None or not self.specs[i].flex else min(natural[i], max(flex, 0))
+                  for i in self._shown_columns]
+        widths = [max(w, len(self.specs[i].label)) for w, i in zip(widths, self._shown_columns, strict=True)]
+        columns = list(self.columns.values())
+        if len(columns) == len(widths):
+            for column, width in zip(columns, widths, strict=True):
+                column.content_width = width
+        if widths != self._column_widths:
+            self._column_widths = widths
+            self._require_update_dimensions = True
+            self._update_count += 1             # rendered rows were laid out for the old widths
+            self.check_idle()
+            self.refresh()
+
+    # DataTable rebuilds these lists (one entry per row) after every change, through a method call per row;
+    # every row here is one line high, so they come straight from the row index.
+    @property
+    def ordered_rows(self) -> list[Row]:
+        cache_key = (self.row_count, self._update_count)
+        ordered = self._ordered_row_cache.get(cache_key)
+        if ordered is None:
+            reverse, rows = self._row_locations._reverse, self.rows
+            ordered = [rows[reverse[index]] for index in range(len(reverse))]
+            self._ordered_row_cache[cache_key] = ordered
+        return ordered
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        offsets = self._offset_cache.get(self._update_count)
+        if offsets is None:
+            reverse = self._row_locations._reverse
+            offsets = [(reverse[index], 0) for index in range(len(reverse))]
+            self._offset_cache[self._update_count] = offsets
+        return offsets
+
+    def _update_dimensions(self, new_rows: Iterable) -> None:
+        # Widths are set by _set_column_widths; only the virtual size needs computing (rows are one line).
+        self._new_rows.clear()
+        if len(self._column_widths) == len(self.columns):
+            for column, width in zip(self.columns.values(), self._column_widths, strict=True):
+                column.content_width = width
+        super()._update_dimensions(())
 
     def _rebuild(self, wanted: list[TableRow]) -> None:
         self.clear(columns=True)
+        self._row_key_of = {}
         self._rendered = {row.key: row for row in wanted}
         for key in set(self._widths) - set(self._rows):
             del self._widths[key]
         for i in self._shown_columns:
             spec = self.specs[i]
             self.add_column(Text(spec.label, style="bold", end=""), key=spec.key)
-        for row in wanted:
-            self.add_row(*self._unique(self._display_cells(row)), key=row.key)
+        self._add_rows([(row.key, self._display_cells(row)) for row in wanted])
 
-    @staticmethod
-    def _unique(cells: list[Text]) -> list[Text]:
-        # The first cell identifies its row when reordering: never share that object between rows.
-        if cells:
-            cells = [cells[0].copy(), *cells[1:]]
-        return cells
+    # DataTable's add_row and remove_row each cost O(rows) (they re-index and re-check the cursor and the
+    # hover cell, which walk the ordered rows): a flush adding or removing k rows cost k × n, and a first
+    # fill of 10k rows n². These do the same for many rows at once. Rows are one line high.
+    def _add_rows(self, rows: list[tuple[str, list[Text]]]) -> None:
+        was_empty = self.row_count == 0
+        locations, data, table_rows = self._row_locations, self._data, self.rows
+        column_keys = [column.key for column in self.ordered_columns]
+        index = len(locations)
+        for key, cells in rows:
+            row_key = RowKey(key)
+            if row_key in locations:
+                raise DuplicateKey(f"The row key {row_key!r} already exists.")
+            self._row_key_of[key] = row_key
+            locations[row_key] = index
+            index += 1
+            data[row_key] = dict(zip(column_keys, cells, strict=False))
+            table_rows[row_key] = Row(row_key, 1, None, False)
+        self._require_update_dimensions = True
+        self._update_count += 1
+        self.cursor_coordinate = self.cursor_coordinate
+        if was_empty and self.row_count and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self.check_idle()
+
+    def _remove_rows(self, keys: set[str]) -> None:
+        order = [key for key in self.visible_keys() if key not in keys]
+        for key in keys:
+            row_key = RowKey(key)
+            for column_key in self._data.get(row_key, ()):
+                self._updated_cells.discard(CellKey(row_key, column_key))
+            self.rows.pop(row_key, None)
+            self._data.pop(row_key, None)
+        key_of = self._row_key_of
+        for key in keys:
+            key_of.pop(key, None)
+        self._row_locations = TwoWayDict({key_of[key]: index for index, key in enumerate(order)})
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._require_update_dimensions = True     # the virtual size follows: no layout of the screen
+        self._update_count += 1
+        self.refresh()
+        self.check_idle()
 
     def _reorder(self, wanted_keys: list[str]) -> None:
-        position = {id(self.get_row(key)[0]): index for index, key in enumerate(wanted_keys)}
-        self.sort(key=lambda cells: position.get(id(cells[0]), len(position)))
+        # What DataTable.sort does, without comparing cells: the wanted order is known.
+        key_of = self._row_key_of
+        self._row_locations = TwoWayDict({key_of[key]: index for index, key in enumerate(wanted_keys)})
+        self._update_count += 1
+        self.refresh()
 
     def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int) -> None:
         """Keep the cursor on its row key. Scrolled to the top, stay at the top (new rows above are

@@ -3,6 +3,7 @@ severities."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,6 +38,53 @@ def age_text(created: float, now: float) -> Text:
     return Text(age(now - created) if created else "—", end="")
 
 
+def age_changes_at(created: float, now: float) -> float:
+    """When `age(now - created)` next shows a different string (inf for no age)."""
+    if not created:
+        return math.inf
+    seconds = max(0.0, now - created)
+    for limit, unit in ((120, 1), (7200, 60), (172800, 3600)):
+        if seconds < limit:
+            return created + (seconds // unit + 1) * unit
+    return created + (seconds // 86400 + 1) * 86400
+
+
+def with_ages(ctx: RowContext, key: str, rows: list, created: Sequence[float] | Callable[[], Sequence[float]],
+              column: int) -> list:
+    """`rows` (cached without their ages) with the age cell at `column` set from `created`, one per row.
+    Rows are cached apart from their ages, so ages moving on costs one cell per row, not a rebuild."""
+    cache = ctx.cache
+    age_key = key + "\x00age"
+    cache.touch(age_key)
+
+    def aged() -> tuple[list, float]:
+        times = created() if callable(created) else created
+        ages = tuple(age(ctx.now - c) if c else "—" for c in times)
+        changes = min((age_changes_at(c, ctx.now) for c in times), default=math.inf)
+
+        def patch() -> list:
+            out = []
+            for row, text in zip(rows, ages, strict=True):
+                cells = list(row.cells)
+                if cells[column].plain != text:
+                    cells[column] = Text(text, end="")
+                out.append(row._replace(cells=cells))
+            return out
+
+        return cache.get(age_key, (rows, *ages), patch), changes
+
+    # The same rows (so the same objects and creation times) at the same clock: the same ages.
+    now_key = key + "\x00now"
+    entry = cache.peek(now_key)
+    if entry is not None and entry[0][0] is rows and entry[0][1] == ctx.now:
+        cache.touch(now_key)
+        out, changes = entry[1]
+    else:
+        out, changes = cache.get(now_key, (rows, ctx.now), aged)
+    ctx.note_age(changes)
+    return out
+
+
 def pod_severity(status: str) -> str:
     if status == "Running":
         return OK
@@ -65,6 +113,14 @@ class RowCache:
         value = build()
         self._entries[key] = (inputs, value)
         return value
+
+    def peek(self, key: str) -> tuple[tuple, object] | None:
+        """(inputs, value) as stored, for a caller's own quicker comparison."""
+        return self._entries.get(key)
+
+    def touch(self, key: str) -> None:
+        """Keep an entry through the next prune without asking for it."""
+        self._seen.add(key)
 
     def prune(self) -> None:
         """Forget entries not asked for since the last prune."""
@@ -114,6 +170,11 @@ class RowContext:
         self.scope = scope
         self.trends = trends or Trends()
         self.listener_pod_uids = listener_pod_uids or {}
+        self.ages_change_at = math.inf     # the earliest time an age shown by the rows built here changes
+
+    def note_age(self, changes_at: float) -> None:
+        if changes_at < self.ages_change_at:
+            self.ages_change_at = changes_at
 
     def of(self, kind: str) -> list:
         return list(self.snapshot.of(kind).values())

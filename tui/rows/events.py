@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.text import Text
 
 from kube.model import EVENTS, Event
-from tui.rows.context import RowContext, age
+from tui.rows.context import RowContext, age, with_ages
 from widgets.resource_table import TableRow
 from widgets.text import MUTED, WARN, clean_line, safe_text, status_text
 
@@ -31,6 +32,11 @@ class FoldedEvent:
     last_seen: float
 
 
+@lru_cache(maxsize=65536)
+def _group_key(group: tuple) -> str:
+    return "ev-" + hashlib.sha1("\x00".join(group).encode("utf-8", "replace")).hexdigest()[:20]
+
+
 def fold_events(events: Sequence[Event]) -> list[FoldedEvent]:
     """Repeats of one object+reason+message become one row with the summed count; newest first."""
     groups: dict[tuple, FoldedEvent] = {}
@@ -38,8 +44,7 @@ def fold_events(events: Sequence[Event]) -> list[FoldedEvent]:
         group = (e.object_kind, e.object_namespace, e.object_name, e.reason, e.message)
         folded = groups.get(group)
         if folded is None:
-            digest = hashlib.sha1("\x00".join(group).encode("utf-8", "replace")).hexdigest()[:20]
-            groups[group] = FoldedEvent(f"ev-{digest}", e.type, e.reason, e.message, e.object_kind,
+            groups[group] = FoldedEvent(_group_key(group), e.type, e.reason, e.message, e.object_kind,
                                         e.object_namespace, e.object_name, max(e.count, 1), e.last_seen)
             continue
         folded.count += max(e.count, 1)
@@ -56,7 +61,8 @@ def event_rows(ctx: RowContext) -> list[TableRow]:
     rows = []
     for f in fold_events(events):
         last = age(ctx.now - f.last_seen) if f.last_seen else "—"
-        rows.append(ctx.cache.get(f.key, (f.type, f.count, last), lambda f=f, last=last: _event_row(ctx, f, last)))
+        row = ctx.cache.get(f.key, (f.type, f.count), lambda f=f, last=last: [_event_row(ctx, f, last)])
+        rows.extend(with_ages(ctx, f.key, row, (f.last_seen,), 0))
     ctx.cache.prune()
     return rows
 

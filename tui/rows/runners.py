@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from kube.model import PODS, RUNNERS, Pod, Runner
-from tui.rows.context import POD_ERRORS, RowContext, age, age_text, pod_severity
+from tui.rows.context import POD_ERRORS, RowContext, age_text, pod_severity, with_ages
 from widgets.resource_table import TableRow
 from widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, safe_text, status_text
 
@@ -104,21 +104,38 @@ def runner_rows(ctx: RowContext) -> list[TableRow]:
         if not ctx.in_scope(runner.namespace, runner.scale_set):
             continue
         pod = ctx.pods_by_name.get((runner.namespace, runner.name))
-        inputs = (runner, pod, *_child_inputs(ctx, runner.namespace, runner.name),
-                  age(ctx.now - runner.created), age(ctx.now - pod.created) if pod else "")
+        inputs = (runner, pod, *_child_inputs(ctx, runner.namespace, runner.name))
         rows = ctx.cache.get(runner.uid, inputs, lambda runner=runner, pod=pod: _runner_entry(ctx, runner, pod))
+        created = (pod or runner).created
+        rows = with_ages(ctx, runner.uid, rows,
+                         lambda r=runner, c=created: _entry_created(ctx, r.namespace, r.name, c), AGE)
         entries.append(((runner.namespace, runner.scale_set, runner.created, runner.name), rows))
     for pod in ctx.of(PODS):
         if pod.role != "runner" or (pod.namespace, pod.name) in ctx.runner_names:
             continue
         if not ctx.in_scope(pod.scale_set_namespace or pod.namespace, pod.scale_set):
             continue
-        inputs = (pod, *_child_inputs(ctx, pod.namespace, pod.name), age(ctx.now - pod.created))
+        inputs = (pod, *_child_inputs(ctx, pod.namespace, pod.name))
         rows = ctx.cache.get(pod.uid, inputs, lambda pod=pod: _orphan_entry(ctx, pod))
+        rows = with_ages(ctx, pod.uid, rows, lambda pod=pod: _entry_created(ctx, pod.namespace, pod.name, pod.created),
+                         AGE)
         entries.append(((pod.namespace, pod.scale_set, pod.created, pod.name), rows))
     entries.sort(key=lambda entry: entry[0])
     ctx.cache.prune()
     return [row for _, rows in entries for row in rows]
+
+
+AGE = 6     # the AGE column of RUNNER_COLUMNS
+
+
+def _entry_created(ctx: RowContext, namespace: str, pod_name: str, created: float) -> list[float]:
+    """Creation times of a runner's rows, in _runner_entry's order: runner, workflow pods, volume."""
+    out = [created]
+    out += [wf.created for wf in sorted(ctx.workflow_pods.get((namespace, pod_name), ()), key=lambda p: p.name)]
+    volume = ctx.volumes_by_name.get((namespace, f"{pod_name}-work"))
+    if volume is not None:
+        out.append(volume.created)
+    return out
 
 
 def _child_inputs(ctx: RowContext, namespace: str, pod_name: str) -> tuple:
@@ -128,9 +145,9 @@ def _child_inputs(ctx: RowContext, namespace: str, pod_name: str) -> tuple:
     warnings = ctx.warnings_by_object
     out = [*workflow, volume, warnings.get((namespace, "Pod", pod_name))]
     for wf in workflow:
-        out += [warnings.get((namespace, "Pod", wf.name)), age(ctx.now - wf.created)]
+        out.append(warnings.get((namespace, "Pod", wf.name)))
     if volume is not None:
-        out += [warnings.get((namespace, "PersistentVolumeClaim", volume.name)), age(ctx.now - volume.created)]
+        out.append(warnings.get((namespace, "PersistentVolumeClaim", volume.name)))
     return tuple(out)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kube.model import VOLUMES, Volume
-from tui.rows.context import ACCESS, RowContext, age, age_text
+from tui.rows.context import ACCESS, RowContext, age_text, with_ages
 from widgets.resource_table import TableRow
 from widgets.text import ERROR, OK, WARN, safe_text, status_text
 
@@ -15,7 +15,8 @@ def volume_rows(ctx: RowContext) -> list[TableRow]:
         if scoped is not None and (v.namespace, v.name) not in scoped:
             continue
         warning = ctx.warnings_by_object.get((v.namespace, "PersistentVolumeClaim", v.name))
-        rows.append(ctx.cache.get(v.uid, (v, warning, age(ctx.now - v.created)), lambda v=v: _volume_row(ctx, v)))
+        row = ctx.cache.get(v.uid, (v, warning), lambda v=v: [_volume_row(ctx, v)])
+        rows.extend(with_ages(ctx, v.uid, row, (v.created,), 7))
     ctx.cache.prune()
     return rows
 

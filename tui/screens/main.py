@@ -6,8 +6,10 @@ each panel's table reconciles by row key, so cursors and scroll positions surviv
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
@@ -72,6 +74,9 @@ class MainScreen(Screen):
         self.connection = None
         self.info = None
         self.error = ""
+        self._header: Text | None = None
+        self._age_now: float | None = None    # the clock ages are shown at: moves on only on full refreshes
+        self._ages_change_at: dict[str, float] = {}   # panel id -> when one of its ages next changes
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -134,12 +139,28 @@ class MainScreen(Screen):
         self.error = message
         self.refresh_header()
 
-    def apply(self, snapshot: Snapshot, changes: ChangeSet | None) -> None:
-        """Rebuild the panels whose kinds changed (all of them when `changes` is None)."""
+    def tick(self, snapshot: Snapshot) -> None:
+        """Every few seconds (a new trend sample): ages move on. Panels none of whose ages would show a
+        different string are left alone, so an idle screen with old objects costs next to nothing."""
+        if self.snapshot is None or snapshot.version != self.snapshot.version or self.scope is not None \
+                and self.scope.uid not in snapshot.of(SCALE_SETS):
+            self.apply(snapshot, None)
+            return
+        now = self.app.clock()
+        due = {panel_id for panel_id, at in self._ages_change_at.items() if at <= now}
+        self.apply(snapshot, None, only=due | {"scalesets"})    # scale sets also show the trends
+
+    def apply(self, snapshot: Snapshot, changes: ChangeSet | None, only: set[str] | None = None) -> None:
+        """Rebuild the panels whose kinds changed (all of them when `changes` is None; `only` limits
+        them to those panel ids)."""
         self.snapshot = snapshot
         if self.scope is not None and self.scope.uid not in snapshot.of(SCALE_SETS):
             self.scope = None
             changes = None
+        if changes is None or self._age_now is None:
+            # Ages move on only with a full refresh (the app's sample timer, every few seconds): moving
+            # them on every flush would rebuild and repaint nearly every row several times a second.
+            self._age_now = self.app.clock()
         kinds = None
         if changes is not None and not changes.states_changed:
             kinds = set(changes.changed) | set(changes.relisted)
@@ -150,9 +171,13 @@ class MainScreen(Screen):
                 spec = panel.spec
                 if kinds is not None and not (kinds & spec.kinds or (self.scope and kinds & spec.scoped_kinds)):
                     continue
+                if only is not None and spec.id not in only:
+                    continue
                 state = panel_state(spec, dict(snapshot.kinds), connected=True)
                 ctx.cache = self._caches[spec.id]
+                ctx.ages_change_at = math.inf
                 panel.show(spec.build(ctx), state, self.namespaces, self.scope, self.palette)
+                self._ages_change_at[spec.id] = ctx.ages_change_at
             self.refresh_header()
         if had_scale_sets != (self.panel("scalesets").table.row_count > 0):
             self.refresh_bindings()    # "enter: Scope" is offered only while there is a scale set to scope to
@@ -164,7 +189,8 @@ class MainScreen(Screen):
             self.refresh_header()
 
     def _row_context(self) -> RowContext:
-        return RowContext(self.snapshot, self.app.clock(), self.palette, self.scope, self.sampler.trends(),
+        now = self._age_now if self._age_now is not None else self.app.clock()
+        return RowContext(self.snapshot, now, self.palette, self.scope, self.sampler.trends(),
                           self.sampler.listener_pod_counts())
 
     def refresh_header(self) -> None:
@@ -178,7 +204,9 @@ class MainScreen(Screen):
             kinds=dict(snapshot.kinds) if snapshot else {},
             snapshot=snapshot, mono_now=self.app.monotonic(), scope=self.scope, error=self.error,
             legacy=bool(getattr(info, "legacy_summerwind", False)), palette=self.palette)
-        self.query_one(StatusHeader).update(text)
+        if text != self._header:           # an update lays out the screen again: only when it changed
+            self._header = text
+            self.query_one(StatusHeader).update(text)
 
     # ---------------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
