@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,11 +17,11 @@ from sandbox.patch import patch_for_content_type
 from sandbox.proto_objects import decode_k8s_object
 from sandbox.rbac import Attributes, UserInfo
 from sandbox.resources import BY_PATH, REVIEWS, Resource
+from sandbox.responses import JSON, Response, Stream
 from sandbox.selectors import parse_field_selector, parse_label_selector
 from sandbox.ssar_proto import is_protobuf
 from sandbox.streams import log_stream, watch_stream
 
-JSON = "application/json"
 ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
 
 
@@ -42,22 +41,6 @@ class Request:
 
     def flag(self, name: str) -> bool:
         return self.query.get(name, "").lower() in ("true", "1")
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    content_type: str = JSON
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Stream:
-    """A streamed answer (watch or followed log): the transport writes each chunk as it comes."""
-    status: int
-    chunks: Iterator[bytes]
-    content_type: str = JSON
 
 
 def json_response(obj: dict, status: int = 200) -> Response:
@@ -377,11 +360,7 @@ class Api:
         opts = self._delete_options(req)
         dry_run = req.query.get("dryRun") == "All" or "All" in (opts.get("dryRun") or [])
         pre = (opts.get("preconditions") or {}).get("uid")
-        res = t.res
-        out = self.cluster.store.delete(res, t.namespace, t.name, dry_run=dry_run, precondition_uid=pre)
-        if not dry_run and res.key == "pods" and self.cluster.store.get("pods", t.namespace, t.name) is None:
-            self.cluster.logs.forget_pod(t.namespace or "", t.name)
-        return json_response(out)
+        return json_response(self.cluster.delete(t.res, t.namespace, t.name, dry_run=dry_run, precondition_uid=pre))
 
     def _delete_collection(self, req: Request, t: Target) -> Response:
         opts = self._delete_options(req)

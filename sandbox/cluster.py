@@ -61,9 +61,10 @@ class Cluster:
         """Controller write without optimistic concurrency (it holds the only copy that matters)."""
         return self.store.mutate(_res(res), namespace, name, fn)
 
-    def delete(self, res: Resource | str, namespace: str | None, name: str, dry_run: bool = False) -> dict:
+    def delete(self, res: Resource | str, namespace: str | None, name: str, dry_run: bool = False,
+               precondition_uid: str | None = None) -> dict:
         res = _res(res)
-        out = self.store.delete(res, namespace, name, dry_run=dry_run)
+        out = self.store.delete(res, namespace, name, dry_run=dry_run, precondition_uid=precondition_uid)
         if res.key == "pods" and not dry_run and self.store.get("pods", namespace, name) is None:
             self.logs.forget_pod(namespace or "", name)
         return out

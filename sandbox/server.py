@@ -10,8 +10,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sandbox.api import Api, Request, Response, Stream
+from sandbox.api import Api, Request
 from sandbox.cluster import Cluster
+from sandbox.responses import Response, Stream
 from sandbox.tls import Certificates, make_certificates
 
 _QUIET_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, ssl.SSLError, TimeoutError,

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from sandbox import errors
 from sandbox.logs import rfc3339nano
 from sandbox.resources import Resource, lookup
+from sandbox.responses import Response, Stream
 from sandbox.store import bookmark_rv
 
 BOOKMARK_EVERY_S = 3.0
@@ -104,8 +105,6 @@ def _waiting_reason(pod: dict, container: str) -> str | None:
 
 def log_stream(cluster, namespace: str, pod_name: str, query: dict[str, str]):
     """GET …/pods/<p>/log with container, tailLines, previous, timestamps, sinceSeconds, limitBytes, follow."""
-    from sandbox.api import Response, Stream
-
     pods = lookup("pods")
     pod = cluster.store.require(pods, namespace, pod_name)
     container = _pick_container(pod, query.get("container"))
