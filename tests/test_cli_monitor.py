@@ -60,8 +60,11 @@ class Tmux:
         self.size = (width, height)
 
     def start(self, command: str) -> None:
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(self.size[0]), "-y",
-                        str(self.size[1]), "-c", ROOT, command], check=True)
+        width, height = str(self.size[0]), str(self.size[1])
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", width, "-y", height, "-c", ROOT,
+                        command], check=True)
+        # A detached session can come up at the server's default size: pin it (the app follows SIGWINCH).
+        subprocess.run(["tmux", "resize-window", "-t", self.name, "-x", width, "-y", height], check=True)
 
     def screen(self) -> str:
         out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True)
@@ -101,11 +104,13 @@ def tmux():
 def test_demo_in_a_real_terminal(tmux, tmp_path):
     status = tmp_path / "status"
     term = tmux(160, 48)
-    term.start(f"{sys.executable} -m cli.main demo; echo $? > {status}; sleep 30")
-    screen = term.wait_for(lambda s: all(t in s for t in ("Scale sets", "Runners", "Volumes", "Events"))
-                           and "team-b-dind" in s)
-    for scale_set in ("team-a-kube", "team-b-ssd", "legacy-set"):
-        assert scale_set in screen
+    # COLUMNS/LINES leak from the test process into the tmux server's environment and would
+    # override the pane's real size in Textual: the pane must be the terminal.
+    term.start(f"env -u COLUMNS -u LINES {sys.executable} -m cli.main demo; echo $? > {status}; sleep 30")
+    wanted = ("Scale sets", "Runners", "Volumes", "Events",                 # the four panels
+              "team-a-kube", "team-b-ssd", "team-b-dind", "legacy-set",      # the scenario's scale sets
+              "https://127.0.0.1:")                                          # the header's server: 160 wide
+    term.wait_for(lambda s: all(t in s for t in wanted))
     term.keys("2")
     term.keys("/")
     term.keys("t", "e", "a", "m", "-", "b")
