@@ -198,10 +198,3 @@ class ClusterState:
     def version(self) -> int:
         return self._version
 
-    def kind_state(self, kind: str) -> KindState:
-        with self._lock:
-            return self._kinds[kind]
-
-    def source_states(self, kind: str) -> dict[str, KindState]:
-        with self._lock:
-            return dict(self._sources[kind])

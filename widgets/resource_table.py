@@ -140,11 +140,6 @@ class ResourceTable(DataTable):
     def has_row(self, key: str) -> bool:
         return key in self._rows
 
-    def row_cells(self, key: str) -> Sequence[Text] | None:
-        """The full cells of a row (all columns, before truncation), filtered out or not."""
-        row = self._rows.get(key)
-        return None if row is None else row.cells
-
     def row_text(self, key: str) -> str:
         """The plain text of a row: what the filter searches."""
         row = self._rows.get(key)
