@@ -185,7 +185,7 @@ class Api:
 
     def _fault(self, req: Request) -> Response:
         """Fault injection for tests and rehearsals (cluster-admin only, by RBAC on the path):
-        POST /sandbox/restart?down=SECONDS, /sandbox/compact, /sandbox/latency?ms=N."""
+        POST /sandbox/restart?down=SECONDS, /sandbox/compact, /sandbox/latency?ms=N, /sandbox/pause?on=1|0."""
         if req.method != "POST":
             raise errors.method_not_allowed("use POST")
         try:
@@ -198,6 +198,9 @@ class Api:
             if req.path == "/sandbox/latency":
                 self.cluster.latency_s = float(req.query.get("ms") or 0) / 1000.0
                 return json_response({"latencyMs": self.cluster.latency_s * 1000})
+            if req.path == "/sandbox/pause":
+                self.cluster.paused = req.query.get("on", "1") not in ("0", "false", "")
+                return json_response({"paused": self.cluster.paused})
         except ValueError:
             raise errors.bad_request("parameters must be numbers") from None
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")

@@ -30,6 +30,7 @@ class Cluster:
         self.tokens: dict[str, UserInfo] = {}
         self.github = None          # sandbox.github.FakeGitHub, set by the scenario loader
         self.latency_s = 0.0        # fault injection: added to every API request
+        self.paused = False         # the simulated controller, kubelet and churn stand still (benchmarks' idle)
         self.stopping = threading.Event()
         self.restart_hooks: list[Callable[[float], None]] = []
         self.base_url = ""          # https://127.0.0.1:<port>, known once the server listens

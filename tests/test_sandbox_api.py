@@ -251,3 +251,26 @@ def test_fault_endpoints_need_cluster_admin(healthy):
     assert post(admin, "/sandbox/latency?ms=0") == 200
     assert post(viewer, "/sandbox/compact") == 403
     assert post(viewer, "/sandbox/restart") == 403
+
+
+def test_pause_stops_the_simulation_until_resumed(healthy):
+    """POST /sandbox/pause: the controller, kubelet and job stream stand still (benchmarks measure idle CPU
+    with it); ?on=0 resumes."""
+    admin = api_client(healthy)
+
+    def post(path):
+        return admin.call_api(*admin.param_serialize("POST", path, auth_settings=["BearerToken"])).status
+
+    store = healthy.cluster.store
+    try:
+        assert post("/sandbox/pause") == 200
+        time.sleep(0.3)                                   # a pass that was running finishes
+        before = store.resource_version
+        time.sleep(1.5)
+        assert store.resource_version == before
+    finally:
+        assert post("/sandbox/pause?on=0") == 200
+    deadline = time.monotonic() + 10
+    while store.resource_version == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert store.resource_version != before, "the simulation did not resume"

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.asyncio
 
 
 def make_app(monitor: FakeMonitor, **kw) -> ArcTopApp:
-    app = ArcTopApp(monitor.factory, clock=lambda: NOW, monotonic=lambda: MONO, flush_interval=0.05,
-                    sample_interval=3600, **kw)
+    kw.setdefault("flush_interval", 0.05)
+    app = ArcTopApp(monitor.factory, clock=lambda: NOW, monotonic=lambda: MONO, sample_interval=3600, **kw)
     app.animation_level = "none"
     return app
 
@@ -325,8 +325,8 @@ async def test_many_changes_are_coalesced_into_few_flushes():
     async with app.run_test(size=(80, 24)) as pilot:
         main = await loaded(pilot)
         calls = []
-        original = main.apply
-        main.apply = lambda snapshot, changes: (calls.append(changes), original(snapshot, changes))[1]
+        original = main.apply_steps
+        main.apply_steps = lambda snapshot, changes: (calls.append(changes), original(snapshot, changes))[1]
         base = runner("arc-runners", "arc-runner-set", "arc-runner-set-h8ff4-runner-storm", age=10)
 
         def storm():
@@ -353,3 +353,28 @@ async def test_q_quits_and_stops_the_monitor():
         await pilot.press("q")
         await until(pilot, lambda: not app.is_running, what="exit")
     assert monitor.stopped
+
+
+async def test_a_scope_set_while_a_flush_is_midway_is_not_undone_by_the_rest_of_the_flush():
+    """The flush applies a change set in steps and yields to keys in between; a key that rebuilds everything
+    (enter scopes the panels) supersedes the steps still to come."""
+    monitor = incident_monitor()
+    app = make_app(monitor, flush_interval=60)        # no timer flush: this test drives the steps
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = await loaded(pilot)
+        monitor.put(*kube_runner("team-b", "team-b-ssd", "team-b-ssd-n5m7p-runner-new01", age=5))
+        changes, snapshot = monitor.drain(), monitor.snapshot()
+        steps = main.apply_steps(snapshot, changes)
+        next(steps)                                    # the first panel's rows are built, not shown yet
+        scope_to = next(s for s in snapshot.of(SCALE_SETS).values() if s.name == "team-a-kube")
+        table(app, "scalesets").select_key(scope_to.uid)
+        await pilot.press("enter")                     # scope: a full apply, in between two steps
+        await pilot.pause()
+        for _ in steps:
+            pass
+        await pilot.pause()
+        runners = table(app, "runners")
+        assert main.scope is not None and main.scope.name == "team-a-kube"
+        assert runners.total_count > 0
+        assert all("team-a-kube" in runners.row_text(key) or runners._rows[key].parent for key in runners._rows)
+        assert not runners.has_row("er-team-b-team-b-ssd-n5m7p-runner-new01")

@@ -2,12 +2,13 @@
 
 Watch threads only set a flag (`on_change`); every `flush_interval` (~4/s) the app drains the
 monitor if the flag is set and hands the change set to the main screen, which rebuilds only the
-panels whose kinds changed, inside one batch update. However fast events arrive, the screen repaints
-at most a few times per second and key presses stay responsive.
+panels whose kinds changed, one step at a time, yielding to keys in between. However fast events
+arrive, the screen repaints at most a few times per second and key presses stay responsive.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 import time
@@ -173,7 +174,7 @@ class ArcTopApp(App):
         drains and repaints."""
         self._changes_pending.set()
 
-    def flush(self) -> None:
+    async def flush(self) -> None:
         monitor = self.monitor
         if monitor is None or not self._changes_pending.is_set():
             return
@@ -187,7 +188,8 @@ class ArcTopApp(App):
         else:
             self.sampler.watch_pods(snapshot, changes.changed.get(PODS, {}).values())
         self.main_screen.set_connection(connection_of(monitor), getattr(monitor, "info", None))
-        self.main_screen.apply(snapshot, changes)
+        for _ in self.main_screen.apply_steps(snapshot, changes):
+            await asyncio.sleep(0)      # keys pressed meanwhile are handled between two steps
 
     def sample(self) -> None:
         """Every few seconds: a sparkline sample, and ages move on."""

@@ -116,10 +116,12 @@ class Panel(Vertical):
 
     # ---------------------------------------------------------------- data
     def show(self, table_rows: list[TableRow], state: tuple[str, str] | None, namespaces: Sequence[str] | None,
-             scope: Scope | None, palette: Palette) -> None:
+             scope: Scope | None, palette: Palette, now: float | None = None) -> None:
         self.scope = scope
         self.state = state
         self.palette = palette
+        if now is not None:
+            self.table.set_now(now)
         self.table.sync(table_rows)
         self._namespaces = namespaces
         self._show_state()

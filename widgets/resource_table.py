@@ -17,15 +17,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from rich.padding import Padding
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Region
+from textual.renderables.styled import Styled
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, CellKey, DuplicateKey, Row, RowDoesNotExist, RowKey
 
-from widgets.text import truncate_middle
+from widgets.text import age, truncate_middle
+
+AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is never narrower
 
 # Above this share of rows added or removed, rebuild instead of reconciling row by row
 # (remove_row is O(n) in the DataTable).
@@ -42,6 +49,7 @@ class ColumnSpec:
     min_width: int = 8            # a flex column never gets narrower than this…
     max_width: int | None = None  # …nor wider than this
     tail: bool = False            # last column, may run past the edge: not counted when fitting the flex one
+    age: bool = False             # shows the age of the row's `created` time, live (see ResourceTable.set_now)
 
 
 class TableRow(NamedTuple):
@@ -49,6 +57,7 @@ class TableRow(NamedTuple):
     cells: Sequence[Text]         # one per ColumnSpec, in spec order
     parent: str | None = None     # child rows (a runner's workflow pod) follow their parent in filters
     search: str = ""              # extra text the filter matches (a full name the cells abbreviate)
+    created: float = 0.0          # epoch seconds the age column counts from (0: the cell as given)
 
 
 def _signature(cell: Text) -> tuple:
@@ -101,6 +110,10 @@ class ResourceTable(DataTable):
         self._width_counts: dict[int, Counter[int]] = {}
         self._counted: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
         self._counted_layout: tuple = ()            # content width per shown column, set by _render
+        # Age columns are rendered from each row's `created` at `now` when a line is painted: ages moving
+        # on cost a repaint of the visible lines, never a rebuild of thousands of rows.
+        self.now: float | None = None
+        self._cell_lines: LRUCache[tuple, tuple[object, list]] = LRUCache(4096)
 
     # ---------------------------------------------------------------- public API
     @property
@@ -175,6 +188,22 @@ class ResourceTable(DataTable):
         self._index_children()
         self._render()
 
+    def set_now(self, now: float) -> None:
+        """Move ages on: visible lines are painted again with the ages at `now`."""
+        before, self.now = self.now, now
+        if now == before or not self.row_count or not any(self.specs[i].age for i in self._shown_columns):
+            return
+        if before is not None:
+            # Only when an age on screen reads differently: rows minutes old change once a minute.
+            top = max(0, round(self.scroll_y))
+            keys = self._row_locations._reverse
+            shown = (self._rows.get(keys[i].value) for i in range(top, min(len(keys), top + self.size.height)))
+            if all(row is None or not row.created or age(before - row.created) == age(now - row.created)
+                   for row in shown):
+                return
+        self._update_count += 1
+        self.refresh()
+
     def set_filter(self, text: str) -> None:
         text = text.strip()
         if text == self._filter:
@@ -216,7 +245,7 @@ class ResourceTable(DataTable):
 
     def _natural_widths(self, shown: list[int], rows: Iterable[TableRow]) -> dict[int, int]:
         """The widest cell (or label) of each shown column, before the flex column is truncated."""
-        widths = {i: len(self.specs[i].label) for i in shown}
+        widths = {i: max(len(self.specs[i].label), AGE_WIDTH if self.specs[i].age else 0) for i in shown}
         row_widths = self._row_widths
         for row in rows:
             row_w = row_widths(row)
@@ -250,7 +279,8 @@ class ResourceTable(DataTable):
         if len(counted) != len(wanted_keys):
             for key in [key for key in counted if key not in wanted_keys]:
                 self._uncount(counted.pop(key)[1])
-        return {i: max(len(self.specs[i].label), max(counts[i], default=0)) for i in shown}
+        return {i: max(len(self.specs[i].label), max(counts[i], default=0), AGE_WIDTH if self.specs[i].age else 0)
+                for i in shown}
 
     def _uncount(self, widths: tuple[int, ...]) -> None:
         for i, counter in self._width_counts.items():
@@ -445,6 +475,59 @@ class ResourceTable(DataTable):
             self._update_count += 1             # rendered rows were laid out for the old widths
             self.check_idle()
             self.refresh()
+
+    # DataTable keys its cell renders on a counter bumped by every structural change (a row added or
+    # removed anywhere), so at thousands of churning rows every flush re-rendered every visible cell through
+    # Rich (the bulk of a flush). Here a cell's render is kept while the same cell object is shown at the same
+    # width and style, wherever its row moved; only the row/column metadata (mouse clicks) is put back on.
+    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
+                     cursor: bool = False, hover: bool = False):
+        if row_index < 0 or column_index < 0:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        cells = self._get_row_renderables(row_index).cells
+        if row_key is None or column_index >= len(cells):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        cell = cells[column_index]
+        key = (row_key, column_index, base_style, width, cursor, hover, self._show_hover_cursor,
+               self._pseudo_class_state)
+        entry = self._cell_lines.get(key)
+        if entry is not None and (entry[0] is cell or type(cell) is Text and entry[0] == cell):
+            lines = entry[1]
+        else:
+            # DataTable renders with the metadata baked in; render without (keyed without the row index)…
+            lines = self._render_plain_cell(cell, base_style, width, cursor, hover, row_index, column_index)
+            self._cell_lines[key] = (cell, lines)
+        meta = Style.from_meta({"row": row_index, "column": column_index})
+        # …and put the metadata back for this position.
+        return [[Segment(text, style + meta if style is not None else meta, control) for text, style, control in line]
+                for line in lines]
+
+    def _render_plain_cell(self, cell, base_style: Style, width: int, cursor: bool, hover: bool,
+                           row_index: int, column_index: int):
+        component_style, post_style = self._get_styles_to_render_cell(
+            False, False, row_index < self.fixed_rows or column_index < self.fixed_columns, hover, cursor,
+            self.show_cursor, self._show_hover_cursor, self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css")
+        options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
+        return self.app.console.render_lines(
+            Styled(Padding(cell, (0, self.cell_padding)), pre_style=base_style + component_style,
+                   post_style=post_style), options)
+
+    def _compute_row_renderables(self, row_index: int):
+        renderables = super()._compute_row_renderables(row_index)
+        now = self.now
+        if now is None or row_index < 0:
+            return renderables
+        row_key = self._row_locations.get_key(row_index)
+        row = self._rows.get(row_key.value) if row_key is not None else None
+        if row is None or not row.created:
+            return renderables
+        cells = renderables.cells
+        for position, i in enumerate(self._shown_columns):
+            if self.specs[i].age and position < len(cells):
+                cells[position] = Text(age(now - row.created), end="")
+        return renderables
 
     # DataTable rebuilds these lists (one entry per row) after every change, through a method call per row;
     # every row here is one line high, so they come straight from the row index.

@@ -29,6 +29,18 @@ _ESCAPES = re.compile("|".join((_OSC, _STRING, _CSI, _OTHER_ESC, _CONTROLS)))
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\t]")
 
 
+def age(seconds: float) -> str:
+    """kubectl-like age: 45s, 12m, 5h, 3d."""
+    seconds = max(0, int(seconds))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
 def strip_escapes(value: object) -> str:
     """Remove CSI/OSC/other ESC sequences and C0/C1 controls (tab and newline are kept)."""
     text = "" if value is None else str(value)

@@ -161,7 +161,10 @@ class Controller:
 
     # ---- running -----------------------------------------------------------------------------
     def step(self) -> None:
-        """One reconcile pass: due timers, then the queued keys (a few rounds, owners first)."""
+        """One reconcile pass: due timers, then the queued keys (a few rounds, owners first). Nothing while the
+        cluster is paused (POST /sandbox/pause): the cluster then produces no events at all."""
+        if self.cluster.paused:
+            return
         with self._step_lock:
             started = time.perf_counter()
             now = time.monotonic()

@@ -22,7 +22,7 @@ SCALE_SET_COLUMNS = [
     ColumnSpec("trend_run", "RUNNING", min_table_width=WIDE + 40),
     ColumnSpec("trend_pend", "PENDING", min_table_width=WIDE + 40),
     ColumnSpec("phase", "PHASE", min_table_width=WIDE + 30),
-    ColumnSpec("age", "AGE", min_table_width=WIDE + 30),
+    ColumnSpec("age", "AGE", min_table_width=WIDE + 30, age=True),
 ]
 TREND_WIDTH = 10
 WIDE_TREND_WIDTH = 16
@@ -34,7 +34,7 @@ RUNNER_COLUMNS = [
     ColumnSpec("pod", "POD", min_table_width=WIDE),
     ColumnSpec("ready", "READY"),
     ColumnSpec("restarts", "RST"),
-    ColumnSpec("age", "AGE"),
+    ColumnSpec("age", "AGE", age=True),
     ColumnSpec("node", "NODE"),
     ColumnSpec("job", "JOB", min_table_width=WIDE + 20),
     ColumnSpec("message", "MESSAGE", tail=True),
@@ -48,13 +48,13 @@ VOLUME_COLUMNS = [
     ColumnSpec("class", "CLASS"),
     ColumnSpec("access", "ACCESS"),
     ColumnSpec("size", "SIZE"),
-    ColumnSpec("age", "AGE"),
+    ColumnSpec("age", "AGE", age=True),
     ColumnSpec("owner", "OWNER POD", min_table_width=WIDE + 30),
     ColumnSpec("pv", "VOLUME", tail=True),
 ]
 
 EVENT_COLUMNS = [
-    ColumnSpec("last", "LAST"),
+    ColumnSpec("last", "LAST", age=True),
     ColumnSpec("type_short", "T", max_table_width=WIDE - 1),
     ColumnSpec("type", "TYPE", min_table_width=WIDE),
     ColumnSpec("count", "×N"),

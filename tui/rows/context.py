@@ -3,7 +3,6 @@ severities."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,8 +10,9 @@ from typing import TypeVar
 
 from rich.text import Text
 
-from kube.model import EVENTS, LISTENERS, PODS, RUNNERS, VOLUMES, Event, Listener, Pod, Snapshot, Volume
-from widgets.text import DEFAULT_PALETTE, ERROR, MUTED, OK, WARN, Palette, clean_line, safe_text
+from kube.model import EVENTS, LISTENERS, PODS, RUNNERS, VOLUMES, Event, Listener, Pod, Runner, Snapshot, Volume
+from tui.rows.index import SnapshotIndex
+from widgets.text import DEFAULT_PALETTE, ERROR, MUTED, OK, WARN, Palette, age, clean_line, safe_text
 
 MODES = {"kubernetes": "kube", "kubernetes-novolume": "kube-novol", "dind": "dind", "default": "default"}
 POD_ERRORS = {"Error", "Failed", "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
@@ -22,67 +22,9 @@ ACCESS = {"ReadWriteOnce": "RWO", "ReadWriteMany": "RWX", "ReadOnlyMany": "ROX",
 LISTENER_YOUNG = 120.0      # seconds: a listener pod this young that was recreated is the failing pattern
 
 
-def age(seconds: float) -> str:
-    """kubectl-like age: 45s, 12m, 5h, 3d."""
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
-
-
 def age_text(created: float, now: float) -> Text:
+    """The age cell as built (the table then keeps it moving, see ResourceTable.set_now)."""
     return Text(age(now - created) if created else "—", end="")
-
-
-def age_changes_at(created: float, now: float) -> float:
-    """When `age(now - created)` next shows a different string (inf for no age)."""
-    if not created:
-        return math.inf
-    seconds = max(0.0, now - created)
-    for limit, unit in ((120, 1), (7200, 60), (172800, 3600)):
-        if seconds < limit:
-            return created + (seconds // unit + 1) * unit
-    return created + (seconds // 86400 + 1) * 86400
-
-
-def with_ages(ctx: RowContext, key: str, rows: list, created: Sequence[float] | Callable[[], Sequence[float]],
-              column: int) -> list:
-    """`rows` (cached without their ages) with the age cell at `column` set from `created`, one per row.
-    Rows are cached apart from their ages, so ages moving on costs one cell per row, not a rebuild."""
-    cache = ctx.cache
-    age_key = key + "\x00age"
-    cache.touch(age_key)
-
-    def aged() -> tuple[list, float]:
-        times = created() if callable(created) else created
-        ages = tuple(age(ctx.now - c) if c else "—" for c in times)
-        changes = min((age_changes_at(c, ctx.now) for c in times), default=math.inf)
-
-        def patch() -> list:
-            out = []
-            for row, text in zip(rows, ages, strict=True):
-                cells = list(row.cells)
-                if cells[column].plain != text:
-                    cells[column] = Text(text, end="")
-                out.append(row._replace(cells=cells))
-            return out
-
-        return cache.get(age_key, (rows, *ages), patch), changes
-
-    # The same rows (so the same objects and creation times) at the same clock: the same ages.
-    now_key = key + "\x00now"
-    entry = cache.peek(now_key)
-    if entry is not None and entry[0][0] is rows and entry[0][1] == ctx.now:
-        cache.touch(now_key)
-        out, changes = entry[1]
-    else:
-        out, changes = cache.get(now_key, (rows, ctx.now), aged)
-    ctx.note_age(changes)
-    return out
 
 
 def pod_severity(status: str) -> str:
@@ -103,6 +45,7 @@ class RowCache:
     def __init__(self) -> None:
         self._entries: dict[str, tuple[tuple, object]] = {}
         self._seen: set[str] = set()
+        self.state: object = None          # a builder's own incremental state (the Runners panel's entries)
 
     def get(self, key: str, inputs: tuple, build: Callable[[], T]) -> T:
         self._seen.add(key)
@@ -131,6 +74,7 @@ class RowCache:
     def clear(self) -> None:
         self._entries.clear()
         self._seen = set()
+        self.state = None
 
 
 _VALUE_TYPES = (str, int, float, bool, type(None))
@@ -162,7 +106,7 @@ class RowContext:
     def __init__(self, snapshot: Snapshot, now: float, palette: Palette = DEFAULT_PALETTE,
                  scope: Scope | None = None, trends: Trends | None = None,
                  listener_pod_uids: Mapping[tuple[str, str], int] | None = None,
-                 cache: RowCache | None = None) -> None:
+                 cache: RowCache | None = None, index: SnapshotIndex | None = None) -> None:
         self.snapshot = snapshot
         self.cache = cache if cache is not None else RowCache()
         self.now = now
@@ -170,11 +114,10 @@ class RowContext:
         self.scope = scope
         self.trends = trends or Trends()
         self.listener_pod_uids = listener_pod_uids or {}
-        self.ages_change_at = math.inf     # the earliest time an age shown by the rows built here changes
-
-    def note_age(self, changes_at: float) -> None:
-        if changes_at < self.ages_change_at:
-            self.ages_change_at = changes_at
+        self.index = index
+        if index is not None:
+            # The index's lookups stand in for the cached properties below (an instance attribute wins).
+            self.__dict__.update(index.lookups())
 
     def of(self, kind: str) -> list:
         return list(self.snapshot.of(kind).values())
@@ -194,6 +137,10 @@ class RowContext:
     @cached_property
     def volumes_by_name(self) -> dict[tuple[str, str], Volume]:
         return {(v.namespace, v.name): v for v in self.of(VOLUMES)}
+
+    @cached_property
+    def runners_by_name(self) -> dict[tuple[str, str], Runner]:
+        return {(r.namespace, r.name): r for r in self.of(RUNNERS)}
 
     @cached_property
     def runner_names(self) -> set[tuple[str, str]]:

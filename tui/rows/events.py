@@ -10,7 +10,7 @@ from functools import lru_cache
 from rich.text import Text
 
 from kube.model import EVENTS, Event
-from tui.rows.context import RowContext, age, with_ages
+from tui.rows.context import RowContext, age
 from widgets.resource_table import TableRow
 from widgets.text import MUTED, WARN, clean_line, safe_text, status_text
 
@@ -61,8 +61,8 @@ def event_rows(ctx: RowContext) -> list[TableRow]:
     rows = []
     for f in fold_events(events):
         last = age(ctx.now - f.last_seen) if f.last_seen else "—"
-        row = ctx.cache.get(f.key, (f.type, f.count), lambda f=f, last=last: [_event_row(ctx, f, last)])
-        rows.extend(with_ages(ctx, f.key, row, (f.last_seen,), 0))
+        rows.append(ctx.cache.get(f.key, (f.type, f.count, f.last_seen),
+                                  lambda f=f, last=last: _event_row(ctx, f, last)))
     ctx.cache.prune()
     return rows
 
@@ -86,7 +86,7 @@ def _event_row(ctx: RowContext, f: FoldedEvent, last: str) -> TableRow:
         safe_text(f.reason, p.style(WARN) if warning else ""),
         safe_text(f.message),
     ]
-    return TableRow(f.key, cells)
+    return TableRow(f.key, cells, created=f.last_seen)
 
 
 INFO_MARK = {True: "⚠", False: "·"}

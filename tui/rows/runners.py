@@ -3,10 +3,13 @@ volume underneath."""
 
 from __future__ import annotations
 
+import bisect
+
 from rich.text import Text
 
-from kube.model import PODS, RUNNERS, Pod, Runner
-from tui.rows.context import POD_ERRORS, RowContext, age_text, pod_severity, with_ages
+from kube.model import Pod, Runner
+from tui.rows.context import POD_ERRORS, RowContext, age_text, pod_severity
+from tui.rows.index import SnapshotIndex
 from widgets.resource_table import TableRow
 from widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, safe_text, status_text
 
@@ -80,7 +83,7 @@ def _child_rows(ctx: RowContext, parent_key: str, namespace: str, pod_name: str)
         status = pod_status_text(wf, ctx.palette)
         name = _child_name("workflow pod", wf.name, f"{pod_name[:54]}-workflow")
         rows.append(TableRow(wf.uid, _pod_cells(ctx, name, wf, status, status, _pod_message(ctx, wf)), parent_key,
-                             clean_line(wf.name)))
+                             clean_line(wf.name), wf.created))
     volume = ctx.volumes_by_name.get((namespace, f"{pod_name}-work"))
     if volume is not None:
         severity = {"Bound": OK, "Pending": WARN, "Lost": ERROR}.get(volume.phase, WARN)
@@ -92,63 +95,77 @@ def _child_rows(ctx: RowContext, parent_key: str, namespace: str, pod_name: str)
         cells = [_child_name("work volume", volume.name, f"{pod_name}-work"), status, status, empty, empty.copy(),
                  empty.copy(), age_text(volume.created, ctx.now), safe_text(volume.storage_class or ""),
                  empty.copy(), message]
-        rows.append(TableRow(volume.uid, cells, parent_key, clean_line(volume.name)))
+        rows.append(TableRow(volume.uid, cells, parent_key, clean_line(volume.name), volume.created))
     return rows
+
+
+class _Entries:
+    """The Runners panel between flushes: each runner's rows (the runner, its workflow pods, its work volume)
+    keyed by the runner pod's (namespace, name), and their order."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], list[TableRow]] = {}
+        self.sort_key: dict[tuple[str, str], tuple] = {}
+        self.scope_key: dict[tuple[str, str], tuple[str, str]] = {}
+        self.order: list[tuple] = []           # sort keys, sorted: (namespace, scale set, created, name)
 
 
 def runner_rows(ctx: RowContext) -> list[TableRow]:
     """EphemeralRunners (with or without a pod) and orphan runner pods, each followed by its workflow
-    pod and work volume, grouped by scale set, oldest first."""
-    entries: list[tuple[tuple, list[TableRow]]] = []
-    for runner in ctx.of(RUNNERS):
-        if not ctx.in_scope(runner.namespace, runner.scale_set):
-            continue
-        pod = ctx.pods_by_name.get((runner.namespace, runner.name))
-        inputs = (runner, pod, *_child_inputs(ctx, runner.namespace, runner.name))
-        rows = ctx.cache.get(runner.uid, inputs, lambda runner=runner, pod=pod: _runner_entry(ctx, runner, pod))
-        created = (pod or runner).created
-        rows = with_ages(ctx, runner.uid, rows,
-                         lambda r=runner, c=created: _entry_created(ctx, r.namespace, r.name, c), AGE)
-        entries.append(((runner.namespace, runner.scale_set, runner.created, runner.name), rows))
-    for pod in ctx.of(PODS):
-        if pod.role != "runner" or (pod.namespace, pod.name) in ctx.runner_names:
-            continue
-        if not ctx.in_scope(pod.scale_set_namespace or pod.namespace, pod.scale_set):
-            continue
-        inputs = (pod, *_child_inputs(ctx, pod.namespace, pod.name))
-        rows = ctx.cache.get(pod.uid, inputs, lambda pod=pod: _orphan_entry(ctx, pod))
-        rows = with_ages(ctx, pod.uid, rows, lambda pod=pod: _entry_created(ctx, pod.namespace, pod.name, pod.created),
-                         AGE)
-        entries.append(((pod.namespace, pod.scale_set, pod.created, pod.name), rows))
-    entries.sort(key=lambda entry: entry[0])
-    ctx.cache.prune()
-    return [row for _, rows in entries for row in rows]
+    pod and work volume, grouped by scale set, oldest first.
 
-
-AGE = 6     # the AGE column of RUNNER_COLUMNS
-
-
-def _entry_created(ctx: RowContext, namespace: str, pod_name: str, created: float) -> list[float]:
-    """Creation times of a runner's rows, in _runner_entry's order: runner, workflow pods, volume."""
-    out = [created]
-    out += [wf.created for wf in sorted(ctx.workflow_pods.get((namespace, pod_name), ()), key=lambda p: p.name)]
-    volume = ctx.volumes_by_name.get((namespace, f"{pod_name}-work"))
-    if volume is not None:
-        out.append(volume.created)
+    With a SnapshotIndex (the screen's), only the runners a change set touched are built again; the rest of
+    the rows are the very same objects as last time (the table then skips them)."""
+    index = ctx.index or SnapshotIndex.of(ctx.snapshot)
+    full, dirty = index.take_runner_changes()
+    entries = ctx.cache.state
+    if not isinstance(entries, _Entries) or full or ctx.index is None:
+        entries = ctx.cache.state = _Entries()
+        dirty = set(ctx.runners_by_name)
+        dirty.update(name for name, pod in ctx.pods_by_name.items() if pod.role == "runner")
+        for name in dirty:
+            _build_entry(ctx, entries, name)
+        entries.order = sorted(entries.sort_key.values())
+    else:
+        for name in dirty:
+            old = entries.sort_key.get(name)
+            _build_entry(ctx, entries, name)
+            new = entries.sort_key.get(name)
+            if old != new:
+                if old is not None:
+                    del entries.order[bisect.bisect_left(entries.order, old)]
+                if new is not None:
+                    bisect.insort(entries.order, new)
+    scope = ctx.scope
+    wanted = None if scope is None else (scope.namespace, scope.name)
+    out: list[TableRow] = []
+    rows, scope_key = entries.rows, entries.scope_key
+    for key in entries.order:
+        name = (key[0], key[3])
+        if wanted is None or scope_key[name] == wanted:
+            out.extend(rows[name])
     return out
 
 
-def _child_inputs(ctx: RowContext, namespace: str, pod_name: str) -> tuple:
-    """What a runner's rows depend on besides the runner and its pod (for the row cache)."""
-    workflow = tuple(ctx.workflow_pods.get((namespace, pod_name), ()))
-    volume = ctx.volumes_by_name.get((namespace, f"{pod_name}-work"))
-    warnings = ctx.warnings_by_object
-    out = [*workflow, volume, warnings.get((namespace, "Pod", pod_name))]
-    for wf in workflow:
-        out.append(warnings.get((namespace, "Pod", wf.name)))
-    if volume is not None:
-        out.append(warnings.get((namespace, "PersistentVolumeClaim", volume.name)))
-    return tuple(out)
+def _build_entry(ctx: RowContext, entries: _Entries, name: tuple[str, str]) -> None:
+    runner = ctx.runners_by_name.get(name)
+    pod = ctx.pods_by_name.get(name)
+    if runner is not None:
+        rows = _runner_entry(ctx, runner, pod)
+        sort_key = (runner.namespace, runner.scale_set, runner.created, runner.name)
+        scope_key = (runner.namespace, runner.scale_set)
+    elif pod is not None and pod.role == "runner":
+        rows = _orphan_entry(ctx, pod)
+        sort_key = (pod.namespace, pod.scale_set, pod.created, pod.name)
+        scope_key = (pod.scale_set_namespace or pod.namespace, pod.scale_set)
+    else:
+        entries.rows.pop(name, None)
+        entries.sort_key.pop(name, None)
+        entries.scope_key.pop(name, None)
+        return
+    entries.rows[name] = rows
+    entries.sort_key[name] = sort_key
+    entries.scope_key[name] = scope_key
 
 
 def _runner_entry(ctx: RowContext, runner: Runner, pod: Pod | None) -> list[TableRow]:
@@ -165,7 +182,8 @@ def _runner_entry(ctx: RowContext, runner: Runner, pod: Pod | None) -> list[Tabl
                  Text("", end=""), age_text(runner.created, ctx.now), Text("—", end=""), Text("", end=""), message]
     job = runner.job_display_name or runner.job_repository
     cells[8] = safe_text(job) if job else Text("", end="")
-    return [TableRow(runner.uid, cells), *_child_rows(ctx, runner.uid, runner.namespace, runner.name)]
+    created = (pod or runner).created
+    return [TableRow(runner.uid, cells, created=created), *_child_rows(ctx, runner.uid, runner.namespace, runner.name)]
 
 
 def _orphan_entry(ctx: RowContext, pod: Pod) -> list[TableRow]:
@@ -173,5 +191,5 @@ def _orphan_entry(ctx: RowContext, pod: Pod) -> list[TableRow]:
     p = ctx.palette
     phase = status_text("no runner", WARN, p)
     return [TableRow(pod.uid, _pod_cells(ctx, safe_text(pod.name), pod, pod_status_text(pod, p), phase,
-                                         _pod_message(ctx, pod))),
+                                         _pod_message(ctx, pod)), created=pod.created),
             *_child_rows(ctx, pod.uid, pod.namespace, pod.name)]

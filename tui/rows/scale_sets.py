@@ -80,7 +80,7 @@ def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
         status_text(ss.phase, phase_severity, p) if ss.phase else Text("—", end=""),
         age_text(ss.created, ctx.now),
     ]
-    return TableRow(ss.uid, cells)
+    return TableRow(ss.uid, cells, created=ss.created)
 
 
 def scale_set_rows(ctx: RowContext) -> list[TableRow]:

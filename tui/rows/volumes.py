@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kube.model import VOLUMES, Volume
-from tui.rows.context import ACCESS, RowContext, age_text, with_ages
+from tui.rows.context import ACCESS, RowContext, age_text
 from widgets.resource_table import TableRow
 from widgets.text import ERROR, OK, WARN, safe_text, status_text
 
@@ -15,8 +15,7 @@ def volume_rows(ctx: RowContext) -> list[TableRow]:
         if scoped is not None and (v.namespace, v.name) not in scoped:
             continue
         warning = ctx.warnings_by_object.get((v.namespace, "PersistentVolumeClaim", v.name))
-        row = ctx.cache.get(v.uid, (v, warning), lambda v=v: [_volume_row(ctx, v)])
-        rows.extend(with_ages(ctx, v.uid, row, (v.created,), 7))
+        rows.append(ctx.cache.get(v.uid, (v, warning), lambda v=v: _volume_row(ctx, v)))
     ctx.cache.prune()
     return rows
 
@@ -35,4 +34,4 @@ def _volume_row(ctx: RowContext, v: Volume) -> TableRow:
         safe_text(v.owner_pod or "—"),
         safe_text(v.volume_name) if v.volume_name else ctx.warning_for(v.namespace, "PersistentVolumeClaim", v.name),
     ]
-    return TableRow(v.uid, cells)
+    return TableRow(v.uid, cells, created=v.created)

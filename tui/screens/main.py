@@ -6,8 +6,7 @@ each panel's table reconciles by row key, so cursors and scroll positions surviv
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,6 +18,7 @@ from textual.widgets import Footer, Input, Static
 from kube.model import SCALE_SETS, ChangeSet, Snapshot
 from tui.panels import PANELS, Panel, focus_now, panel_state
 from tui.rows import RowCache, RowContext, Scope
+from tui.rows.index import SnapshotIndex
 from tui.status import header_text
 from tui.trends import TrendSampler
 from widgets.resource_table import ResourceTable
@@ -75,8 +75,10 @@ class MainScreen(Screen):
         self.info = None
         self.error = ""
         self._header: Text | None = None
-        self._age_now: float | None = None    # the clock ages are shown at: moves on only on full refreshes
-        self._ages_change_at: dict[str, float] = {}   # panel id -> when one of its ages next changes
+        self._age_now: float | None = None    # the clock ages are shown at: moves on with the sample timer
+        self.index = SnapshotIndex()          # the row builders' lookups, kept up to date change set by change set
+        self._applies = 0                     # applies started…
+        self._full_apply = 0                  # …and which of them was the last full one
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -140,45 +142,63 @@ class MainScreen(Screen):
         self.refresh_header()
 
     def tick(self, snapshot: Snapshot) -> None:
-        """Every few seconds (a new trend sample): ages move on. Panels none of whose ages would show a
-        different string are left alone, so an idle screen with old objects costs next to nothing."""
-        if self.snapshot is None or snapshot.version != self.snapshot.version or self.scope is not None \
-                and self.scope.uid not in snapshot.of(SCALE_SETS):
-            self.apply(snapshot, None)
+        """Every few seconds (a new trend sample): ages move on (the tables repaint their visible lines with
+        the new ages, no row is rebuilt) and the scale sets show the new trend sample. Changes not drained
+        yet are left to the next flush."""
+        if self.snapshot is None:
             return
-        now = self.app.clock()
-        due = {panel_id for panel_id, at in self._ages_change_at.items() if at <= now}
-        self.apply(snapshot, None, only=due | {"scalesets"})    # scale sets also show the trends
+        self._age_now = self.app.clock()
+        for panel in self.panels:
+            panel.table.set_now(self._age_now)
+        self.apply(self.snapshot, None, only={"scalesets"})
 
     def apply(self, snapshot: Snapshot, changes: ChangeSet | None, only: set[str] | None = None) -> None:
         """Rebuild the panels whose kinds changed (all of them when `changes` is None; `only` limits
         them to those panel ids)."""
+        for _ in self.apply_steps(snapshot, changes, only):
+            pass
+
+    def apply_steps(self, snapshot: Snapshot, changes: ChangeSet | None,
+                    only: set[str] | None = None) -> Iterator[None]:
+        """`apply` in steps (a panel's rows are built, a panel is shown): the app's flush yields to the event
+        loop at each step, so a key pressed during a big flush is handled within one step, not after the
+        whole flush. A full apply (a key that scopes, a theme change) that runs in between supersedes the
+        rest of this one."""
+        full = changes is None and only is None
+        self._applies += 1
+        if full:
+            self._full_apply = self._applies
+        started = self._applies
         self.snapshot = snapshot
         if self.scope is not None and self.scope.uid not in snapshot.of(SCALE_SETS):
             self.scope = None
             changes = None
-        if changes is None or self._age_now is None:
-            # Ages move on only with a full refresh (the app's sample timer, every few seconds): moving
-            # them on every flush would rebuild and repaint nearly every row several times a second.
+        if self._age_now is None:
             self._age_now = self.app.clock()
+        self.index.update(snapshot, changes)
         kinds = None
         if changes is not None and not changes.states_changed:
             kinds = set(changes.changed) | set(changes.relisted)
         ctx = self._row_context()
         had_scale_sets = self.panel("scalesets").table.row_count > 0
-        with self.app.batch_update():
-            for panel in self.panels:
-                spec = panel.spec
-                if kinds is not None and not (kinds & spec.kinds or (self.scope and kinds & spec.scoped_kinds)):
-                    continue
-                if only is not None and spec.id not in only:
-                    continue
-                state = panel_state(spec, dict(snapshot.kinds), connected=True)
-                ctx.cache = self._caches[spec.id]
-                ctx.ages_change_at = math.inf
-                panel.show(spec.build(ctx), state, self.namespaces, self.scope, self.palette)
-                self._ages_change_at[spec.id] = ctx.ages_change_at
-            self.refresh_header()
+        for panel in self.panels:
+            spec = panel.spec
+            if kinds is not None and not (kinds & spec.kinds or (self.scope and kinds & spec.scoped_kinds)):
+                continue
+            if only is not None and spec.id not in only:
+                continue
+            state = panel_state(spec, dict(snapshot.kinds), connected=True)
+            ctx.cache = self._caches[spec.id]
+            rows = spec.build(ctx)
+            yield
+            if self._full_apply > started:
+                return
+            with self.app.batch_update():
+                panel.show(rows, state, self.namespaces, self.scope, self.palette, self._age_now)
+            yield
+            if self._full_apply > started:
+                return
+        self.refresh_header()
         if had_scale_sets != (self.panel("scalesets").table.row_count > 0):
             self.refresh_bindings()    # "enter: Scope" is offered only while there is a scale set to scope to
 
@@ -191,7 +211,7 @@ class MainScreen(Screen):
     def _row_context(self) -> RowContext:
         now = self._age_now if self._age_now is not None else self.app.clock()
         return RowContext(self.snapshot, now, self.palette, self.scope, self.sampler.trends(),
-                          self.sampler.listener_pod_counts())
+                          self.sampler.listener_pod_counts(), index=self.index)
 
     def refresh_header(self) -> None:
         connection, info, snapshot = self.connection, self.info, self.snapshot
@@ -206,7 +226,7 @@ class MainScreen(Screen):
             legacy=bool(getattr(info, "legacy_summerwind", False)), palette=self.palette)
         if text != self._header:           # an update lays out the screen again: only when it changed
             self._header = text
-            self.query_one(StatusHeader).update(text)
+            self.query_one(StatusHeader).update(text, layout=False)    # a fixed two lines (see arc_top.tcss)
 
     # ---------------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -281,4 +301,3 @@ class MainScreen(Screen):
             panel.close_filter(keep=True)
         focus_now(panel.table)
         return panel.table.select_key(key)
-
