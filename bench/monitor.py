@@ -1,6 +1,7 @@
 """Benchmark the monitor against issue 3's budgets on the `large` scenario (sandbox in its own process).
 
-Prints one JSON object with sync_s, kubectl_sync_s, event_to_screen_p95_ms, key_p95_ms, peak_rss_mb,
+Prints one JSON object with sync_s (process start -> every panel shows its rows), all_kinds_synced_s (also the
+kinds only the checks read), kubectl_sync_s, event_to_screen_p95_ms, key_p95_ms, peak_rss_mb,
 idle_cpu_pct, the machine and the parameters. The monitor runs headless (Textual's run_test) at 200x60 in
 a child process of its own, so its start-up, memory and CPU are measured alone.
 
@@ -45,13 +46,16 @@ async def child(kubeconfig: str, samples: int, started: float) -> dict:
         print("app started", file=sys.stderr, flush=True)
         scalesets = app.screen.query_one("#scalesets-table")
         runners = app.screen.query_one("#runners-table")
-        while not (app.monitor and app.monitor.synced()):
+        while not (app.monitor and app.monitor.panels_synced()):
             await pilot.pause(0.01)
         expected = sum(1 for p in app.monitor.snapshot().of("pods").values() if p.role == "runner")
         while runners.total_count < expected or scalesets.total_count == 0:
             await pilot.pause(0.01)
         out["sync_s"] = round(time.time() - started, 3)
-        print(f"synced in {out['sync_s']} s", file=sys.stderr, flush=True)
+        print(f"panels synced in {out['sync_s']} s", file=sys.stderr, flush=True)
+        while not app.monitor.synced():
+            await pilot.pause(0.01)
+        out["all_kinds_synced_s"] = round(time.time() - started, 3)
         out["runner_pods"] = expected
         out["event_to_screen_ms"] = await _event_to_screen(pilot, app, scalesets, samples)
         print("events measured", file=sys.stderr, flush=True)
@@ -154,6 +158,7 @@ def main() -> None:
         "machine": machine(), "params": {"scenario": "large", "set": args.params, "pods": pods,
                                          "samples": args.samples, "size": "200x60"},
         "sync_s": measured["sync_s"],
+        "all_kinds_synced_s": measured["all_kinds_synced_s"],
         "kubectl_sync_s": round(kubectl_sync, 3),
         "sync_vs_kubectl": round(measured["sync_s"] / kubectl_sync, 2),
         "event_to_screen_p50_ms": round(statistics.median(events), 1), "event_to_screen_p95_ms": p95(events),

@@ -28,6 +28,10 @@ WORKFLOW_POD_SELECTOR = "runner-pod"
 WARNING_EVENTS = "type=Warning"
 ARC_NORMAL_EVENTS = f"involvedObject.apiVersion={apis.ARC_GROUP}/{apis.ARC_VERSION},type=Normal"
 DISCOVERY_SOURCE = "discovery"
+# What the panels show; the other kinds (secrets, RBAC, policies, storage classes, namespaces) only feed the checks.
+PANEL_KINDS = frozenset({model.SCALE_SETS, model.RUNNER_SETS, model.RUNNERS, model.LISTENERS, model.PODS,
+                         model.VOLUMES, model.EVENTS})
+SECOND_WAVE_AFTER = 3.0         # seconds: start the checks' kinds by then even if the panels are still listing
 
 
 def _arc_pod(obj: object) -> bool:
@@ -122,10 +126,23 @@ class Monitor:
         watcher.start()
 
     def _run(self) -> None:
-        for spec in plan(self.conn.namespaces):
-            with self._lock:
+        """Two waves: first the kinds the panels show, then (once those have synced, or after SECOND_WAVE_AFTER
+        seconds) the kinds only the checks read (secrets, RBAC, policies…). At 5,000 runners the second wave is
+        as large as the first (a JIT Secret per runner); listing it at the same time would slow the panels'
+        first lists down (one interpreter lock, one API server)."""
+        specs = plan(self.conn.namespaces)
+        first = [s for s in specs if s.resource.key in PANEL_KINDS]
+        with self._lock:
+            for spec in first:
                 self._start_watcher(spec)
         self._discover()
+        deadline = time.monotonic() + SECOND_WAVE_AFTER
+        while time.monotonic() < deadline and not self._stopped and not self.panels_synced():
+            time.sleep(0.02)
+        with self._lock:
+            for spec in specs:
+                if spec not in first:
+                    self._start_watcher(spec)
 
     def _discover(self) -> None:
         try:
@@ -160,6 +177,12 @@ class Monitor:
         deadline = time.monotonic() + timeout
         for watcher in watchers:
             watcher.join(max(0.0, deadline - time.monotonic()))
+        if self._discovery is not None and self._discovery is not threading.current_thread():
+            self._discovery.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:                     # watchers the second wave started while we were stopping
+            late = [w for w in self.watchers if w not in watchers]
+        for watcher in late:
+            watcher.stop()
 
     # ---- reading ---------------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -167,6 +190,11 @@ class Monitor:
 
     def drain(self) -> ChangeSet:
         return self.state.drain()
+
+    def panels_synced(self) -> bool:
+        """The kinds the panels show have applied their first list (the checks' kinds may still be listing)."""
+        kinds = self.state.snapshot().kinds
+        return self._info is not None and all(kinds[k].synced for k in PANEL_KINDS if k in kinds)
 
     def synced(self) -> bool:
         """Every kind has applied its first list (or knows it may not), and discovery has run."""

@@ -228,3 +228,20 @@ def test_ui_modules_do_not_import_the_kubernetes_client():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_plain_text_builds_what_the_text_constructor_builds():
+    """widgets.text.plain_text skips Text's constructor (the hot path of a 5,000-runner table): it must make
+    the very same object, so a Rich upgrade that changes Text's insides fails here, not on screen."""
+    from rich.style import Style
+    from rich.text import Text
+
+    from widgets.text import plain_text, safe_text
+    for plain, style in (("", ""), ("✔ Running", "bold"), ("arc-runner-set-h8ff4-runner-668fh", Style(color="red"))):
+        fast, slow = plain_text(plain, style), Text(plain, style=style, end="")
+        assert {k: getattr(fast, k) for k in Text.__slots__} == {k: getattr(slow, k) for k in Text.__slots__}
+        assert fast == slow and fast.cell_len == slow.cell_len
+        fast.append("x")                                   # a normal Text in every way
+        assert fast.plain == plain + "x"
+    hostile = safe_text("[red]pod\x1b]8;;http://x\x07\x1b[31m\tname[/red]")
+    assert hostile.plain == "[red]pod name[/red]" and not hostile.spans

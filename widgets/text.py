@@ -58,7 +58,29 @@ def clean_line(value: object) -> str:
 def safe_text(value: object, style: str | Style = "", *, single_line: bool = True, **kwargs: Any) -> Text:
     """A `Text` (never markup) holding a sanitised cluster string."""
     plain = clean_line(value) if single_line else strip_escapes(value)
-    return Text(plain, style=style, end="", **kwargs)
+    if kwargs:
+        return Text(plain, style=style, end="", **kwargs)
+    return plain_text(plain, style)
+
+
+_new_text = Text.__new__
+
+
+def plain_text(plain: str, style: str | Style = "") -> Text:
+    """`Text(plain, style=style, end="")` for a string already free of control characters (from clean_line, or
+    our own): Text's constructor strips control codes again, which is most of the cost of a table row at
+    thousands of rows. tests/test_tui_rows.py checks it builds what the constructor builds."""
+    text = _new_text(Text)
+    text._text = [plain]
+    text.style = style
+    text.justify = None
+    text.overflow = None
+    text.no_wrap = None
+    text.end = ""
+    text.tab_size = None
+    text._spans = []
+    text._length = len(plain)
+    return text
 
 
 # Severity of a status; the marker is part of the text so colour is never the only signal.
@@ -120,6 +142,17 @@ def _style(palette: Palette, severity: str) -> Style:
 
 
 DEFAULT_PALETTE = Palette()
+
+
+def status_cell(label: str, severity: str, palette: Palette = DEFAULT_PALETTE, detail: str = "") -> Text:
+    """`status_text` shared between rows: thousands of runners say "✔ Running". The same object is returned
+    for the same arguments, so it must never be modified (table cells are not)."""
+    return _status_cell(label, severity, palette, detail)
+
+
+@lru_cache(maxsize=4096)
+def _status_cell(label: str, severity: str, palette: Palette, detail: str) -> Text:
+    return status_text(label, severity, palette, detail)
 
 
 def status_text(label: object, severity: str, palette: Palette = DEFAULT_PALETTE, detail: object = "") -> Text:

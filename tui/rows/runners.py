@@ -11,7 +11,7 @@ from kube.model import Pod, Runner
 from tui.rows.context import POD_ERRORS, RowContext, age_text, pod_severity
 from tui.rows.index import SnapshotIndex
 from widgets.resource_table import TableRow
-from widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, safe_text, status_text
+from widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, plain_text, safe_text, status_cell
 
 
 def runner_status(runner: Runner, pod: Pod | None, palette: Palette, pod_detail: bool = True) -> Text:
@@ -19,29 +19,29 @@ def runner_status(runner: Runner, pod: Pod | None, palette: Palette, pod_detail:
     if not pod_detail:
         pod = None
     if runner.deleting:
-        return status_text("Deleting", MUTED, palette)
+        return status_cell("Deleting", MUTED, palette)
     phase = runner.phase or "Pending"
     if phase == "Failed":
-        return status_text(phase, ERROR, palette, runner.reason)
+        return status_cell(phase, ERROR, palette, runner.reason)
     if phase == "Running":
         if pod is not None and pod.status not in ("Running", ""):
             severity = WARN if pod.status in ("Completed", "Succeeded") else pod_severity(pod.status)
-            return status_text(phase, severity, palette, pod.status)
-        return status_text(phase, OK, palette)
+            return status_cell(phase, severity, palette, pod.status)
+        return status_cell(phase, OK, palette)
     if phase == "Succeeded":
-        return status_text(phase, MUTED, palette)
+        return status_cell(phase, MUTED, palette)
     if phase == "Pending":
         detail = runner.reason or (pod.status if pod is not None and pod.status not in ("Pending", "") else "")
         if pod is None and not detail and pod_detail:
             detail = "no pod yet"
         severity = ERROR if detail in POD_ERRORS else WARN
-        return status_text(phase, severity, palette, detail)
-    return status_text(phase, WARN, palette, runner.reason)
+        return status_cell(phase, severity, palette, detail)
+    return status_cell(phase, WARN, palette, runner.reason)
 
 
 def pod_status_text(pod: Pod, palette: Palette, detail: str = "") -> Text:
     status = pod.status or pod.phase or "Unknown"
-    return status_text(status, MUTED if pod.deleting else pod_severity(status), palette, detail)
+    return status_cell(status, MUTED if pod.deleting else pod_severity(status), palette, detail)
 
 
 def runner_state(runner: Runner, pod: Pod | None, palette: Palette) -> Text:
@@ -52,17 +52,17 @@ def runner_state(runner: Runner, pod: Pod | None, palette: Palette) -> Text:
     if pod.status in ("Completed", "Succeeded") and runner.phase != "Succeeded":
         # A runner pod that ends while its runner is not done: the exit-0 churn of a runner that
         # could not start (e.g. an unwritable _work volume).
-        return status_text(pod.status, WARN, palette)
+        return status_cell(pod.status, WARN, palette)
     return pod_status_text(pod, palette)
 
 
 def _pod_cells(ctx: RowContext, name: Text, pod: Pod, state: Text, phase: Text, message: Text) -> list[Text]:
-    restarts = Text(str(pod.restarts), style=ctx.palette.style(WARN) if pod.restarts else "", end="")
+    restarts = plain_text(str(pod.restarts), ctx.palette.style(WARN) if pod.restarts else "")
     status = pod_status_text(pod, ctx.palette)
     if pod.role == "runner" and pod.status in ("Completed", "Succeeded") and not pod.deleting:
-        status = status_text(pod.status, WARN, ctx.palette)     # a runner pod that ended: churn
-    return [name, state, phase, status, Text(f"{pod.ready}/{pod.total}", end=""),
-            restarts, age_text(pod.created, ctx.now), safe_text(pod.node or "—"), Text("", end=""), message]
+        status = status_cell(pod.status, WARN, ctx.palette)     # a runner pod that ended: churn
+    return [name, state, phase, status, plain_text(f"{pod.ready}/{pod.total}"),
+            restarts, age_text(pod.created, ctx.now), safe_text(pod.node or "—"), plain_text(""), message]
 
 
 def _pod_message(ctx: RowContext, pod: Pod) -> Text:
@@ -90,8 +90,8 @@ def _child_rows(ctx: RowContext, parent_key: str, namespace: str, pod_name: str)
         message = ctx.warning_for(volume.namespace, "PersistentVolumeClaim", volume.name)
         if not message.plain:
             message = safe_text(" ".join(x for x in (volume.storage_class, volume.capacity or volume.requested) if x))
-        status = status_text(volume.phase or "Pending", severity, ctx.palette)
-        empty = Text("", end="")
+        status = status_cell(volume.phase or "Pending", severity, ctx.palette)
+        empty = plain_text("")
         cells = [_child_name("work volume", volume.name, f"{pod_name}-work"), status, status, empty, empty.copy(),
                  empty.copy(), age_text(volume.created, ctx.now), safe_text(volume.storage_class or ""),
                  empty.copy(), message]
@@ -172,16 +172,16 @@ def _runner_entry(ctx: RowContext, runner: Runner, pod: Pod | None) -> list[Tabl
     p = ctx.palette
     phase = runner_status(runner, pod, p, pod_detail=False)
     state = runner_state(runner, pod, p)
-    message = safe_text(runner.message) if runner.message else Text("", end="")
+    message = safe_text(runner.message) if runner.message else plain_text("")
     if pod is not None:
         if not message.plain:
             message = _pod_message(ctx, pod)
         cells = _pod_cells(ctx, safe_text(runner.name), pod, state, phase, message)
     else:
-        cells = [safe_text(runner.name), state, phase, Text("no pod", style="dim", end=""), Text("—", end=""),
-                 Text("", end=""), age_text(runner.created, ctx.now), Text("—", end=""), Text("", end=""), message]
+        cells = [safe_text(runner.name), state, phase, plain_text("no pod", "dim"), plain_text("—"),
+                 plain_text(""), age_text(runner.created, ctx.now), plain_text("—"), plain_text(""), message]
     job = runner.job_display_name or runner.job_repository
-    cells[8] = safe_text(job) if job else Text("", end="")
+    cells[8] = safe_text(job) if job else plain_text("")
     created = (pod or runner).created
     return [TableRow(runner.uid, cells, created=created), *_child_rows(ctx, runner.uid, runner.namespace, runner.name)]
 
@@ -189,7 +189,7 @@ def _runner_entry(ctx: RowContext, runner: Runner, pod: Pod | None) -> list[Tabl
 def _orphan_entry(ctx: RowContext, pod: Pod) -> list[TableRow]:
     """A runner pod whose EphemeralRunner is gone (or not visible)."""
     p = ctx.palette
-    phase = status_text("no runner", WARN, p)
+    phase = status_cell("no runner", WARN, p)
     return [TableRow(pod.uid, _pod_cells(ctx, safe_text(pod.name), pod, pod_status_text(pod, p), phase,
                                          _pod_message(ctx, pod)), created=pod.created),
             *_child_rows(ctx, pod.uid, pod.namespace, pod.name)]
