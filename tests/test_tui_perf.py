@@ -198,3 +198,27 @@ async def test_rows_moved_by_churn_keep_clicks_on_the_right_row():
             assert rows_meta == {y - 1}, f"line {y}"
         await pilot.click(ResourceTable, offset=(3, 4))
         assert table.cursor_key == "k005"
+
+
+@pytest.mark.asyncio
+async def test_rows_coming_and_going_off_screen_repaint_nothing():
+    """Thousands of churning runners mostly come and go below the fold: those flushes must not paint the
+    table again; a row removed on screen must."""
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        wanted = rows([f"v{i}" for i in range(200)])
+        table.sync(wanted)
+        await pilot.pause()
+        painted: list[int] = []
+        original = table.render_line
+        table.render_line = lambda y: (painted.append(y), original(y))[1]
+        table.sync(wanted[:150] + rows(["new"] * 5, prefix="n") + wanted[160:])    # all far below the fold
+        await pilot.pause()
+        await pilot.pause()
+        assert len(painted) <= 1           # at most the cursor's line, which DataTable re-highlights
+        assert table.virtual_size.height == 195 + 1
+        table.sync(wanted[:2] + wanted[3:150])                                      # the third row goes
+        await pilot.pause()
+        assert len(painted) > 5, "a change on screen was not painted"
+        assert "row3" in screen_text(app) and "row2<" not in screen_text(app)

@@ -98,6 +98,7 @@ class ArcTopApp(App):
         self._changes_pending = threading.Event()
         self._flush_ended = 0.0              # time.monotonic() at the end of the last flush…
         self._flush_cost = 0.0               # …and how long it took
+        self._frozen_at = 0.0                # time.monotonic() of the last gc.freeze (see tidy_memory)
         self._stopping = threading.Event()
         self._monitor_lock = threading.Lock()
         if theme:
@@ -162,10 +163,6 @@ class ArcTopApp(App):
         self.sampler.watch_pods(snapshot)
         self.sampler.sample(snapshot)
         self.main_screen.apply(snapshot, None)
-        # The first fill made most of the objects this process will keep (rows, cells, the cluster
-        # state): move them out of the collector's way, or every full collection walks them all.
-        gc.collect()
-        gc.freeze()
 
     def on_monitor_failed(self, message: MonitorFailed) -> None:
         self.main_screen.set_error(message.error)
@@ -203,6 +200,39 @@ class ArcTopApp(App):
         self.main_screen.set_connection(connection_of(monitor), getattr(monitor, "info", None))
         for _ in self.main_screen.apply_steps(snapshot, changes):
             await asyncio.sleep(0)      # keys pressed meanwhile are handled between two steps
+        if not self._frozen_at:
+            self.tidy_memory()
+
+    def tidy_memory(self) -> None:
+        """Keep full garbage collections short. At 5,000 runners the rows, cells and model objects are over half
+        a million objects the cyclic collector tracks; a full collection walked them all (200-270 ms, the
+        longest stalls of the screen). Once the panels have their first rows, they are moved out of its way
+        (gc.freeze); every minute the survivors since then follow, after a young collection, and only
+        while no other screen is open (a drill-down screen frozen while open could not be collected once
+        closed)."""
+        monitor = self.monitor
+        if monitor is None:
+            return
+        now = time.monotonic()
+        if not self._frozen_at:
+            panels_synced = getattr(monitor, "panels_synced", None)
+            if panels_synced is not None and not panels_synced():
+                return
+            gc.collect()
+            gc.freeze()
+            self._frozen_at = now
+        elif now - self._frozen_at >= 60 and len(self.screen_stack) == 1:
+            gc.collect(1)
+            gc.freeze()
+            self._frozen_at = now
+
+    async def _apply_findings(self) -> None:
+        message, self._findings = self._findings, None
+        if message is None:
+            return
+        for _ in self.main_screen.findings_steps(message.findings, message.error):
+            await asyncio.sleep(0)
+
 
     def sample(self) -> None:
         """Every few seconds: a sparkline sample, and ages move on."""
@@ -212,6 +242,7 @@ class ArcTopApp(App):
         snapshot = monitor.snapshot()
         self.sampler.sample(snapshot)
         self.main_screen.tick(snapshot)
+        self.tidy_memory()
 
     # ---------------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

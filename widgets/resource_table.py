@@ -25,7 +25,7 @@ from textual import events
 from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Region
+from textual.geometry import Region, Size
 from textual.renderables.styled import Styled
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, CellKey, DuplicateKey, Row, RowDoesNotExist, RowKey
@@ -390,7 +390,10 @@ class ResourceTable(DataTable):
         gone = current_set - wanted_set
         new = wanted_set - current_set
         churn = len(gone) + len(new)
+        page = self._page_height()
+        before = current[scroll_y:scroll_y + page]           # the keys on screen now
 
+        structural = False                                   # a rebuild repaints everything by itself
         with self.app.batch_update():
             if columns_changed or (current and churn > REBUILD_SHARE * max(len(current), 1) and churn > 8):
                 self._rebuild(wanted)
@@ -426,21 +429,24 @@ class ResourceTable(DataTable):
                     self._reorder(wanted_keys)
                     structural = True
                 if updates:
-                    self._update_cells(updates, repaint_all=structural)
+                    self._update_cells(updates)
             self._set_column_widths(natural, flex)
-            self._restore_cursor(cursor_key, cursor_row, scroll_y)
+            target = self._restore_cursor(cursor_key, cursor_row, scroll_y)
+            if structural and wanted_keys[target:target + page] != before:
+                # Rows came or went where they are seen (or moved what is seen). Thousands of churning runners
+                # mostly come and go off screen: then nothing on screen is painted again.
+                self.refresh()
 
-    def _update_cells(self, updates: list[tuple[str, str, Text]], repaint_all: bool) -> None:
+    def _page_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
+
+    def _update_cells(self, updates: list[tuple[str, str, Text]]) -> None:
         """Like update_cell, but without invalidating every rendered row: DataTable keys its render
         caches on one update counter, so one changed cell re-renders every visible line. Here only the
         changed rows' cache entries are dropped and only their lines are repainted (when on screen)."""
         data = self._data
         for key, column_key, cell in updates:
             data[key][column_key] = cell
-        if repaint_all:
-            self._update_count += 1
-            self.refresh()
-            return
         changed = {key for key, _, _ in updates}
         locations = self._row_locations
         header = self.header_height if self.show_header else 0
@@ -556,7 +562,15 @@ class ResourceTable(DataTable):
         if len(self._column_widths) == len(self.columns):
             for column, width in zip(self.columns.values(), self._column_widths, strict=True):
                 column.content_width = width
-        super()._update_dimensions(())
+        width = sum(column.get_render_width(self) for column in self.columns.values()) + self._row_label_column_width
+        size = Size(width, self._total_row_height + (self.header_height if self.show_header else 0))
+        if size.width == self.virtual_size.width and self.columns:
+            # Only the row count changed: no layout pass of the whole screen (setting virtual_size does one,
+            # at every flush that adds or removes a row); the scrollbar follows.
+            self.set_reactive(ResourceTable.virtual_size, size)
+            self._scroll_update(size)
+        else:
+            super()._update_dimensions(())
 
     def _rebuild(self, wanted: list[TableRow]) -> None:
         self.clear(columns=True)
@@ -608,22 +622,21 @@ class ResourceTable(DataTable):
         self.cursor_coordinate = self.cursor_coordinate
         self.hover_coordinate = self.hover_coordinate
         self._require_update_dimensions = True     # the virtual size follows: no layout of the screen
-        self._update_count += 1
-        self.refresh()
+        self._update_count += 1                    # _render repaints if what is on screen changed
         self.check_idle()
 
     def _reorder(self, wanted_keys: list[str]) -> None:
         # What DataTable.sort does, without comparing cells: the wanted order is known.
         key_of = self._row_key_of
         self._row_locations = TwoWayDict({key_of[key]: index for index, key in enumerate(wanted_keys)})
-        self._update_count += 1
-        self.refresh()
+        self._update_count += 1                    # _render repaints if what is on screen changed
 
-    def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int) -> None:
+    def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int) -> int:
         """Keep the cursor on its row key. Scrolled to the top, stay at the top (new rows above are
-        seen, e.g. the newest event); scrolled down, keep the cursor row where it is on screen."""
+        seen, e.g. the newest event); scrolled down, keep the cursor row where it is on screen.
+        Returns the first row shown afterwards."""
         if not self.row_count:
-            return
+            return 0
         if cursor_key is not None and cursor_key in self.rows:
             index = self.get_row_index(cursor_key)
         else:
@@ -634,7 +647,7 @@ class ResourceTable(DataTable):
             target = 0
         else:
             target = max(0, index - max(cursor_row - scroll_y, 0))
-        page = max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
+        page = self._page_height()
         if index < target:
             target = index
         elif index >= target + page:
@@ -645,3 +658,4 @@ class ResourceTable(DataTable):
                 self.scroll_to(y=target, animate=False, immediate=True)
 
         self.call_after_refresh(restore)
+        return target
