@@ -303,7 +303,8 @@ class Api:
         meta = {"resourceVersion": str(rv)}
         if cont:
             meta["continue"] = cont
-            meta["remainingItemCount"] = remaining
+            if remaining is not None:
+                meta["remainingItemCount"] = remaining
         head = json.dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta},
                           separators=(",", ":")).encode()
         body = head[:-1] + b',"items":[' + b",".join(store.encoded(o) for o in items) + b"]}"

@@ -120,3 +120,19 @@ def test_paging_is_sorted_and_complete(store):
         items, _, token, remaining = store.list_page("configmaps", "ns", None, 2, token)
         names += [o["metadata"]["name"] for o in items]
     assert names == list("abcde") and remaining == 0
+
+
+def test_paging_with_a_selector_returns_every_match_once_and_no_remaining_count(store):
+    for i in range(30):
+        store.create(CM, cm(f"c{i:02}"))
+    odd = lambda o: int(o["metadata"]["name"][1:]) % 2 == 1  # noqa: E731
+    items, _, token, remaining = store.list_page("configmaps", "ns", None, 4, None)
+    assert remaining == 26                           # without a selector the count is known
+    names, token = [], None
+    while True:
+        items, _, token, remaining = store.list_page("configmaps", "ns", odd, 4, token)
+        names += [o["metadata"]["name"] for o in items]
+        if not token:
+            break
+        assert remaining is None                      # with one, like the real API server: not given
+    assert names == [f"c{i:02}" for i in range(1, 30, 2)]
