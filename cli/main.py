@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import monitor_cmd, sandbox_cmd
+from cli import check_cmd, monitor_cmd, sandbox_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     monitor_cmd.add_demo_parser(sub)
     sandbox_cmd.add_parser(sub)
+    check_cmd.add_parser(sub)
     return parser
 
 

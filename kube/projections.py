@@ -2,12 +2,15 @@
 
 Everything here must be fast (thousands of events per second) and must never raise: cluster objects are
 untrusted input, so every field is read defensively and a projection that still fails falls back to an
-object with identity only. Strings are kept as-is (the UI escapes them). Secrets keep key names only.
+object with identity only. Strings are kept as-is (the UI escapes them). Secrets keep key names and, for the
+GitHub credential keys, derived facts (whitespace, token kind, a masked token), never values.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import re
 from collections.abc import Callable
 from types import MappingProxyType
 
@@ -138,9 +141,63 @@ def _body_storage_class(raw: dict) -> dict:
                                 "parameters", "mountOptions", "allowedTopologies") if k in raw}
 
 
+CREDENTIAL_KEYS = ("github_token", "github_app_id", "github_app_installation_id", "github_app_private_key")
+_TOKEN_PREFIX = re.compile(r"github_pat_|[A-Za-z]{2,3}_")
+_TOKEN_KINDS = {"ghp_": "classic", "github_pat_": "fine-grained"}
+
+
+def _secret_value(raw: dict, key: str) -> str | None:
+    """One value, decoded (stringData plain, data base64); None when absent or undecodable."""
+    plain = as_dict(raw.get("stringData")).get(key)
+    if type(plain) is str:
+        return plain
+    encoded = as_dict(raw.get("data")).get(key)
+    if type(encoded) is not str:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=False).decode("utf-8", "replace")
+    except (ValueError, TypeError):
+        return None
+
+
+def _credential_facts(key: str, value: str) -> dict:
+    """What is wrong with a credential's shape, never the value itself. A PEM key's final newline is fine."""
+    core = value
+    if key == "github_app_private_key" and core.endswith("\n"):
+        core = core[:-2] if core.endswith("\r\n") else core[:-1]
+    lead, trail = core != core.lstrip(), core != core.rstrip()
+    edges = core[: len(core) - len(core.lstrip())] + core[len(core.rstrip()):]
+    facts: dict = {"empty": not value.strip(),
+                   "whitespace": " and ".join(w for w, on in (("leading", lead), ("trailing", trail)) if on),
+                   "newline": "\n" in edges or "\r" in edges}
+    stripped = value.strip()
+    if key == "github_app_private_key":
+        facts["pem"] = "-----BEGIN" in stripped and "PRIVATE KEY-----" in stripped
+    else:
+        facts["inner_whitespace"] = any(c.isspace() for c in stripped)
+    if key in ("github_app_id", "github_app_installation_id"):
+        facts["integer"] = value.isascii() and value.isdigit()
+    if key == "github_token":
+        m = _TOKEN_PREFIX.match(stripped)
+        prefix = m.group(0) if m else ""
+        facts["kind"] = _TOKEN_KINDS.get(prefix, "other")
+        facts["masked"] = prefix + "\u2026" + (stripped[-4:] if len(stripped) - len(prefix) >= 12 else "")
+    return facts
+
+
 def _body_secret(raw: dict) -> dict:
+    """Key names, plus for the GitHub credential keys derived facts (whitespace, token kind, masked token);
+    values never leave this function."""
     keys = set(as_dict(raw.get("data"))) | set(as_dict(raw.get("stringData")))
-    return {"type": as_str(raw.get("type")), "keys": tuple(sorted(as_str(k) for k in keys))}
+    body: dict = {"type": as_str(raw.get("type")), "keys": tuple(sorted(as_str(k) for k in keys))}
+    facts = {}
+    for key in CREDENTIAL_KEYS:
+        if key in keys:
+            value = _secret_value(raw, key)
+            facts[key] = _credential_facts(key, value) if value is not None else {"undecodable": True}
+    if facts:
+        body["credentials"] = facts
+    return body
 
 
 def _body_service_account(raw: dict) -> dict:

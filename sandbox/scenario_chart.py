@@ -6,8 +6,9 @@ container mode as ARC_REFERENCE §1–§3 describe (kube mode: hooks env, `work`
 A scale set entry (YAML `scale_sets:`) takes Helm-values-like keys: name, namespace, mode
 (`kubernetes` | `kubernetes-novolume` | `dind` | `default`), github_config_url, github_config_secret (an
 existing Secret) or github_secret (inline values → `<fullname>-github-secret`), runner_group,
-min_runners, max_runners, storage_class / work_volume_claim, fs_group, image, service_account,
-template (deep-merged into the runner pod template), jobs (the job stream), scale_set_id.
+min_runners, max_runners, storage_class / work_volume_claim, fs_group, image, resources (the runner
+container's requests/limits), service_account, template (deep-merged into the runner pod template), jobs (the
+job stream), scale_set_id.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ CLEANUP = "actions.github.com/cleanup-protection"
 MODES = ("kubernetes", "kubernetes-novolume", "dind", "default")
 _ENTRY_KEYS = {"name", "namespace", "mode", "github_config_url", "github_config_secret", "github_secret",
                "runner_group", "min_runners", "max_runners", "storage_class", "work_volume_claim", "fs_group",
-               "image", "service_account", "template", "jobs", "scale_set_id", "controller_namespace",
+               "image", "resources", "service_account", "template", "jobs", "scale_set_id", "controller_namespace",
                "controller_release"}
 
 
@@ -221,6 +222,8 @@ def _service_accounts(entry: dict, mode: str, fullname: str, ns: str, labels: di
 def _template(entry: dict, mode: str, fullname: str) -> dict:
     image = entry.get("image") or RUNNER_IMAGE
     runner: dict = {"name": "runner", "image": image, "command": ["/home/runner/run.sh"]}
+    if entry.get("resources"):
+        runner["resources"] = entry["resources"]
     spec: dict = {"restartPolicy": "Never"}
     if mode.startswith("kubernetes"):
         novolume = mode == "kubernetes-novolume"

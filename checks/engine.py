@@ -1,0 +1,48 @@
+"""Runs every check of the catalogue over one snapshot: findings deduplicated and sorted worst first.
+
+A check that raises does not stop the run: it becomes one ARC000 info finding naming the check (never a
+traceback). Checks are registered by the family modules imported below (checks/registry.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from checks import auth, network, permissions, practices, scaling, storage  # noqa: F401  (they register checks)
+from checks.catalogue import finding
+from checks.context import Context
+from checks.finding import Finding, LogTail, Subject
+from checks.registry import CHECKS, Check
+from kube.model import Snapshot
+
+
+def _crashed(check: Check, exc: BaseException) -> Finding:
+    return finding("ARC000", Subject("Check", "", check.name),
+                   title=f"not evaluated: {', '.join(check.codes)} (check {check.name} failed)",
+                   evidence=[f"{type(exc).__name__}: {exc}"])
+
+
+def _key(f: Finding) -> tuple:
+    s = f.subject
+    return (f.code, f.scale_set, s.kind, s.namespace, s.name, s.uid, f.title)
+
+
+def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = ()) -> list[Finding]:
+    """All findings for `snapshot` at wall-clock `now` (epoch seconds), sorted worst first. `logs` are the log
+    tails the kube layer fetched (runner, listener, controller pods); without them no finding claims log
+    evidence."""
+    ctx = Context(snapshot, now, logs)
+    found: dict[tuple, Finding] = {}
+    for check in CHECKS:
+        try:
+            results = list(check.fn(ctx))
+        except Exception as exc:  # a broken check must not hide the others' findings
+            results = [_crashed(check, exc)]
+        for f in results:
+            found.setdefault(_key(f), f)
+    return sorted(found.values(), key=Finding.sort_key)
+
+
+def codes() -> dict[str, tuple[str, ...]]:
+    """Check name → the codes it may emit (for docs and `arc-top check --list`)."""
+    return {c.name: c.codes for c in CHECKS}

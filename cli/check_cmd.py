@@ -1,0 +1,245 @@
+"""`arc-top check`: the monitor's diagnosis without a screen, for scripts and CI.
+
+Three sources: the cluster of a kubeconfig context (the monitor's connection flags), the embedded sandbox
+(`--demo`), or saved `kubectl get … -o yaml|json` output (`--from`). Prints a table, JSON or JUnit XML and
+exits 0 when no finding reaches `--fail-on`, 1 when one does, 2 on a usage or connection error (one line on
+stderr). The kubernetes client is imported only once a cluster is needed, as for the monitor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+
+from cli.monitor_cmd import EXIT_USAGE, _connect, _fail
+
+FORMATS = ("table", "json", "junit")
+FAIL_ON = ("error", "warning", "info", "never")
+DEMO_SETTLE_S = 8.0           # the incident scenario's failures (churn, listener restarts) have shown by then
+THREADS_GRACE_S = 5.0        # at most this long for the watch threads to end after the monitor stops
+POLL_S = 1.0                  # log tails are read this often while settling: churning pods vanish in seconds
+_CONNECTION_FLAGS = {"kubeconfig": "--kubeconfig", "context": "--context", "namespaces": "--namespace",
+                     "all_namespaces": "--all-namespaces"}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "check", help="diagnose once and print the findings (table, JSON or JUnit); exit code for CI",
+        description="Diagnose ARC once and print the findings. Exit 0: nothing reaches --fail-on; 1: something "
+                    "does; 2: usage or connection error.")
+    # SUPPRESS: flags given before `check` (arc-top --context x check) are kept, not reset to their defaults.
+    conn = p.add_argument_group("cluster (default: the current kubeconfig context, its namespace)")
+    conn.add_argument("--kubeconfig", default=argparse.SUPPRESS, help="kubeconfig file, as kubectl")
+    conn.add_argument("--context", default=argparse.SUPPRESS, help="kubeconfig context to use")
+    conn.add_argument("-n", "--namespace", dest="namespaces", action="append", default=argparse.SUPPRESS,
+                      metavar="NAMESPACE", help="runner namespace to check (repeatable)")
+    conn.add_argument("-A", "--all-namespaces", action="store_true", default=argparse.SUPPRESS,
+                      help="check every namespace")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--demo", action="store_true", help="check an embedded sandbox cluster (no cluster needed)")
+    source.add_argument("--from", dest="files", nargs="+", metavar="FILE",
+                        help="diagnose saved 'kubectl get … -o yaml|json' output ('-' = standard input)")
+    p.add_argument("--scenario", help="sandbox scenario for --demo (default: incident)")
+    p.add_argument("--settle", type=float, metavar="SECONDS",
+                   help=f"after the first sync, watch this long before diagnosing (default: {DEMO_SETTLE_S:g} "
+                        "with --demo, else 0)")
+    p.add_argument("-o", "--output", choices=FORMATS, default="table", help="output format (default: table)")
+    p.add_argument("--fail-on", choices=FAIL_ON, default="error",
+                   help="exit 1 when a finding is this severe or worse (default: error)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for the cluster's objects to sync (default: 60)")
+    p.add_argument("--no-logs", action="store_true", help="do not read the log tails of failing pods")
+    p.set_defaults(run=run_check)
+
+
+# ---- the command --------------------------------------------------------------------------------------------
+def run_check(args: argparse.Namespace) -> int:
+    problem = _usage_problem(args)
+    if problem:
+        return _fail(problem)
+    if args.files:
+        return _check_files(args)
+    if args.demo:
+        return _check_demo(args)
+    conn = _connect(args, getattr(args, "kubeconfig", None))
+    if isinstance(conn, str):
+        return _fail(conn)
+    source = {"mode": "cluster", "context": conn.context, "server": conn.server, "namespaces": list(conn.namespaces)}
+    return _check_cluster(args, conn, source, args.settle or 0.0)
+
+
+def _usage_problem(args: argparse.Namespace) -> str:
+    flags = ", ".join(flag for dest, flag in _CONNECTION_FLAGS.items() if getattr(args, dest, None))
+    given = bool(flags)
+    if args.files and given:
+        return f"--from reads saved files: it takes no {flags}"
+    if args.demo and given:
+        return f"--demo checks the embedded sandbox: it takes no {flags}"
+    if args.scenario and not args.demo:
+        return "--scenario needs --demo"
+    if args.files and args.settle is not None:
+        return "--settle needs a cluster (or --demo): saved files do not change"
+    if args.settle is not None and not (0 <= args.settle <= 3600):
+        return f"--settle {args.settle:g}: give a number of seconds between 0 and 3600"
+    if not 0 < args.timeout <= 3600:
+        return f"--timeout {args.timeout:g}: give a number of seconds between 0 and 3600"
+    return ""
+
+
+def _check_demo(args: argparse.Namespace) -> int:
+    from sandbox.run import start_sandbox
+    from sandbox.scenario import list_scenarios
+
+    scenario = args.scenario or "incident"
+    names = [name for name, _ in list_scenarios()]
+    if scenario not in names:
+        return _fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(names)}")
+    with tempfile.TemporaryDirectory(prefix="arc-top-check-") as tmp:
+        sandbox = start_sandbox(scenario, kubeconfig_path=os.path.join(tmp, "kubeconfig"))
+        try:
+            args.context, args.namespaces, args.all_namespaces = None, [], True
+            conn = _connect(args, sandbox.kubeconfig_path)
+            if isinstance(conn, str):
+                return _fail(conn)
+            settle = DEMO_SETTLE_S if args.settle is None else args.settle
+            return _check_cluster(args, conn, {"mode": "demo", "scenario": scenario}, settle)
+        finally:
+            sandbox.stop()
+
+
+def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) -> int:
+    from kube.logtail import LogTailer
+    from kube.monitor import Monitor
+
+    monitor = Monitor(conn)
+    monitor.start()
+    try:
+        if not monitor.wait_synced(args.timeout):
+            return _fail(_sync_problem(monitor, args.timeout))
+        tailer = None if args.no_logs else LogTailer(conn.api_client)
+        tails: list = []
+        end = time.monotonic() + settle
+        while True:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                break
+            if tailer is not None:
+                tailer.fetch(monitor.snapshot(), time.time(), deadline_seconds=max(1.0, remaining))
+            time.sleep(max(0.0, min(POLL_S, end - time.monotonic())))
+        snapshot = monitor.snapshot()
+        if tailer is not None:
+            tails = tailer.fetch(snapshot, time.time(), deadline_seconds=30.0)
+            source["logs"] = tailer.stats.as_dict()
+    finally:
+        monitor.stop()
+        _join_threads(THREADS_GRACE_S)
+    return _report(args, snapshot, source, time.time(), tails)
+
+
+def _join_threads(timeout: float) -> None:
+    """Let the monitor's threads (watches, discovery) finish: a daemon thread still inside the TLS layer when
+    the interpreter shuts down can abort the process (SIGABRT) after the output was written."""
+    end = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith("arc-top-") and thread is not threading.current_thread():
+            thread.join(max(0.0, end - time.monotonic()))
+
+
+def _sync_problem(monitor, timeout: float) -> str:
+    snap = monitor.snapshot()
+    waiting = [f"{k} ({s.state}{': ' + s.message if s.message else ''})" for k, s in snap.kinds.items()
+               if not s.synced]
+    if monitor.info is None:
+        waiting.append("ARC discovery")
+    detail = "; ".join(waiting) or "unknown"
+    return (f"the cluster's objects did not sync within {timeout:g} s (waiting for {detail[:300]}): check the "
+            "connection or raise --timeout")
+
+
+def _check_files(args: argparse.Namespace) -> int:
+    from kube.offline import OfflineError, load_files
+
+    try:
+        offline = load_files(args.files)
+    except OfflineError as exc:
+        return _fail(str(exc))
+    now = offline.saved_at or time.time()
+    source: dict = {"mode": "files", "files": list(offline.files)}
+    if offline.saved_at:
+        source["as_of"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(offline.saved_at))
+    return _report(args, offline.snapshot, source, now, [])
+
+
+# ---- output -------------------------------------------------------------------------------------------------
+def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails) -> int:
+    import checks
+    from checks import report
+    from kube import model
+
+    arc = snapshot.arc
+    if getattr(arc, "arc_version", ""):
+        source["arc_version"] = arc.arc_version
+    source["not_synced"] = sorted(k for k, s in snapshot.kinds.items() if not s.synced or s.state != "live")
+    try:
+        findings = checks.run(snapshot, now=now, logs=tails)
+    except Exception as exc:  # a bug in one check must not print a traceback into a CI log
+        return _fail(f"the checks failed ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}): "
+                     "please report this")
+    scale_sets = sorted(f"{s.namespace}/{s.name}" for s in snapshot.of(model.SCALE_SETS).values())
+    ascii_only = not _can_encode("✖⚠●…")
+    if ascii_only and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")      # cluster text may hold what the terminal cannot show
+    text = report.render(args.output, findings, source, fail_on=args.fail_on, width=_width(),
+                         ascii_only=ascii_only, notes=_notes(source), scale_sets=scale_sets)
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:            # `arc-top check | head`: the reader left; the exit code still counts
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # keeps the final flush quiet
+        except (OSError, ValueError):
+            pass
+    return report.exit_code(findings, args.fail_on)
+
+
+def _notes(source: dict) -> list[str]:
+    notes = []
+    if source.get("not_synced"):
+        notes.append("No data (checks that need it report ARC000): " + ", ".join(source["not_synced"]) + ".")
+    logs = source.get("logs")
+    if logs:
+        errors = sum(logs.get("errors", {}).values())
+        line = f"Log tails: {_plural(logs.get('tails', 0), 'tail')} from {_plural(logs.get('pods', 0), 'pod read')}"
+        if logs.get("skipped_budget"):
+            line += f", {_plural(logs['skipped_budget'], 'pod')} left for later by the log budget"
+        if errors:
+            line += f", {_plural(errors, 'read')} failed (pods gone or no access)"
+        notes.append(line + ".")
+    return notes
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _width() -> int:
+    if sys.stdout.isatty():
+        import shutil
+
+        return max(40, min(200, shutil.get_terminal_size((80, 24)).columns))
+    return 80
+
+
+def _can_encode(text: str) -> bool:
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
+__all__ = ["EXIT_USAGE", "add_parser", "run_check"]

@@ -1,0 +1,324 @@
+"""Bounded log-tail fetching for the checks: the pods whose logs hold the cause (runner, workflow and listener
+pods that ended, restarted, failed or were recreated, young runners, and the ARC controller) get the tail of
+their current and previous container read, within a budget of pods and bytes per minute, so a large cluster
+is never flooded with log requests.
+
+One `LogTailer` per connection, kept across calls: a container instance whose state has not changed since it
+was read (same pod uid, container, restart count and state) is never read twice, and tails of pods that have
+gone (a churning runner is deleted seconds after it printed why) are kept for `retain_seconds`, so a check
+run after the pod vanished still sees the evidence. Textual-free; blocking: call it from a worker thread.
+Errors (404 pod gone, 400 no previous container, 403 no access to pods/log, timeouts) are skipped and
+counted in `stats`, never raised.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from checks.finding import LogTail
+from kube import model
+from kube.model import Snapshot
+
+KIB = 1024
+TAILED_ROLES = ("runner", "workflow", "listener", "controller")
+# Containers worth reading first: where ARC's failures print.
+_CONTAINER_ORDER = {"runner": 0, "job": 1, "listener": 2, "manager": 3}
+_MAX_LINE = 4096
+_FORBIDDEN_PAUSE_S = 300.0
+
+
+@dataclass
+class TailStats:
+    pods: int = 0                    # pods read (one or more containers)
+    requests: int = 0
+    bytes: int = 0
+    tails: int = 0                   # tails returned by the last fetch (read now or kept from before)
+    skipped_budget: int = 0          # pods left for later by the per-minute budget (last fetch)
+    errors: dict[str, int] = field(default_factory=dict)    # "404" | "400" | "403" | "other" → count
+
+    def as_dict(self) -> dict:
+        return {"pods": self.pods, "requests": self.requests, "bytes": self.bytes, "tails": self.tails,
+                "skipped_budget": self.skipped_budget, "errors": dict(self.errors)}
+
+
+@dataclass(frozen=True)
+class _Request:
+    container: str
+    previous: bool
+    version: tuple                   # (restart count, state[, refresh period]): the instance and what it shows
+
+
+@dataclass
+class _Entry:
+    version: tuple
+    tail: LogTail | None             # None: the read failed (404/400/403): not retried for this version
+    last_seen: float                 # when its pod was last in a snapshot
+    scale_set: tuple = ("", "")
+    empty_reads: int = 0             # reads of this running instance that found its log still empty
+
+
+class LogTailer:
+    def __init__(self, api, *, budget_pods_per_min: int = 30, bytes_per_pod: int = 64 * KIB,
+                 budget_bytes_per_min: int | None = None, tail_lines: int = 200, young_seconds: float = 600.0,
+                 recreated_after: float = 10.0, retain_seconds: float = 600.0, request_timeout: float = 10.0,
+                 retry_empty_seconds: float = 1.0, max_empty_reads: int = 5, retain_gone_per_set: int = 5,
+                 controller_refresh_seconds: float = 300.0, max_entries: int = 1000):
+        """`api`: an ApiClient of the official client, or anything with `read_namespaced_pod_log` (a CoreV1Api).
+        Each read of a pod costs one unit of `budget_pods_per_min` whatever the number of its containers read
+        (a pod read again later counts again); the bytes read for one pod never exceed `bytes_per_pod`, nor
+        those of a minute `budget_bytes_per_min` (default: pods × bytes per pod). A running container whose
+        log was still empty is read again after `retry_empty_seconds`, at most `max_empty_reads` times (a
+        failing runner prints why a few seconds after it starts, and may be deleted a second later). Runner
+        pods younger than `young_seconds` are read; a listener pod made more than `recreated_after` seconds
+        after its AutoscalingListener was recreated."""
+        self._api = api
+        self._core = None
+        self.budget_pods_per_min = max(0, int(budget_pods_per_min))
+        self.bytes_per_pod = max(1, int(bytes_per_pod))
+        self.budget_bytes_per_min = (int(budget_bytes_per_min) if budget_bytes_per_min is not None
+                                     else self.budget_pods_per_min * self.bytes_per_pod)
+        self.tail_lines = tail_lines
+        self.young_seconds = young_seconds
+        self.recreated_after = recreated_after
+        self.retain_seconds = retain_seconds
+        self.request_timeout = request_timeout
+        self.retry_empty_seconds = retry_empty_seconds
+        self.max_empty_reads = max_empty_reads
+        self.controller_refresh_seconds = max(1.0, controller_refresh_seconds)
+        self.retain_gone_per_set = retain_gone_per_set
+        self.max_entries = max_entries
+        self.stats = TailStats()
+        self._entries: dict[tuple[str, str, bool], _Entry] = {}
+        self._window: deque[tuple[float, int]] = deque()      # (when, bytes) per pod read
+        self._forbidden: dict[str, float] = {}                 # namespace → retry after
+        self._lock = threading.Lock()
+
+    # ---- which pods -----------------------------------------------------------------------------------
+    def select(self, snapshot: Snapshot, now: float | None = None) -> list[model.Pod]:
+        """The pods worth reading now, best first: pods that failed, restarted or were recreated before those
+        that merely ended or are young replacements; newest first; the best pod of every scale set before any
+        second pod of one, so every set gets coverage. Pods with nothing new to read are left out."""
+        now = time.time() if now is None else now
+        with self._lock:
+            return [pod for pod, _ in self._candidates(snapshot, now) if self._pending(pod, now)]
+
+    def _candidates(self, snapshot: Snapshot, now: float) -> list[tuple[model.Pod, tuple]]:
+        pods = snapshot.of(model.PODS)
+        runners = snapshot.of(model.RUNNERS)
+        listeners = {(o.namespace, o.name): o for o in snapshot.of(model.LISTENERS).values()}
+        by_name = {(p.namespace, p.name): p for p in pods.values()}
+        scored: list[tuple[int, float, model.Pod, tuple]] = []
+        for pod in pods.values():
+            if pod.role not in TAILED_ROLES or not self._requests(pod, now):
+                continue
+            tier = self._tier(pod, now, runners, listeners)
+            if tier is None:
+                continue
+            scored.append((tier, -pod.created, pod, _scale_set_key(pod, by_name)))
+        scored.sort(key=lambda s: (s[0], s[1], s[2].namespace, s[2].name))
+        first, rest, covered = [], [], set()
+        for _, _, pod, key in scored:
+            (rest if key in covered else first).append((pod, key))
+            covered.add(key)
+        return first + rest
+
+    def _tier(self, pod: model.Pod, now: float, runners, listeners) -> int | None:
+        """0: failed, restarted, a recreated listener, a runner with failed pods; 1: ended, or the running
+        controller; 2: a young runner (runners that churn — exit 0 right after start — are always young);
+        None: not worth reading."""
+        main = [c for c in pod.containers if not c.init]
+        if pod.restarts > 0 or any(c.restarts > 0 for c in pod.containers):
+            return 0
+        if pod.phase == "Failed" or any(c.state == "terminated" and c.exit_code not in (0, None)
+                                        for c in pod.containers):
+            return 0
+        runner = runners.get(pod.owner_uid) if pod.role == "runner" else None
+        if runner is not None and runner.failures > 0:
+            return 0
+        young = 0 <= now - pod.created < self.young_seconds
+        if pod.role == "listener":
+            listener = listeners.get((pod.namespace, pod.name))
+            if young and listener is not None and pod.created - listener.created > self.recreated_after:
+                return 0
+        ended = pod.phase == "Succeeded" or (main and all(c.state == "terminated" for c in main))
+        if ended:
+            if pod.role == "runner" and runner is not None and runner.job_repository:
+                return None                  # an ephemeral runner that ran its job and exited 0: normal
+            return 1
+        if pod.role == "controller" and any(c.state == "running" for c in main):
+            return 1                         # one pod with ARC's own errors (CRDs, versions, quota)
+        if pod.role == "runner" and young and any(c.state == "running" for c in main):
+            return 2                         # a new runner: a failing one prints why seconds after it starts
+        return None
+
+    def _requests(self, pod: model.Pod, now: float) -> list[_Request]:
+        """The container instances to read. The controller's running log is read again every
+        `controller_refresh_seconds` (its errors — stale CRDs, version mismatch, quota — recur while it runs)."""
+        out = []
+        bucket = (int(now // self.controller_refresh_seconds),) if pod.role == "controller" else ()
+        containers = sorted(pod.containers, key=lambda c: (c.init, _CONTAINER_ORDER.get(c.name, 9), c.name))
+        for c in containers:
+            if c.init and not (c.restarts > 0 or (c.state == "terminated" and c.exit_code not in (0, None))):
+                continue
+            if c.restarts > 0:
+                out.append(_Request(c.name, True, (c.restarts, "previous")))
+            if c.state in ("running", "terminated"):
+                out.append(_Request(c.name, False, (c.restarts, c.state) + (bucket if c.state == "running" else ())))
+        return out[:4]
+
+    def _pending(self, pod: model.Pod, now: float) -> bool:
+        if self._forbidden.get(pod.namespace, 0.0) > now:
+            return False
+        return any(not self._fresh(self._entries.get((pod.uid, req.container, req.previous)), req, now)
+                   for req in self._requests(pod, now))
+
+    def _fresh(self, entry: _Entry | None, req: _Request, now: float) -> bool:
+        """Whether what was read for this container instance still stands."""
+        if entry is None or entry.version != req.version:
+            return False
+        tail = entry.tail
+        return not (req.version[1] == "running" and tail is not None and not tail.lines
+                    and entry.empty_reads < self.max_empty_reads and now - tail.fetched_at >= self.retry_empty_seconds)
+
+    # ---- reading --------------------------------------------------------------------------------------
+    def fetch(self, snapshot: Snapshot, now: float | None = None, deadline_seconds: float = 30.0) -> list[LogTail]:
+        """Read what `select` names, within the per-minute budget and `deadline_seconds`, and return every
+        tail known: read now, read before for an unchanged container, or of a pod gone less than
+        `retain_seconds` ago (its uid is then no longer in the snapshot)."""
+        now = time.time() if now is None else now
+        stop_at = time.monotonic() + deadline_seconds
+        with self._lock:
+            self.stats.skipped_budget = 0
+            present = {p.uid for p in snapshot.of(model.PODS).values()}
+            for key, entry in self._entries.items():
+                if key[0] in present:
+                    entry.last_seen = now
+            for pod, set_key in self._candidates(snapshot, now):
+                if not self._pending(pod, now):
+                    continue
+                if not self._affordable(now) or time.monotonic() > stop_at:
+                    self.stats.skipped_budget += 1
+                    continue
+                self._read_pod(pod, set_key, now)
+            self._evict(now, present)
+            tails = sorted((e.tail for e in self._entries.values() if e.tail is not None),
+                           key=lambda t: (t.namespace, t.pod, t.container, not t.previous))
+            self.stats.tails = len(tails)
+            return tails
+
+    def _affordable(self, now: float) -> bool:
+        while self._window and self._window[0][0] <= now - 60.0:
+            self._window.popleft()
+        if len(self._window) >= self.budget_pods_per_min:
+            return False
+        return sum(b for _, b in self._window) + self.bytes_per_pod <= self.budget_bytes_per_min
+
+    def _read_pod(self, pod: model.Pod, set_key: tuple, now: float) -> None:
+        budget = self.bytes_per_pod
+        used = 0
+        for req in self._requests(pod, now):
+            key = (pod.uid, req.container, req.previous)
+            entry = self._entries.get(key)
+            if self._fresh(entry, req, now):
+                continue
+            if budget - used <= 0:
+                break
+            self.stats.requests += 1
+            result = self._read(pod, req, budget - used)
+            if isinstance(result, str):
+                self.stats.errors[result] = self.stats.errors.get(result, 0) + 1
+                if result == "403":
+                    self._forbidden[pod.namespace] = now + _FORBIDDEN_PAUSE_S
+                if result in ("400", "403", "404"):
+                    self._entries[key] = _Entry(req.version, entry.tail if entry else None, now, set_key)
+                if result in ("403", "404"):
+                    break                    # the whole pod is gone or unreadable
+                continue
+            used += len(result)
+            lines = _lines(result, self.bytes_per_pod, self.tail_lines)
+            empty_reads = (entry.empty_reads if entry is not None and entry.version == req.version else 0) + (not lines)
+            self._entries[key] = _Entry(req.version, LogTail(
+                pod_uid=pod.uid, namespace=pod.namespace, pod=pod.name, container=req.container,
+                previous=req.previous, lines=lines, fetched_at=now), now, set_key, empty_reads)
+        self.stats.pods += 1
+        self.stats.bytes += used
+        self._window.append((now, used))
+
+    def _read(self, pod: model.Pod, req: _Request, limit: int) -> bytes | str:
+        """The bytes of one tail, or the error class as a string ("404", "400", "403", "other")."""
+        try:
+            resp = self._core_api().read_namespaced_pod_log(
+                pod.name, pod.namespace, container=req.container, previous=req.previous, tail_lines=self.tail_lines,
+                limit_bytes=limit, _preload_content=False,
+                _request_timeout=(min(5.0, self.request_timeout), self.request_timeout))
+        except Exception as exc:  # ApiException, transport errors: counted, never raised
+            status = getattr(exc, "status", None)
+            return str(status) if status in (400, 403, 404) else "other"
+        try:
+            data = resp.read(limit + 1)
+            if len(data) > limit:              # a server that ignores limitBytes: stop reading, drop the conn
+                data = data[:limit]
+                resp.close()
+            return bytes(data)
+        except Exception:
+            resp.close()
+            return "other"
+        finally:
+            release = getattr(resp, "release_conn", None)
+            if release is not None:
+                release()
+
+    def _core_api(self):
+        if self._core is None:
+            if hasattr(self._api, "read_namespaced_pod_log"):
+                self._core = self._api
+            else:
+                from kubernetes import client
+
+                self._core = client.CoreV1Api(self._api)
+        return self._core
+
+    def _evict(self, now: float, present: set[str]) -> None:
+        """Forget pods gone longer than `retain_seconds`; of the gone ones keep the newest tail per pod name
+        and the newest `retain_gone_per_set` pods per scale set (a churning set makes hundreds)."""
+        kept_names: set[tuple] = set()
+        kept_pods: dict[tuple, set[str]] = {}
+        gone = sorted(((k, e) for k, e in self._entries.items() if k[0] not in present),
+                      key=lambda ke: -(ke[1].tail.fetched_at if ke[1].tail is not None else 0.0))
+        for key, entry in gone:
+            tail = entry.tail
+            if tail is None or now - entry.last_seen > self.retain_seconds:
+                del self._entries[key]
+                continue
+            name = (tail.namespace, tail.pod, tail.container, tail.previous)
+            pods = kept_pods.setdefault(entry.scale_set, set())
+            if name in kept_names or (key[0] not in pods and len(pods) >= self.retain_gone_per_set):
+                del self._entries[key]
+                continue
+            kept_names.add(name)
+            pods.add(key[0])
+        if len(self._entries) > self.max_entries:
+            oldest = sorted(self._entries, key=lambda k: self._entries[k].last_seen)
+            for key in oldest[:len(self._entries) - self.max_entries]:
+                del self._entries[key]
+
+
+def _scale_set_key(pod: model.Pod, by_name) -> tuple[str, str]:
+    if pod.role == "workflow":
+        runner = by_name.get((pod.namespace, pod.runner_pod))
+        return (runner.namespace, runner.scale_set) if runner is not None else (pod.namespace, "")
+    if pod.role == "listener":
+        return pod.scale_set_namespace or pod.namespace, pod.scale_set
+    return pod.namespace, pod.scale_set
+
+
+def _lines(data: bytes, limit: int, tail_lines: int) -> tuple[str, ...]:
+    text = data.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    if len(data) >= limit and lines and not text.endswith("\n"):
+        lines.pop()                            # cut mid-line by limitBytes
+    return tuple(line[:_MAX_LINE] for line in lines[-tail_lines:])
+

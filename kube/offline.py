@@ -1,0 +1,316 @@
+"""A Snapshot from saved `kubectl get … -o yaml|json` output, so `arc-top check --from` can diagnose a cluster
+it cannot reach (a support bundle, a CI artefact).
+
+Accepts multi-document YAML, JSON (also several objects one after another), `kind: List` and typed `*List`
+objects (`PodList` items carry no kind), and plain objects. Objects are projected exactly as the watch threads
+project them (kube.projections.project) and filtered the way the Monitor selects them (ARC and workflow pods,
+Warning events and Normal events of ARC objects), so the checks see what they would see live. Kinds with no
+object in the files are marked not synced ("absent"): checks that need them report ARC000 instead of
+guessing. Unknown kinds are ignored; anything that is not a Kubernetes object is an OfflineError naming the
+file. No secret value is kept (Secrets are projected to their key names).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from kube import apis, model
+from kube.discovery import _VERSION_RE, A_MANAGER_NAMESPACE, ArcInfo, _version_key, controller_info, image_tag
+from kube.fields import as_dict, as_list, as_str, epoch
+from kube.model import KindState, Snapshot
+from kube.projections import project
+
+STDIN = "-"
+EVENTS_GROUP = "events.k8s.io"
+# (API group, kind) → (model kind key, API kind as the projections name it).
+KINDS: dict[tuple[str, str], tuple[str, str]] = {
+    (res.group, res.kind): (res.key, res.kind)
+    for res in (apis.SCALE_SETS, apis.RUNNER_SETS, apis.RUNNERS, apis.LISTENERS, apis.PODS, apis.VOLUMES,
+                apis.EVENTS, apis.SECRETS, apis.SERVICE_ACCOUNTS, apis.NAMESPACES, apis.STORAGE_CLASSES,
+                apis.NETWORK_POLICIES, apis.ROLES, apis.CLUSTER_ROLES, apis.ROLE_BINDINGS, apis.CLUSTER_ROLE_BINDINGS)
+}
+KINDS[(EVENTS_GROUP, "Event")] = (model.EVENTS, "Event")
+ABSENT = "absent"
+_CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+
+
+class OfflineError(Exception):
+    """A file that cannot be used; str() is one line naming the file."""
+
+
+@dataclass
+class Offline:
+    snapshot: Snapshot
+    files: tuple[str, ...]
+    saved_at: float = 0.0            # newest timestamp seen in the objects: about when they were saved
+    counts: dict[str, int] = field(default_factory=dict)     # kind key → objects kept
+    ignored: dict[str, int] = field(default_factory=dict)    # unknown "group/Kind" → objects skipped
+
+
+def _group(api_version: str) -> str:
+    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+
+
+def _docs(text: str, name: str) -> Iterator[object]:
+    """The documents of one file: JSON (one or several values) or YAML (multi-document)."""
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        decoder = json.JSONDecoder()
+        pos, end, docs = len(text) - len(stripped), len(text), []
+        try:
+            while pos < end:
+                value, pos = decoder.raw_decode(text, pos)
+                docs.append(value)
+                while pos < end and text[pos].isspace():
+                    pos += 1
+        except ValueError:
+            docs = None                      # maybe YAML that starts with a flow mapping: let YAML decide
+        if docs is not None:
+            yield from docs
+            return
+    import yaml
+
+    try:
+        yield from yaml.load_all(text, Loader=_loader())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise OfflineError(f"{name} is not valid YAML or JSON{where} ({problem}): save it with "
+                           "kubectl get … -o yaml (or -o json)") from None
+
+
+@functools.cache
+def _loader():
+    """A safe YAML loader (the C one when built) that keeps timestamps as strings, as the API sends them:
+    hand-edited files may leave them unquoted, and the projections read RFC 3339 strings."""
+    import yaml
+
+    loader = type("_KubeLoader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
+    loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+    return loader
+
+
+def _read(path: str) -> tuple[str, str]:
+    if path == STDIN:
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+        name = "standard input"
+    else:
+        name = path
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            raise OfflineError(f"{path} does not exist: check the --from path") from None
+        except IsADirectoryError:
+            raise OfflineError(f"{path} is a directory: pass the files of kubectl get … -o yaml") from None
+        except OSError as exc:
+            raise OfflineError(f"cannot read {path} ({exc.strerror or exc}): check its permissions") from None
+    try:
+        return name, data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise OfflineError(f"{name} is not text (UTF-8): save it with kubectl get … -o yaml") from None
+
+
+def _objects(doc: object, name: str, index: int) -> Iterator[tuple[str, str, dict]]:
+    """(group, kind, object) for one document: a List, a typed *List, or one object."""
+    if doc is None:
+        return
+    if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str) or not doc.get("kind"):
+        what = type(doc).__name__ if not isinstance(doc, dict) else "a mapping without kind"
+        raise OfflineError(f"{name}: document {index} is not a Kubernetes object ({what}): save the file with "
+                           "kubectl get … -o yaml")
+    kind, api_version = doc["kind"], as_str(doc.get("apiVersion"))
+    items = doc.get("items")
+    if kind == "List" or (kind.endswith("List") and isinstance(items, list)):
+        if not isinstance(items, list):
+            raise OfflineError(f"{name}: document {index} is a {kind} without items: save the file with "
+                               "kubectl get … -o yaml")
+        item_kind = kind[:-4] if kind != "List" else ""
+        for n, item in enumerate(items, 1):
+            if not isinstance(item, dict):
+                raise OfflineError(f"{name}: item {n} of document {index} is not a Kubernetes object "
+                                   f"({type(item).__name__})")
+            ikind = as_str(item.get("kind")) or item_kind
+            if not ikind:
+                raise OfflineError(f"{name}: item {n} of document {index} has no kind: save the file with "
+                                   "kubectl get … -o yaml")
+            yield _group(as_str(item.get("apiVersion")) or api_version), ikind, item
+        if item_kind:
+            yield _group(api_version), item_kind, {}          # marks the kind present even when the list is empty
+        return
+    if not api_version:
+        raise OfflineError(f"{name}: document {index} ({kind}) has no apiVersion: save the file with "
+                           "kubectl get … -o yaml")
+    yield _group(api_version), kind, doc
+
+
+def _normalise_event(raw: dict) -> dict:
+    """events.k8s.io/v1 field names → the core/v1 ones the projection and the filter read."""
+    out = dict(raw)
+    for new, old in (("regarding", "involvedObject"), ("note", "message"), ("deprecatedCount", "count"),
+                     ("deprecatedFirstTimestamp", "firstTimestamp"), ("deprecatedLastTimestamp", "lastTimestamp"),
+                     ("deprecatedSource", "source")):
+        if new in raw and old not in raw:
+            out[old] = raw[new]
+    return out
+
+
+def _event_wanted(raw: dict) -> bool:
+    """The Monitor watches Warning events and Normal events of ARC objects."""
+    if raw.get("type") == "Warning":
+        return True
+    involved = as_dict(raw.get("involvedObject"))
+    return raw.get("type") == "Normal" and _group(as_str(involved.get("apiVersion"))) == apis.ARC_GROUP
+
+
+_TIMES = ("creationTimestamp", "lastTimestamp", "eventTime", "firstTimestamp", "startedAt", "finishedAt",
+          "lastTransitionTime", "time")
+
+
+def _newest(raw: dict, depth: int = 0) -> float:
+    """The newest RFC 3339 stamp in the object's metadata/status (a cheap, bounded walk)."""
+    best = 0.0
+    for key, value in raw.items():
+        if key in _TIMES and isinstance(value, str):
+            best = max(best, epoch(value))
+        elif depth < 5 and key in ("metadata", "status", "state", "lastState", "series") and isinstance(value, dict):
+            best = max(best, _newest(value, depth + 1))
+        elif depth < 5 and key in ("conditions", "containerStatuses", "initContainerStatuses", "managedFields"):
+            for item in as_list(value):
+                if isinstance(item, dict):
+                    best = max(best, _newest(item, depth + 1))
+    return best
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, object]] = {k: {} for k in model.KINDS}
+        self.present: set[str] = set()
+        self.ignored: dict[str, int] = {}
+        self.controller_pods: list[dict] = []
+        self.pod_namespaces: set[str] = set()
+        self.hinted: set[str] = set()
+        self.listener_tags: set[str] = set()
+        self.crd_versions: set[str] = set()
+        self.arc_api_versions: set[str] = set()
+        self.legacy = False
+        self.saved_at = 0.0
+
+    def add(self, group: str, kind: str, raw: dict) -> None:
+        if group == apis.LEGACY_GROUP:
+            self.legacy = True
+        if (group, kind) == _CRD:
+            self._crd(raw)
+            return
+        target = KINDS.get((group, kind))
+        if target is None:
+            if raw:
+                label = f"{group}/{kind}" if group else kind
+                self.ignored[label] = self.ignored.get(label, 0) + 1
+            return
+        key, api_kind = target
+        self.present.add(key)
+        if not raw:
+            return
+        self.saved_at = max(self.saved_at, _newest(raw))
+        if group == apis.ARC_GROUP:
+            self.arc_api_versions.add(as_str(raw.get("apiVersion")).rsplit("/", 1)[-1])
+        if key == model.EVENTS:
+            raw = _normalise_event(raw) if group == EVENTS_GROUP else raw
+            if not _event_wanted(raw):
+                return
+        obj = project(key, raw, api_kind)
+        if key == model.PODS:
+            role = getattr(obj, "role", "other")
+            if role == "other":
+                return
+            self.pod_namespaces.add(getattr(obj, "namespace", ""))
+            if role == "controller":
+                self.controller_pods.append(raw)
+        elif key == model.LISTENERS:
+            self.hinted.add(getattr(obj, "namespace", ""))
+            self.listener_tags.add(image_tag(getattr(obj, "image", "")))
+        elif key == model.SCALE_SETS:
+            self.hinted.add(as_str(as_dict(as_dict(raw.get("metadata")).get("annotations")).get(A_MANAGER_NAMESPACE)))
+        self.objects[key][getattr(obj, "uid", "")] = obj
+
+    def _crd(self, raw: dict) -> None:
+        spec = as_dict(raw.get("spec"))
+        if spec.get("group") == apis.LEGACY_GROUP:
+            self.legacy = True
+        elif spec.get("group") == apis.ARC_GROUP:
+            for v in as_list(spec.get("versions")):
+                v = as_dict(v)
+                if v.get("served", True) and v.get("name"):
+                    self.crd_versions.add(as_str(v["name"]))
+
+    def arc(self, files: Sequence[str]) -> ArcInfo:
+        controllers = tuple(sorted((controller_info(p) for p in self.controller_pods),
+                                   key=lambda c: (c.namespace, c.name)))
+        namespaces = {c.namespace for c in controllers} | self.hinted
+        namespaces.discard("")
+        crd_versions = tuple(sorted(self.crd_versions or self.arc_api_versions))
+        problems = [f"offline: diagnosed from saved files ({', '.join(files)}), no live data"]
+        listed = bool(controllers) or bool(namespaces & self.pod_namespaces)
+        if not crd_versions:
+            problems.append(f"the files hold no {apis.ARC_GROUP} objects or CRDs")
+        if not controllers:
+            where = ", ".join(sorted(namespaces)) or "unknown"
+            problems.append("no ARC controller pod in the files (save the pods of the controller namespace too; "
+                            f"controller namespace: {where})")
+        if self.legacy:
+            problems.append(f"legacy ARC ({apis.LEGACY_GROUP}, summerwind) objects are in the files: arc-top shows "
+                            "runner scale sets only")
+        versions = sorted({c.version for c in controllers if c.version}, key=_version_key)
+        if not versions:
+            versions = sorted({t.lstrip("v") for t in self.listener_tags if _VERSION_RE.match(t)}, key=_version_key)
+        charts = sorted({c.chart_version for c in controllers if c.chart_version}, key=_version_key)
+        if len(versions) > 1:
+            problems.append(f"several ARC controller versions run at once: {', '.join(versions)}")
+        return ArcInfo(controllers=controllers, controller_namespaces=tuple(sorted(namespaces)),
+                       arc_version=versions[-1] if versions else "", chart_version=charts[-1] if charts else "",
+                       legacy_summerwind=self.legacy, crd_versions=crd_versions, problems=tuple(problems),
+                       controllers_listed=listed)
+
+
+def load_files(paths: Sequence[str]) -> Offline:
+    """Read every file (`-` = standard input, read once); raises OfflineError with one line."""
+    if not paths:
+        raise OfflineError("no files given: pass the output of kubectl get … -o yaml")
+    builder = _Builder()
+    names: list[str] = []
+    stdin_done = False
+    for path in paths:
+        if path == STDIN:
+            if stdin_done:
+                continue
+            stdin_done = True
+        name, text = _read(path)
+        names.append(path)
+        index = 0
+        for index, doc in enumerate(_docs(text, name), 1):
+            for group, kind, raw in _objects(doc, name, index):
+                builder.add(group, kind, raw)
+        if index == 0 or not text.strip():
+            raise OfflineError(f"{name} is empty: save the output of kubectl get … -o yaml")
+    kinds = {}
+    for key in model.KINDS:
+        if key in builder.present:
+            kinds[key] = KindState(key, "live", synced=True, message="from the saved files")
+        else:
+            kinds[key] = KindState(key, ABSENT, synced=False, message="not in the saved files")
+    objects = MappingProxyType({k: MappingProxyType(v) for k, v in builder.objects.items()})
+    snapshot = Snapshot(objects=objects, kinds=MappingProxyType(kinds), version=1, arc=builder.arc(names))
+    return Offline(snapshot=snapshot, files=tuple(names), saved_at=builder.saved_at,
+                   counts={k: len(v) for k, v in builder.objects.items()}, ignored=dict(builder.ignored))
+
+
+def snapshot_from_files(paths: Sequence[str]) -> Snapshot:
+    """The Snapshot of saved kubectl output (see load_files)."""
+    return load_files(paths).snapshot
