@@ -9,6 +9,7 @@ stderr). The kubernetes client is imported only once a cluster is needed, as for
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -53,11 +54,27 @@ def add_parser(sub) -> None:
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="how long to wait for the cluster's objects to sync (default: 60)")
     p.add_argument("--no-logs", action="store_true", help="do not read the log tails of failing pods")
+    p.add_argument("--list", action="store_true", help="list every code (severity, title) and exit")
     p.set_defaults(run=run_check)
 
 
 # ---- the command --------------------------------------------------------------------------------------------
+def _list_codes(output: str) -> int:
+    """The catalogue: what users grep, filter and silence by."""
+    from checks.catalogue import CODES
+
+    if output == "json":
+        print(json.dumps([{"code": c.code, "severity": c.severity, "title": c.title, "docs": c.docs,
+                           "explanation": c.explanation, "fix": c.fix} for c in CODES.values()], indent=2))
+    else:
+        for c in CODES.values():
+            print(f"{c.code}  {c.severity:<7}  {c.title}")
+    return 0
+
+
 def run_check(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list_codes(args.output)
     problem = _usage_problem(args)
     if problem:
         return _fail(problem)

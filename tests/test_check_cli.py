@@ -381,3 +381,15 @@ def test_cluster_strings_are_sanitised_and_masked():
     assert report.clean("jwt eyJhbGciOiJ.eyJzdWIiOiIx.c2lnbmF0dXJl") == "jwt eyJ…[jwt redacted]"
     assert report.clean("secret arc-github-token in namespace arc-runners") == \
         "secret arc-github-token in namespace arc-runners"                          # names are not secrets
+
+
+def test_list_prints_every_code_of_the_catalogue():
+    from checks.catalogue import CODES
+
+    proc = run("check", "--list")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(CODES)
+    assert any(line.split()[:2] == ["ARC501", "error"] for line in lines)
+    listed = json.loads(run("check", "--list", "-o", "json").stdout)
+    assert {c["code"] for c in listed} == set(CODES) and all(c["docs"].startswith("https://") for c in listed)
