@@ -1,14 +1,16 @@
 """Diagnostics: pure checks over a kube.model.Snapshot (no textual, kubernetes or httpx imports).
 
-Entry point: `run(snapshot, now=..., logs=...) -> list[Finding]` (checks/engine.py). The codes, their wording and
+Entry point: `run(snapshot, now=..., logs=..., probes=...) -> list[Finding]` (checks/engine.py); `probes` are
+GitHub credential probe results (`ProbeResult`, checks/credentials.py). The codes, their wording and
 docs links live in checks/catalogue.py (`CODES`); log lines are classified by `checks.logpatterns.match`.
 """
 
 from checks.catalogue import CODES, Code
+from checks.credentials import ProbeProblem, ProbeResult, results_by_scale_set
 from checks.engine import run
 from checks.finding import ERROR, INFO, SEVERITIES, WARNING, Finding, LogTail, Subject, worst
 from checks.logpatterns import Pattern
 from checks.logpatterns import match as match_log_line
 
-__all__ = ["CODES", "ERROR", "INFO", "SEVERITIES", "WARNING", "Code", "Finding", "LogTail", "Pattern", "Subject",
-           "match_log_line", "run", "worst"]
+__all__ = ["CODES", "ERROR", "INFO", "SEVERITIES", "WARNING", "Code", "Finding", "LogTail", "Pattern",
+           "ProbeProblem", "ProbeResult", "Subject", "match_log_line", "results_by_scale_set", "run", "worst"]

@@ -1,7 +1,7 @@
 """The finding codes: severity, title, docs link, explanation and fix, as data. The single source of that wording.
 
 Codes are a contract: users grep, filter and silence them, and the JSON output carries them. Never renumber;
-retire a code by leaving it out of use. ARC104–ARC107 are reserved for the GitHub credential probes.
+retire a code by leaving it out of use. ARC104–ARC107 come from the GitHub credential probes (checks/credentials.py).
 """
 
 from __future__ import annotations
@@ -64,6 +64,33 @@ CODES: dict[str, Code] = {c.code: c for c in (
        "This usually comes from `echo` instead of `echo -n`, or a value read from a file.",
        "Rewrite the Secret with trimmed values (kubectl create secret generic … --from-literal, or echo -n), then "
        "delete the listener pod so it reloads. A PEM private key may keep its final newline."),
+    _c("ARC104", ERROR, "GitHub rejects the credential (401 Bad credentials)", TROUBLESHOOTING,
+       "arc-top asked GitHub's API with the Secret's token and GitHub answered 401 Bad credentials: the token is "
+       "wrong, expired or revoked, or it belongs to another GitHub host. The listener fails the same way and is "
+       "recreated again and again.",
+       "Create a new token (classic PAT: repo for a repository, admin:org for an organization, "
+       "manage_runners:enterprise for an enterprise), write it into the Secret's github_token, then delete the "
+       "listener pod so it reloads."),
+    _c("ARC105", ERROR, "Credential lacks the scope or permission the scale set's level needs", AUTHENTICATING,
+       "GitHub refused to list the self-hosted runners of the githubConfigUrl's enterprise, organization or "
+       "repository with this token (403, or 404 where the token cannot see the target). ARC needs a classic PAT "
+       "with repo (repository), admin:org (organization) or manage_runners:enterprise (enterprise), or a "
+       "fine-grained token with Administration (repository) or Self-hosted runners (organization) read and write. "
+       "Enterprise scale sets work only with a classic PAT.",
+       "Give the token the scope or permission named in the title, or store a token that has it in the Secret, "
+       "then delete the listener pod."),
+    _c("ARC106", WARNING, "The GitHub token expires soon", AUTHENTICATING,
+       "GitHub reports an expiry date for this token (github-authentication-token-expiration) within 7 days. "
+       "When it passes, GitHub answers 401 and the listener stops scaling.",
+       "Rotate the token before it expires (or use a GitHub App, which does not expire), write it into the "
+       "Secret's github_token, then delete the listener pod."),
+    _c("ARC107", ERROR, "The GitHub App cannot act for this scale set", AUTHENTICATING,
+       "arc-top signed a JWT with the Secret's private key, as the listener does, and asked GitHub about the App "
+       "and its installation. The key does not match the app id, the App is not installed on the target, it lacks "
+       "the Self-hosted runners (organization) or Administration (repository) permission, or the clocks differ "
+       "by more than a minute (GitHub refuses JWTs from the future or too far ahead).",
+       "Fix what the title names: the key or app id, the installation (and github_app_installation_id), the "
+       "App's permissions, or the clock (NTP); then delete the listener pod."),
     _c("ARC108", ERROR, "githubConfigUrl is not an enterprise, org or repository URL", DEPLOYING,
        "githubConfigUrl must be the web URL of what the runners register to: https://<host>/<org>, "
        "https://<host>/<owner>/<repo> or https://<host>/enterprises/<slug>. API URLs (api.github.com, /api/v3) "

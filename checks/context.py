@@ -75,10 +75,12 @@ class LogHits:
 
 
 class Context:
-    def __init__(self, snapshot: model.Snapshot, now: float, logs: Sequence[LogTail] = ()):
+    def __init__(self, snapshot: model.Snapshot, now: float, logs: Sequence[LogTail] = (),
+                 probes: Sequence | None = None):
         self.snapshot = snapshot
         self.now = float(now)
         self.logs = tuple(t for t in logs if isinstance(t, LogTail))
+        self.probes = None if probes is None else tuple(probes)   # checks.credentials.ProbeResult (None: not run)
 
     # ---- generic ----------------------------------------------------------------------------------------
     def of(self, kind: str) -> Iterable:

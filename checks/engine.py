@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from checks import auth, network, permissions, practices, scaling, storage  # noqa: F401  (they register checks)
+from checks import auth, credentials, network, permissions, practices, scaling, storage  # noqa: F401  (they register)
 from checks.catalogue import finding
 from checks.context import Context
 from checks.finding import Finding, LogTail, Subject
@@ -27,11 +27,13 @@ def _key(f: Finding) -> tuple:
     return (f.code, f.scale_set, s.kind, s.namespace, s.name, s.uid, f.title)
 
 
-def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = ()) -> list[Finding]:
+def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = (),
+        probes: Sequence[credentials.ProbeResult] | None = None) -> list[Finding]:
     """All findings for `snapshot` at wall-clock `now` (epoch seconds), sorted worst first. `logs` are the log
     tails the kube layer fetched (runner, listener, controller pods); without them no finding claims log
-    evidence."""
-    ctx = Context(snapshot, now, logs)
+    evidence. `probes` are the GitHub credential probe results (kube.credentials.CredentialProber): ARC104–ARC107,
+    linked to the failing listeners (ARC403) of the same scale sets; None = not probed, no such findings."""
+    ctx = Context(snapshot, now, logs, probes)
     found: dict[tuple, Finding] = {}
     for check in CHECKS:
         try:
@@ -40,7 +42,10 @@ def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = ()) -> list
             results = [_crashed(check, exc)]
         for f in results:
             found.setdefault(_key(f), f)
-    return sorted(found.values(), key=Finding.sort_key)
+    out = list(found.values())
+    if ctx.probes:
+        out = credentials.link_listener_findings(out)
+    return sorted(out, key=Finding.sort_key)
 
 
 def codes() -> dict[str, tuple[str, ...]]:

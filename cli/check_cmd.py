@@ -23,6 +23,7 @@ FAIL_ON = ("error", "warning", "info", "never")
 DEMO_SETTLE_S = 8.0           # the incident scenario's failures (churn, listener restarts) have shown by then
 THREADS_GRACE_S = 5.0        # at most this long for the watch threads to end after the monitor stops
 POLL_S = 1.0                  # log tails are read this often while settling: churning pods vanish in seconds
+GITHUB_TIMEOUT_S = 5.0        # per GitHub request; the probes of one check end within 3x this (+2 s)
 _CONNECTION_FLAGS = {"kubeconfig": "--kubeconfig", "context": "--context", "namespaces": "--namespace",
                      "all_namespaces": "--all-namespaces"}
 
@@ -54,6 +55,15 @@ def add_parser(sub) -> None:
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="how long to wait for the cluster's objects to sync (default: 60)")
     p.add_argument("--no-logs", action="store_true", help="do not read the log tails of failing pods")
+    gh = p.add_argument_group("GitHub credential probes (read-only GETs from this machine; HTTPS_PROXY/NO_PROXY apply)")
+    gh.add_argument("--no-github", action="store_true",
+                    help="do not probe the scale sets' GitHub credentials (no request to GitHub, no Secret read)")
+    gh.add_argument("--github-timeout", type=float, default=GITHUB_TIMEOUT_S, metavar="SECONDS",
+                    help=f"seconds per GitHub request (default: {GITHUB_TIMEOUT_S:g}); all the probes together take at "
+                         "most 3x that (+2 s)")
+    gh.add_argument("--github-ca", metavar="FILE",
+                    help="PEM CA certificate(s) to trust for GitHub Enterprise Server, besides the system's and the "
+                         "scale sets' githubServerTLS ConfigMaps")
     p.add_argument("--list", action="store_true", help="list every code (severity, title) and exit")
     p.set_defaults(run=run_check)
 
@@ -104,6 +114,26 @@ def _usage_problem(args: argparse.Namespace) -> str:
         return f"--settle {args.settle:g}: give a number of seconds between 0 and 3600"
     if not 0 < args.timeout <= 3600:
         return f"--timeout {args.timeout:g}: give a number of seconds between 0 and 3600"
+    if not 0 < args.github_timeout <= 120:
+        return f"--github-timeout {args.github_timeout:g}: give a number of seconds between 0 and 120"
+    if args.github_ca and args.no_github:
+        return "--github-ca is for the GitHub probes, which --no-github turns off"
+    return _read_github_ca(args)
+
+
+def _read_github_ca(args: argparse.Namespace) -> str:
+    """Load --github-ca into args.github_ca_pem; a one-line problem when it cannot be used."""
+    args.github_ca_pem = None
+    if not args.github_ca:
+        return ""
+    try:
+        with open(args.github_ca, "rb") as f:
+            pem = f.read(1_000_000)
+    except OSError as exc:
+        return f"--github-ca {args.github_ca}: cannot read it ({exc.strerror or exc})"
+    if b"-----BEGIN CERTIFICATE-----" not in pem:
+        return f"--github-ca {args.github_ca}: not a PEM certificate (-----BEGIN CERTIFICATE-----)"
+    args.github_ca_pem = pem
     return ""
 
 
@@ -134,9 +164,12 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
 
     monitor = Monitor(conn)
     monitor.start()
+    github = None
     try:
         if not monitor.wait_synced(args.timeout):
             return _fail(_sync_problem(monitor, args.timeout))
+        if not args.no_github:      # from the first sync, while the scenario settles and the log tails are read
+            github = _GitHubProbes(conn.api_client, monitor.snapshot(), args.github_timeout, args.github_ca_pem)
         tailer = None if args.no_logs else LogTailer(conn.api_client)
         tails: list = []
         end = time.monotonic() + settle
@@ -153,8 +186,47 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
             source["logs"] = tailer.stats.as_dict()
     finally:
         monitor.stop()
+        probed = github.results() if github is not None else None
         _join_threads(THREADS_GRACE_S)
-    return _report(args, snapshot, source, time.time(), tails)
+    source["github"] = github.summary() if github is not None else {"probed": False}
+    return _report(args, snapshot, source, time.time(), tails, probed)
+
+
+class _GitHubProbes:
+    """The credential probes, on their own thread from the first sync; `results()` waits within their budget."""
+
+    def __init__(self, api_client, snapshot, timeout: float, extra_ca: bytes | None):
+        from kube.credentials import CredentialProber
+
+        self.budget = 3 * timeout + 2
+        self._prober = CredentialProber(api_client, timeout=timeout, extra_ca=extra_ca)
+        self._results: list = []
+        self._error = ""
+        self._thread = threading.Thread(target=self._run, args=(snapshot,), name="arc-top-github-probes",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, snapshot) -> None:
+        try:
+            self._results = self._prober.probe(snapshot, budget=self.budget)
+        except Exception as exc:  # never a traceback; the note says the probes failed
+            self._error = type(exc).__name__
+        finally:
+            self._prober.close()
+
+    def results(self) -> list:
+        self._thread.join(self.budget + 1.0)
+        return list(self._results)
+
+    def summary(self) -> dict:
+        done = list(self._results)
+        out = {"probed": True, "credentials": len(done),
+               "not_evaluated": sum(1 for r in done if not r.evaluated),
+               "with_problems": sum(1 for r in done if r.evaluated and r.problems),
+               "seconds": round(self._prober.last_elapsed, 2)}
+        if self._error:
+            out["error"] = self._error
+        return out
 
 
 def _join_threads(timeout: float) -> None:
@@ -192,7 +264,7 @@ def _check_files(args: argparse.Namespace) -> int:
 
 
 # ---- output -------------------------------------------------------------------------------------------------
-def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails) -> int:
+def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None) -> int:
     import checks
     from checks import report
     from kube import model
@@ -202,7 +274,8 @@ def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails)
         source["arc_version"] = arc.arc_version
     source["not_synced"] = sorted(k for k, s in snapshot.kinds.items() if not s.synced or s.state != "live")
     try:
-        findings = checks.run(snapshot, now=now, logs=tails)
+        findings = (checks.run(snapshot, now=now, logs=tails) if probed is None
+                    else checks.run(snapshot, now=now, logs=tails, probes=probed))
     except Exception as exc:  # a bug in one check must not print a traceback into a CI log
         return _fail(f"the checks failed ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}): "
                      "please report this")
@@ -235,6 +308,16 @@ def _notes(source: dict) -> list[str]:
             line += f", {_plural(logs['skipped_budget'], 'pod')} left for later by the log budget"
         if errors:
             line += f", {_plural(errors, 'read')} failed (pods gone or no access)"
+        notes.append(line + ".")
+    github = source.get("github")
+    if github and not github.get("probed"):
+        notes.append("GitHub credentials not probed (--no-github): ARC104-ARC107 not evaluated.")
+    elif github:
+        line = f"GitHub credentials: {github.get('credentials', 0)} probed in {github.get('seconds', 0):g} s"
+        if github.get("not_evaluated"):
+            line += f", {github['not_evaluated']} not evaluated (see ARC000)"
+        if github.get("error"):
+            line += f", the probes failed ({github['error']})"
         notes.append(line + ".")
     return notes
 

@@ -34,6 +34,7 @@ class Cluster:
         self.stopping = threading.Event()
         self.restart_hooks: list[Callable[[float], None]] = []
         self.base_url = ""          # https://127.0.0.1:<port>, known once the server listens
+        self.ca_pem = b""           # the CA of the server's certificate (the fake GHES's too): githubServerTLS
 
     def _list_for_rbac(self, key: str, namespace: str | None) -> list[dict]:
         return self.store.list(key, namespace)

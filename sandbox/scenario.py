@@ -75,7 +75,7 @@ def load_scenario(cluster, name: str, params: dict | None = None) -> Scenario:
     large = doc.get("generator") == "large"
     if large:
         doc = {**doc, **scenario_large.generate(values)}
-    doc = filler.fill(doc)
+    doc = _trust_github_ca(filler.fill(doc), base_url, getattr(cluster, "ca_pem", b""))
     cluster.github = FakeGitHub(doc.get("github") or {})
     users = {}
     for user, spec in (doc.get("users") or {"admin": {"groups": ["system:masters"]}}).items():
@@ -91,6 +91,32 @@ def load_scenario(cluster, name: str, params: dict | None = None) -> Scenario:
     return Scenario(name=name, description=str(doc.get("description", "")).strip(), users=users,
                     namespace=doc.get("namespace", "arc-runners"), controller_namespace=controller_ns,
                     params=values)
+
+
+GITHUB_CA_CONFIGMAP = "arc-sandbox-github-ca"
+
+
+def _trust_github_ca(doc: dict, base_url: str, ca_pem: bytes) -> dict:
+    """The fake GHES serves HTTPS with the sandbox's own CA. As for a real GHES with a private CA, every scale set
+    pointing at it names that CA in githubServerTLS (a ConfigMap `arc-sandbox-github-ca`, key `ca.crt`, in its
+    namespace): what the listener would need, and what arc-top's credential probes read."""
+    if not ca_pem or not base_url:
+        return doc
+    sets, namespaces = [], set()
+    for entry in doc.get("scale_sets") or ():
+        url = str(entry.get("github_config_url", ""))
+        if "github_server_tls" not in entry and url.startswith(base_url + "/"):
+            entry = {**entry, "github_server_tls": {"configmap": GITHUB_CA_CONFIGMAP, "key": "ca.crt"}}
+            namespaces.add(entry.get("namespace", "arc-runners"))
+        sets.append(entry)
+    if not namespaces:
+        return doc
+    pem = ca_pem.decode() if isinstance(ca_pem, bytes) else str(ca_pem)
+    configmaps = [{"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": GITHUB_CA_CONFIGMAP, "namespace": ns,
+                                "labels": {"app.kubernetes.io/part-of": "arc-top-sandbox"}},
+                   "data": {"ca.crt": pem}} for ns in sorted(namespaces)]
+    return {**doc, "scale_sets": sets, "objects": list(doc.get("objects") or ()) + configmaps}
 
 
 def _objects(doc: dict, controller_ns: str) -> list[dict]:

@@ -8,7 +8,7 @@ A scale set entry (YAML `scale_sets:`) takes Helm-values-like keys: name, namesp
 existing Secret) or github_secret (inline values → `<fullname>-github-secret`), runner_group,
 min_runners, max_runners, storage_class / work_volume_claim, fs_group, image, resources (the runner
 container's requests/limits), service_account, template (deep-merged into the runner pod template), jobs (the
-job stream), scale_set_id.
+job stream), scale_set_id, github_server_tls ({configmap, key}: the chart's githubServerTLS.certificateFrom).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ MODES = ("kubernetes", "kubernetes-novolume", "dind", "default")
 _ENTRY_KEYS = {"name", "namespace", "mode", "github_config_url", "github_config_secret", "github_secret",
                "runner_group", "min_runners", "max_runners", "storage_class", "work_volume_claim", "fs_group",
                "image", "resources", "service_account", "template", "jobs", "scale_set_id", "controller_namespace",
-               "controller_release"}
+               "controller_release", "github_server_tls"}
 
 
 def deep_merge(base: dict, extra: dict) -> dict:
@@ -180,6 +180,10 @@ def render_scale_set(entry: dict, index: int) -> list[dict]:
                   "runnerScaleSetName": name, "template": _template(entry, mode, fullname)}
     if entry.get("runner_group"):
         spec["runnerGroup"] = entry["runner_group"]
+    tls = entry.get("github_server_tls")
+    if tls:
+        spec["githubServerTLS"] = {"certificateFrom": {"configMapKeyRef": {
+            "name": tls["configmap"], "key": tls.get("key", "ca.crt")}}}
     for key, field in (("min_runners", "minRunners"), ("max_runners", "maxRunners")):
         if entry.get(key) is not None:
             spec[field] = int(entry[key])

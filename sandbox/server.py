@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import socket
 import ssl
 import threading
@@ -64,12 +63,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
 
     def _reply(self, resp: Response) -> None:
-        self.send_response(resp.status)
+        if "Date" in resp.headers:          # the fake GitHub's own clock (clock skew): the only Date sent
+            self.log_request(resp.status)
+            self.send_response_only(resp.status)
+        else:
+            self.send_response(resp.status)     # adds Server and Date
         self._common_headers(resp.content_type)
         for k, v in resp.headers.items():
             self.send_header(k, v)
-        if "Date" not in resp.headers:
-            self.send_header("Date", email.utils.formatdate(usegmt=True))
         self.send_header("Content-Length", str(len(resp.body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -160,6 +161,7 @@ class SandboxServer:
         self.host, self.port = self.httpd.server_address[:2]
         self.api.server_address = f"{self.host}:{self.port}"
         cluster.base_url = self.url
+        cluster.ca_pem = self.certificates.ca_pem
         cluster.restart_hooks.append(self.httpd.drop_connections)
         self._thread: threading.Thread | None = None
 

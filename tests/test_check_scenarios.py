@@ -28,15 +28,15 @@ EXPECTED: dict[str, set[str]] = {
     "healthy": {"ARC109", "ARC206", "ARC602"},
     "kube-permissions": {"ARC109", "ARC206", "ARC404", "ARC501", "ARC502", "ARC508", "ARC601", "ARC602"},
     "pvc-pending": {"ARC109", "ARC201", "ARC203", "ARC401", "ARC405", "ARC601", "ARC602"},
-    "bad-credentials": {"ARC103", "ARC109", "ARC206", "ARC401", "ARC403", "ARC601", "ARC602"},
+    "bad-credentials": {"ARC103", "ARC104", "ARC105", "ARC109", "ARC206", "ARC401", "ARC403", "ARC601", "ARC602"},
     "network-policy": {"ARC109", "ARC206", "ARC301", "ARC302", "ARC303", "ARC304", "ARC401", "ARC403", "ARC601",
                        "ARC602"},
     "failed-runners": {"ARC109", "ARC401", "ARC405", "ARC407", "ARC506", "ARC601", "ARC602"},
-    "incident": {"ARC109", "ARC201", "ARC203", "ARC206", "ARC401", "ARC403", "ARC404", "ARC405", "ARC407",
+    "incident": {"ARC104", "ARC109", "ARC201", "ARC203", "ARC206", "ARC401", "ARC403", "ARC404", "ARC405", "ARC407",
                  "ARC501", "ARC502", "ARC503", "ARC506", "ARC601", "ARC602"},
 }
-# Found only in logs: saved objects cannot show them.
-FROM_LOGS = {"ARC304", "ARC404", "ARC502"}
+# Found only in logs, or by the GitHub credential probes (not run on saved files): saved objects cannot show them.
+FROM_LOGS = {"ARC304", "ARC404", "ARC502", "ARC104", "ARC105", "ARC106", "ARC107"}
 KUBECTL_KINDS = ("autoscalingrunnersets,ephemeralrunnersets,ephemeralrunners,autoscalinglisteners,pods,pvc,events,"
                  "storageclasses,networkpolicies,secrets,serviceaccounts,roles,rolebindings,clusterroles,"
                  "clusterrolebindings,namespaces,deployments")
