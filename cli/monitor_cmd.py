@@ -19,12 +19,22 @@ def add_connection_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", "--namespace", dest="namespaces", action="append", default=[], metavar="NAMESPACE",
                    help="runner namespace to watch (repeatable; default: the context's namespace)")
     p.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+    add_github_flags(p)
+
+
+def add_github_flags(p: argparse.ArgumentParser, keep_given: bool = False) -> None:
+    """keep_given: on a subcommand, flags given before it (arc-top --no-github demo) are kept, not reset."""
+    p.add_argument("--no-github", action="store_true", default=argparse.SUPPRESS if keep_given else False,
+                   help="do not probe the scale sets' GitHub credentials (no request to GitHub at all)")
+    p.add_argument("--github-timeout", type=float, default=argparse.SUPPRESS if keep_given else 5.0,
+                   metavar="SECONDS", help="timeout of each request to GitHub (default: 5)")
 
 
 def add_demo_parser(sub) -> None:
     p = sub.add_parser("demo", help="open the monitor on an embedded sandbox cluster (no cluster needed)",
                        description="Start the sandbox cluster in this process and open the monitor on it.")
     p.add_argument("--scenario", default="incident", help="sandbox scenario (see 'arc-top sandbox --list')")
+    add_github_flags(p, keep_given=True)
     p.set_defaults(run=run_demo)
 
 
@@ -47,11 +57,12 @@ def _connect(args: argparse.Namespace, kubeconfig: str | None):
         return f"cannot connect: {type(exc).__name__}: {exc}"
 
 
-def _run_app(conn, title: str) -> int:
+def _run_app(conn, title: str, args: argparse.Namespace) -> int:
     from kube.monitor import Monitor
     from tui.app import ArcTopApp
 
-    app = ArcTopApp(lambda on_change: Monitor(conn, on_change), title=title)
+    app = ArcTopApp(lambda on_change: Monitor(conn, on_change), title=title, github=not args.no_github,
+                    github_timeout=args.github_timeout)
     app.run()
     return app.return_code or 0
 
@@ -60,7 +71,7 @@ def run_monitor(args: argparse.Namespace) -> int:
     conn = _connect(args, args.kubeconfig)
     if isinstance(conn, str):
         return _fail(conn)
-    return _run_app(conn, "arc-top")
+    return _run_app(conn, "arc-top", args)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -77,6 +88,6 @@ def run_demo(args: argparse.Namespace) -> int:
         conn = _connect(args, path)
         if isinstance(conn, str):
             return _fail(conn)
-        return _run_app(conn, f"arc-top demo · {args.scenario}")
+        return _run_app(conn, f"arc-top demo · {args.scenario}", args)
     finally:
         sandbox.stop()

@@ -94,6 +94,15 @@ def _pick_container(pod: dict, wanted: str | None) -> str:
         + (f" or one of the init containers: [{' '.join(inits)}]" if inits else ""))
 
 
+def _encode(text: str) -> bytes:
+    """A container's bytes as written: lines holding undecodable bytes (kept as surrogate escapes) go out
+    as those raw bytes, as the kubelet passes them through."""
+    try:
+        return text.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="replace")
+
+
 def _waiting_reason(pod: dict, container: str) -> str | None:
     status = pod.get("status") or {}
     for st in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
@@ -127,8 +136,8 @@ def log_stream(cluster, namespace: str, pod_name: str, query: dict[str, str]):
 
     def render(batch: list[tuple[float, str]]) -> bytes:
         if stamps:
-            return "".join(f"{rfc3339nano(ts)} {text}\n" for ts, text in batch).encode(errors="replace")
-        return "".join(f"{text}\n" for _, text in batch).encode(errors="replace")
+            return _encode("".join(f"{rfc3339nano(ts)} {text}\n" for ts, text in batch))
+        return _encode("".join(f"{text}\n" for _, text in batch))
 
     first = render(lines)
     if limit is not None:

@@ -22,6 +22,7 @@ SHOTS = [  # (scenario, width, height, keys pressed before the shot)
     ("incident", 160, 48, ()),
     ("incident", 200, 60, ()),
     ("kube-permissions", 160, 48, ("2",)),
+    ("kube-permissions", 80, 24, ("5",)),         # the Findings panel, focused, on a small terminal
     ("bad-credentials", 160, 48, ()),
 ]
 SETTLE_S = 6.0

@@ -125,13 +125,32 @@ def _random_objects(rng: random.Random, count: int, start: int = 0) -> dict[str,
     return out
 
 
+def _random_findings(rng: random.Random, snap, step: int) -> list:
+    """Findings about random runners, runner and workflow pods, work volumes (and a few objects already gone)."""
+    from checks.finding import Finding, Subject
+
+    kinds = {"runners": "EphemeralRunner", "pods": "Pod", "volumes": "PersistentVolumeClaim"}
+    out = []
+    for kind, subject_kind in kinds.items():
+        items = list(snap.of(kind).values())
+        for obj in rng.sample(items, min(len(items), rng.randint(0, 6))):
+            for n in range(rng.choice([1, 1, 2])):
+                out.append(Finding(rng.choice(["ARC203", "ARC405", "ARC407", "ARC502"]),
+                                   rng.choice(["error", "warning", "info"]), rng.choice(["stuck", f"title {step}"]),
+                                   Subject(subject_kind, obj.namespace, obj.name, obj.uid), scale_set=f"ns/x{n}"))
+    if rng.random() < 0.3:
+        out.append(Finding("ARC405", "error", "gone", Subject("Pod", "ns", "gone", f"gone-{step}")))
+    return out
+
+
 def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
-    """The Runners panel rebuilds only what a change set touched: after every random batch of adds,
-    changes and deletes its rows must equal those built from scratch from the same snapshot."""
+    """The Runners panel rebuilds only what a change set (or new check results) touched: after every random batch
+    of adds, changes, deletes and findings its rows must equal those built from scratch from the same snapshot."""
     from dataclasses import replace
 
     from kube.state import ClusterState
     from tests import tui_fixtures as fx
+    from tui.findings import FindingsView
     from tui.rows import RowCache, RowContext, Scope, runner_rows
     from tui.rows.index import SnapshotIndex
 
@@ -142,8 +161,10 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
     state.drain()
     index, cache = SnapshotIndex(), RowCache()
     index.update(state.snapshot(), None)
+    view = FindingsView()
+    shown_problems = 0
     for step in range(60):
-        snap = state.snapshot()
+        snap = older = state.snapshot()
         for kind in ("runners", "pods", "volumes", "events"):
             items = list(snap.of(kind).values())
             for obj in rng.sample(items, min(len(items), rng.randint(0, 4))):
@@ -171,11 +192,20 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
         changes = state.drain()
         snap = state.snapshot()
         scope = Scope("x", "ns", "set-1") if step % 7 == 3 else None
+        findings_first = rng.random() < 0.5
+        if rng.random() < 0.6:          # new check results: of this snapshot, or of the one before (they lag)
+            view = FindingsView(_random_findings(rng, rng.choice([older, snap]), step))
+            if findings_first:
+                index.set_findings(view)
         index.update(snap, changes)
+        if not findings_first:
+            index.set_findings(view)
         incremental = runner_rows(RowContext(snap, 5000.0, scope=scope, cache=cache, index=index))
-        full = runner_rows(RowContext(snap, 5000.0, scope=scope))
+        full = runner_rows(RowContext(snap, 5000.0, scope=scope, findings=view))
+        shown_problems += any(c.plain for r in full for c in (r.cells[3], r.cells[10]))
         assert [(r.key, [c.plain for c in r.cells], r.parent, r.created) for r in incremental] == \
             [(r.key, [c.plain for c in r.cells], r.parent, r.created) for r in full], f"step {step}"
+    assert shown_problems > 20          # the findings did reach the rows
 
 
 @pytest.mark.asyncio

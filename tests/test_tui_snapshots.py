@@ -25,8 +25,8 @@ async def loaded(pilot) -> None:
     app = pilot.app
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 10
-    while app.main_screen is None or app.main_screen.snapshot is None:
-        assert loop.time() < deadline, "the fixture never loaded"
+    while app.main_screen is None or app.main_screen.snapshot is None or not app.main_screen.findings.ready:
+        assert loop.time() < deadline, "the fixture never loaded (or the checks never ran)"
         await pilot.pause()
     await pilot.pause()
 
@@ -47,6 +47,31 @@ def test_incident_scoped_80x24(snap_compare):
         await pilot.pause()
 
     assert snap_compare(incident_app(), terminal_size=(80, 24), run_before=scope)
+
+
+def test_incident_200x60(snap_compare):
+    assert snap_compare(incident_app(), terminal_size=(200, 60), run_before=loaded)
+
+
+def test_findings_focused_80x24(snap_compare):
+    async def findings(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("5")
+        await pilot.pause()
+
+    assert snap_compare(incident_app(), terminal_size=(80, 24), run_before=findings)
+
+
+def test_finding_detail_80x24(snap_compare):
+    async def detail(pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("5")
+        table = pilot.app.main_screen.panel("findings").table
+        table.select_key(next(k for k in table.visible_keys() if "ARC203" in table.row_text(k)))
+        await pilot.press("i")
+        await pilot.pause()
+
+    assert snap_compare(incident_app(), terminal_size=(80, 24), run_before=detail)
 
 
 def test_help_80x24(snap_compare):

@@ -5,6 +5,9 @@ drains the monitor and hands the change set to the main screen, which rebuilds o
 kinds changed, one step at a time, yielding to keys in between. Flushes start at least `flush_interval`
 apart, and further apart when they are expensive (twice their own duration), so a change shows within
 about 0.1 s on a quiet cluster and a churning one cannot take more than about a third of the CPU.
+
+The checks run on a thread of their own (tui.findings.ChecksLoop, about once a second when something changed);
+their results arrive as a `FindingsReady` message, are kept, and are applied by the next flush like a change set.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from textual.message import Message
 from textual.widgets import Input
 
 from kube.model import PODS
+from tui.findings import ChecksLoop
 from tui.palette import ObjectsProvider
 from tui.protocol import MonitorFactory, MonitorLike, connection_of
 from tui.screens.help import HelpScreen
@@ -34,6 +38,16 @@ class MonitorReady(Message):
     def __init__(self, monitor: MonitorLike) -> None:
         super().__init__()
         self.monitor = monitor
+
+
+class FindingsReady(Message):
+    """A check run's findings (posted from the checks thread), of the snapshot `version`; `error`: it failed."""
+
+    def __init__(self, findings: list, version: int, error: str = "") -> None:
+        super().__init__()
+        self.findings = findings
+        self.version = version
+        self.error = error
 
 
 class MonitorFailed(Message):
@@ -82,7 +96,7 @@ class ArcTopApp(App):
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
                  flush_interval: float = 0.1, sample_interval: float = 5.0, header_interval: float = 1.0,
                  theme: str | None = None, keymap: Mapping[str, str] | None = None,
-                 sampler: TrendSampler | None = None) -> None:
+                 sampler: TrendSampler | None = None, github: bool = True, github_timeout: float = 5.0) -> None:
         super().__init__()
         self.title = title
         self.monitor_factory = monitor_factory
@@ -101,6 +115,10 @@ class ArcTopApp(App):
         self._frozen_at = 0.0                # time.monotonic() of the last gc.freeze (see tidy_memory)
         self._stopping = threading.Event()
         self._monitor_lock = threading.Lock()
+        self.checks: ChecksLoop | None = None
+        self.github = github                  # probe the scale sets' GitHub credentials (issue: --no-github)
+        self.github_timeout = github_timeout
+        self._findings: FindingsReady | None = None    # results not applied yet (the next flush does)
         if theme:
             self.theme = theme
 
@@ -128,6 +146,8 @@ class ArcTopApp(App):
 
     def on_unmount(self) -> None:
         self._stopping.set()
+        if self.checks is not None:
+            self.checks.stop()
         with self._monitor_lock:
             monitor, self.monitor = self.monitor, None
         if monitor is not None:
@@ -163,6 +183,9 @@ class ArcTopApp(App):
         self.sampler.watch_pods(snapshot)
         self.sampler.sample(snapshot)
         self.main_screen.apply(snapshot, None)
+        self.checks = ChecksLoop(message.monitor, self._deliver_findings, self.clock, github=self.github,
+                                 github_timeout=self.github_timeout)
+        self.checks.start()
 
     def on_monitor_failed(self, message: MonitorFailed) -> None:
         self.main_screen.set_error(message.error)
@@ -174,15 +197,24 @@ class ArcTopApp(App):
         drains and repaints."""
         self._changes_pending.set()
 
+    def _deliver_findings(self, findings: list, version: int, error: str) -> None:
+        """ChecksLoop's callback, on its thread."""
+        self.post_message(FindingsReady(findings, version, error))
+
+    def on_findings_ready(self, message: FindingsReady) -> None:
+        self._findings = message        # latest wins; applied by the flush, never in the middle of one
+
     async def flush(self) -> None:
         monitor = self.monitor
-        if monitor is None or not self._changes_pending.is_set():
+        if monitor is None or not (self._changes_pending.is_set() or self._findings is not None):
             return
         started = time.monotonic()
         if started - self._flush_ended < max(self.flush_interval, 2 * self._flush_cost):
             return
         try:
-            await self._apply_changes(monitor)
+            if self._changes_pending.is_set():
+                await self._apply_changes(monitor)
+            await self._apply_findings()
         finally:
             self._flush_ended = time.monotonic()
             self._flush_cost = self._flush_ended - started
@@ -228,11 +260,10 @@ class ArcTopApp(App):
 
     async def _apply_findings(self) -> None:
         message, self._findings = self._findings, None
-        if message is None:
+        if message is None or not self.is_running:
             return
         for _ in self.main_screen.findings_steps(message.findings, message.error):
             await asyncio.sleep(0)
-
 
     def sample(self) -> None:
         """Every few seconds: a sparkline sample, and ages move on."""

@@ -1,4 +1,4 @@
-"""The four panels: what each shows (a `PanelSpec`) and the widget that hosts it (`Panel`: a titled
+"""The five panels: what each shows (a `PanelSpec`) and the widget that hosts it (`Panel`: a titled
 resource table, its syncing / no access / empty message and its filter input).
 
 A new panel is one `PanelSpec` (columns + a row builder in tui/rows.py) and one entry in `PANELS`.
@@ -20,7 +20,10 @@ from tui import rows
 from tui.rows import RowContext, Scope, TableRow
 from tui.status import namespaces_label
 from widgets.resource_table import ColumnSpec, ResourceTable
-from widgets.text import ERROR, INFO, MUTED, WARN, Palette, clean_line, status_text
+from widgets.text import ERROR, INFO, MUTED, OK, WARN, Palette, clean_line, status_text
+
+# Not a Kubernetes kind: a change set naming it carries new check results (MainScreen.findings_steps).
+FINDINGS = "findings"
 
 
 @dataclass(frozen=True)
@@ -34,21 +37,27 @@ class PanelSpec:
     scoped_kinds: frozenset[str]     # …and these too while scoped to a scale set
     primary: tuple[str, ...]         # kinds whose state decides syncing / no access
     nothing: str                     # the empty state
+    nothing_severity: str = ""       # …and its severity (default: a warning for scale sets, else muted)
+    count_children: bool = False     # the title counts child rows (findings), not root rows (their scale sets)
+    top_first: bool = False          # a cursor on the first row stays there as rows come and go (worst first)
 
 
 PANELS: tuple[PanelSpec, ...] = (
     PanelSpec("scalesets", "Scale sets", 1, rows.SCALE_SET_COLUMNS, rows.scale_set_rows,
-              frozenset({SCALE_SETS, LISTENERS, PODS, EVENTS}), frozenset(), (SCALE_SETS,),
+              frozenset({SCALE_SETS, LISTENERS, PODS, EVENTS, FINDINGS}), frozenset(), (SCALE_SETS,),
               "no runner scale sets found in {namespaces}; is ARC installed?"),
     PanelSpec("runners", "Runners", 2, rows.RUNNER_COLUMNS, rows.runner_rows,
-              frozenset({RUNNERS, PODS, VOLUMES, EVENTS}), frozenset(), (RUNNERS, PODS),
+              frozenset({RUNNERS, PODS, VOLUMES, EVENTS, FINDINGS}), frozenset(), (RUNNERS, PODS),
               "no runners{scope}: idle scale sets with minRunners 0 have none"),
     PanelSpec("volumes", "Volumes", 3, rows.VOLUME_COLUMNS, rows.volume_rows,
-              frozenset({VOLUMES, EVENTS}), frozenset({RUNNERS, PODS, LISTENERS, RUNNER_SETS}), (VOLUMES,),
+              frozenset({VOLUMES, EVENTS, FINDINGS}), frozenset({RUNNERS, PODS, LISTENERS, RUNNER_SETS}), (VOLUMES,),
               "no persistent volume claims{scope}"),
     PanelSpec("events", "Events", 4, rows.EVENT_COLUMNS, rows.event_rows,
               frozenset({EVENTS}), frozenset({RUNNERS, PODS, VOLUMES, LISTENERS, RUNNER_SETS}), (EVENTS,),
               "no events{scope}"),
+    PanelSpec("findings", "Findings", 5, rows.FINDING_COLUMNS, rows.finding_rows,
+              frozenset({FINDINGS}), frozenset(), (SCALE_SETS,), "no findings{scope}", OK, count_children=True,
+              top_first=True),
 )
 PANEL_BY_ID = {spec.id: spec for spec in PANELS}
 
@@ -122,7 +131,12 @@ class Panel(Vertical):
         self.palette = palette
         if now is not None:
             self.table.set_now(now)
-        self.table.sync(table_rows)
+        table = self.table
+        at_top = self.spec.top_first and table.cursor_row == 0
+        table.sync(table_rows)
+        if at_top and table.row_count and table.cursor_row != 0:
+            table.move_cursor(row=0, animate=False, scroll=False)
+            table.call_after_refresh(table.scroll_to, y=0, animate=False, immediate=True)  # after the table's own
         self._namespaces = namespaces
         self._show_state()
         self.update_title()
@@ -135,7 +149,8 @@ class Panel(Vertical):
             scope = f" for {self.scope.label}" if self.scope else ""
             text = self.spec.nothing.format(namespaces=namespaces_label(self._namespaces),
                                             scope=scope)
-            message = status_text(text, WARN if self.spec.id == "scalesets" else MUTED, self.palette)
+            severity = self.spec.nothing_severity or (WARN if self.spec.id == "scalesets" else MUTED)
+            message = status_text(text, severity, self.palette)
         elif self.table.visible_count == 0:
             message = status_text(f"no rows match /{clean_line(self.table.filter_text)}", MUTED, self.palette)
         state = self.query_one(".panel-state", Static)
@@ -152,10 +167,11 @@ class Panel(Vertical):
         title.append(f" {self.spec.number} ", "reverse")
         title.append(f" {self.spec.title} ", "bold")
         if self.state is None or table.total_count:
-            if table.filter_text:
-                title.append(f"{table.visible_root_count}/{table.root_count} ")
-            else:
-                title.append(f"{table.root_count} ")
+            total, shown = table.root_count, table.visible_root_count if table.filter_text else 0
+            if self.spec.count_children:
+                total = table.total_count - total
+                shown = table.visible_count - shown if table.filter_text else 0
+            title.append(f"{shown}/{total} " if table.filter_text else f"{total} ")
         if self.scope is not None:
             title.append(f"· scope {self.scope.label} ", "italic")
         if table.filter_text:

@@ -1,4 +1,4 @@
-"""The header's words, as pure functions: connection state, counts, no-access markers."""
+"""The header's words, as pure functions: connection state, counts, findings per severity, no-access markers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rich.style import Style
 from rich.text import Text
 
 from kube.model import RUNNERS, SCALE_SETS, KindState, Snapshot
+from tui.findings import NO_FINDINGS, FindingsView, summary_text
 from tui.rows import Scope
 from widgets.text import DEFAULT_PALETTE, ERROR, INFO, OK, WARN, Palette, clean_line, status_text
 
@@ -75,8 +76,9 @@ def namespaces_label(namespaces: Sequence[str] | None) -> str:
 def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, arc_version: str,
                 kinds: Mapping[str, KindState], snapshot: Snapshot | None, mono_now: float,
                 scope: Scope | None = None, error: str = "", legacy: bool = False,
-                palette: Palette = DEFAULT_PALETTE) -> Text:
-    """Two lines: where and how live; what is there (and what we may not see)."""
+                palette: Palette = DEFAULT_PALETTE, findings: FindingsView = NO_FINDINGS, width: int = 0) -> Text:
+    """Two lines: where and how live; what is there, what the checks found (in the scope), what we may not see.
+    The findings say "err"/"warn" instead of "errors"/"warnings" when the line would not fit `width`."""
     p = palette
     line = Text(no_wrap=True, overflow="ellipsis", end="")
     if error:
@@ -97,6 +99,17 @@ def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, 
     line.append(clean_line(server))
 
     line.append("\n")
+    for compact in (False, True):
+        second = _second_line(snapshot, kinds, scope, p, findings, compact)
+        if not width or second.cell_len <= width:
+            break
+    line.append_text(second)
+    return line
+
+
+def _second_line(snapshot: Snapshot | None, kinds: Mapping[str, KindState], scope: Scope | None, p: Palette,
+                 findings: FindingsView, compact: bool) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis", end="")
     if snapshot is not None and snapshot.of(SCALE_SETS) is not None:
         c = counts(snapshot, scope)
         line.append(plural(c.scale_sets, "scale set"), BOLD)
@@ -106,6 +119,11 @@ def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, 
         line.append_text(status_text(f"{c.pending} pending", WARN, p) if c.pending else Text("0 pending"))
         line.append(" · ")
         line.append_text(status_text(f"{c.failed} failed", ERROR, p) if c.failed else Text("0 failed"))
+    scoped = None if scope is None else findings.of_set(scope.namespace, scope.name)
+    summary = summary_text(findings, p, compact=compact, findings=scoped)
+    if summary.plain:
+        line.append(" │ ")
+        line.append_text(summary)
     if scope is not None:
         line.append(" │ scope ")
         line.append(scope.label, p.style(INFO) + BOLD)

@@ -23,6 +23,7 @@ from sandbox.controller.jobs import Jobs
 from sandbox.controller.kubelet import Kubelet
 from sandbox.controller.listener import Listeners
 from sandbox.controller.listener_process import ListenerProcess
+from sandbox.controller.lograte import LogRate
 from sandbox.controller.runners import Runners
 from sandbox.controller.runnerset import RunnerSets
 from sandbox.controller.volumes import Volumes
@@ -63,6 +64,7 @@ class Controller:
         self.children: dict[str, set[tuple[str, str, str]]] = {}  # owner uid -> (key, ns, name)
         self.events = Recorder(cluster)
         self.manager = ManagerLog(cluster)
+        self.lograte = LogRate(cluster)
         self.kubelet = Kubelet(self)
         self.volumes = Volumes(self)
         self.listeners = Listeners(self)

@@ -255,6 +255,8 @@ class Kubelet:
         self.ctl.events.normal(pod, "Started", f"Started container {name}", "kubelet")
         run.states[name] = started_state(run, c, images.image_id(c.get("image") or ""))
         self._write(run, self._pod(run) or pod)
+        if not init:
+            self.ctl.lograte.container_started(pod, name)
         if run.program is not None:
             run.program.container_started(pod, c, init)
         elif init and c.get("restartPolicy") != "Always":
@@ -289,6 +291,7 @@ class Kubelet:
         del self.runs[(run.ns, run.name)]
         if run.stage in ("starting", "running"):
             self.node_load[run.node] -= 1
+        self.ctl.lograte.pod_gone(run.ns, run.name)
         if gone:
             self.cluster.logs.forget_pod(run.ns, run.name)
         if run.program is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from widgets.resource_table import ColumnSpec
 
 WIDE = 96           # a table at least this wide shows the wide column set
+PROBLEM_WIDE = WIDE + 40    # …and this wide, the top finding's title in the Problem column
+WIDE_TRENDS = 180           # scale sets: separate running and pending sparklines
 
 SCALE_SET_COLUMNS = [
     ColumnSpec("namespace", "NAMESPACE", min_table_width=WIDE),
@@ -18,11 +20,14 @@ SCALE_SET_COLUMNS = [
     ColumnSpec("pending", "PEND", min_table_width=WIDE),
     ColumnSpec("failed", "FAIL", min_table_width=WIDE),
     ColumnSpec("listener", "LISTENER"),
-    ColumnSpec("trend", "TREND", max_table_width=WIDE + 39),
-    ColumnSpec("trend_run", "RUNNING", min_table_width=WIDE + 40),
-    ColumnSpec("trend_pend", "PENDING", min_table_width=WIDE + 40),
+    ColumnSpec("problem_short", "PROB", max_table_width=PROBLEM_WIDE - 1),
+    # Separate running / pending sparklines only when the top title of the PROBLEM column still has room.
+    ColumnSpec("trend", "TREND", max_table_width=WIDE_TRENDS - 1),
+    ColumnSpec("trend_run", "RUNNING", min_table_width=WIDE_TRENDS),
+    ColumnSpec("trend_pend", "PENDING", min_table_width=WIDE_TRENDS),
     ColumnSpec("phase", "PHASE", min_table_width=WIDE + 30),
     ColumnSpec("age", "AGE", min_table_width=WIDE + 30, age=True),
+    ColumnSpec("problem", "PROBLEM", min_table_width=PROBLEM_WIDE, tail=True),
 ]
 TREND_WIDTH = 10
 WIDE_TREND_WIDTH = 16
@@ -31,12 +36,14 @@ RUNNER_COLUMNS = [
     ColumnSpec("name", "RUNNER", flex=True, min_width=18),
     ColumnSpec("state", "PHASE", max_table_width=WIDE - 1),
     ColumnSpec("phase", "RUNNER PHASE", min_table_width=WIDE),
+    ColumnSpec("problem_short", "PROBLEM", max_table_width=PROBLEM_WIDE - 1),
     ColumnSpec("pod", "POD", min_table_width=WIDE),
     ColumnSpec("ready", "READY"),
     ColumnSpec("restarts", "RST"),
     ColumnSpec("age", "AGE", age=True),
     ColumnSpec("node", "NODE"),
     ColumnSpec("job", "JOB", min_table_width=WIDE + 20),
+    ColumnSpec("problem", "PROBLEM", min_table_width=PROBLEM_WIDE),
     ColumnSpec("message", "MESSAGE", tail=True),
 ]
 
@@ -45,11 +52,13 @@ VOLUME_COLUMNS = [
     ColumnSpec("qualified", "VOLUME CLAIM", flex=True, min_width=16, max_table_width=WIDE - 1),
     ColumnSpec("name", "VOLUME CLAIM", flex=True, min_width=16, min_table_width=WIDE),
     ColumnSpec("status", "STATUS"),
+    ColumnSpec("problem_short", "PROBLEM", max_table_width=PROBLEM_WIDE - 1),
     ColumnSpec("class", "CLASS"),
     ColumnSpec("access", "ACCESS"),
     ColumnSpec("size", "SIZE"),
     ColumnSpec("age", "AGE", age=True),
     ColumnSpec("owner", "OWNER POD", min_table_width=WIDE + 30),
+    ColumnSpec("problem", "PROBLEM", min_table_width=PROBLEM_WIDE),
     ColumnSpec("pv", "VOLUME", tail=True),
 ]
 
@@ -62,4 +71,11 @@ EVENT_COLUMNS = [
     ColumnSpec("what", "REASON: MESSAGE", max_table_width=WIDE - 1, tail=True),
     ColumnSpec("reason", "REASON", min_table_width=WIDE),
     ColumnSpec("message", "MESSAGE", min_table_width=WIDE, tail=True),
+]
+
+FINDING_COLUMNS = [            # a scale set's row, then its findings (tui/rows/findings.py)
+    ColumnSpec("severity", "SEVERITY"),
+    ColumnSpec("code", "CODE"),
+    ColumnSpec("subject", "SCALE SET / SUBJECT", flex=True, min_width=16, max_width=28),
+    ColumnSpec("title", "PROBLEM", tail=True),
 ]

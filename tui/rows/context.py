@@ -11,6 +11,7 @@ from typing import TypeVar
 from rich.text import Text
 
 from kube.model import EVENTS, LISTENERS, PODS, RUNNERS, VOLUMES, Event, Listener, Pod, Runner, Snapshot, Volume
+from tui.findings import NO_FINDINGS, FindingsView
 from tui.rows.index import SnapshotIndex
 from widgets.text import DEFAULT_PALETTE, ERROR, MUTED, OK, WARN, Palette, age, clean_line, plain_text, safe_text
 
@@ -106,7 +107,8 @@ class RowContext:
     def __init__(self, snapshot: Snapshot, now: float, palette: Palette = DEFAULT_PALETTE,
                  scope: Scope | None = None, trends: Trends | None = None,
                  listener_pod_uids: Mapping[tuple[str, str], int] | None = None,
-                 cache: RowCache | None = None, index: SnapshotIndex | None = None) -> None:
+                 cache: RowCache | None = None, index: SnapshotIndex | None = None,
+                 findings: FindingsView | None = None) -> None:
         self.snapshot = snapshot
         self.cache = cache if cache is not None else RowCache()
         self.now = now
@@ -118,6 +120,10 @@ class RowContext:
         if index is not None:
             # The index's lookups stand in for the cached properties below (an instance attribute wins).
             self.__dict__.update(index.lookups())
+        if findings is not None:
+            self.findings = findings
+        elif index is None:
+            self.findings = NO_FINDINGS      # (with an index: the index's, set by lookups())
 
     def of(self, kind: str) -> list:
         return list(self.snapshot.of(kind).values())

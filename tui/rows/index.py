@@ -4,6 +4,8 @@ A RowContext built from a bare snapshot computes its lookups (pods by name, work
 warning per object…) by walking every object: fine for a test, too slow for a flush at 5,000 runners several
 times a second. `SnapshotIndex` lives as long as the screen, applies each change set (O(changes)), and also
 records which Runners-panel entries (a runner pod's name) the changes touched, so that panel rebuilds only those.
+The latest check results (`set_findings`) live here too: a runner entry whose objects' findings changed is
+rebuilt like one whose objects did.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kube.model import EVENTS, PODS, RUNNERS, VOLUMES, ChangeSet, Event, Pod, Runner, Snapshot, Volume
+from tui.findings import NO_FINDINGS, FindingsView
 
 Name = tuple[str, str]                       # (namespace, name)
 ObjectKey = tuple[str, str, str]             # (namespace, kind, name)
@@ -40,6 +43,7 @@ class SnapshotIndex:
         # Runners-panel entries (runner pod names) to rebuild, until the panel takes them.
         self._dirty: set[Name] = set()
         self._full = True
+        self.findings: FindingsView = NO_FINDINGS
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> SnapshotIndex:
@@ -55,13 +59,34 @@ class SnapshotIndex:
         """The RowContext attributes this index provides (same names, same shapes)."""
         return {"runners_by_name": self.runners_by_name, "runner_names": self.runner_names,
                 "pods_by_name": self.pods_by_name, "workflow_pods": self.workflow_pods,
-                "volumes_by_name": self.volumes_by_name, "warnings_by_object": self.warnings_by_object}
+                "volumes_by_name": self.volumes_by_name, "warnings_by_object": self.warnings_by_object,
+                "findings": self.findings}
 
     def take_runner_changes(self) -> tuple[bool, set[Name]]:
         """(rebuild everything?, the runner entries to rebuild) since the last call."""
         full, dirty = self._full, self._dirty
         self._full, self._dirty = False, set()
         return full, dirty
+
+    def set_findings(self, view: FindingsView) -> None:
+        """New check results: the runner entries showing a subject whose findings changed are to be rebuilt."""
+        previous, self.findings = self.findings, view
+        for uid in view.changed_uids(previous):
+            self._dirty_for_uid(uid)
+
+    def _dirty_for_uid(self, uid: str) -> None:
+        """The runner entry a runner, runner pod, workflow pod or work volume (by uid) appears in."""
+        runner = self._indexed[RUNNERS].get(uid)
+        if runner is not None:
+            self._dirty.add((runner.namespace, runner.name))
+        pod = self._indexed[PODS].get(uid)
+        if pod is not None:
+            self._dirty.add((pod.namespace, pod.name))
+            if pod.role == "workflow" and pod.runner_pod:
+                self._dirty.add((pod.namespace, pod.runner_pod))
+        volume = self._indexed[VOLUMES].get(uid)
+        if volume is not None:
+            self._dirty.update(_runner_of_volume(volume))
 
     # ---------------------------------------------------------------- updating
     def update(self, snapshot: Snapshot, changes: ChangeSet | None) -> None:

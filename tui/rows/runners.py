@@ -8,6 +8,7 @@ import bisect
 from rich.text import Text
 
 from kube.model import Pod, Runner
+from tui.findings import problem_text
 from tui.rows.context import POD_ERRORS, RowContext, age_text, pod_severity
 from tui.rows.index import SnapshotIndex
 from widgets.resource_table import TableRow
@@ -82,8 +83,9 @@ def _child_rows(ctx: RowContext, parent_key: str, namespace: str, pod_name: str)
     for wf in sorted(ctx.workflow_pods.get((namespace, pod_name), ()), key=lambda p: p.name):
         status = pod_status_text(wf, ctx.palette)
         name = _child_name("workflow pod", wf.name, f"{pod_name[:54]}-workflow")
-        rows.append(TableRow(wf.uid, _pod_cells(ctx, name, wf, status, status, _pod_message(ctx, wf)), parent_key,
-                             clean_line(wf.name), wf.created))
+        cells = _with_problem(ctx, _pod_cells(ctx, name, wf, status, status, _pod_message(ctx, wf)),
+                              ctx.findings.of(wf.uid))
+        rows.append(TableRow(wf.uid, cells, parent_key, clean_line(wf.name), wf.created))
     volume = ctx.volumes_by_name.get((namespace, f"{pod_name}-work"))
     if volume is not None:
         severity = {"Bound": OK, "Pending": WARN, "Lost": ERROR}.get(volume.phase, WARN)
@@ -95,8 +97,31 @@ def _child_rows(ctx: RowContext, parent_key: str, namespace: str, pod_name: str)
         cells = [_child_name("work volume", volume.name, f"{pod_name}-work"), status, status, empty, empty.copy(),
                  empty.copy(), age_text(volume.created, ctx.now), safe_text(volume.storage_class or ""),
                  empty.copy(), message]
+        cells = _with_problem(ctx, cells, ctx.findings.of(volume.uid))
         rows.append(TableRow(volume.uid, cells, parent_key, clean_line(volume.name), volume.created))
     return rows
+
+
+def _with_problem(ctx: RowContext, cells: list[Text], findings) -> list[Text]:
+    """The cells with the narrow Problem cell (after PHASE) and the wide one (after JOB) put in: RUNNER_COLUMNS."""
+    if findings:
+        short, wide = problem_text(findings, ctx.palette, title=False), problem_text(findings, ctx.palette)
+    else:
+        short, wide = plain_text(""), plain_text("")
+    cells.insert(3, short)
+    cells.insert(10, wide)
+    return cells
+
+
+def _entry_findings(ctx: RowContext, uids: tuple[str, ...], children: list[TableRow]) -> list:
+    """A runner row's findings: its own (EphemeralRunner, pod) and its children's (workflow pods, work volume)."""
+    view = ctx.findings
+    if not view.by_uid:
+        return []
+    out = [f for uid in uids for f in view.of(uid)]
+    for child in children:
+        out.extend(view.of(child.key))
+    return out
 
 
 class _Entries:
@@ -183,13 +208,17 @@ def _runner_entry(ctx: RowContext, runner: Runner, pod: Pod | None) -> list[Tabl
     job = runner.job_display_name or runner.job_repository
     cells[8] = safe_text(job) if job else plain_text("")
     created = (pod or runner).created
-    return [TableRow(runner.uid, cells, created=created), *_child_rows(ctx, runner.uid, runner.namespace, runner.name)]
+    children = _child_rows(ctx, runner.uid, runner.namespace, runner.name)
+    uids = (runner.uid,) if pod is None else (runner.uid, pod.uid)
+    cells = _with_problem(ctx, cells, _entry_findings(ctx, uids, children))
+    return [TableRow(runner.uid, cells, created=created), *children]
 
 
 def _orphan_entry(ctx: RowContext, pod: Pod) -> list[TableRow]:
     """A runner pod whose EphemeralRunner is gone (or not visible)."""
     p = ctx.palette
     phase = status_cell("no runner", WARN, p)
-    return [TableRow(pod.uid, _pod_cells(ctx, safe_text(pod.name), pod, pod_status_text(pod, p), phase,
-                                         _pod_message(ctx, pod)), created=pod.created),
-            *_child_rows(ctx, pod.uid, pod.namespace, pod.name)]
+    children = _child_rows(ctx, pod.uid, pod.namespace, pod.name)
+    cells = _with_problem(ctx, _pod_cells(ctx, safe_text(pod.name), pod, pod_status_text(pod, p), phase,
+                                          _pod_message(ctx, pod)), _entry_findings(ctx, (pod.uid,), children))
+    return [TableRow(pod.uid, cells, created=pod.created), *children]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from kube.model import SCALE_SETS, ScaleSet
+from tui.findings import set_problem_text
 from tui.rows.columns import TREND_WIDTH, WIDE_TREND_WIDTH
 from tui.rows.context import LISTENER_YOUNG, MODES, RowContext, age_text, pod_severity
 from widgets.resource_table import TableRow
@@ -47,6 +48,14 @@ def _count(value: int, severity: str, palette: Palette) -> Text:
     return Text(str(value), style=palette.style(severity) if value else "", end="")
 
 
+def _set_findings(ctx: RowContext, ss: ScaleSet) -> list:
+    """The scale set's own findings and those of everything in it (runners, pods, volumes, its listener)."""
+    view = ctx.findings
+    found = list(view.of_set(ss.namespace, ss.name))
+    found.extend(f for f in view.of(ss.uid) if f not in found)
+    return found
+
+
 def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
     p = ctx.palette
     running = ctx.trends.running.get(ss.uid, ())
@@ -61,6 +70,7 @@ def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
     maximum = "∞" if unbounded else str(ss.max_runners)
     # Scale bars to maxRunners when it is a human number, so "1 of 4" does not look like a full set.
     top = None if unbounded or ss.max_runners > 500 else max(ss.max_runners, 1)
+    findings = _set_findings(ctx, ss)
     phase_severity = {"Running": OK, "Pending": WARN, "Outdated": WARN}.get(ss.phase, NONE)
     cells = [
         safe_text(ss.namespace),
@@ -74,11 +84,13 @@ def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
         _count(ss.pending, WARN, p),
         _count(ss.failed, ERROR, p),
         _listener_text(ctx, ss),
+        set_problem_text(findings, p, title=False),
         trend_text(running, pending, TREND_WIDTH, p.style(OK), p.style(WARN), top),
         Text(sparkline(running, WIDE_TREND_WIDTH, top), style=p.style(OK), end=""),
         Text(sparkline(pending, WIDE_TREND_WIDTH, top), style=p.style(WARN), end=""),
         status_text(ss.phase, phase_severity, p) if ss.phase else Text("—", end=""),
         age_text(ss.created, ctx.now),
+        set_problem_text(findings, p),
     ]
     return TableRow(ss.uid, cells, created=ss.created)
 

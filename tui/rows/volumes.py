@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kube.model import VOLUMES, Volume
+from tui.findings import problem_text
 from tui.rows.context import ACCESS, RowContext, age_text
 from widgets.resource_table import TableRow
 from widgets.text import ERROR, OK, WARN, safe_text, status_text
@@ -15,23 +16,28 @@ def volume_rows(ctx: RowContext) -> list[TableRow]:
         if scoped is not None and (v.namespace, v.name) not in scoped:
             continue
         warning = ctx.warnings_by_object.get((v.namespace, "PersistentVolumeClaim", v.name))
-        rows.append(ctx.cache.get(v.uid, (v, warning), lambda v=v: _volume_row(ctx, v)))
+        shown = ctx.findings.signatures.get(v.uid)      # what its Problem cell shows, as a value
+        problem = repr(shown) if shown else ""
+        rows.append(ctx.cache.get(v.uid, (v, warning, problem), lambda v=v: _volume_row(ctx, v)))
     ctx.cache.prune()
     return rows
 
 
 def _volume_row(ctx: RowContext, v: Volume) -> TableRow:
     severity = {"Bound": OK, "Pending": WARN, "Lost": ERROR}.get(v.phase, WARN)
+    findings = ctx.findings.of(v.uid)
     cells = [
         safe_text(v.namespace),
         safe_text(f"{v.namespace}/{v.name}"),
         safe_text(v.name),
         status_text(v.phase or "Pending", severity, ctx.palette),
+        problem_text(findings, ctx.palette, title=False),
         safe_text(v.storage_class or "—"),
         safe_text(",".join(ACCESS.get(m, m) for m in v.access_modes) or "—"),
         safe_text(v.capacity or v.requested or "—"),
         age_text(v.created, ctx.now),
         safe_text(v.owner_pod or "—"),
+        problem_text(findings, ctx.palette),
         safe_text(v.volume_name) if v.volume_name else ctx.warning_for(v.namespace, "PersistentVolumeClaim", v.name),
     ]
     return TableRow(v.uid, cells, created=v.created)

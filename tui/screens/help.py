@@ -25,13 +25,25 @@ def _bindings(items: Iterable[BindingType]) -> list[Binding]:
 
 
 def binding_groups(app) -> list[tuple[str, list[Binding]]]:
-    """(group title, bindings) for the app, the main screen, the tables and this screen."""
+    """(group title, bindings) for the app, the main screen, the tables, the drill-down screens and this one."""
+    from tui.screens.describe import DescribeScreen
+    from tui.screens.drill import DrillScreen
+    from tui.screens.finding import FindingScreen
+    from tui.screens.logs import ContainerPicker, LogScreen
     from tui.screens.main import MainScreen
+    from tui.screens.yaml_view import YamlScreen
+    from widgets.log_view import LogView
     from widgets.resource_table import ResourceTable
 
     tables = _bindings(ResourceTable.BINDINGS)
     return [("Everywhere", _bindings(type(app).BINDINGS)), ("Main screen", _bindings(MainScreen.BINDINGS)),
-            ("Tables", tables), ("Help", _bindings(HelpScreen.BINDINGS))]
+            ("Tables", tables),
+            ("Log (l)", _bindings(LogScreen.BINDINGS) + _bindings(ContainerPicker.BINDINGS)),
+            ("Describe (d)", _bindings(DescribeScreen.BINDINGS)), ("YAML (y)", _bindings(YamlScreen.BINDINGS)),
+            ("Drill-down", _bindings(DrillScreen.BINDINGS)),
+            ("Text views", _bindings(LogView.BINDINGS)),
+            ("Finding (i)", _bindings(FindingScreen.BINDINGS)),
+            ("Help", _bindings(HelpScreen.BINDINGS))]
 
 
 def effective_keys(binding: Binding, keymap: Mapping[str, str]) -> list[str]:

@@ -1,7 +1,8 @@
-"""The main screen: a two-line status header over four panels (stacked when narrow, 2×2 when wide).
+"""The main screen: a two-line status header over five panels (stacked when narrow, a grid when wide).
 
 It is handed snapshots and change sets by the app and rebuilds only the panels whose kinds changed;
-each panel's table reconciles by row key, so cursors and scroll positions survive updates.
+each panel's table reconciles by row key, so cursors and scroll positions survive updates. Check results
+arrive the same way (`findings_steps`): only the rows whose findings changed are built again.
 """
 
 from __future__ import annotations
@@ -15,14 +16,21 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from kube.model import SCALE_SETS, ChangeSet, Snapshot
-from tui.panels import PANELS, Panel, focus_now, panel_state
+from kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
+from tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
+from tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
 from tui.rows import RowCache, RowContext, Scope
 from tui.rows.index import SnapshotIndex
+from tui.screens.finding import FindingScreen
 from tui.status import header_text
 from tui.trends import TrendSampler
 from widgets.resource_table import ResourceTable
-from widgets.text import Palette
+from widgets.text import ERROR, INFO, Palette, clean_line
+
+
+def _settled(state: KindState | None) -> bool:
+    """The kind has listed, or will not (no access, not served)."""
+    return state is None or state.synced or state.state in ("forbidden", "error")
 
 
 class StatusHeader(Static):
@@ -42,6 +50,8 @@ class MainScreen(Screen):
                 tooltip="Focus the Volumes panel"),
         Binding("4", "focus_panel('events')", "Events", show=False, priority=True, id="arc-top.panel-events",
                 tooltip="Focus the Events panel"),
+        Binding("5", "focus_panel('findings')", "Findings", show=False, priority=True, id="arc-top.panel-findings",
+                tooltip="Focus the Findings panel: what the checks found, worst first, by scale set"),
         Binding("tab", "cycle(1)", "Next panel", show=False, priority=True, id="arc-top.next-panel"),
         Binding("shift+tab", "cycle(-1)", "Previous panel", show=False, priority=True,
                 id="arc-top.previous-panel"),
@@ -51,17 +61,29 @@ class MainScreen(Screen):
                 tooltip="In the filter: keep it and go back to the table"),
         Binding("enter", "scope", "Scope", priority=True, id="arc-top.scope",
                 tooltip="Scope the other panels to the scale set under the cursor"),
+        Binding("enter", "goto_finding", "Go to", priority=True, id="arc-top.finding-goto",
+                tooltip="On a finding: go to the row of the object it is about"),
+        Binding("i", "finding_detail", "Details", id="arc-top.finding-detail",
+                tooltip="On a finding: all of it — evidence, explanation, docs link, the fix"),
+        Binding("i", "row_findings", "Findings", show=False, id="arc-top.row-findings",
+                tooltip="On a scale set, runner or volume claim: its findings and its children's, in full"),
         Binding("escape", "back", "Back", priority=True, id="arc-top.back",
                 tooltip="Close or clear the filter, else clear the scope"),
+        Binding("l", "logs", "Logs", id="arc-top.logs",
+                tooltip="Follow the log of the pod under the cursor (a runner's pod, a scale set's listener pod)"),
+        Binding("d", "describe", "Describe", id="arc-top.describe",
+                tooltip="Describe the object under the cursor: status, events, owner chain, children"),
+        Binding("y", "yaml", "YAML", id="arc-top.yaml", tooltip="The live YAML of the object under the cursor"),
     ]
 
     # Bindings that move focus are priority bindings: they run in the app's own key loop, so keys typed
     # right after them (`2/dind`) already go to the new focus. check_action lets them fall through to a
     # text field that has the focus.
 
-    # Wide and tall enough: a 2×2 grid, scale sets over runners on the left, volumes over events on the right.
+    # Wide and tall enough: a grid, scale sets across the top, runners below on the left, findings over volumes
+    # over events on the right (the grid places them in this order; see arc_top.tcss).
     GRID_MIN = (150, 36)
-    GRID_ORDER = ("scalesets", "volumes", "runners", "events")
+    GRID_ORDER = ("scalesets", "runners", "findings", "volumes", "events")
 
     def __init__(self, sampler: TrendSampler) -> None:
         super().__init__()
@@ -79,6 +101,7 @@ class MainScreen(Screen):
         self.index = SnapshotIndex()          # the row builders' lookups, kept up to date change set by change set
         self._applies = 0                     # applies started…
         self._full_apply = 0                  # …and which of them was the last full one
+        self.findings: FindingsView = NO_FINDINGS     # the latest check results (the index holds the same)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -103,6 +126,10 @@ class MainScreen(Screen):
         order = self.GRID_ORDER if grid else tuple(spec.id for spec in PANELS)
         for previous, current in zip(order, order[1:], strict=False):
             container.move_child(self.panel(current), after=self.panel(previous))
+
+    def on_descendant_focus(self, _event) -> None:
+        panel = self.focused_panel()
+        self.set_class(panel is not None and panel.spec.id == "findings", "-findings-focus")
 
     def _on_theme_changed(self, _theme: object) -> None:
         self.palette = Palette.from_app(self.app)
@@ -164,6 +191,23 @@ class MainScreen(Screen):
         loop at each step, so a key pressed during a big flush is handled within one step, not after the
         whole flush. A full apply (a key that scopes, a theme change) that runs in between supersedes the
         rest of this one."""
+        return self._steps(snapshot, changes, only)
+
+    def findings_steps(self, findings: Sequence, error: str = "") -> Iterator[None]:
+        """New check results, applied like a change set: the panels showing findings are rebuilt (the Runners
+        panel only for the runners whose findings changed). Results that show nothing new are only kept."""
+        view = FindingsView(self.findings.findings if error else findings, error=error)   # a failed run keeps the last
+        same = view.shows_same(self.findings)
+        self.findings = view
+        self.index.set_findings(view)
+        if same:
+            return
+        if self.snapshot is None:
+            self.refresh_header()
+            return
+        yield from self._steps(self.snapshot, ChangeSet({FINDINGS: {}}))
+
+    def _steps(self, snapshot: Snapshot, changes: ChangeSet | None, only: set[str] | None = None) -> Iterator[None]:
         full = changes is None and only is None
         self._applies += 1
         if full:
@@ -176,6 +220,8 @@ class MainScreen(Screen):
         if self._age_now is None:
             self._age_now = self.app.clock()
         self.index.update(snapshot, changes)
+        if not self.app.is_running:
+            return              # shutting down: the panels may be gone already (a flush timer can still fire)
         kinds = None
         if changes is not None and not changes.states_changed:
             kinds = set(changes.changed) | set(changes.relisted)
@@ -188,19 +234,34 @@ class MainScreen(Screen):
             if only is not None and spec.id not in only:
                 continue
             state = panel_state(spec, dict(snapshot.kinds), connected=True)
+            if spec.id == "findings" and state is None:
+                state = self._findings_state()
             ctx.cache = self._caches[spec.id]
-            rows = spec.build(ctx)
+            if not panel.table.total_count and not all(_settled(snapshot.kinds.get(k)) for k in spec.kinds):
+                # Not every kind its rows are made of has listed yet: rows built now would be built again
+                # as each list lands (5,000 runners each time), slowing the lists down (one interpreter lock).
+                rows = []
+                state = state or ("syncing…", INFO)
+            else:
+                rows = spec.build(ctx)
             yield
-            if self._full_apply > started:
+            if self._full_apply > started or not self.app.is_running:
                 return
             with self.app.batch_update():
                 panel.show(rows, state, self.namespaces, self.scope, self.palette, self._age_now)
             yield
-            if self._full_apply > started:
+            if self._full_apply > started or not self.app.is_running:
                 return
         self.refresh_header()
         if had_scale_sets != (self.panel("scalesets").table.row_count > 0):
             self.refresh_bindings()    # "enter: Scope" is offered only while there is a scale set to scope to
+
+    def _findings_state(self) -> tuple[str, str] | None:
+        if self.findings.error:
+            return f"checks failed: {self.findings.error}", ERROR
+        if not self.findings.ready:
+            return "checking…", INFO
+        return None
 
     def refresh_all(self) -> None:
         if self.snapshot is not None:
@@ -223,7 +284,8 @@ class MainScreen(Screen):
                          getattr(info, "arc_version", "") or getattr(info, "chart_version", "") or "not found"),
             kinds=dict(snapshot.kinds) if snapshot else {},
             snapshot=snapshot, mono_now=self.app.monotonic(), scope=self.scope, error=self.error,
-            legacy=bool(getattr(info, "legacy_summerwind", False)), palette=self.palette)
+            legacy=bool(getattr(info, "legacy_summerwind", False)), palette=self.palette, findings=self.findings,
+            width=self.size.width - 2)
         if text != self._header:           # an update lays out the screen again: only when it changed
             self._header = text
             self.query_one(StatusHeader).update(text, layout=False)    # a fixed two lines (see arc_top.tcss)
@@ -240,6 +302,14 @@ class MainScreen(Screen):
             return busy or self.scope is not None
         if action == "keep_filter":
             return isinstance(focused, Input)
+        if action == "goto_finding":
+            return isinstance(focused, ResourceTable) and focused.id == "findings-table" and \
+                focused.cursor_key is not None
+        in_findings = isinstance(focused, ResourceTable) and focused.id == "findings-table"
+        if action == "finding_detail":
+            return in_findings
+        if action == "row_findings":
+            return isinstance(focused, ResourceTable) and not in_findings
         if action in ("filter", "focus_panel", "cycle"):
             return not isinstance(focused, Input)
         return True
@@ -301,3 +371,100 @@ class MainScreen(Screen):
             panel.close_filter(keep=True)
         focus_now(panel.table)
         return panel.table.select_key(key)
+
+    # ---------------------------------------------------------------- findings
+    def finding(self, key: str | None):
+        """The finding a Findings panel row (key) stands for (None for a scale set's row)."""
+        return None if key is None else self.findings.by_key.get(key)
+
+    def finding_group(self, key: str | None) -> str | None:
+        """The scale set ("namespace/name", "" for none) of a Findings panel scale set row."""
+        return self.findings.groups.get(key) if key is not None else None
+
+    def row_findings(self, panel_id: str, key: str | None) -> list:
+        """What `i` shows for a row: a finding; a scale set's and its objects'; an object's and its children's."""
+        view = self.findings
+        if key is None:
+            return []
+        if panel_id == "findings":
+            found = self.finding(key)
+            if found is not None:
+                return [found]
+            group = self.finding_group(key)
+            return [] if group is None else [f for f in view.findings if f.scale_set == group]
+        if panel_id == "scalesets":
+            scale_set = self.snapshot.of(SCALE_SETS).get(key) if self.snapshot else None
+            if scale_set is None:
+                return list(view.of(key))
+            own = list(view.of_set(scale_set.namespace, scale_set.name))
+            return own + [f for f in view.of(key) if f not in own]
+        uids = [key]
+        if panel_id == "runners" and self.snapshot is not None:
+            # A runner's row (keyed by its EphemeralRunner, or by its pod when it has none) shows its pod's
+            # findings and its children's: workflow pods and work volume (as tui/rows/runners.py builds them).
+            obj = self.snapshot.of(RUNNERS).get(key) or self.snapshot.of(PODS).get(key)
+            if obj is not None and getattr(obj, "role", "runner") == "runner":
+                name = (obj.namespace, obj.name)
+                index = self.index
+                related = [index.pods_by_name.get(name), *index.workflow_pods.get(name, ()),
+                           index.volumes_by_name.get((obj.namespace, f"{obj.name}-work"))]
+                uids += [o.uid for o in related if o is not None and o.uid != key]
+        return [f for uid in uids for f in view.of(uid)]
+
+    def _row_label(self, key: str) -> str:
+        for kind in (SCALE_SETS, RUNNERS, PODS, VOLUMES):
+            obj = self.snapshot.of(kind).get(key) if self.snapshot else None
+            if obj is not None:
+                return clean_line(f"{obj.namespace}/{obj.name}")
+        return ""
+
+    def action_goto_finding(self) -> None:
+        table = self.panel("findings").table
+        found = self.finding(table.cursor_key)
+        group = self.finding_group(table.cursor_key)
+        if self.snapshot is None or (found is None and not group):
+            return
+        targets = finding_targets(found, self.snapshot, self.index) if found is not None else \
+            [("scalesets", uid) for uid in (scale_set_uid(self.snapshot, group),) if uid]
+        for panel_id, key in targets:
+            if self.jump_to(panel_id, key):
+                return
+        subject = found.subject if found is not None else None
+        if subject is None:
+            self.notify(f"the scale set {group} is gone", severity="warning", markup=False, timeout=4)
+            return
+        self.notify(f"{subject.kind} {subject.name} is not shown in a panel (it may be gone): press i for the "
+                    "finding", severity="warning", markup=False, timeout=4)
+
+    def action_row_findings(self) -> None:
+        self.action_finding_detail()
+
+    def action_finding_detail(self) -> None:
+        panel = self.focused_panel() or self.panel("findings")
+        key = panel.table.cursor_key
+        found = self.row_findings(panel.spec.id, key)
+        if not found:
+            what = "no findings" if self.findings.ready else "the checks have not run yet"
+            self.notify(f"{what} for this row", severity="information", markup=False, timeout=3)
+            return
+        group = self.finding_group(key) if panel.spec.id == "findings" else None
+        if panel.spec.id == "findings" and group is None:
+            title = f"{found[0].code} · {subject_label(found[0])}"
+        elif group is not None:
+            title = f"{len(found)} finding{'s' if len(found) != 1 else ''} · {group or 'no scale set'}"
+        else:
+            title = f"{len(found)} finding{'s' if len(found) != 1 else ''} · {self._row_label(key)}"
+        self.app.push_screen(FindingScreen(found, title, self.palette))
+
+    # Drill-down (issue 6): tui/screens/drill.py resolves the row under the cursor and opens the screen.
+    def action_logs(self) -> None:
+        from tui.screens import drill
+        drill.open_logs(self)
+
+    def action_describe(self) -> None:
+        from tui.screens import drill
+        drill.open_describe(self)
+
+    def action_yaml(self) -> None:
+        from tui.screens import drill
+        drill.open_yaml(self)

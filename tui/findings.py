@@ -1,0 +1,366 @@
+"""The checks in the monitor: a daemon thread that runs them, and what the rows need from their findings.
+
+`ChecksLoop` runs `checks.run` off the UI thread, at most every `interval` seconds and only when the snapshot
+version or the log tails changed (or `recheck` seconds passed: some findings depend on ages alone). With a real
+connection it also reads log tails (kube.logtail.LogTailer, within its budget). It hands each result to a
+callback (the app posts it as a message; the screen applies it like a change set).
+
+`FindingsView` is one result as the panels read it: findings by subject uid and by scale set, counts per
+severity, and which uids show something different from the previous view (only their rows are rebuilt).
+
+Neither `checks` nor the kubernetes client is imported here at module level: the first frame paints before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from rich.style import Style
+from rich.text import Text
+
+from kube.model import PODS, SCALE_SETS
+from widgets.text import DEFAULT_PALETTE, ERROR, INFO, MARKERS, OK, WARN, Palette, clean_line, status_text
+
+if TYPE_CHECKING:
+    from checks.finding import Finding, LogTail
+
+# checks.finding's severities (not imported: importing `checks` loads every check) → widgets.text's.
+SEVERITY = {"error": ERROR, "warning": WARN, "info": INFO}
+RANK = {"error": 0, "warning": 1, "info": 2}
+WORD = {"error": "error", "warning": "warn", "info": "info"}
+PLURAL = {"error": ("error", "errors"), "warning": ("warning", "warnings"), "info": ("info", "info")}
+SHORT_WORD = {"error": "err", "warning": "warn", "info": "info"}
+ORDER = ("error", "warning", "info")
+KIND_SHORT = {"Pod": "pod", "PersistentVolumeClaim": "pvc", "AutoscalingRunnerSet": "ars",
+              "EphemeralRunnerSet": "ers", "EphemeralRunner": "er", "AutoscalingListener": "listener",
+              "Namespace": "ns", "ServiceAccount": "sa", "NetworkPolicy": "netpol", "StorageClass": "sc",
+              "Deployment": "deploy", "Secret": "secret", "Check": "check"}
+DIM = Style(dim=True)
+
+Signature = tuple[tuple[str, str, str], ...]        # what a row shows of its findings: (severity, code, title)…
+
+
+def rank(finding: Finding) -> int:
+    return RANK.get(finding.severity, 3)
+
+
+def finding_key(f: Finding) -> str:
+    """A stable row key per finding (the engine deduplicates on the same fields)."""
+    s = f.subject
+    raw = "\x00".join((f.code, f.scale_set, s.kind, s.namespace, s.name, s.uid, f.title))
+    return "fd-" + hashlib.sha1(raw.encode("utf-8", "replace")).hexdigest()[:20]
+
+
+def group_key(scale_set: str) -> str:
+    """The row key of a scale set's row in the Findings panel."""
+    return "fg-" + hashlib.sha1(scale_set.encode("utf-8", "replace")).hexdigest()[:20]
+
+
+def subject_label(f: Finding) -> str:
+    s = f.subject
+    return clean_line(f"{KIND_SHORT.get(s.kind, s.kind.lower())}/{s.name}")
+
+
+class FindingsView:
+    """One check run's findings (worst first), indexed for the rows. `ready` is False before the first run."""
+
+    def __init__(self, findings: Iterable[Finding] = (), *, ready: bool = True, error: str = "") -> None:
+        self.findings: tuple[Finding, ...] = tuple(sorted(findings, key=lambda f: f.sort_key()))
+        self.ready = ready
+        self.error = error
+        by_uid: dict[str, list[Finding]] = {}
+        by_set: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            if f.subject.uid:
+                by_uid.setdefault(f.subject.uid, []).append(f)
+            if f.scale_set:
+                by_set.setdefault(f.scale_set, []).append(f)
+        self.by_uid: dict[str, tuple[Finding, ...]] = {uid: tuple(fs) for uid, fs in by_uid.items()}
+        self.by_set: dict[str, tuple[Finding, ...]] = {key: tuple(fs) for key, fs in by_set.items()}
+        self.signatures: dict[str, Signature] = {uid: tuple((f.severity, f.code, f.title) for f in fs)
+                                                 for uid, fs in self.by_uid.items()}
+        self.counts = counts(self.findings)
+
+    @cached_property
+    def by_key(self) -> dict[str, Finding]:
+        """Findings by their row key (finding_key)."""
+        return {finding_key(f): f for f in self.findings}
+
+    @cached_property
+    def groups(self) -> dict[str, str]:
+        """The Findings panel's scale set rows: row key (group_key) → "namespace/name" ("" = no scale set)."""
+        return {group_key(f.scale_set): f.scale_set for f in self.findings}
+
+    def of(self, uid: str) -> tuple[Finding, ...]:
+        return self.by_uid.get(uid, ())
+
+    def of_set(self, namespace: str, name: str) -> tuple[Finding, ...]:
+        return self.by_set.get(f"{namespace}/{name}", ())
+
+    def changed_uids(self, previous: FindingsView | None) -> set[str]:
+        """Subject uids whose rows show something else than with `previous`."""
+        if previous is None:
+            return set(self.signatures)
+        old, new = previous.signatures, self.signatures
+        return {uid for uid in old.keys() | new.keys() if old.get(uid) != new.get(uid)}
+
+    def shows_same(self, previous: FindingsView | None) -> bool:
+        """Nothing a panel shows differs from `previous` (evidence may have: it is read when a detail opens)."""
+        return previous is not None and previous.ready == self.ready and previous.error == self.error and \
+            [_shown(f) for f in previous.findings] == [_shown(f) for f in self.findings]
+
+
+def _shown(f: Finding) -> tuple:
+    s = f.subject
+    return f.severity, f.code, f.title, f.scale_set, s.kind, s.namespace, s.name, s.uid
+
+
+def counts(findings: Iterable[Finding]) -> dict[str, int]:
+    out = {severity: 0 for severity in ORDER}
+    for f in findings:
+        if f.severity in out:
+            out[f.severity] += 1
+    return out
+
+
+NO_FINDINGS = FindingsView(ready=False)
+
+
+def worst_first(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: f.sort_key())
+
+
+# ---------------------------------------------------------------- cells
+def severity_text(severity: str, palette: Palette = DEFAULT_PALETTE) -> Text:
+    """"✖ error", "⚠ warn", "● info": a marker and a word, never colour alone."""
+    return status_text(WORD.get(severity, severity), SEVERITY.get(severity, INFO), palette)
+
+
+def problem_text(findings: Sequence[Finding], palette: Palette = DEFAULT_PALETTE, *, title: bool = True) -> Text:
+    """A row's Problem cell: its worst finding's severity and (with `title`) its title, "+N" for more."""
+    if not findings:
+        return Text("", end="")
+    top = min(findings, key=lambda f: f.sort_key())
+    text = severity_text(top.severity, palette)
+    if title:
+        text.append(" " + clean_line(top.title))
+    if len(findings) > 1:
+        text.append(f" +{len(findings) - 1}", DIM)
+    return text
+
+
+def set_problem_text(findings: Sequence[Finding], palette: Palette = DEFAULT_PALETTE, *, title: bool = True) -> Text:
+    """A scale set's Problem cell: the worst severity among its own and its children's findings and how many have
+    it ("✖ 3"); with `title` also the word and the top finding's title ("✖ 3 err Runner pods stuck Pending +2")."""
+    if not findings:
+        return Text("", end="")
+    top = min(findings, key=lambda f: f.sort_key())
+    same = sum(1 for f in findings if f.severity == top.severity)
+    severity = SEVERITY.get(top.severity, INFO)
+    text = Text(end="")
+    if not title:
+        text.append(f"{MARKERS[severity]} {same}", palette.style(severity))
+        return text
+    text.append(f"{MARKERS[severity]} {same} {SHORT_WORD.get(top.severity, top.severity)}", palette.style(severity))
+    text.append(" " + clean_line(top.title))
+    if len(findings) > same:
+        text.append(f" +{len(findings) - same}", DIM)
+    return text
+
+
+def summary_text(view: FindingsView, palette: Palette = DEFAULT_PALETTE, *, compact: bool = False,
+                 findings: Sequence[Finding] | None = None) -> Text:
+    """The header's "✖ 2 errors ⚠ 3 warnings ● 1 info" ("✔ no findings" when clean; empty before the first run)."""
+    text = Text(end="")
+    if view.error:
+        return status_text(f"checks failed: {view.error}", ERROR, palette)
+    if not view.ready:
+        return text
+    numbers = view.counts if findings is None else counts(findings)
+    parts = [(severity, n) for severity, n in ((s, numbers.get(s, 0)) for s in ORDER) if n]
+    if not parts:
+        return status_text("no findings", OK, palette)
+    for i, (severity, n) in enumerate(parts):
+        if i:
+            text.append(" ")
+        word = SHORT_WORD[severity] if compact else PLURAL[severity][n != 1]
+        text.append_text(status_text(f"{n} {word}", SEVERITY[severity], palette))
+    return text
+
+
+# ---------------------------------------------------------------- the thread
+def tails_signature(tails: Sequence[LogTail]) -> tuple:
+    return tuple((t.pod_uid, t.container, t.previous, t.fetched_at, len(t.lines)) for t in tails)
+
+
+def make_tailer(monitor: object):
+    """A LogTailer when the monitor has a real connection (an ApiClient), else None (a fake monitor)."""
+    api = getattr(getattr(monitor, "conn", None), "api_client", None)
+    if api is None:
+        return None
+    from kube.logtail import LogTailer
+
+    return LogTailer(api)
+
+
+class ChecksLoop:
+    """Runs the checks on an app-owned daemon thread (an endless loop must not hold a slot of Textual's worker
+    pool) and hands `(findings, snapshot version, error)` to `deliver` (called on that thread). At most every
+    `interval` seconds (or twice as long as the checks took), and only when the snapshot version or the log tails
+    changed, or `recheck` seconds passed (findings that depend on ages: pending for minutes, churn windows)."""
+
+    def __init__(self, monitor, deliver: Callable[[list, int, str], None], clock: Callable[[], float] = time.time,
+                 *, interval: float = 1.0, recheck: float = 10.0, tail_deadline: float = 5.0,
+                 run: Callable[..., list] | None = None, tailer: object = None,
+                 github: bool = True, github_timeout: float = 5.0) -> None:
+        self.monitor = monitor
+        self.github = github
+        self.github_timeout = github_timeout
+        self._prober = None
+        self.probe_results: tuple = ()    # the last GitHub credential probes (kube.credentials), for the screens
+        self.deliver = deliver
+        self.clock = clock
+        self.interval = interval
+        self.recheck = recheck
+        self.tail_deadline = tail_deadline
+        self._run_checks = run
+        self._tailer = tailer
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs = 0
+        self.cost = 0.0                   # seconds the last run of the checks took
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="arc-top-checks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _loop(self) -> None:
+        if self._run_checks is None:
+            import checks
+
+            self._run_checks = checks.run
+        if self._tailer is None:
+            self._tailer = make_tailer(self.monitor)
+        conn = getattr(self.monitor, "conn", None)
+        if self.github and conn is not None and getattr(conn, "api_client", None) is not None:
+            from kube.credentials import CredentialProber
+
+            self._prober = CredentialProber(conn.api_client, timeout=self.github_timeout)
+        last: tuple | None = None
+        last_run = float("-inf")
+        while not self._stop.is_set():
+            try:
+                last, last_run = self.step(last, last_run)
+            except Exception as exc:  # never let the thread die: report it, try again later
+                self.deliver([], -1, one_line(exc))
+            # A big cluster's checks take a while: wait at least twice that long, so they never take more than
+            # about a third of a core (and of the GIL the screen needs).
+            if self._stop.wait(max(self.interval, 2 * self.cost)):
+                break
+        if self._prober is not None:
+            self._prober.close()
+
+    def step(self, last: tuple | None, last_run: float) -> tuple[tuple | None, float]:
+        """One round: read log tails, run the checks if anything changed. Returns the new (last, last_run)."""
+        snapshot = self.monitor.snapshot()
+        tails: Sequence = ()
+        if self._tailer is not None:
+            try:
+                tails = tuple(self._tailer.fetch(snapshot, self.clock(), deadline_seconds=self.tail_deadline))
+            except Exception:  # the tailer counts its own errors; the checks still run on the objects
+                tails = ()
+        probes = None
+        if self._prober is not None:
+            try:
+                # Cached per Secret resourceVersion: a request to GitHub only for a new or changed Secret (or
+                # every 15 minutes); bounded by the prober's own budget.
+                probes = self.probe_results = tuple(self._prober.probe(snapshot))
+            except Exception:  # probes are best effort: the other checks still run
+                probes = None
+        key = (snapshot.version, tails_signature(tails),
+               tuple((getattr(r, "probed_at", 0), tuple(getattr(r, "scale_sets", ()))) for r in probes or ()))
+        now = time.monotonic()
+        if key == last and now - last_run < self.recheck:
+            return last, last_run
+        began = time.monotonic()
+        if probes is None:
+            findings = self._run_checks(snapshot, now=self.clock(), logs=tails)
+        else:
+            findings = self._run_checks(snapshot, now=self.clock(), logs=tails, probes=probes)
+        self.cost = time.monotonic() - began
+        self.runs += 1
+        if not self._stop.is_set():
+            self.deliver(list(findings), snapshot.version, "")
+        return key, now
+
+
+def one_line(error: BaseException) -> str:
+    text = clean_line(f"{type(error).__name__}: {error}").strip()
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def group_order(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
+    """(scale set key, its findings worst first), the worst group first; findings of no scale set last on ties."""
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.scale_set, []).append(f)
+    out = [(key, worst_first(fs)) for key, fs in groups.items()]
+    out.sort(key=lambda g: (min(rank(f) for f in g[1]), g[0] == "", g[0]))
+    return out
+
+
+# ---------------------------------------------------------------- where a finding's object is shown
+def scale_set_uid(snapshot, key: str) -> str | None:
+    """The uid of the scale set "namespace/name"."""
+    for ss in snapshot.of(SCALE_SETS).values():
+        if f"{ss.namespace}/{ss.name}" == key:
+            return ss.uid
+    return None
+
+
+def finding_targets(f: Finding, snapshot, index) -> list[tuple[str, str]]:
+    """(panel id, row key) candidates for the row of a finding's subject, best first; its scale set's row last.
+    Runner rows are keyed by the EphemeralRunner's uid, orphan runner pods, workflow pods and work volumes by
+    their own; a listener pod is shown by its scale set's row."""
+    s = f.subject
+    out: list[tuple[str, str]] = []
+    name = (s.namespace, s.name)
+    if s.kind == "AutoscalingRunnerSet":
+        uid = s.uid if s.uid in snapshot.of(SCALE_SETS) else scale_set_uid(snapshot, f"{s.namespace}/{s.name}")
+        if uid:
+            out.append(("scalesets", uid))
+    elif s.kind == "EphemeralRunner":
+        runner = index.runners_by_name.get(name)
+        out += [("runners", uid) for uid in (s.uid, runner.uid if runner else "") if uid]
+    elif s.kind == "Pod":
+        pod = snapshot.of(PODS).get(s.uid) or index.pods_by_name.get(name)
+        runner = index.runners_by_name.get(name)
+        if pod is not None and pod.role == "listener":
+            uid = scale_set_uid(snapshot, f"{pod.scale_set_namespace or pod.namespace}/{pod.scale_set}")
+            if uid:
+                out.append(("scalesets", uid))
+        if runner is not None:
+            out.append(("runners", runner.uid))
+        if pod is not None:
+            out.append(("runners", pod.uid))
+    elif s.kind == "PersistentVolumeClaim":
+        volume = index.volumes_by_name.get(name)
+        uids = [uid for uid in (s.uid, volume.uid if volume else "") if uid]
+        out += [(panel, uid) for panel in ("volumes", "runners") for uid in uids]
+    if f.scale_set:
+        uid = scale_set_uid(snapshot, f.scale_set)
+        if uid:
+            out.append(("scalesets", uid))
+    return list(dict.fromkeys(out))

@@ -1,0 +1,350 @@
+"""Drill-down from any row: `l` logs, `d` describe, `y` YAML — what the keys resolve to, where the data
+comes from, and what the drill-down screens share (breadcrumb, `esc` back one level, `q`, `?`).
+
+A row's key is an object uid (a scale set, an EphemeralRunner, a pod, a volume claim; an events row is a
+folded group of events about one object). `l` shows the log of the pod behind it: the pod itself, an
+EphemeralRunner's runner pod (same name), a scale set's listener pod.
+
+The data comes from a `DrillSource`: `KubeSource` reads through the monitor's official-client ApiClient
+(kube/objects.py, kube/logstream.py); tests put a `drill_source` attribute on their fake monitor.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Static
+
+from kube.logstream import LogEvent, LogRequest
+from kube.model import EVENTS, LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, VOLUMES, Snapshot
+from kube.objects import ObjectRef
+from tui.protocol import connection_of
+from widgets.text import Palette, clean_line
+
+KIND_OF = {SCALE_SETS: "AutoscalingRunnerSet", RUNNER_SETS: "EphemeralRunnerSet", RUNNERS: "EphemeralRunner",
+           LISTENERS: "AutoscalingListener", PODS: "Pod", VOLUMES: "PersistentVolumeClaim"}
+SEPARATOR = " › "
+
+
+class Follower(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class DrillSource(Protocol):
+    """Where the drill-down screens read from. Methods other than `follow` are called on worker threads."""
+
+    def fetch(self, ref: ObjectRef) -> dict: ...
+    def events(self, ref: ObjectRef, uid: str) -> list[dict]: ...
+    def follow(self, request: LogRequest, on_event: Callable[[LogEvent], None]) -> Follower: ...
+
+
+class KubeSource:
+    """The live cluster through the official client."""
+
+    def __init__(self, api_client) -> None:
+        self.api_client = api_client
+
+    def fetch(self, ref: ObjectRef) -> dict:
+        from kube.objects import fetch
+        return fetch(self.api_client, ref)
+
+    def events(self, ref: ObjectRef, uid: str) -> list[dict]:
+        from kube.objects import events_for
+        return events_for(self.api_client, ref, uid)
+
+    def follow(self, request: LogRequest, on_event: Callable[[LogEvent], None]) -> Follower:
+        from kube.logstream import LogFollower
+        return LogFollower(self.api_client, request, on_event)
+
+
+_SOURCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def source_for(app) -> DrillSource | None:
+    monitor = getattr(app, "monitor", None)
+    if monitor is None:
+        return None
+    given = getattr(monitor, "drill_source", None)
+    if given is not None:
+        return given
+    api_client = getattr(connection_of(monitor), "api_client", None)
+    if api_client is None:
+        return None
+    try:
+        source = _SOURCES.get(monitor)
+        if source is None:
+            source = _SOURCES[monitor] = KubeSource(api_client)
+    except TypeError:                       # a monitor that cannot be weakly referenced
+        source = KubeSource(api_client)
+    return source
+
+
+def clock_of(app) -> Callable[[], float]:
+    clock = getattr(app, "clock", None)
+    return clock if callable(clock) else time.time
+
+
+# ---- rows to objects ----------------------------------------------------------------------------------------
+def resolve(key: str | None, snapshot: Snapshot | None, findings: object = None) -> ObjectRef | None:
+    """The object a row key (a uid, an events row's group key, a findings row's key) stands for."""
+    if key is None or snapshot is None:
+        return None
+    if key.startswith("fd-"):              # a finding: its subject
+        finding = (getattr(findings, "by_key", None) or {}).get(key)
+        subject = getattr(finding, "subject", None)
+        if subject is None or not subject.name:
+            return None
+        return ObjectRef(subject.kind, subject.namespace, subject.name, subject.uid)
+    for kind_key, kind in KIND_OF.items():
+        obj = snapshot.of(kind_key).get(key)
+        if obj is not None:
+            return ObjectRef(kind, obj.namespace, obj.name, obj.uid)
+    if key.startswith("ev-"):
+        try:
+            from tui.rows.events import fold_events
+            folded = {f.key: f for f in fold_events(list(snapshot.of(EVENTS).values()))}
+        except Exception:          # the events panel changed its keys: nothing to drill into
+            return None
+        f = folded.get(key)
+        if f is not None:
+            uid = next((e.object_uid for e in snapshot.of(EVENTS).values()
+                        if (e.object_kind, e.object_namespace, e.object_name) ==
+                        (f.object_kind, f.object_namespace, f.object_name)), "")
+            return ObjectRef(f.object_kind, f.object_namespace, f.object_name, uid)
+    return None
+
+
+def _cursor(main) -> tuple[str, ObjectRef | None]:
+    panel = main.focused_panel() or main.panel("scalesets")
+    return panel.spec.title, resolve(panel.table.cursor_key, main.snapshot, getattr(main, "findings", None))
+
+
+def _open(main, make: Callable[[DrillSource, ObjectRef, tuple[str, ...]], Screen | None]) -> None:
+    title, ref = _cursor(main)
+    if ref is None:
+        main.notify("no object under the cursor", severity="warning", markup=False, timeout=3)
+        return
+    source = source_for(main.app)
+    if source is None:
+        main.notify("not connected yet", severity="warning", markup=False, timeout=3)
+        return
+    screen = make(source, ref, (title,))
+    if screen is not None:
+        main.app.push_screen(screen)
+
+
+def snapshot_of(app) -> Callable[[], Snapshot | None]:
+    def get() -> Snapshot | None:
+        main = getattr(app, "main_screen", None)
+        return getattr(main, "snapshot", None)
+    return get
+
+
+def log_screen(app, source: DrillSource, ref: ObjectRef, trail: tuple[str, ...], notify) -> Screen | None:
+    """The log screen for `ref` (its pod), or None after telling the user why there is none."""
+    from tui.screens.logs import LogScreen
+    from tui.screens.relations import log_target
+
+    snapshot = snapshot_of(app)
+    pod = log_target(ref, snapshot())
+    if pod is None:
+        why = {"EphemeralRunner": "has no pod (yet)", "AutoscalingRunnerSet": "has no listener pod",
+               "AutoscalingListener": "has no pod"}.get(ref.kind, "has no log: logs are a pod's")
+        notify(f"{ref.label} {why}", severity="warning", markup=False, timeout=4)
+        return None
+    if pod != ref and ref.label not in trail[-2:]:
+        trail = (*trail, ref.label)          # "… › EphemeralRunner x › Pod x › log": how we got to the pod
+    return LogScreen(source, pod, trail, snapshot)
+
+
+def open_logs(main) -> None:
+    _open(main, lambda source, ref, trail: log_screen(main.app, source, ref, trail, main.notify))
+
+
+def open_describe(main) -> None:
+    from tui.screens.describe import DescribeScreen
+    _open(main, lambda source, ref, trail: DescribeScreen(source, ref, trail, snapshot_of(main.app)))
+
+
+def open_yaml(main) -> None:
+    from tui.screens.yaml_view import YamlScreen
+    _open(main, lambda source, ref, trail: YamlScreen(source, ref, trail, snapshot_of(main.app)))
+
+
+# ---- what the drill-down screens share ----------------------------------------------------------------------
+def crumbs(trail: Sequence[str], width: int) -> Text:
+    """`arc-top › Runners › Pod ns/name › log`, shortened from the left part when narrow."""
+    parts = ["arc-top", *(clean_line(p) for p in trail)]
+    text = SEPARATOR.join(parts)
+    if len(text) > width > 8:
+        last = parts[-1]
+        keep = max(0, width - len(last) - 4)
+        head = SEPARATOR.join(parts[:-1])
+        text = ("…" + head[len(head) - keep:] if keep else "…") + SEPARATOR + last
+        if len(text) > width:
+            text = text[:width - 1] + "…"
+    out = Text(no_wrap=True, end="")
+    before, sep, last = text.rpartition(SEPARATOR)
+    if sep:
+        out.append(before + sep, "dim")
+    out.append(last, "bold")
+    return out
+
+
+class Breadcrumb(Static):
+    """Where you are: arc-top › panel › object › view."""
+
+    def __init__(self, trail: Sequence[str]) -> None:
+        super().__init__(id="drill-crumbs")
+        self.trail = tuple(trail)
+
+    def render(self) -> Text:
+        return crumbs(self.trail, self.size.width or 80)
+
+
+class DrillScreen(Screen):
+    """Base of the log, describe and YAML screens: a breadcrumb on top, `esc` back one level."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="arc-top.drill.back",
+                tooltip="Back one level (closes the search first)"),
+        Binding("q", "close", "Back", show=False, id="arc-top.drill.close", tooltip="Back one level"),
+        Binding("question_mark", "help", "Help", show=False, id="arc-top.drill.help",
+                tooltip="Show every key"),
+    ]
+    VIEW = ""                  # the last breadcrumb part: "log", "describe", "yaml"
+
+    def __init__(self, source: DrillSource, ref: ObjectRef, trail: tuple[str, ...],
+                 snapshot: Callable[[], Snapshot | None] | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.ref = ref
+        self.parent_trail = tuple(trail)
+        self.snapshot = snapshot or (lambda: None)
+        self.palette = Palette()
+
+    @property
+    def trail(self) -> tuple[str, ...]:
+        parent = self.parent_trail
+        if len(parent) >= 2 and parent[-2] == self.ref.label:     # another view of the same object
+            return (*parent, self.VIEW)
+        return (*parent, self.ref.label, self.VIEW)
+
+    def compose_crumbs(self) -> ComposeResult:
+        yield Breadcrumb(self.trail)
+
+    def on_mount(self) -> None:
+        self.palette = Palette.from_app(self.app)
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        from widgets.log_view import LogView
+
+        self.palette = Palette.from_app(self.app)
+        for view in self.query(LogView):
+            view.set_palette(self.palette)
+
+    def now(self) -> float:
+        return clock_of(self.app)()
+
+    # ---- navigation ------------------------------------------------------------------------------------
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+        self.app.push_screen(HelpScreen())
+
+    # Screens opened from here carry this screen's whole trail: the breadcrumb is the stack `esc` unwinds.
+    def open_logs_of(self, ref: ObjectRef) -> None:
+        screen = log_screen(self.app, self.source, ref, self.trail, self.notify)
+        if screen is not None:
+            self.app.push_screen(screen)
+
+    def open_describe_of(self, ref: ObjectRef) -> None:
+        from tui.screens.describe import DescribeScreen
+        self.app.push_screen(DescribeScreen(self.source, ref, self.trail, self.snapshot))
+
+    def open_yaml_of(self, ref: ObjectRef) -> None:
+        from tui.screens.yaml_view import YamlScreen
+        self.app.push_screen(YamlScreen(self.source, ref, self.trail, self.snapshot))
+
+
+class SearchMixin:
+    """`/` search (and, where offered, `&` filter) over the screen's LogView, through one input field.
+    The screen provides `view` (LogView), `search_input` (Input) and calls `close_search_first()` from
+    its `esc` action."""
+
+    input_mode = ""
+
+    def action_search(self) -> None:
+        self._open_input("search")
+
+    def action_filter(self) -> None:
+        self._open_input("filter")
+
+    def action_next_match(self, direction: int) -> None:
+        view = self.view
+        if view.next_match(direction) is None and view.search:
+            self.notify(f"nothing matches /{clean_line(view.search)}", severity="warning", markup=False, timeout=2)
+        self.search_changed()
+
+    def search_changed(self) -> None:
+        """The search or filter changed (the log screen updates its title)."""
+
+    def close_search_first(self) -> bool:
+        """`esc`: close the field, else clear the filter, else the search. False when nothing was open."""
+        view = self.view
+        if self.input_mode:
+            self._close_input()
+        elif view.filter:
+            view.set_filter("")
+        elif view.search:
+            view.set_search("")
+        else:
+            return False
+        self.search_changed()
+        return True
+
+    def _open_input(self, mode: str) -> None:
+        self.input_mode = mode
+        field = self.search_input
+        field.placeholder = ("search (any case; enter keeps it, n / N next / previous, esc closes)"
+                             if mode == "search" else "show only lines containing… (enter keeps it, esc closes)")
+        field.value = self.view.search if mode == "search" else self.view.filter
+        field.display = True
+        field.focus()
+        self.refresh_bindings()
+
+    def _close_input(self) -> None:
+        self.input_mode = ""
+        self.search_input.display = False
+        self.view.focus()
+        self.refresh_bindings()
+
+    def on_input_changed(self, event) -> None:
+        event.stop()
+        if self.input_mode == "search":
+            self.view.set_search(event.value)
+        elif self.input_mode == "filter":
+            self.view.set_filter(event.value)
+        self.search_changed()
+
+    def on_input_submitted(self, event) -> None:
+        event.stop()
+        mode = self.input_mode
+        self._close_input()
+        if mode == "search" and event.value:
+            self.action_next_match(1)
+        self.search_changed()
