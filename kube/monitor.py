@@ -31,7 +31,8 @@ DISCOVERY_SOURCE = "discovery"
 # What the panels show; the other kinds (secrets, RBAC, policies, storage classes, namespaces) only feed the checks.
 PANEL_KINDS = frozenset({model.SCALE_SETS, model.RUNNER_SETS, model.RUNNERS, model.LISTENERS, model.PODS,
                          model.VOLUMES, model.EVENTS})
-SECOND_WAVE_AFTER = 3.0         # seconds: start the checks' kinds by then even if the panels are still listing
+SECOND_WAVE_AFTER = 4.0         # seconds: start the checks' kinds by then even if the panels are still listing
+SECOND_WAVE_GRACE = 1.5         # seconds after the panels' kinds have synced
 
 
 def _arc_pod(obj: object) -> bool:
@@ -95,6 +96,7 @@ class Monitor:
         self._stopped = False
         self._started = False
         self._discovery: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def info(self) -> ArcInfo | None:
@@ -139,6 +141,8 @@ class Monitor:
         deadline = time.monotonic() + SECOND_WAVE_AFTER
         while time.monotonic() < deadline and not self._stopped and not self.panels_synced():
             time.sleep(0.02)
+        # …and a moment more: the screen fills its panels from those lists right then (one interpreter lock).
+        self._stopping.wait(max(0.0, min(SECOND_WAVE_GRACE, deadline - time.monotonic())))
         with self._lock:
             for spec in specs:
                 if spec not in first:
@@ -171,6 +175,7 @@ class Monitor:
         """Stop every thread; returns within `timeout` (threads are daemons: a straggler cannot block exit)."""
         with self._lock:
             self._stopped = True
+            self._stopping.set()
             watchers = list(self.watchers)
         for watcher in watchers:
             watcher.stop()

@@ -258,6 +258,11 @@ class ChecksLoop:
             from kube.credentials import CredentialProber
 
             self._prober = CredentialProber(conn.api_client, timeout=self.github_timeout)
+        # Not while the first lists arrive: checks of half a cluster would be wrong and would slow the lists down.
+        panels_synced = getattr(self.monitor, "panels_synced", None)
+        while panels_synced is not None and not panels_synced():
+            if self._stop.wait(0.1):
+                return
         last: tuple | None = None
         last_run = float("-inf")
         while not self._stop.is_set():
@@ -275,6 +280,10 @@ class ChecksLoop:
     def step(self, last: tuple | None, last_run: float) -> tuple[tuple | None, float]:
         """One round: read log tails, run the checks if anything changed. Returns the new (last, last_run)."""
         snapshot = self.monitor.snapshot()
+        if last is not None and last[0] == snapshot.version and time.monotonic() - last_run < self.recheck:
+            # Nothing changed: no log tails, no probes, no checks (each walks every pod) until `recheck`.
+            return last, last_run
+        began = time.monotonic()          # the cost counts the log tails and probes too: same thread, same GIL
         tails: Sequence = ()
         if self._tailer is not None:
             try:
@@ -293,8 +302,8 @@ class ChecksLoop:
                tuple((getattr(r, "probed_at", 0), tuple(getattr(r, "scale_sets", ()))) for r in probes or ()))
         now = time.monotonic()
         if key == last and now - last_run < self.recheck:
+            self.cost = time.monotonic() - began
             return last, last_run
-        began = time.monotonic()
         if probes is None:
             findings = self._run_checks(snapshot, now=self.clock(), logs=tails)
         else:
