@@ -56,7 +56,7 @@ def outage(healthy, monitor, down: float, during) -> list[str]:
 
     healthy.cluster.restart(down_seconds=down)
     during()
-    assert wait_for(record, timeout=15, step=0.01), states
+    assert wait_for(record, timeout=30, step=0.01), states   # reconnect backoff reaches 10 s per attempt
     return states
 
 
