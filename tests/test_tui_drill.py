@@ -335,3 +335,65 @@ async def test_a_scale_set_description_has_its_credentials_line_masked(healthy, 
         else:
             assert "not probed (--no-github)" in line
         assert token not in body and token[4:-4] not in body
+
+
+@pytest.mark.asyncio
+async def test_keys_answer_while_a_credential_probe_waits_on_an_unanswering_github(healthy):
+    """Issue 5: probes run on the checks thread. A scale set whose GitHub accepts connections and never answers
+    keeps a probe waiting for its timeout; meanwhile the screen answers keys, and the probe then ends as
+    ARC000 (not evaluated), never as a false error."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted, held = threading.Event(), []
+
+    def hold():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+            accepted.set()
+
+    threading.Thread(target=hold, daemon=True).start()
+    custom = client.CustomObjectsApi(api_client(healthy))
+    port = listener.getsockname()[1]
+    custom.create_namespaced_custom_object("actions.github.com", "v1alpha1", NS, "autoscalingrunnersets", {
+        "apiVersion": "actions.github.com/v1alpha1", "kind": "AutoscalingRunnerSet",
+        "metadata": {"name": "silent-github", "namespace": NS},
+        "spec": {"githubConfigUrl": f"https://127.0.0.1:{port}/arc-org", "githubConfigSecret": "arc-github-token",
+                 "minRunners": 0, "maxRunners": 1,
+                 "template": {"spec": {"containers": [{"name": "runner",
+                                                        "image": "ghcr.io/actions/actions-runner"}]}}}})
+    try:
+        conn = connect(healthy.kubeconfig_path, all_namespaces=True)
+        app = ArcTopApp(lambda on_change: Monitor(conn, on_change), github_timeout=3.0)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, accepted.is_set, timeout=30, what="a probe connecting to the silent GitHub")
+            started = time.monotonic()
+            for key, panel in (("2", "runners"), ("3", "volumes"), ("1", "scalesets")):
+                await pilot.press(key)
+                assert app.focused is app.main_screen.panel(panel).table
+            assert time.monotonic() - started < 3.0, "the keys waited for the probe (its timeout is 3 s)"
+            assert not any("silent-github" in " ".join(r.scale_sets) for r in app.checks.probe_results)
+
+            def silent_result():
+                return next((r for r in app.checks.probe_results if "silent-github" in " ".join(r.scale_sets)), None)
+
+            await until(pilot, lambda: silent_result() is not None, timeout=30, what="the probe's result")
+            assert not silent_result().evaluated
+            await until(pilot, lambda: any(f.code == "ARC000" and "GitHub" in f.title + " ".join(f.evidence)
+                                           for f in app.main_screen.findings.findings
+                                           if f.scale_set == f"{NS}/silent-github"), timeout=20, what="ARC000")
+            findings = [f for f in app.main_screen.findings.findings if f.scale_set == f"{NS}/silent-github"]
+            assert not any(f.code in ("ARC104", "ARC105", "ARC106", "ARC107") for f in findings)
+    finally:
+        custom.delete_namespaced_custom_object("actions.github.com", "v1alpha1", NS, "autoscalingrunnersets",
+                                               "silent-github")
+        listener.close()
+        for c in held:
+            c.close()
