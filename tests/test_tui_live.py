@@ -104,7 +104,8 @@ async def test_a_410_while_running_relists_without_ghost_or_missing_rows(healthy
             header = lambda: str(app.screen.query_one("#header").render())  # noqa: E731
             await until(pilot, lambda: "live" in header() and "reconnecting" not in header(), timeout=20)
             assert _shown_roots(runners) == _server_runner_roots(healthy)
-            assert all(w.lists > n for w, n in zip(pods, lists, strict=True)), "no re-list after the 410"
+            # The pods watcher holding the ghost re-listed (its DELETED was compacted away: only a re-list removes it).
+            assert any(w.lists > n for w, n in zip(pods, lists, strict=True)), "no re-list after the 410"
         finally:
             healthy.cluster.paused = False
         await pilot.press("q")
