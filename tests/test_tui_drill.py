@@ -371,20 +371,22 @@ async def test_keys_answer_while_a_credential_probe_waits_on_an_unanswering_gith
                                                         "image": "ghcr.io/actions/actions-runner"}]}}}})
     try:
         conn = connect(healthy.kubeconfig_path, all_namespaces=True)
-        app = ArcTopApp(lambda on_change: Monitor(conn, on_change), github_timeout=3.0)
+        app = ArcTopApp(lambda on_change: Monitor(conn, on_change), github_timeout=6.0)
         async with app.run_test(size=(160, 48)) as pilot:
             await until(pilot, accepted.is_set, timeout=30, what="a probe connecting to the silent GitHub")
             started = time.monotonic()
             for key, panel in (("2", "runners"), ("3", "volumes"), ("1", "scalesets")):
                 await pilot.press(key)
                 assert app.focused is app.main_screen.panel(panel).table
-            assert time.monotonic() - started < 3.0, "the keys waited for the probe (its timeout is 3 s)"
+            # Pilot.press waits for the app to be idle, so this is not a latency figure (bench/monitor.py has those):
+            # only that the keys did not wait for the probe.
+            assert time.monotonic() - started < 6.0, "the keys waited for the probe (its timeout is 6 s)"
             assert not any("silent-github" in " ".join(r.scale_sets) for r in app.checks.probe_results)
 
             def silent_result():
                 return next((r for r in app.checks.probe_results if "silent-github" in " ".join(r.scale_sets)), None)
 
-            await until(pilot, lambda: silent_result() is not None, timeout=30, what="the probe's result")
+            await until(pilot, lambda: silent_result() is not None, timeout=40, what="the probe's result")
             assert not silent_result().evaluated
             await until(pilot, lambda: any(f.code == "ARC000" and "GitHub" in f.title + " ".join(f.evidence)
                                            for f in app.main_screen.findings.findings
