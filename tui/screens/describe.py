@@ -183,10 +183,6 @@ class DescribeScreen(SearchMixin, DrillScreen):
             return bool(self.view.search) or None
         return True
 
-    def action_back(self) -> None:
-        if not self.close_search_first():
-            self.dismiss()
-
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self._open_index(int(event.option.id or -1))

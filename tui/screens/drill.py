@@ -283,8 +283,8 @@ class DrillScreen(Screen):
 
 class SearchMixin:
     """`/` search (and, where offered, `&` filter) over the screen's LogView, through one input field.
-    The screen provides `view` (LogView), `search_input` (Input) and calls `close_search_first()` from
-    its `esc` action."""
+    The screen provides `view` (LogView) and `search_input` (Input); `esc` closes the field, the filter, the
+    search, and only then the screen."""
 
     input_mode = ""
 
@@ -302,6 +302,10 @@ class SearchMixin:
 
     def search_changed(self) -> None:
         """The search or filter changed (the log screen updates its title)."""
+
+    def action_back(self) -> None:
+        if not self.close_search_first():
+            self.dismiss()
 
     def close_search_first(self) -> bool:
         """`esc`: close the field, else clear the filter, else the search. False when nothing was open."""

@@ -389,10 +389,6 @@ class LogScreen(SearchMixin, DrillScreen):
             return bool(self.view.search) or None
         return True
 
-    def action_back(self) -> None:
-        if not self.close_search_first():
-            self.dismiss()
-
     def search_changed(self) -> None:
         self._update_title()
 

@@ -132,10 +132,6 @@ class YamlScreen(SearchMixin, DrillScreen):
             return bool(self.view.search) or None
         return True
 
-    def action_back(self) -> None:
-        if not self.close_search_first():
-            self.dismiss()
-
     def action_managed_fields(self) -> None:
         self.managed_fields = not self.managed_fields
         self._show()
