@@ -23,13 +23,12 @@ import calendar
 import math
 import random
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kube.apis import read_json, status_message
-from kube.watch import _chunks, _connection_line, _is_read_timeout, _shutdown
+from kube.watch import StreamThread, _chunks, _connection_line, _is_read_timeout
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0           # no byte for this long: reconnect (resuming) in case the stream silently died
@@ -154,13 +153,13 @@ class Dedup:
 
 
 # ---- the follower -------------------------------------------------------------------------------------------
-class LogFollower(threading.Thread):
+class LogFollower(StreamThread):
     """Streams one container's log to `on_event` (LogLines batches and LogStatus changes) until stopped."""
 
     def __init__(self, api_client, request: LogRequest, on_event: Callable[[LogEvent], None], *,
                  read_timeout: float = READ_TIMEOUT_S, backoff: tuple[float, float] = (BACKOFF_FIRST_S, BACKOFF_MAX_S),
                  settle: float = 0.5) -> None:
-        super().__init__(name=f"arc-top-log {request.namespace}/{request.pod}", daemon=True)
+        super().__init__(f"arc-top-log {request.namespace}/{request.pod}")
         self.api_client = api_client
         self.request = request
         self.on_event = on_event
@@ -173,22 +172,8 @@ class LogFollower(threading.Thread):
         self._last_line_at: float | None = None      # monotonic time the last line arrived
         self._announce = False                       # say "reconnected" once the next stream opens
         self.last_stamp = ""                         # the timestamp of the last line handed on
-        self._stopping = threading.Event()
-        self._resp = None
-        self._resp_lock = threading.Lock()
 
     # ---- control --------------------------------------------------------------------------------------
-    def stop(self) -> None:
-        self._stopping.set()
-        with self._resp_lock:
-            resp = self._resp
-        if resp is not None:
-            _shutdown(resp)
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
-
     def _emit(self, event: LogEvent) -> None:
         if not self.stopping:
             if isinstance(event, LogStatus) and event.state == "reconnecting":
@@ -279,10 +264,7 @@ class LogFollower(threading.Thread):
         resp = core.read_namespaced_pod_log(self.request.pod, self.request.namespace, _preload_content=False,
                                             _request_timeout=(CONNECT_TIMEOUT_S, self.read_timeout),
                                             **self._params(resuming))
-        with self._resp_lock:
-            self._resp = resp
-        if self.stopping:
-            _shutdown(resp)
+        self._hold(resp)
         complete = False
         try:
             note = f"reconnected; resumed after {self.last_stamp}" if self.last_stamp else "reconnected"
@@ -311,11 +293,7 @@ class LogFollower(threading.Thread):
                 return None
             raise
         finally:
-            with self._resp_lock:
-                self._resp = None
-            if not complete:
-                resp.close()
-            resp.release_conn()
+            self._release(resp, complete)
 
     def _lines(self, parts: list[bytes]) -> None:
         out: list[RawLine] = []

@@ -64,30 +64,16 @@ class _StreamError(Exception):
     """An ERROR event other than 410 (e.g. the server closed a too-slow watch): resume from the last version."""
 
 
-class KindWatcher(threading.Thread):
-    def __init__(self, api_client, spec: WatchSpec, state: ClusterState, *, page_size: int = PAGE_SIZE,
-                 watch_seconds: tuple[int, int] = WATCH_SECONDS, read_timeout: float = READ_TIMEOUT_S,
-                 forbidden_retry: float = FORBIDDEN_RETRY_S):
-        super().__init__(name=f"arc-top-watch {spec.source}", daemon=True)
-        self.api_client = api_client
-        self.spec = spec
-        self.state = state
-        self.kind = spec.resource.key
-        self.source = spec.source
-        self.page_size = page_size
-        self.watch_seconds = watch_seconds
-        self.read_timeout = read_timeout
-        self.forbidden_retry = forbidden_retry
-        self.resource_version = ""
-        self.lists = 0                              # how many (re)lists were applied (tests, diagnostics)
+class StreamThread(threading.Thread):
+    """A daemon thread that blocks reading streaming responses (a watch, a followed log); `stop()` from another
+    thread unblocks the read at once. Subclasses open a response, `_hold` it while reading, `_release` it after."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
         self._stopping = threading.Event()
         self._resp = None
         self._resp_lock = threading.Lock()
-        self._synced = False
-        self._status = KindState(self.kind, "starting")
-        state.set_state(self.kind, self._status, self.source)
 
-    # ---- control ---------------------------------------------------------------------------------------
     def stop(self) -> None:
         self._stopping.set()
         with self._resp_lock:
@@ -99,6 +85,42 @@ class KindWatcher(threading.Thread):
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
+    def _hold(self, resp):
+        with self._resp_lock:
+            self._resp = resp
+        if self.stopping:               # stopped while the request was being made
+            _shutdown(resp)
+        return resp
+
+    def _release(self, resp, complete: bool) -> None:
+        with self._resp_lock:
+            self._resp = None
+        if not complete:
+            resp.close()
+        resp.release_conn()
+
+
+class KindWatcher(StreamThread):
+    def __init__(self, api_client, spec: WatchSpec, state: ClusterState, *, page_size: int = PAGE_SIZE,
+                 watch_seconds: tuple[int, int] = WATCH_SECONDS, read_timeout: float = READ_TIMEOUT_S,
+                 forbidden_retry: float = FORBIDDEN_RETRY_S):
+        super().__init__(f"arc-top-watch {spec.source}")
+        self.api_client = api_client
+        self.spec = spec
+        self.state = state
+        self.kind = spec.resource.key
+        self.source = spec.source
+        self.page_size = page_size
+        self.watch_seconds = watch_seconds
+        self.read_timeout = read_timeout
+        self.forbidden_retry = forbidden_retry
+        self.resource_version = ""
+        self.lists = 0                              # how many (re)lists were applied (tests, diagnostics)
+        self._synced = False
+        self._status = KindState(self.kind, "starting")
+        state.set_state(self.kind, self._status, self.source)
+
+    # ---- control ---------------------------------------------------------------------------------------
     def _set(self, state: str, attempt: int = 0, message: str = "") -> None:
         new = KindState(self.kind, state, attempt=attempt, message=message, synced=self._synced)
         if new != self._status and not self.stopping:
@@ -175,19 +197,7 @@ class KindWatcher(threading.Thread):
         if spec.field_selector:
             kwargs["field_selector"] = spec.field_selector
         fn = spec.resource.list_function(self.api_client, spec.namespace)
-        resp = fn(_preload_content=False, **kwargs)
-        with self._resp_lock:
-            self._resp = resp
-        if self.stopping:
-            _shutdown(resp)
-        return resp
-
-    def _release(self, resp, complete: bool) -> None:
-        with self._resp_lock:
-            self._resp = None
-        if not complete:
-            resp.close()
-        resp.release_conn()
+        return self._hold(fn(_preload_content=False, **kwargs))
 
     def _list(self) -> None:
         from kubernetes.client.exceptions import ApiException
