@@ -71,18 +71,8 @@ class DescribeScreen(SearchMixin, DrillScreen):
             text = LogView(20_000, follow=False, id="describe-text")
             text.border_title = self.ref.label
             yield text
-        search = Input(placeholder="search", id="describe-search", compact=True)
-        search.display = False
-        yield search
+        yield self.search_field("describe-search")
         yield Footer()
-
-    @property
-    def view(self) -> LogView:
-        return self.query_one("#describe-text", LogView)
-
-    @property
-    def search_input(self) -> Input:
-        return self.query_one("#describe-search", Input)
 
     def on_mount(self) -> None:
         super().on_mount()

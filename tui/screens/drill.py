@@ -20,12 +20,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from kube.logstream import LogEvent, LogRequest
 from kube.model import EVENTS, LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, VOLUMES, Snapshot
 from kube.objects import ObjectRef
 from tui.protocol import connection_of
+from widgets.log_view import LogView
 from widgets.text import Palette, clean_line
 
 KIND_OF = {SCALE_SETS: "AutoscalingRunnerSet", RUNNER_SETS: "EphemeralRunnerSet", RUNNERS: "EphemeralRunner",
@@ -246,8 +247,6 @@ class DrillScreen(Screen):
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
     def _on_theme_changed(self, _theme: object) -> None:
-        from widgets.log_view import LogView
-
         self.palette = Palette.from_app(self.app)
         for view in self.query(LogView):
             view.set_palette(self.palette)
@@ -283,10 +282,25 @@ class DrillScreen(Screen):
 
 class SearchMixin:
     """`/` search (and, where offered, `&` filter) over the screen's LogView, through one input field.
-    The screen provides `view` (LogView) and `search_input` (Input); `esc` closes the field, the filter, the
-    search, and only then the screen."""
+    The screen composes one LogView and one `search_field()`; `esc` closes the field, the filter, the search,
+    and only then the screen."""
 
     input_mode = ""
+
+    @staticmethod
+    def search_field(field_id: str) -> Input:
+        """The screen's search input, hidden until `/` (or `&`)."""
+        search = Input(placeholder="search", id=field_id, compact=True)
+        search.display = False
+        return search
+
+    @property
+    def view(self) -> LogView:
+        return self.query_one(LogView)
+
+    @property
+    def search_input(self) -> Input:
+        return self.query_one(Input)
 
     def action_search(self) -> None:
         self._open_input("search")

@@ -184,18 +184,8 @@ class LogScreen(SearchMixin, DrillScreen):
             yield Static(id="log-title")
             yield Static(id="log-badge")
         yield LogView(self.cap, id="log-view")
-        search = Input(placeholder="search", id="log-search", compact=True)
-        search.display = False
-        yield search
+        yield self.search_field("log-search")
         yield Footer()
-
-    @property
-    def view(self) -> LogView:
-        return self.query_one(LogView)
-
-    @property
-    def search_input(self) -> Input:
-        return self.query_one("#log-search", Input)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -62,18 +62,8 @@ class YamlScreen(SearchMixin, DrillScreen):
         yield from self.compose_crumbs()
         yield Static(id="yaml-title")
         yield LogView(100_000, follow=False, id="yaml-text")
-        search = Input(placeholder="search", id="yaml-search", compact=True)
-        search.display = False
-        yield search
+        yield self.search_field("yaml-search")
         yield Footer()
-
-    @property
-    def view(self) -> LogView:
-        return self.query_one("#yaml-text", LogView)
-
-    @property
-    def search_input(self) -> Input:
-        return self.query_one("#yaml-search", Input)
 
     def on_mount(self) -> None:
         super().on_mount()
