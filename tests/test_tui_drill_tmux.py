@@ -17,8 +17,7 @@ def test_demo_runner_log_in_a_real_terminal(tmux, tmp_path):  # noqa: F811
     term = tmux(120, 36)
     # COLUMNS/LINES from the test process would override the pane's size in Textual (see test_cli_monitor).
     term.start(f"env -u COLUMNS -u LINES {sys.executable} -m cli.main demo; echo $? > {status}; sleep 30")
-    # A runner of the healthy set is up; its rows come first in the Runners panel (sorted by namespace, scale set).
-    term.wait_for(lambda s: "arc-runner-set-" in s and "Running" in runners_part(s), timeout=45)
+    term.wait_for(lambda s: "arc-runner-set" in s and "Runners" in s, timeout=45)
     term.keys("2")
     # Only the healthy set's runners (the incident's failed ones have no pod to follow): the filter keeps them.
     term.keys("/")
@@ -26,7 +25,8 @@ def test_demo_runner_log_in_a_real_terminal(tmux, tmp_path):  # noqa: F811
     term.keys("arc-runner-set-")
     time.sleep(0.3)
     term.keys("Enter")
-    time.sleep(0.5)
+    # One of the healthy set's runners is up (on a loaded machine the set may still be scaling up).
+    term.wait_for(lambda s: "arc-runner-set-" in runners_part(s) and "Running" in runners_part(s), timeout=45)
     for _ in range(5):       # the first runner may be between pods (ephemeral): then `l` only says so; again
         term.keys("g")
         time.sleep(0.3)

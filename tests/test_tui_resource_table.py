@@ -103,3 +103,24 @@ async def test_columns_follow_width_and_names_shrink_in_the_middle():
         await pilot.resize_terminal(140, 10)
         await until(pilot, lambda: [c.key.value for c in table.ordered_columns] == ["name", "phase", "wide", "msg"])
         await until(pilot, lambda: table.get_row("r")[0].plain == long)
+
+
+async def test_untouched_cursor_stays_on_the_first_row_when_rows_come_above():
+    """The demo's first fill lists one namespace before another: the panel must not scroll to follow row 0."""
+    app = TableApp()
+    async with app.run_test(size=(80, 8)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.sync([row(f"z{i:02}") for i in range(3)])
+        await pilot.pause()
+        assert table.cursor_key == "z00"
+        table.sync([row(f"a{i:02}") for i in range(10)] + [row(f"z{i:02}") for i in range(3)])
+        await pilot.pause()
+        await pilot.pause()
+        assert table.cursor_row == 0 and table.cursor_key == "a00" and table.scroll_y == 0
+        # moved down, the cursor follows its row
+        table.move_cursor(row=1)
+        await pilot.pause()
+        table.sync([row("0-first")] + [row(f"a{i:02}") for i in range(10)] + [row(f"z{i:02}") for i in range(3)])
+        await pilot.pause()
+        await pilot.pause()
+        assert table.cursor_key == "a01" and table.cursor_row == 2

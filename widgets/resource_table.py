@@ -632,10 +632,19 @@ class ResourceTable(DataTable):
         self._update_count += 1                    # _render repaints if what is on screen changed
 
     def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int) -> int:
-        """Keep the cursor on its row key. Scrolled to the top, stay at the top (new rows above are
-        seen, e.g. the newest event); scrolled down, keep the cursor row where it is on screen.
+        """Keep the cursor on its row key (or on the first row, if it is there at the top). Scrolled to the top,
+        stay at the top (new rows above are seen, e.g. the newest event); scrolled down, keep the cursor row
+        where it is on screen.
         Returns the first row shown afterwards."""
         if not self.row_count:
+            return 0
+        if cursor_row == 0 and scroll_y == 0:
+            # The cursor on the first row at the top (where it starts, or where `g` puts it) stays there, like
+            # k9s: rows listed later above it (another namespace's runners, the newest event) do not scroll the
+            # panel away from its top. A cursor moved down follows its row.
+            if self.cursor_row != 0:
+                self.move_cursor(row=0, animate=False, scroll=False)
+            self.call_after_refresh(lambda: self.scroll_y and self.scroll_to(y=0, animate=False, immediate=True))
             return 0
         if cursor_key is not None and cursor_key in self.rows:
             index = self.get_row_index(cursor_key)
