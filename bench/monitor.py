@@ -126,6 +126,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=40)
     ap.add_argument("--set", dest="params", action="append", default=[])
+    ap.add_argument("--profile", metavar="FILE", help="record the monitor with py-spy into FILE (collapsed stacks)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--started", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -146,12 +147,14 @@ def main() -> None:
                            check=True)
             kubectl_runs.append(time.perf_counter() - t)
         started = time.time()
-        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", kubeconfig, "--samples",
-                               str(args.samples), "--started", repr(started)], stdout=subprocess.PIPE, text=True,
-                              cwd=ROOT, timeout=600)
+        command = [sys.executable, os.path.abspath(__file__), "--child", kubeconfig, "--samples", str(args.samples),
+                   "--started", repr(started)]
+        if args.profile:      # collapsed stacks of the monitor process (py-spy must be installed)
+            command = ["py-spy", "record", "--format", "raw", "--rate", "200", "-o", args.profile, "--", *command]
+        proc = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, timeout=600)
         if proc.returncode != 0:
             raise SystemExit("monitor child failed (its stderr is above)")
-        measured = json.loads(proc.stdout.strip().splitlines()[-1])
+        measured = json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
     finally:
         sandbox.terminate()
         sandbox.wait(10)

@@ -248,25 +248,21 @@ def _connect_in_cluster(namespaces: Sequence[str], all_namespaces: bool) -> Conn
 def check_reachable(conn: Connection, timeout: float = 5.0) -> None:
     """GET /version, then one cheap authorized read (list one pod in the first selected namespace, or
     cluster-wide with -A). Raises ConnectError with one line; returns None when both work."""
-    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
+
+    from kube import apis
 
     api = conn.api_client
     limit = (timeout, timeout)
     try:
-        client.VersionApi(api).get_code(_preload_content=False, _request_timeout=limit).release_conn()
+        apis.request(api, "GET", "/version/", timeout=limit).release_conn()
     except ApiException as exc:
         raise ConnectError(_api_error_line(conn, exc, "GET /version")) from None
     except Exception as exc:
         raise ConnectError(_transport_error_line(conn, exc, timeout)) from None
-    core = client.CoreV1Api(api)
     try:
-        if conn.namespaces:
-            resp = core.list_namespaced_pod(conn.namespaces[0], limit=1, _preload_content=False,
-                                            _request_timeout=limit)
-        else:
-            resp = core.list_pod_for_all_namespaces(limit=1, _preload_content=False, _request_timeout=limit)
-        resp.release_conn()
+        namespace = conn.namespaces[0] if conn.namespaces else None
+        apis.PODS.list_function(api, namespace)(limit=1, _request_timeout=limit).release_conn()
     except ApiException as exc:
         where = f'in namespace "{conn.namespaces[0]}"' if conn.namespaces else "in all namespaces"
         raise ConnectError(_api_error_line(conn, exc, f"list pods {where}")) from None

@@ -75,11 +75,9 @@ def _status(exc: BaseException) -> int:
 
 def read_credentials(api_client, namespace: str, name: str, timeout: float = 5.0) -> Credentials | str:
     """The credential values of Secret namespace/name, or why they cannot be read (a reason for ARC000)."""
-    from kubernetes import client
-
     try:
-        resp = client.CoreV1Api(api_client).read_namespaced_secret(
-            name, namespace, _preload_content=False, _request_timeout=(min(timeout, 5.0), timeout))
+        resp = apis.request(api_client, "GET", apis.SECRETS.path(namespace, name),
+                            timeout=(min(timeout, 5.0), timeout))
     except Exception as exc:  # ApiException, transport errors: a reason, never a traceback (and never a value)
         status = _status(exc)
         if status == 403:
@@ -106,12 +104,10 @@ def read_credentials(api_client, namespace: str, name: str, timeout: float = 5.0
 
 def read_ca(api_client, namespace: str, tls: ServerTls, timeout: float = 5.0) -> tuple[str, str]:
     """(PEM, "") from the githubServerTLS ConfigMap, or ("", why not) — the probe then trusts the system CAs."""
-    from kubernetes import client
-
     where = f"ConfigMap {namespace}/{tls.configmap}"
     try:
-        resp = client.CoreV1Api(api_client).read_namespaced_config_map(
-            tls.configmap, namespace, _preload_content=False, _request_timeout=(min(timeout, 5.0), timeout))
+        resp = apis.request(api_client, "GET", apis.CONFIG_MAPS.path(namespace, tls.configmap),
+                            timeout=(min(timeout, 5.0), timeout))
     except Exception as exc:  # ApiException, transport errors
         status = _status(exc)
         words = {403: "get configmaps is forbidden", 404: "it does not exist"}.get(status) or (

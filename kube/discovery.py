@@ -90,20 +90,18 @@ def _error_line(exc: BaseException) -> str:
 
 def discover(conn) -> ArcInfo:
     """Blocking (a handful of small requests): call it from a worker thread."""
-    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
     api = conn.api_client
     problems: list[str] = []
     server_version, crd_versions, legacy = "", (), False
     try:
-        doc = apis.read_json(client.VersionApi(api).get_code(_preload_content=False, _request_timeout=(5, 10)))
+        doc = apis.read_json(apis.request(api, "GET", "/version/", timeout=(5, 10)))
         server_version = str(doc.get("gitVersion") or "")
     except Exception as exc:
         problems.append(f"cannot read the server version: {_error_line(exc)}")
     try:
-        groups = apis.read_json(client.ApisApi(api).get_api_versions(_preload_content=False,
-                                                                     _request_timeout=(5, 10))).get("groups") or []
+        groups = apis.read_json(apis.request(api, "GET", "/apis/", timeout=(5, 10))).get("groups") or []
         for group in groups:
             if not isinstance(group, dict):
                 continue

@@ -5,7 +5,7 @@ Cluster objects are untrusted input: every reader returns a value of the expecte
 
 from __future__ import annotations
 
-import json
+import marshal
 from collections.abc import Mapping
 from datetime import datetime
 from sys import intern
@@ -106,8 +106,10 @@ def shared(value):
     if type(value) is not dict and type(value) is not list or not value:
         return value
     try:
-        key = json.dumps(value, separators=(",", ":"))
-    except (TypeError, ValueError):
+        # marshal (format 2: no back-references, so equal values give equal bytes) is a faithful encoding of
+        # JSON values, ~4x cheaper than json.dumps: the pods' first list spent most of its projection here.
+        key = marshal.dumps(value, 2)
+    except ValueError:
         return value
     shared = _PIECES.get(key)
     if shared is None:
@@ -120,7 +122,9 @@ def shared(value):
 def _container_spec(c):
     if type(c) is not dict:
         return c
-    return shared({k: [shared(e) for e in v] if k == "env" and type(v) is list else shared(v) for k, v in c.items()})
+    # The parts are shared; the container's own small dict is not (encoding it again as a whole for the key
+    # would cost as much as its parts).
+    return {k: [shared(e) for e in v] if k == "env" and type(v) is list else shared(v) for k, v in c.items()}
 
 
 def pod_spec(spec: dict) -> Mapping:

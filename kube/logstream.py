@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kube import apis
 from kube.apis import read_json, status_message
 from kube.watch import StreamThread, _chunks, _connection_line, _is_read_timeout
 
@@ -258,12 +259,8 @@ class LogFollower(StreamThread):
 
     def _stream(self, resuming: bool) -> bool | None:
         """One request. True: the server ended the stream; None: read timeout (quiet log). Raises on errors."""
-        from kubernetes import client
-
-        core = client.CoreV1Api(self.api_client)
-        resp = core.read_namespaced_pod_log(self.request.pod, self.request.namespace, _preload_content=False,
-                                            _request_timeout=(CONNECT_TIMEOUT_S, self.read_timeout),
-                                            **self._params(resuming))
+        resp = apis.pod_log(self.api_client, self.request.namespace, self.request.pod, self._params(resuming),
+                            timeout=(CONNECT_TIMEOUT_S, self.read_timeout))
         self._hold(resp)
         complete = False
         try:
@@ -316,15 +313,13 @@ class LogFollower(StreamThread):
     def _container_ended(self) -> str:
         """After the server closed a follow: why, if the container (or the pod) is gone; "" if it still runs
         (then the stream was dropped). Asked twice, `settle` apart: the status may trail the end of the log."""
-        from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
-        core = client.CoreV1Api(self.api_client)
         why = ""
         for attempt in range(2):
             try:
-                resp = core.read_namespaced_pod(self.request.pod, self.request.namespace, _preload_content=False,
-                                                _request_timeout=(CONNECT_TIMEOUT_S, 10.0))
+                resp = apis.request(self.api_client, "GET", apis.PODS.path(self.request.namespace, self.request.pod),
+                                    timeout=(CONNECT_TIMEOUT_S, 10.0))
             except ApiException as exc:
                 if exc.status == 404:
                     return "pod deleted: end of log"

@@ -55,22 +55,11 @@ def resource_of(kind: str) -> Resource | None:
 def fetch_raw(api_client, ref: ObjectRef, timeout: float = 15.0) -> dict:
     """The live object as the server sends it (raises the client's ApiException; ValueError for a kind we
     do not read). Not masked: use `fetch`."""
-    from kubernetes import client
-
     res = _BY_KIND.get(ref.kind)
     if res is None:
         raise ValueError(f"arc-top cannot read {ref.kind} objects")
-    kwargs = {"_preload_content": False, "_request_timeout": (min(timeout, 5.0), timeout)}
-    if not res.api:
-        api = client.CustomObjectsApi(api_client)
-        resp = api.get_namespaced_custom_object(res.group, res.version, ref.namespace, res.plural, ref.name, **kwargs)
-    else:
-        api = getattr(client, res.api)(api_client)
-        if res.namespaced:
-            resp = getattr(api, f"read_namespaced_{res.snake}")(ref.name, ref.namespace, **kwargs)
-        else:
-            resp = getattr(api, f"read_{res.snake}")(ref.name, **kwargs)
-    return read_json(resp)
+    return read_json(apis.request(api_client, "GET", res.path(ref.namespace, ref.name),
+                                  timeout=(min(timeout, 5.0), timeout)))
 
 
 def fetch(api_client, ref: ObjectRef, timeout: float = 15.0) -> dict:

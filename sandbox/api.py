@@ -165,12 +165,12 @@ class Api:
         if path == "/api":
             return json_response(discovery.api_versions(self.server_address))
         if path == "/apis":
-            return json_response(discovery.api_group_list())
+            return json_response(discovery.api_group_list(self.cluster.crd_objects()))
         parts = [p for p in path.split("/") if p]
         if parts[:1] == ["api"] and len(parts) == 2:
             doc = discovery.resource_list(parts[1])
         elif parts[:1] == ["apis"] and len(parts) == 2:
-            doc = discovery.api_group(parts[1])
+            doc = discovery.api_group(parts[1], self.cluster.crd_objects())
         elif parts[:1] == ["apis"] and len(parts) == 3:
             doc = discovery.resource_list(f"{parts[1]}/{parts[2]}")
         elif path == "/openapi/v3":

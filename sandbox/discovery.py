@@ -27,19 +27,38 @@ def _group_entry(name: str, version: str) -> dict:
     return {"name": name, "versions": [gv], "preferredVersion": gv}
 
 
-def api_group_list() -> dict:
+def _crd_groups(crds: list[dict]) -> dict[str, str]:
+    """The groups (and first served version) of stored CRDs. A CRD of a group the sandbox has no built-in
+    kinds for (e.g. legacy summerwind ARC's actions.summerwind.dev) is discovered, as a real server would
+    after installing it; its objects are not served."""
+    out: dict[str, str] = {}
+    for crd in crds:
+        spec = crd.get("spec") if isinstance(crd.get("spec"), dict) else {}
+        group = spec.get("group")
+        versions = [v.get("name") for v in spec.get("versions") or () if isinstance(v, dict) and v.get("served", True)]
+        if isinstance(group, str) and group and versions and isinstance(versions[0], str):
+            out.setdefault(group, versions[0])
+    return out
+
+
+def api_group_list(crds: list[dict] = ()) -> dict:
     seen: dict[str, str] = {}
     for r in RESOURCES:
         if r.group and r.group not in seen:
             seen[r.group] = r.version
+    for group, version in _crd_groups(list(crds)).items():
+        seen.setdefault(group, version)
     return {"kind": "APIGroupList", "apiVersion": "v1",
             "groups": [_group_entry(g, v) for g, v in seen.items()]}
 
 
-def api_group(name: str) -> dict | None:
+def api_group(name: str, crds: list[dict] = ()) -> dict | None:
     for r in RESOURCES:
         if r.group == name:
             return dict(_group_entry(name, r.version), kind="APIGroup", apiVersion="v1")
+    version = _crd_groups(list(crds)).get(name)
+    if version:
+        return dict(_group_entry(name, version), kind="APIGroup", apiVersion="v1")
     return None
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from kube.config import connect
 from kube.discovery import chart_version, controller_info, discover, image_tag
 
@@ -31,25 +29,24 @@ def test_discovery_on_the_sandbox(healthy):
     assert info.problems == () and info.server_version.startswith("v1.")
 
 
-def test_legacy_summerwind_arc_is_named(healthy, monkeypatch):
-    from kubernetes import client
+def test_legacy_summerwind_arc_is_named(healthy):
+    """A summerwind CRD installed in the sandbox (as `kubectl apply` of the legacy chart would) is found."""
+    from kube import apis
+    from tests.conftest import api_client
 
-    real = client.ApisApi.get_api_versions
-
-    class Answer:
-        def __init__(self, data: bytes):
-            self.data = data
-
-        def release_conn(self) -> None:
-            pass
-
-    def with_summerwind(self, **kwargs):
-        doc = json.loads(real(self, **kwargs).data)
-        doc["groups"].append({"name": "actions.summerwind.dev", "versions": [
-            {"groupVersion": "actions.summerwind.dev/v1alpha1", "version": "v1alpha1"}]})
-        return Answer(json.dumps(doc).encode())
-
-    monkeypatch.setattr(client.ApisApi, "get_api_versions", with_summerwind)
-    info = discover(connect(healthy.kubeconfig_path))
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "runnerdeployments.actions.summerwind.dev"},
+           "spec": {"group": "actions.summerwind.dev", "scope": "Namespaced",
+                    "names": {"plural": "runnerdeployments", "singular": "runnerdeployment",
+                              "kind": "RunnerDeployment"},
+                    "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+    api = api_client(healthy)
+    path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    apis.request(api, "POST", path, body=crd).release_conn()
+    try:
+        info = discover(connect(healthy.kubeconfig_path))
+    finally:
+        apis.request(api, "DELETE", f"{path}/{crd['metadata']['name']}").release_conn()
     assert info.legacy_summerwind and info.arc_version == "0.14.2"
     assert any("summerwind" in p and "does not manage" in p for p in info.problems)

@@ -99,6 +99,7 @@ class ResourceTable(DataTable):
         self._filter = ""
         self._shown_columns: list[int] = []
         self._flex_width: int | None = None
+        self._last_width = 0                     # the content width when last laid out (hidden tables have none)
         self._search_cache: dict[str, tuple[TableRow, str]] = {}
         self._rendered: dict[str, TableRow] = {}          # what each displayed row was made from
         self._widths: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
@@ -234,7 +235,13 @@ class ResourceTable(DataTable):
             self._render()
 
     def _available_width(self) -> int:
-        return self.scrollable_content_region.width or self.size.width
+        """The content width; while the table is hidden (an empty panel shows its state line instead), the width
+        it had when last shown: rows filled in while hidden then need no second build when it appears."""
+        width = self.scrollable_content_region.width or self.size.width
+        if width > 0:
+            self._last_width = width
+            return width
+        return self._last_width
 
     def _columns_for_width(self) -> list[int]:
         width = self._available_width()

@@ -44,7 +44,7 @@ def age(seconds: float) -> str:
 def strip_escapes(value: object) -> str:
     """Remove CSI/OSC/other ESC sequences and C0/C1 controls (tab and newline are kept)."""
     text = "" if value is None else str(value)
-    if not text:
+    if not text or text.isprintable():        # no control character, so no escape sequence either: the usual case
         return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _ESCAPES.sub("", text)
@@ -52,7 +52,8 @@ def strip_escapes(value: object) -> str:
 
 def clean_line(value: object) -> str:
     """`strip_escapes` plus line breaks and tabs folded to spaces: one table cell, one line."""
-    return _LINE_BREAKS.sub(" ", strip_escapes(value))
+    text = strip_escapes(value)
+    return text if text.isprintable() else _LINE_BREAKS.sub(" ", text)
 
 
 def safe_text(value: object, style: str | Style = "", *, single_line: bool = True, **kwargs: Any) -> Text:
