@@ -30,7 +30,7 @@ from textual.renderables.styled import Styled
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, CellKey, DuplicateKey, Row, RowDoesNotExist, RowKey
 
-from widgets.text import age, truncate_middle
+from widgets.text import age, plain_text, truncate_middle
 
 AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is never narrower
 
@@ -58,6 +58,11 @@ class TableRow(NamedTuple):
     parent: str | None = None     # child rows (a runner's workflow pod) follow their parent in filters
     search: str = ""              # extra text the filter matches (a full name the cells abbreviate)
     created: float = 0.0          # epoch seconds the age column counts from (0: the cell as given)
+
+
+def _same_text(old: object, new: object) -> bool:
+    """Equal text, spans and style (Text's own == ignores the style)."""
+    return type(new) is Text and type(old) is Text and old == new and old.style == new.style
 
 
 def _signature(cell: Text) -> tuple:
@@ -115,6 +120,10 @@ class ResourceTable(DataTable):
         # on cost a repaint of the visible lines, never a rebuild of thousands of rows.
         self.now: float | None = None
         self._cell_lines: LRUCache[tuple, tuple[object, list]] = LRUCache(4096)
+        # The same with the row/column metadata applied, for a cell that has not moved: when only the ages
+        # changed (every few seconds), a line is rebuilt from these without touching a Style.
+        self._placed_lines: LRUCache[tuple, tuple[object, list]] = LRUCache(4096)
+        self._age_texts: dict[str, Text] = {}    # one Text per age string ("39s", "2m"), shared by every row
 
     # ---------------------------------------------------------------- public API
     @property
@@ -502,10 +511,16 @@ class ResourceTable(DataTable):
         if row_key is None or column_index >= len(cells):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         cell = cells[column_index]
-        key = (row_key, column_index, base_style, width, cursor, hover, self._show_hover_cursor,
+        # An age is the same text in every row of that age: its render is shared by all of them.
+        owner = "age" if self._age_texts.get(cell.plain) is cell else row_key
+        key = (owner, column_index, base_style, width, cursor, hover, self._show_hover_cursor,
                self._pseudo_class_state)
+        placed_key = (key, row_index)
+        placed = self._placed_lines.get(placed_key)
+        if placed is not None and (placed[0] is cell or _same_text(placed[0], cell)):
+            return placed[1]
         entry = self._cell_lines.get(key)
-        if entry is not None and (entry[0] is cell or type(cell) is Text and entry[0] == cell):
+        if entry is not None and (entry[0] is cell or _same_text(entry[0], cell)):
             lines = entry[1]
         else:
             # DataTable renders with the metadata baked in; render without (keyed without the row index)…
@@ -513,8 +528,10 @@ class ResourceTable(DataTable):
             self._cell_lines[key] = (cell, lines)
         meta = Style.from_meta({"row": row_index, "column": column_index})
         # …and put the metadata back for this position.
-        return [[Segment(text, style + meta if style is not None else meta, control) for text, style, control in line]
-                for line in lines]
+        placed_lines = [[Segment(text, style + meta if style is not None else meta, control)
+                         for text, style, control in line] for line in lines]
+        self._placed_lines[placed_key] = (cell, placed_lines)
+        return placed_lines
 
     def _render_plain_cell(self, cell, base_style: Style, width: int, cursor: bool, hover: bool,
                            row_index: int, column_index: int):
@@ -539,8 +556,16 @@ class ResourceTable(DataTable):
         cells = renderables.cells
         for position, i in enumerate(self._shown_columns):
             if self.specs[i].age and position < len(cells):
-                cells[position] = Text(age(now - row.created), end="")
+                cells[position] = self._age_text(age(now - row.created))
         return renderables
+
+    def _age_text(self, value: str) -> Text:
+        text = self._age_texts.get(value)
+        if text is None:
+            if len(self._age_texts) > 512:
+                self._age_texts.clear()
+            text = self._age_texts[value] = plain_text(value)
+        return text
 
     # DataTable rebuilds these lists (one entry per row) after every change, through a method call per row;
     # every row here is one line high, so they come straight from the row index.
