@@ -124,3 +124,38 @@ async def test_untouched_cursor_stays_on_the_first_row_when_rows_come_above():
         await pilot.pause()
         await pilot.pause()
         assert table.cursor_key == "a01" and table.cursor_row == 2
+
+
+async def test_name_column_keeps_its_width_when_the_widest_name_leaves():
+    """Churn: the longest runner name comes and goes; narrowing the column re-truncated every row each time."""
+    app = TableApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        rows = [row(f"k{i:03}") for i in range(20)]
+        table.sync([*rows, row("a-much-longer-runner-name-k999")])
+        await pilot.pause()
+        wide = table._flex_width
+        table.sync(rows)                                  # the widest row is gone
+        await pilot.pause()
+        assert table._flex_width == wide
+        assert table.get_row("k001")[0].plain == "name-k001"
+        table.set_filter("k00")                           # a new layout: the width follows the rows again
+        await pilot.pause()
+        assert table._flex_width < wide
+
+
+async def test_a_wide_value_in_another_column_coming_and_going_leaves_the_name_column_alone():
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        rows = [row(f"runner-with-a-long-name-{i:03}") for i in range(20)]
+        table.sync(rows)
+        await pilot.pause()
+        table.sync([*rows[:-1], row(rows[-1].key, "CrashLoopBackOff-and-more")])   # squeezes the name column
+        await pilot.pause()
+        squeezed = table._flex_width
+        table.sync(rows)                                                           # the wide phase is gone
+        await pilot.pause()
+        assert table._flex_width == squeezed
+        truncated = table.get_row(rows[0].key)[0]
+        assert truncated is table.get_row(rows[0].key)[0] and "…" in truncated.plain

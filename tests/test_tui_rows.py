@@ -245,3 +245,14 @@ def test_plain_text_builds_what_the_text_constructor_builds():
         assert fast.plain == plain + "x"
     hostile = safe_text("[red]pod\x1b]8;;http://x\x07\x1b[31m\tname[/red]")
     assert hostile.plain == "[red]pod name[/red]" and not hostile.spans
+
+
+def test_truncate_middle_fast_path_matches_the_text_slicing():
+    name = "arc-runner-set-h8ff4-runner-668fh"
+    plain = truncate_middle(Text(name, style="bold", end=""), 15)
+    spanned = Text(name, end="")
+    spanned.stylize("bold", 0, len(name))
+    sliced = truncate_middle(spanned, 15)                       # spans: the Text slicing path
+    assert plain.plain == sliced.plain == "arc-run…r-668fh"
+    assert str(plain.style) == "bold" and plain.end == ""
+    assert truncate_middle(Text("ab", end=""), 1).plain == "…"

@@ -105,6 +105,8 @@ class ResourceTable(DataTable):
         self._shown_columns: list[int] = []
         self._flex_width: int | None = None
         self._last_width = 0                     # the content width when last laid out (hidden tables have none)
+        self._flex_layout: tuple = ()            # (columns, width, filter) the flex width was set for
+        self._sticky_widths: dict[int, int] = {}  # the widest each column has been in that layout
         self._search_cache: dict[str, tuple[TableRow, str]] = {}
         self._rendered: dict[str, TableRow] = {}          # what each displayed row was made from
         self._widths: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
@@ -314,14 +316,19 @@ class ResourceTable(DataTable):
         if not flex or width <= 0:
             return None
         index = flex[0]
-        pad = 2 * self.cell_padding
         if widths is None:
             widths = self._natural_widths(shown, rows)
-        others = sum(widths[i] + pad for i in shown if i != index and not self.specs[i].tail)
-        room = width - others - pad
+        room = self._flex_room(shown, widths)
         spec = self.specs[index]
         natural = widths[index] if spec.max_width is None else min(widths[index], spec.max_width)
         return max(spec.min_width, min(natural, room))
+
+    def _flex_room(self, shown: list[int], widths: dict[int, int]) -> int:
+        """The width the flex column may take beside the others (tail columns take what is left)."""
+        index = next((i for i in shown if self.specs[i].flex), None)
+        pad = 2 * self.cell_padding
+        others = sum(widths[i] + pad for i in shown if i != index and not self.specs[i].tail)
+        return self._available_width() - others - pad
 
     def _row_widths(self, row: TableRow) -> tuple[int, ...]:
         cached = self._widths.get(row.key)
@@ -387,8 +394,30 @@ class ResourceTable(DataTable):
         shown = self._columns_for_width()
         visible = self._visible_set()
         wanted = [row for key, row in self._rows.items() if key in visible]
+        current = self.visible_keys()
+        wanted_keys = [row.key for row in wanted]
+        wanted_set = set(wanted_keys)
+        current_set = set(current)
+        gone = current_set - wanted_set
+        new = wanted_set - current_set
+        churn = len(gone) + len(new)
+        replaced = bool(current) and churn > REBUILD_SHARE * max(len(current), 1) and churn > 8
+
         natural = self._count_widths(shown, wanted)
+        layout = (tuple(shown), self._available_width(), self._filter)
+        if layout == self._flex_layout and not replaced:
+            # Under churn, columns only widen (until the width, the columns shown, the filter or most rows
+            # change): a widest value that comes and goes used to move the name column's width, and every
+            # row's name was truncated again, 6,000 of them, a few times a second.
+            sticky = self._sticky_widths
+            natural = {i: max(w, sticky.get(i, 0)) for i, w in natural.items()}
+        self._sticky_widths = natural
         flex = self._flex_for(shown, wanted, natural)
+        if (flex is not None and self._flex_width is not None and flex < self._flex_width
+                and layout == self._flex_layout and not replaced
+                and self._flex_width <= self._flex_room(shown, natural)):
+            flex = self._flex_width     # the widest name left: keep the column as wide while it fits
+        self._flex_layout = layout
         columns_changed = shown != self._shown_columns or not self.columns
         self._shown_columns = shown
         flex_changed = flex != self._flex_width
@@ -399,23 +428,16 @@ class ResourceTable(DataTable):
         cursor_key = self.cursor_key
         cursor_row = self.cursor_row
         scroll_y = round(self.scroll_y)
-        current = self.visible_keys()
-        wanted_keys = [row.key for row in wanted]
-        wanted_set = set(wanted_keys)
-        current_set = set(current)
-        gone = current_set - wanted_set
-        new = wanted_set - current_set
-        churn = len(gone) + len(new)
         page = self._page_height()
         before = current[scroll_y:scroll_y + page]           # the keys on screen now
 
         structural = False                                   # a rebuild repaints everything by itself
         with self.app.batch_update():
-            if columns_changed or (current and churn > REBUILD_SHARE * max(len(current), 1) and churn > 8):
+            if columns_changed or replaced:
                 self._rebuild(wanted)
             else:
                 if gone:
-                    self._remove_rows(gone)
+                    self._drop_rows(gone)
                     for key in gone:
                         self._rendered.pop(key, None)
                 structural = bool(gone)
@@ -440,9 +462,11 @@ class ResourceTable(DataTable):
                         if old_cell is None or _signature(old_cell) != _signature(cell):
                             updates.append((row.key, column_key, cell))
                 if added:
-                    self._add_rows(added)
-                if self.visible_keys() != wanted_keys:
-                    self._reorder(wanted_keys)
+                    self._put_rows(added)
+                if structural or current != wanted_keys:
+                    # Rows came, went or moved: the row index is made once, in the wanted order (each of
+                    # removing, appending and reordering used to walk every row).
+                    self._set_order(wanted_keys, was_empty=not current)
                     structural = True
                 if updates:
                     self._update_cells(updates)
@@ -639,29 +663,42 @@ class ResourceTable(DataTable):
             self._highlight_cursor()
         self.check_idle()
 
-    def _remove_rows(self, keys: set[str]) -> None:
-        order = [key for key in self.visible_keys() if key not in keys]
+    # A sync that adds, removes or moves rows: the rows' data is dropped and put first, then `_set_order`
+    # makes the row index once.
+    def _drop_rows(self, keys: set[str]) -> None:
+        key_of = self._row_key_of
         for key in keys:
-            row_key = RowKey(key)
+            row_key = key_of.pop(key, None) or RowKey(key)
             for column_key in self._data.get(row_key, ()):
                 self._updated_cells.discard(CellKey(row_key, column_key))
             self.rows.pop(row_key, None)
             self._data.pop(row_key, None)
-        key_of = self._row_key_of
-        for key in keys:
-            key_of.pop(key, None)
-        self._row_locations = TwoWayDict({key_of[key]: index for index, key in enumerate(order)})
-        self.cursor_coordinate = self.cursor_coordinate
-        self.hover_coordinate = self.hover_coordinate
-        self._require_update_dimensions = True     # the virtual size follows: no layout of the screen
-        self._update_count += 1                    # _render repaints if what is on screen changed
-        self.check_idle()
 
-    def _reorder(self, wanted_keys: list[str]) -> None:
-        # What DataTable.sort does, without comparing cells: the wanted order is known.
+    def _put_rows(self, rows: list[tuple[str, list[Text]]]) -> None:
+        data, table_rows, key_of = self._data, self.rows, self._row_key_of
+        column_keys = [column.key for column in self.ordered_columns]
+        for key, cells in rows:
+            if key in key_of:
+                raise DuplicateKey(f"The row key {key!r} already exists.")
+            row_key = key_of[key] = RowKey(key)
+            data[row_key] = dict(zip(column_keys, cells, strict=False))
+            table_rows[row_key] = Row(row_key, 1, None, False)
+
+    def _set_order(self, wanted_keys: list[str], was_empty: bool = False) -> None:
+        """The row index in the wanted order (what DataTable.sort does, without comparing cells)."""
         key_of = self._row_key_of
         self._row_locations = TwoWayDict({key_of[key]: index for index, key in enumerate(wanted_keys)})
+        self._require_update_dimensions = True     # the virtual size follows: no layout of the screen
         self._update_count += 1                    # _render repaints if what is on screen changed
+        # Clamp the cursor and the hover cell only when rows went from under them: setting the hover cell
+        # refreshes its region, which walks every row (4 ms at 6,000 rows), at every sync.
+        if self.cursor_row >= self.row_count:
+            self.cursor_coordinate = self.cursor_coordinate
+        if self.hover_coordinate.row >= self.row_count:
+            self.hover_coordinate = self.hover_coordinate
+        if was_empty and self.row_count and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self.check_idle()
 
     def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int) -> int:
         """Keep the cursor on its row key (or on the first row, if it is there at the top). Scrolled to the top,

@@ -184,6 +184,12 @@ def truncate_middle(text: Text, width: int) -> Text:
     head = keep // 2
     tail = keep - head
     plain = text.plain
+    if not text.spans and plain.isascii():
+        # The usual cell (a name, no spans): string slices, not Text slicing (10x the cost; churn truncates
+        # thousands of names when the column's width moves).
+        short = plain_text(plain[:head] + "…" + (plain[len(plain) - tail:] if tail else ""), text.style)
+        short.justify, short.overflow, short.no_wrap = text.justify, text.overflow, text.no_wrap
+        return short
     result = text[:head]
     result.append("…")
     result.append_text(text[len(plain) - tail:] if tail else Text(""))
