@@ -41,6 +41,7 @@ KIND_SHORT = {"Pod": "pod", "PersistentVolumeClaim": "pvc", "AutoscalingRunnerSe
               "Namespace": "ns", "ServiceAccount": "sa", "NetworkPolicy": "netpol", "StorageClass": "sc",
               "Deployment": "deploy", "Secret": "secret", "Check": "check"}
 DIM = Style(dim=True)
+FIRST_RUN_WAIT = 10.0      # seconds after the panels synced: the longest the first check run waits for the rest
 
 Signature = tuple[tuple[str, str, str], ...]        # what a row shows of its findings: (severity, code, title)…
 
@@ -261,6 +262,14 @@ class ChecksLoop:
         # Not while the first lists arrive: checks of half a cluster would be wrong and would slow the lists down.
         panels_synced = getattr(self.monitor, "panels_synced", None)
         while panels_synced is not None and not panels_synced():
+            if self._stop.wait(0.1):
+                return
+        # Then the kinds only the checks read (secrets, RBAC, policies: the second wave), for up to
+        # FIRST_RUN_WAIT seconds: a first run without them reports what it could not see, and it would compete
+        # for the interpreter with the panels' first fill.
+        synced = getattr(self.monitor, "synced", None)
+        deadline = time.monotonic() + FIRST_RUN_WAIT
+        while synced is not None and not synced() and time.monotonic() < deadline:
             if self._stop.wait(0.1):
                 return
         last: tuple | None = None

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from rich.cells import cell_len
 from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
@@ -334,7 +335,8 @@ class ResourceTable(DataTable):
         cached = self._widths.get(row.key)
         if cached is not None and cached[0] is row:
             return cached[1]
-        widths = tuple(cell.cell_len for cell in row.cells)
+        # Cluster strings are nearly always ASCII: one cell per character, no need to ask Rich.
+        widths = tuple([len(p) if p.isascii() else cell_len(p) for p in [cell.plain for cell in row.cells]])
         self._widths[row.key] = (row, widths)
         return widths
 

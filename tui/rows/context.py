@@ -13,7 +13,18 @@ from rich.text import Text
 from kube.model import EVENTS, LISTENERS, PODS, RUNNERS, VOLUMES, Event, Listener, Pod, Runner, Snapshot, Volume
 from tui.findings import NO_FINDINGS, FindingsView
 from tui.rows.index import SnapshotIndex
-from widgets.text import DEFAULT_PALETTE, ERROR, MUTED, OK, WARN, Palette, age, clean_line, plain_text, safe_text
+from widgets.text import (
+    DEFAULT_PALETTE,
+    ERROR,
+    MUTED,
+    OK,
+    WARN,
+    Palette,
+    age,
+    clean_line,
+    safe_text,
+    shared_text,
+)
 
 MODES = {"kubernetes": "kube", "kubernetes-novolume": "kube-novol", "dind": "dind", "default": "default"}
 POD_ERRORS = {"Error", "Failed", "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
@@ -25,7 +36,7 @@ LISTENER_YOUNG = 120.0      # seconds: a listener pod this young that was recrea
 
 def age_text(created: float, now: float) -> Text:
     """The age cell as built (the table then keeps it moving, see ResourceTable.set_now)."""
-    return plain_text(age(now - created) if created else "—")
+    return shared_text(age(now - created) if created else "—")
 
 
 def pod_severity(status: str) -> str:

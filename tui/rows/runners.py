@@ -12,7 +12,7 @@ from tui.findings import problem_text
 from tui.rows.context import POD_ERRORS, RowContext, age_text, pod_severity
 from tui.rows.index import SnapshotIndex
 from widgets.resource_table import TableRow
-from widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, plain_text, safe_text, status_cell
+from widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, safe_text, shared_text, status_cell
 
 
 def runner_status(runner: Runner, pod: Pod | None, palette: Palette, pod_detail: bool = True) -> Text:
@@ -58,12 +58,13 @@ def runner_state(runner: Runner, pod: Pod | None, palette: Palette) -> Text:
 
 
 def _pod_cells(ctx: RowContext, name: Text, pod: Pod, state: Text, phase: Text, message: Text) -> list[Text]:
-    restarts = plain_text(str(pod.restarts), ctx.palette.style(WARN) if pod.restarts else "")
+    restarts = shared_text(str(pod.restarts), ctx.palette.style(WARN) if pod.restarts else "")
     status = pod_status_text(pod, ctx.palette)
     if pod.role == "runner" and pod.status in ("Completed", "Succeeded") and not pod.deleting:
         status = status_cell(pod.status, WARN, ctx.palette)     # a runner pod that ended: churn
-    return [name, state, phase, status, plain_text(f"{pod.ready}/{pod.total}"),
-            restarts, age_text(pod.created, ctx.now), safe_text(pod.node or "—"), plain_text(""), message]
+    return [name, state, phase, status, shared_text(f"{pod.ready}/{pod.total}"),
+            restarts, age_text(pod.created, ctx.now), shared_text(clean_line(pod.node or "—")), shared_text(""),
+            message]
 
 
 def _pod_message(ctx: RowContext, pod: Pod) -> Text:
@@ -93,10 +94,10 @@ def _child_rows(ctx: RowContext, parent_key: str, namespace: str, pod_name: str)
         if not message.plain:
             message = safe_text(" ".join(x for x in (volume.storage_class, volume.capacity or volume.requested) if x))
         status = status_cell(volume.phase or "Pending", severity, ctx.palette)
-        empty = plain_text("")
-        cells = [_child_name("work volume", volume.name, f"{pod_name}-work"), status, status, empty, empty.copy(),
-                 empty.copy(), age_text(volume.created, ctx.now), safe_text(volume.storage_class or ""),
-                 empty.copy(), message]
+        empty = shared_text("")
+        cells = [_child_name("work volume", volume.name, f"{pod_name}-work"), status, status, empty, empty,
+                 empty, age_text(volume.created, ctx.now), shared_text(clean_line(volume.storage_class or "")),
+                 empty, message]
         cells = _with_problem(ctx, cells, ctx.findings.of(volume.uid))
         rows.append(TableRow(volume.uid, cells, parent_key, clean_line(volume.name), volume.created))
     return rows
@@ -107,7 +108,7 @@ def _with_problem(ctx: RowContext, cells: list[Text], findings) -> list[Text]:
     if findings:
         short, wide = problem_text(findings, ctx.palette, title=False), problem_text(findings, ctx.palette)
     else:
-        short, wide = plain_text(""), plain_text("")
+        short = wide = shared_text("")
     cells.insert(3, short)
     cells.insert(10, wide)
     return cells
@@ -197,16 +198,16 @@ def _runner_entry(ctx: RowContext, runner: Runner, pod: Pod | None) -> list[Tabl
     p = ctx.palette
     phase = runner_status(runner, pod, p, pod_detail=False)
     state = runner_state(runner, pod, p)
-    message = safe_text(runner.message) if runner.message else plain_text("")
+    message = safe_text(runner.message) if runner.message else shared_text("")
     if pod is not None:
         if not message.plain:
             message = _pod_message(ctx, pod)
         cells = _pod_cells(ctx, safe_text(runner.name), pod, state, phase, message)
     else:
-        cells = [safe_text(runner.name), state, phase, plain_text("no pod", "dim"), plain_text("—"),
-                 plain_text(""), age_text(runner.created, ctx.now), plain_text("—"), plain_text(""), message]
+        cells = [safe_text(runner.name), state, phase, shared_text("no pod", "dim"), shared_text("—"),
+                 shared_text(""), age_text(runner.created, ctx.now), shared_text("—"), shared_text(""), message]
     job = runner.job_display_name or runner.job_repository
-    cells[8] = safe_text(job) if job else plain_text("")
+    cells[8] = safe_text(job) if job else shared_text("")
     created = (pod or runner).created
     children = _child_rows(ctx, runner.uid, runner.namespace, runner.name)
     uids = (runner.uid,) if pod is None else (runner.uid, pod.uid)
