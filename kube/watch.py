@@ -340,7 +340,10 @@ def _is_read_timeout(exc: BaseException) -> bool:
     for _ in range(5):
         if isinstance(seen, (urllib3.exceptions.ReadTimeoutError, socket.timeout, TimeoutError)):
             return True
-        nxt = getattr(seen, "reason", None) or seen.__context__
+        # `reason` is the wrapped exception of urllib3's errors, but a plain string on ssl.SSLError (a TLS
+        # stream cut by a server restart: "UNEXPECTED_EOF_WHILE_READING") and on ApiException.
+        reason = getattr(seen, "reason", None)
+        nxt = reason if isinstance(reason, BaseException) else seen.__cause__ or seen.__context__
         if nxt is None or nxt is seen:
             break
         seen = nxt

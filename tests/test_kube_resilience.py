@@ -56,7 +56,9 @@ def outage(healthy, monitor, down: float, during) -> list[str]:
 
     healthy.cluster.restart(down_seconds=down)
     during()
-    assert wait_for(record, timeout=30, step=0.01), states   # reconnect backoff reaches 10 s per attempt
+    # reconnect backoff reaches 10 s per attempt
+    assert wait_for(record, timeout=30, step=0.01), (states, {k: (s.state, s.message) for k, s in
+                                                             monitor.snapshot().kinds.items() if s.state != "live"})
     return states
 
 
@@ -120,3 +122,26 @@ def test_a_stopped_monitor_does_not_reconnect(healthy):
     began = time.monotonic()
     m.stop()
     assert time.monotonic() - began < 1.5 and not any(w.is_alive() for w in m.watchers)
+
+
+def test_a_tls_stream_cut_is_not_mistaken_for_a_broken_watcher():
+    """A server restart can cut a watch's TLS stream mid-read: ssl.SSLError's `reason` is a string (it stopped
+    the watcher with an AttributeError once). Only a real read timeout counts as a quiet stream."""
+    import socket
+    import ssl
+
+    import urllib3
+    from kubernetes.client.exceptions import ApiException
+
+    from kube.watch import _is_read_timeout
+
+    cut = ssl.SSLError(1, "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol")
+    cut.reason = "UNEXPECTED_EOF_WHILE_READING"
+    assert not _is_read_timeout(cut)
+    assert not _is_read_timeout(ApiException(status=503, reason="Service Unavailable"))
+    wrapped = urllib3.exceptions.ProtocolError("Connection broken")
+    wrapped.__context__ = cut
+    assert not _is_read_timeout(wrapped)
+    timeout = urllib3.exceptions.ReadTimeoutError(None, "/api/v1/pods", "Read timed out.")
+    assert _is_read_timeout(urllib3.exceptions.MaxRetryError(None, "/api/v1/pods", timeout))
+    assert _is_read_timeout(socket.timeout())
