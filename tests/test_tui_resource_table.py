@@ -126,8 +126,9 @@ async def test_untouched_cursor_stays_on_the_first_row_when_rows_come_above():
         assert table.cursor_key == "a01" and table.cursor_row == 2
 
 
-async def test_name_column_keeps_its_width_when_the_widest_name_leaves():
+async def test_name_column_keeps_its_width_when_the_widest_name_leaves(monkeypatch):
     """Churn: the longest runner name comes and goes; narrowing the column re-truncated every row each time."""
+    monkeypatch.setattr("widgets.resource_table.STICKY_ROWS", 10)       # a big table, in small
     app = TableApp()
     async with app.run_test(size=(100, 12)) as pilot:
         table = app.query_one(ResourceTable)
@@ -144,7 +145,8 @@ async def test_name_column_keeps_its_width_when_the_widest_name_leaves():
         assert table._flex_width < wide
 
 
-async def test_a_wide_value_in_another_column_coming_and_going_leaves_the_name_column_alone():
+async def test_a_wide_value_in_another_column_coming_and_going_leaves_the_name_column_alone(monkeypatch):
+    monkeypatch.setattr("widgets.resource_table.STICKY_ROWS", 10)
     app = TableApp()
     async with app.run_test(size=(60, 12)) as pilot:
         table = app.query_one(ResourceTable)
@@ -159,3 +161,17 @@ async def test_a_wide_value_in_another_column_coming_and_going_leaves_the_name_c
         assert table._flex_width == squeezed
         truncated = table.get_row(rows[0].key)[0]
         assert truncated is table.get_row(rows[0].key)[0] and "…" in truncated.plain
+
+
+async def test_a_small_table_fits_its_rows_exactly():
+    """Below STICKY_ROWS rows (scale sets, volumes of a small cluster) a column narrows when its widest value goes."""
+    app = TableApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        rows = [row(f"k{i:03}") for i in range(20)]
+        table.sync([*rows, row("a-much-longer-runner-name-k999")])
+        await pilot.pause()
+        wide = table._flex_width
+        table.sync(rows)
+        await pilot.pause()
+        assert table._flex_width < wide

@@ -38,6 +38,7 @@ AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is neve
 # Above this share of rows added or removed, rebuild instead of reconciling row by row
 # (remove_row is O(n) in the DataTable).
 REBUILD_SHARE = 0.5
+STICKY_ROWS = 500          # from this many rows, column widths only widen under churn (see _render)
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,16 +408,17 @@ class ResourceTable(DataTable):
 
         natural = self._count_widths(shown, wanted)
         layout = (tuple(shown), self._available_width(), self._filter)
-        if layout == self._flex_layout and not replaced:
-            # Under churn, columns only widen (until the width, the columns shown, the filter or most rows
-            # change): a widest value that comes and goes used to move the name column's width, and every
-            # row's name was truncated again, 6,000 of them, a few times a second.
+        sticky_ok = layout == self._flex_layout and not replaced and len(wanted) >= STICKY_ROWS
+        if sticky_ok:
+            # Under churn in a big table, columns only widen (until the width, the columns shown, the filter or
+            # most rows change): a widest value that comes and goes used to move the name column's width, and
+            # every row's name was truncated again, 6,000 of them, a few times a second. Small tables fit their
+            # rows exactly.
             sticky = self._sticky_widths
             natural = {i: max(w, sticky.get(i, 0)) for i, w in natural.items()}
         self._sticky_widths = natural
         flex = self._flex_for(shown, wanted, natural)
-        if (flex is not None and self._flex_width is not None and flex < self._flex_width
-                and layout == self._flex_layout and not replaced
+        if (sticky_ok and flex is not None and self._flex_width is not None and flex < self._flex_width
                 and self._flex_width <= self._flex_room(shown, natural)):
             flex = self._flex_width     # the widest name left: keep the column as wide while it fits
         self._flex_layout = layout
