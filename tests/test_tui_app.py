@@ -382,3 +382,26 @@ async def test_a_scope_set_while_a_flush_is_midway_is_not_undone_by_the_rest_of_
         assert runners.total_count > 0
         assert all("team-a-kube" in runners.row_text(key) or runners._rows[key].parent for key in runners._rows)
         assert not runners.has_row("er-team-b-team-b-ssd-n5m7p-runner-new01")
+
+
+async def test_a_new_count_repaints_the_title_line_not_the_whole_panel():
+    """Under churn the Runners count changes at nearly every flush; Textual's border_title setter repainted the
+    whole panel (its table too). Only the top border line is refreshed, and it shows the new count."""
+    monitor = incident_monitor()
+    app = make_app(monitor)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = await loaded(pilot)
+        panel = main.panel("runners")
+        before = panel._title.plain
+        regions = []
+        original = panel.refresh
+
+        def spy(*args, **kwargs):
+            regions.append(args)
+            return original(*args, **kwargs)
+        panel.refresh = spy
+        monitor.put(*kube_runner("team-b", "team-b-ssd", "team-b-ssd-n5m7p-runner-new01", age=5))
+        await until(pilot, lambda: panel._title.plain != before, what="new title")
+        assert regions and all(len(r) == 1 and r[0].height == 1 for r in regions), regions
+        count = int(before.split("Runners")[1].split()[0])
+        assert f"Runners {count + 1}" in panel._title.plain and f"{count + 1}" in panel.border_title

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.dom import NoScreen
+from textual.geometry import Region
 from textual.widgets import Input, Static
 
 from kube.model import EVENTS, LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, VOLUMES, KindState
@@ -176,9 +178,21 @@ class Panel(Vertical):
             title.append(f"· scope {self.scope.label} ", "italic")
         if table.filter_text:
             title.append(f"· /{clean_line(table.filter_text)} ", "italic")
-        if title != self._title:           # setting a title repaints the whole panel
+        if title != self._title:
             self._title = title
+            self._set_border_title(title)
+
+    def _set_border_title(self, title: Text) -> None:
+        """What `self.border_title = title` does, but repainting the top border line only: Textual's setter
+        repaints the whole panel, its table included (40 lines at 200x60), and under churn the count in the
+        Runners title changes at nearly every flush. (Textual 8.2 internals: the title lives in _border_title;
+        refresh regions are relative to the content, so the border line is at -content_offset.)"""
+        if not self.is_mounted or not hasattr(self, "_border_title"):
             self.border_title = title
+            return
+        self._border_title = self.render_str(Content.from_rich_text(title)).expand_tabs(4).split()[0]
+        offset = self.content_offset
+        self.refresh(Region(-offset.x, -offset.y, self.outer_size.width, 1))
 
     # ---------------------------------------------------------------- filter
     def open_filter(self) -> None:

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.content import Content
-from textual.widgets import Footer, Input, OptionList
+from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from kube.model import Snapshot
@@ -20,6 +20,7 @@ from tui.screens.describe_text import describe_lines, wrap
 from tui.screens.drill import DrillScreen, DrillSource, SearchMixin
 from tui.screens.relations import CHILD, LISTENER, OWNER, THIS, Relation, listener_of, log_target, relations
 from tui.screens.relations import _Index as RelationIndex
+from widgets.footer import KeysFooter
 from widgets.log_view import LogView
 from widgets.text import ERROR, MUTED, OK, WARN, clean_line, status_text
 
@@ -72,7 +73,7 @@ class DescribeScreen(SearchMixin, DrillScreen):
             text.border_title = self.ref.label
             yield text
         yield self.search_field("describe-search")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from checks.logpatterns import match as match_pattern
@@ -29,6 +29,7 @@ from kube.logstream import LogLines, LogRequest, LogStatus
 from kube.model import Snapshot
 from kube.objects import ObjectRef, short_error
 from tui.screens.drill import DrillScreen, DrillSource, SearchMixin
+from widgets.footer import KeysFooter
 from widgets.log_view import LogView, log_text
 from widgets.text import ERROR, INFO, MARKERS, OK, WARN, clean_line
 
@@ -185,7 +186,7 @@ class LogScreen(SearchMixin, DrillScreen):
             yield Static(id="log-badge")
         yield LogView(self.cap, id="log-view")
         yield self.search_field("log-search")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
 from tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
@@ -25,6 +25,7 @@ from tui.rows.index import SnapshotIndex
 from tui.screens.finding import FindingScreen
 from tui.status import header_text
 from tui.trends import TrendSampler
+from widgets.footer import KeysFooter
 from widgets.resource_table import ResourceTable
 from widgets.text import ERROR, INFO, Palette, clean_line
 
@@ -111,7 +112,7 @@ class MainScreen(Screen):
         with Container(id="panels"):
             for spec in PANELS:
                 yield Panel(spec)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.palette = Palette.from_app(self.app)

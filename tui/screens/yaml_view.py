@@ -11,11 +11,12 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from kube.model import Snapshot
 from kube.objects import ObjectRef, short_error, without_managed_fields
 from tui.screens.drill import DrillScreen, DrillSource, SearchMixin
+from widgets.footer import KeysFooter
 from widgets.log_view import LogView, log_text
 from widgets.text import ERROR, Palette, clean_line, status_text
 
@@ -63,7 +64,7 @@ class YamlScreen(SearchMixin, DrillScreen):
         yield Static(id="yaml-title")
         yield LogView(100_000, follow=False, id="yaml-text")
         yield self.search_field("yaml-search")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         super().on_mount()
