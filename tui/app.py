@@ -72,6 +72,9 @@ def one_line(error: BaseException) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
+FIRST_TIDY_DELAY_S = 0.5
+
+
 class ArcTopApp(App):
     """The arc-top monitor.
 
@@ -117,6 +120,7 @@ class ArcTopApp(App):
         self._flush_ended = 0.0              # time.monotonic() at the end of the last flush…
         self._flush_cost = 0.0               # …and how long it took
         self._frozen_at = 0.0                # time.monotonic() of the last gc.freeze (see tidy_memory)
+        self._tidy_scheduled = False
         self._stopping = threading.Event()
         self._monitor_lock = threading.Lock()
         self.checks: ChecksLoop | None = None
@@ -268,8 +272,15 @@ class ArcTopApp(App):
         self.main_screen.set_connection(connection_of(monitor), getattr(monitor, "info", None))
         for _ in self.main_screen.apply_steps(snapshot, changes):
             await asyncio.sleep(0)      # keys pressed meanwhile are handled between two steps
-        if not self._frozen_at:
-            self.tidy_memory()
+        panels_synced = getattr(monitor, "panels_synced", None)
+        if not self._frozen_at and not self._tidy_scheduled and (panels_synced is None or panels_synced()):
+            # The first full collection (150 ms at 5,000 runners) waits until the first fill has been painted.
+            self._tidy_scheduled = True
+            self.set_timer(FIRST_TIDY_DELAY_S, self._first_tidy)
+
+    def _first_tidy(self) -> None:
+        self._tidy_scheduled = False
+        self.tidy_memory()
 
     def tidy_memory(self) -> None:
         """Keep full garbage collections short and rare. At 5,000 runners the rows, cells and model objects are
