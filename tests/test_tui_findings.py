@@ -500,7 +500,9 @@ async def test_fs_group_patch_clears_the_work_volume_findings_in_a_running_monit
                 raise AssertionError(f"{exc}: still {sorted(shown_codes('arc-runners/arc-runner-set'))}") from None
             cleared_after = time.monotonic() - patched_at
             assert not cells(app, "scalesets", ars.uid)[-1].startswith("✖")    # nothing worse than a warning left
-            assert {"ARC502", "ARC404"} <= shown_codes("arc-runners/arc-local-path")   # not fixed by fsGroup
+            # not fixed by fsGroup (local-path volumes ignore it): still shown, within a check run or two
+            await until(pilot, lambda: {"ARC502", "ARC404"} <= shown_codes("arc-runners/arc-local-path"),
+                        timeout=20, what="arc-local-path keeps ARC502/ARC404")
             assert not FIXED_BY_FS_GROUP & {f.code for f in main.findings.findings
                                             if f.scale_set == "arc-runners/arc-runner-set"}
             await pilot.press("q")
