@@ -31,7 +31,7 @@ from textual.renderables.styled import Styled
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, CellKey, DuplicateKey, Row, RowDoesNotExist, RowKey
 
-from widgets.text import age, plain_text, truncate_middle
+from widgets.text import age, is_shared, shared_text, truncate_middle
 
 AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is never narrower
 
@@ -127,7 +127,6 @@ class ResourceTable(DataTable):
         # The same with the row/column metadata applied, for a cell that has not moved: when only the ages
         # changed (every few seconds), a line is rebuilt from these without touching a Style.
         self._placed_lines: LRUCache[tuple, tuple[object, list]] = LRUCache(4096)
-        self._age_texts: dict[str, Text] = {}    # one Text per age string ("39s", "2m"), shared by every row
 
     # ---------------------------------------------------------------- public API
     @property
@@ -539,8 +538,9 @@ class ResourceTable(DataTable):
         if row_key is None or column_index >= len(cells):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         cell = cells[column_index]
-        # An age is the same text in every row of that age: its render is shared by all of them.
-        owner = "age" if self._age_texts.get(cell.plain) is cell else row_key
+        # A shared cell ("", "0", "1/1", a node, an age) is the same text in every row that shows it: so is
+        # its render.
+        owner = "shared" if is_shared(cell) else row_key
         key = (owner, column_index, base_style, width, cursor, hover, self._show_hover_cursor,
                self._pseudo_class_state)
         placed_key = (key, row_index)
@@ -584,16 +584,8 @@ class ResourceTable(DataTable):
         cells = renderables.cells
         for position, i in enumerate(self._shown_columns):
             if self.specs[i].age and position < len(cells):
-                cells[position] = self._age_text(age(now - row.created))
+                cells[position] = shared_text(age(now - row.created))
         return renderables
-
-    def _age_text(self, value: str) -> Text:
-        text = self._age_texts.get(value)
-        if text is None:
-            if len(self._age_texts) > 512:
-                self._age_texts.clear()
-            text = self._age_texts[value] = plain_text(value)
-        return text
 
     # DataTable rebuilds these lists (one entry per row) after every change, through a method call per row;
     # every row here is one line high, so they come straight from the row index.

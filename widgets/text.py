@@ -100,6 +100,11 @@ def shared_text(plain: str, style: str | Style = "") -> Text:
     return text
 
 
+def is_shared(text: Text) -> bool:
+    """Made by `shared_text`: the same object for every cell with this text and style."""
+    return _SHARED.get((text.plain, text.style)) is text
+
+
 # Severity of a status; the marker is part of the text so colour is never the only signal.
 OK = "ok"
 WARN = "warn"
