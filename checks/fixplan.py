@@ -1,0 +1,289 @@
+"""What a fix is, as data: a `FixPlan` for one finding, its `Variant`s, each an ordered list of writes
+(`kube.operations.Operation`), the kubectl equivalent and the Helm values that keep the change.
+
+Pure: plans are made from the live objects the caller read (`Facts`); this module also applies an RFC 6902 patch
+locally (for previews without a server and for undo), derives the inverse of a patch, and renders the unified
+YAML diff an operator reviews — with every Secret value masked (`ghp_…a1b2⏎`).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import difflib
+import json
+from dataclasses import dataclass, field
+
+import yaml
+
+from checks.finding import Finding
+from checks.text import mask
+from kube.operations import CREATE, DELETE, PATCH, Operation, Target
+
+TOKEN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# Server-owned fields a diff leaves out: they change with every write and say nothing about the change.
+_VOLATILE_META = ("resourceVersion", "generation", "managedFields")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str                         # "fs-group", "chown-init" (what --variant takes)
+    summary: str                      # one line
+    operations: tuple[Operation, ...]
+    kubectl: tuple[str, ...] = ()     # the same change typed by hand (never a secret value)
+    helm: str = ""                    # values snippet that makes it survive `helm upgrade` ("" = not chart-managed)
+    risks: tuple[str, ...] = ()
+    warning: str = ""                 # set: the cause is still present; Apply is not the default
+
+    @property
+    def undoable(self) -> bool:
+        """Undo reverts patches; deleted objects are gone (the controller makes new ones)."""
+        return any(op.verb == PATCH for op in self.operations)
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    code: str
+    finding: Finding
+    target: Target                    # the object the fix is about (the first write's target, as a rule)
+    variants: tuple[Variant, ...]
+    helm_release: str = ""            # meta.helm.sh/release-name of the scale set, when Helm manages it
+    notes: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        s = self.finding.subject
+        where = f"{s.namespace}/{s.name}" if s.namespace else s.name
+        return f"Fix {self.code} · {s.kind} {where}"
+
+    def variant(self, name: str | None) -> Variant:
+        """The variant called `name` (the default, the first, for None); KeyError names the choices."""
+        if not name:
+            return self.variants[0]
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise KeyError(f"no variant {name!r} for {self.code}; choose one of: "
+                       + ", ".join(v.name for v in self.variants))
+
+
+@dataclass
+class Facts:
+    """The live objects a plan is made from (read by the caller just before planning)."""
+    target: dict                                   # the finding's object (ARS, Secret, Namespace…)
+    scale_set: dict | None = None                  # the AutoscalingRunnerSet, when the target is another object
+    listener_pods: list[dict] = field(default_factory=list)
+    listeners: list[dict] = field(default_factory=list)        # AutoscalingListeners of the scale set
+    runners: list[dict] = field(default_factory=list)          # the scale set's EphemeralRunners
+    findings: tuple[Finding, ...] = ()             # the current findings (a cause still present warns)
+
+
+class PlanError(Exception):
+    """No plan can be made (one line: why)."""
+
+
+class PatchFailed(Exception):
+    """A local RFC 6902 application failed (a `test` op, or a path that does not exist)."""
+
+
+# ---- RFC 6902, locally ------------------------------------------------------------------------------------------
+def pointer(*parts: object) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _parts(path: str) -> list[str]:
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        raise PatchFailed(f"bad path {path!r}")
+    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+
+
+def _walk(doc: object, parts: list[str]) -> object:
+    for part in parts:
+        if isinstance(doc, dict) and part in doc:
+            doc = doc[part]
+        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        else:
+            raise PatchFailed(f"path not found: {pointer(*parts)}")
+    return doc
+
+
+def get_path(doc: object, path: str, default: object = None) -> object:
+    try:
+        return _walk(doc, _parts(path))
+    except PatchFailed:
+        return default
+
+
+def apply_patch(doc: dict, ops) -> dict:
+    """`doc` with RFC 6902 `ops` applied (a new object; `doc` is not touched). Raises PatchFailed."""
+    out = copy.deepcopy(doc)
+    for op in ops:
+        kind, parts = op.get("op"), _parts(op.get("path", ""))
+        if not parts:
+            raise PatchFailed("the whole document cannot be patched")
+        parent, last = _walk(out, parts[:-1]), parts[-1]
+        if kind == "test":
+            if get_path(out, op["path"], None) != op.get("value"):
+                raise PatchFailed(f"test failed at {op['path']}")
+        elif kind in ("add", "replace"):
+            if isinstance(parent, dict):
+                if kind == "replace" and last not in parent:
+                    raise PatchFailed(f"path not found: {op['path']}")
+                parent[last] = copy.deepcopy(op["value"])
+            elif isinstance(parent, list):
+                index = len(parent) if last == "-" else int(last) if last.isdigit() else -1
+                if not 0 <= index <= len(parent) - (kind == "replace"):
+                    raise PatchFailed(f"index out of range: {op['path']}")
+                if kind == "add":
+                    parent.insert(index, copy.deepcopy(op["value"]))
+                else:
+                    parent[index] = copy.deepcopy(op["value"])
+            else:
+                raise PatchFailed(f"path not found: {op['path']}")
+        elif kind == "remove":
+            _walk(out, parts)
+            if isinstance(parent, dict):
+                del parent[last]
+            else:
+                del parent[int(last)]
+        else:
+            raise PatchFailed(f"unsupported op {kind!r}")
+    return out
+
+
+def inverse_patch(before: dict, ops) -> list[dict]:
+    """The ops that take the result of `ops` (applied to `before`) back to `before`'s values at the paths they
+    changed, each guarded by a `test` that the value is still the one the fix wrote. No resourceVersion test:
+    the caller adds the live object's own when it undoes."""
+    forward: list[tuple[dict, object]] = []      # (op, the value before it) for the writing ops
+    state = before
+    for op in ops:
+        if op.get("op") == "test":
+            continue
+        old = get_path(state, op["path"], _MISSING)
+        forward.append((op, old if old is _MISSING else copy.deepcopy(old)))
+        state = apply_patch(state, [op])
+    out: list[dict] = []
+    for op, old in reversed(forward):
+        path, kind = op["path"], op["op"]
+        inserted = kind == "add" and (old is _MISSING or isinstance(get_path(state, path.rsplit("/", 1)[0]), list))
+        if inserted:
+            out += [{"op": "test", "path": path, "value": op["value"]}, {"op": "remove", "path": path}]
+        elif kind in ("add", "replace"):
+            out += [{"op": "test", "path": path, "value": op["value"]}, {"op": "replace", "path": path, "value": old}]
+        elif kind == "remove":
+            out.append({"op": "add", "path": path, "value": old})
+    return out
+
+
+_MISSING = object()
+
+
+# ---- masking and the diff -------------------------------------------------------------------------------------
+def mask_secret_value(raw: str) -> str:
+    """A Secret value as an operator may see it: `ghp_…a1b2⏎` (prefix, last four, a mark for each trailing or
+    leading whitespace character), `[private key]` for PEM keys, `…` for short values."""
+    core = raw.strip()
+    lead = "".join(_mark(c) for c in raw[:len(raw) - len(raw.lstrip())])
+    trail = "".join(_mark(c) for c in raw[len(raw.rstrip()):])
+    if "PRIVATE KEY" in core:
+        shown = "[private key]"
+    else:
+        prefix = next((p for p in TOKEN_PREFIXES if core.startswith(p)), "")
+        shown = mask(core[len(prefix):], prefix) if core else ""
+    return f"{lead}{shown}{trail}"
+
+
+def _mark(c: str) -> str:
+    return {"\n": "⏎", "\r": "␍", "\t": "⇥"}.get(c, "␠")
+
+
+def decode(value: object) -> str:
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
+    except (ValueError, TypeError):
+        return ""
+
+
+def encode(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def masked_object(obj: dict | None, secret: bool) -> dict:
+    """A display copy: server-owned churn (resourceVersion, generation, managedFields, status) out; for a Secret,
+    every value masked and the last-applied annotation (which holds the values) out."""
+    if not obj:
+        return {}
+    out = copy.deepcopy(obj)
+    meta = out.get("metadata") if isinstance(out.get("metadata"), dict) else {}
+    for key in _VOLATILE_META:
+        meta.pop(key, None)
+    out.pop("status", None)
+    if secret or out.get("kind") == "Secret":
+        notes = meta.get("annotations")
+        if isinstance(notes, dict) and LAST_APPLIED in notes:
+            notes[LAST_APPLIED] = "[masked]"
+        for key in ("data", "stringData"):
+            values = out.get(key)
+            if isinstance(values, dict):
+                out[key] = {k: mask_secret_value(decode(v) if key == "data" else str(v)) for k, v in values.items()}
+    return out
+
+
+def mask_ops(op: Operation) -> list[dict]:
+    """The patch ops of `op` as they may be shown or written to the audit (Secret values masked)."""
+    if not op.secret:
+        return [dict(o) for o in op.patch]
+    out = []
+    for o in op.patch:
+        o = dict(o)
+        if "value" in o and (o["path"].startswith("/data/") or o["path"].startswith("/stringData/")):
+            raw = decode(o["value"]) if o["path"].startswith("/data/") else str(o["value"])
+            o["value"] = mask_secret_value(raw)
+        elif "value" in o and o["path"] in ("/data", "/stringData"):
+            o["value"] = "[masked]"
+        out.append(o)
+    return out
+
+
+def yaml_text(obj: dict) -> str:
+    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
+
+
+def diff(before: dict | None, after: dict | None, op: Operation, context: int = 3) -> list[str]:
+    """The unified YAML diff of one operation (masked): `--- live`/`+++ result` with hunks. A delete shows the
+    whole object going (metadata only for big objects: what is deleted is named by it)."""
+    secret = op.secret
+    a = masked_object(before, secret)
+    b = masked_object(after, secret) if after is not None else {}
+    if op.verb == DELETE and a:
+        a = {"apiVersion": a.get("apiVersion"), "kind": a.get("kind"),
+             "metadata": {k: v for k, v in (a.get("metadata") or {}).items()
+                          if k in ("name", "namespace", "uid", "labels", "ownerReferences")}}
+    left = yaml_text(a).splitlines() if a else []
+    right = yaml_text(b).splitlines() if b else []
+    label = op.target.label()
+    return list(difflib.unified_diff(left, right, f"live {label}" if a else "/dev/null",
+                                     f"result {label}" if b else "/dev/null", n=context, lineterm=""))
+
+
+def predicted(before: dict | None, op: Operation) -> dict | None:
+    """What `op` leaves of `before`, computed locally (None for a delete)."""
+    if op.verb == DELETE:
+        return None
+    if op.verb == CREATE:
+        return copy.deepcopy(op.body or {})
+    return apply_patch(before or {}, op.patch)
+
+
+def describe_ops(op: Operation) -> str:
+    """A one-line JSON rendering of a patch's ops (masked), for audit lines and `-o json`."""
+    if op.verb == PATCH:
+        return json.dumps(mask_ops(op), separators=(",", ":"))
+    if op.verb == DELETE:
+        return json.dumps({"preconditions": {"uid": op.uid, "resourceVersion": op.resource_version}})
+    return json.dumps(masked_object(op.body, op.secret), separators=(",", ":"))

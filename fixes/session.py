@@ -1,0 +1,413 @@
+"""Fixing a finding, safely: read the live objects → plan (pure, checks.remedies) → access review → server-side
+dry-run → preview → (the operator confirms) → apply → audit; and undo through the same steps.
+
+Used by the monitor's fix screen and by `arc-top fix` / `arc-top undo` alike. Blocking calls: run them off the
+UI thread. `read_only` sends no mutating request at all — no dry-run, no access review (a POST) either.
+
+Conflicts: every write carries preconditions. When the first write of a fix fails one (the object changed
+between preview and apply), the plan is made again from the live object. If the change it would make is exactly
+the one the operator saw (only server-owned fields such as status moved, as they do on a busy scale set), it is
+dry-run and sent again, at most `RETRIES` times; otherwise nothing is written and `Stale` carries the new preview.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from checks import remedies
+from checks.finding import Finding
+from checks.fixplan import (
+    Facts,
+    FixPlan,
+    PatchFailed,
+    PlanError,
+    Variant,
+    apply_patch,
+    diff,
+    inverse_patch,
+    mask_ops,
+    predicted,
+)
+from fixes.audit import AuditLog, new_id
+from kube import remedy
+from kube.operations import DELETE, PATCH, Operation, Target
+
+RETRIES = 3
+LISTENER_SELECTOR = "app.kubernetes.io/component=runner-scale-set-listener"
+
+
+class Refused(Exception):
+    """The fix cannot be applied as asked (one line: why). Nothing was written."""
+
+
+class Stale(Exception):
+    """The object changed since the preview and the change differs now: nothing was written; review `preview`."""
+
+    def __init__(self, preview: Preview, message: str) -> None:
+        super().__init__(message)
+        self.preview = preview
+
+
+@dataclass
+class Step:
+    op: Operation
+    before: dict | None               # the live object the write was planned against
+    after: dict | None                # the server's dry-run answer, else the local prediction (None: deleted)
+    diff: list[str]
+    verdict: str = ""                 # "accepted", "rejected: <server message>", "" (not dry-run)
+
+
+@dataclass
+class Preview:
+    plan: FixPlan
+    variant: Variant
+    steps: list[Step]
+    context: str
+    server: str
+    read_only: bool
+    denied: str = ""                  # "your account cannot patch autoscalingrunnersets in arc-runners"
+    rejected: str = ""                # the first dry-run rejection, verbatim
+    rebuild: Callable[[], Preview] | None = field(default=None, repr=False)
+    undo_of: str = ""                 # the audit id this preview undoes
+
+    @property
+    def dry_run_verdict(self) -> str:
+        if self.read_only:
+            return "dry-run: not sent (read-only)"
+        if self.denied:
+            return f"dry-run: not sent ({self.denied})"
+        if self.rejected:
+            return f"dry-run: rejected: {self.rejected}"
+        return "dry-run: accepted"
+
+    @property
+    def accepted(self) -> bool:
+        return not (self.read_only or self.denied or self.rejected)
+
+    @property
+    def can_apply(self) -> bool:
+        return self.accepted
+
+    def why_not(self) -> str:
+        if self.read_only:
+            return "read-only: arc-top sends no write (--read-only)"
+        if self.denied:
+            return self.denied
+        if self.rejected:
+            return f"the server rejects the dry-run: {self.rejected}"
+        return ""
+
+    def diff_lines(self) -> list[str]:
+        out = []
+        for step in self.steps:
+            out.append(f"# {step.op.headline()}" + (f" — {step.op.note}" if step.op.note else ""))
+            out += step.diff or ["  (no change to show)"]
+        return out
+
+    def signature(self) -> tuple:
+        """What the operator reviewed: the writes and their diffs (not resourceVersions)."""
+        return tuple((s.op.verb, s.op.target, tuple(s.diff)) for s in self.steps)
+
+
+@dataclass
+class Applied:
+    id: str
+    preview: Preview
+    outcome: str                       # applied | partial | failed
+    done: list[Step]
+    error: str = ""
+    at: float = 0.0                    # wall clock of the first write
+    undo: list[tuple[Target, list[dict], bool]] = field(default_factory=list)   # (target, inverse ops, secret)
+
+    def message(self) -> str:
+        label = f"{self.preview.plan.code} {self.preview.variant.name}"
+        if self.outcome == "applied":
+            return f"applied {label} ({len(self.done)} write{'s' if len(self.done) != 1 else ''}), audit id {self.id}"
+        if self.outcome == "partial":
+            return f"partly applied {label}: {len(self.done)} of {len(self.preview.steps)} writes; {self.error}"
+        return f"not applied {label}: {self.error}"
+
+
+class Fixer:
+    def __init__(self, api_client, *, context: str = "", server: str = "", read_only: bool = False,
+                 audit: AuditLog | None = None) -> None:
+        self.api = api_client
+        self.context = context
+        self.server = server
+        self.read_only = read_only
+        self.audit = audit or AuditLog()
+        self.applied: list[Applied] = []       # this session's fixes, for `u`
+
+    @classmethod
+    def for_connection(cls, conn, read_only: bool = False, audit: AuditLog | None = None) -> Fixer:
+        return cls(conn.api_client, context=conn.context, server=conn.server, read_only=read_only, audit=audit)
+
+    # ---- planning ---------------------------------------------------------------------------------------------
+    def facts(self, finding: Finding, findings: Sequence[Finding] = ()) -> Facts:
+        need = remedies.needs(finding)
+        try:
+            target = remedy.read(self.api, need.target)
+        except remedy.Gone:
+            raise PlanError(f"{need.target.label()} no longer exists") from None
+        scale_set = None
+        if need.scale_set is not None:
+            try:
+                scale_set = remedy.read(self.api, need.scale_set)
+            except remedy.Gone:
+                scale_set = None
+        ars = need.scale_set or need.target
+        selector = (f"actions.github.com/scale-set-name={ars.name},"
+                    f"actions.github.com/scale-set-namespace={ars.namespace}")
+        facts = Facts(target, scale_set, findings=tuple(findings))
+        if need.listener_pods:
+            facts.listener_pods = remedy.list_objects(self.api, remedies.pod_target("", ""),
+                                                      f"{LISTENER_SELECTOR},{selector}")
+        if need.listeners:
+            facts.listeners = [x for x in remedy.list_objects(self.api, remedies.listener_target("", ""))
+                               if (x.get("spec") or {}).get("autoscalingRunnerSetName") == ars.name
+                               and (x.get("spec") or {}).get("autoscalingRunnerSetNamespace") == ars.namespace]
+        if need.runners:
+            facts.runners = remedy.list_objects(self.api, remedies.runner_target(ars.namespace, ""),
+                                                f"actions.github.com/scale-set-name={ars.name}")
+        return facts
+
+    def plan(self, finding: Finding, findings: Sequence[Finding] = ()) -> FixPlan:
+        """The plan for `finding` from the live objects (raises PlanError, or the kube.remedy errors)."""
+        return remedies.plan(finding, self.facts(finding, findings))
+
+    def preview(self, plan: FixPlan, variant: str | None = None, findings: Sequence[Finding] = ()) -> Preview:
+        """Access review and server-side dry-run of every write of `variant` (none of it when read-only)."""
+        chosen = plan.variant(variant)
+
+        def rebuild() -> Preview:
+            fresh = self.plan(plan.finding, findings)
+            return self.preview(fresh, chosen.name, findings)
+        return self._preview(plan, chosen, rebuild)
+
+    def _preview(self, plan: FixPlan, chosen: Variant, rebuild: Callable[[], Preview] | None,
+                 undo_of: str = "") -> Preview:
+        befores = self._befores(chosen)
+        out = Preview(plan, chosen, [], self.context, self.server, self.read_only, rebuild=rebuild, undo_of=undo_of)
+        if not self.read_only:
+            out.denied = self._access(chosen.operations)
+        for op, before in zip(chosen.operations, befores, strict=True):
+            try:
+                after = predicted(before, op)
+            except PatchFailed as exc:
+                after, out.rejected = before, out.rejected or f"the plan does not fit the live object ({exc})"
+            step = Step(op, before, after, [])
+            if out.accepted:
+                try:
+                    answer = remedy.execute(self.api, op, dry_run=True)
+                    step.verdict = "accepted"
+                    if op.verb != DELETE and answer.get("metadata"):
+                        step.after = answer
+                except remedy.WriteError as exc:
+                    step.verdict = f"rejected: {exc.message}"
+                    out.rejected = exc.message
+            step.diff = diff(before, step.after, op)
+            out.steps.append(step)
+        return out
+
+    def _befores(self, variant: Variant) -> list[dict | None]:
+        out: list[dict | None] = []
+        cache: dict[Target, dict | None] = {}
+        for op in variant.operations:
+            if op.target not in cache:
+                try:
+                    cache[op.target] = remedy.read(self.api, op.target)
+                except remedy.Gone:
+                    cache[op.target] = None
+            out.append(cache[op.target])
+        return out
+
+    def _access(self, ops: Sequence[Operation]) -> str:
+        seen = set()
+        for op in ops:
+            key = op.access()[:4]
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                allowed, _reason = remedy.can_i(self.api, op)
+            except remedy.WriteError:
+                continue              # the review itself failed: the dry-run will say what the server thinks
+            if not allowed:
+                return remedy.denied_reason(op)
+        return ""
+
+    # ---- applying ---------------------------------------------------------------------------------------------
+    def apply(self, preview: Preview) -> Applied:
+        """Send the previewed writes. Raises Refused (read-only, forbidden, rejected) or Stale (the object
+        changed and so did the change: nothing written). A failure after a first write is an `Applied` with
+        outcome `partial`, audited like the rest."""
+        if not preview.can_apply:
+            raise Refused(preview.why_not())
+        for _attempt in range(RETRIES + 1):
+            try:
+                return self._send(preview)
+            except remedy.Changed:
+                fresh = preview.rebuild() if preview.rebuild else None
+                if fresh is None:
+                    raise Refused("the object changed since the preview; nothing was written") from None
+                if fresh.signature() != preview.signature() or not fresh.can_apply:
+                    raise Stale(fresh, "the object changed since the preview: nothing was written; review the new "
+                                       "diff") from None
+                preview = fresh
+        raise Stale(preview, "the object keeps changing: nothing was written; try again")
+
+    def _send(self, preview: Preview) -> Applied:
+        applied = Applied(new_id(), preview, "applied", [], at=time.time())
+        for i, step in enumerate(preview.steps):
+            try:
+                remedy.execute(self.api, step.op, dry_run=False)
+            except remedy.Gone:
+                if step.op.verb == DELETE:          # gone already: what the delete wanted
+                    applied.done.append(step)
+                    continue
+                applied.outcome, applied.error = ("partial" if i else "failed"), f"{step.op.target.label()} is gone"
+                break
+            except remedy.Changed as exc:
+                if i == 0:
+                    raise
+                applied.outcome, applied.error = "partial", (f"{step.op.target.label()} changed since the preview "
+                                                             f"({exc.message})")
+                break
+            except remedy.WriteError as exc:
+                applied.outcome = "partial" if i else "failed"
+                applied.error = exc.message
+                break
+            applied.done.append(step)
+            if step.op.verb == PATCH and step.before is not None:
+                inverse = inverse_patch(step.before, step.op.patch)
+                if inverse:
+                    applied.undo.append((step.op.target, inverse, step.op.secret))
+        self._audit_apply(applied)
+        if applied.done:
+            self.applied.append(applied)
+        return applied
+
+    # ---- undo -------------------------------------------------------------------------------------------------
+    def undo_preview(self, fix: Applied | dict) -> Preview:
+        """The preview of undoing `fix` (this session's Applied, or an audit record): the inverse patches,
+        guarded by tests that the fields still hold what the fix wrote. Raises Refused when that is not so."""
+        if isinstance(fix, Applied):
+            fix_id, code, finding = fix.id, fix.preview.plan.code, fix.preview.plan.finding
+            undo = fix.undo
+            if not undo:
+                raise Refused(f"fix {fix_id} made no change that can be undone (deleted objects are gone)")
+        else:
+            fix_id, code = str(fix.get("id")), str(fix.get("code"))
+            finding = _record_finding(fix)
+            if fix.get("undone"):
+                raise Refused(f"fix {fix_id} was undone already ({fix['undone']})")
+            if not fix.get("undo_available"):
+                raise Refused(f"fix {fix_id} cannot be undone from the audit: "
+                              + (fix.get("undo_note") or "it made no change that can be undone"))
+            undo = [(Target(**u["target"]), list(u["patch"]), False) for u in fix.get("undo") or ()]
+        ops = []
+        for target, inverse, secret in undo:
+            try:
+                live = remedy.read(self.api, target)
+            except remedy.Gone:
+                raise Refused(f"{target.label()} no longer exists: nothing to undo") from None
+            try:
+                apply_patch(live, inverse)
+            except PatchFailed:
+                raise Refused(f"{target.label()} changed since fix {fix_id}: the fields it wrote no longer hold "
+                              "what it wrote; undo refused (nothing was written)") from None
+            rv = (live.get("metadata") or {}).get("resourceVersion", "")
+            ops.append(Operation(PATCH, target, ({"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+                                                 *inverse), uid=(live.get("metadata") or {}).get("uid", ""),
+                                 resource_version=rv, secret=secret, note=f"undo fix {fix_id}"))
+        variant = Variant("undo", f"undo fix {fix_id} ({code}): restore the fields it changed", tuple(ops))
+        plan = FixPlan(code, finding, ops[0].target, (variant,))
+
+        def rebuild() -> Preview:
+            return self.undo_preview(fix)
+        return self._preview(plan, variant, rebuild, undo_of=fix_id)
+
+    # ---- audit ------------------------------------------------------------------------------------------------
+    def _audit_apply(self, applied: Applied) -> None:
+        p = applied.preview
+        secret_undo = any(secret for _t, _ops, secret in applied.undo)
+        record = {
+            "id": applied.id, "event": "undo" if p.undo_of else "apply",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(applied.at)),
+            "user": _local_user(), "context": self.context, "server": self.server,
+            "code": p.plan.code, "finding": _finding_json(p.plan.finding),
+            "target": _target_json(p.plan.target), "variant": p.variant.name, "summary": p.variant.summary,
+            "operations": [_op_json(s.op) for s in p.steps],
+            "dry_run": p.dry_run_verdict, "outcome": applied.outcome,
+        }
+        if applied.error:
+            record["error"] = applied.error
+        if p.undo_of:
+            record["of"] = p.undo_of
+        else:
+            record["undo_available"] = bool(applied.undo) and not secret_undo
+            if secret_undo:
+                record["undo_note"] = ("the old Secret values are never recorded: only the arc-top session that "
+                                       "applied it can undo it")
+            elif not applied.undo:
+                record["undo_note"] = "it deleted objects, which cannot be restored"
+            else:
+                record["undo"] = [{"target": _target_json(t), "patch": ops} for t, ops, _s in applied.undo]
+        try:
+            self.audit.append(record)
+        except OSError as exc:
+            applied.error = (applied.error + "; " if applied.error else "") + f"not audited: {exc.strerror or exc}"
+
+    def record_verification(self, applied: Applied, result: dict) -> None:
+        try:
+            self.audit.append({"id": applied.id, "event": "verify", "verification": result})
+        except OSError:
+            pass
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no name for this uid (containers): the uid says enough
+        import os
+        return str(os.getuid())
+
+
+def _target_json(t: Target) -> dict:
+    return {"api_version": t.api_version, "kind": t.kind, "plural": t.plural, "namespace": t.namespace,
+            "name": t.name}
+
+
+def _op_json(op: Operation) -> dict:
+    out: dict = {"verb": op.verb, "target": _target_json(op.target)}
+    if op.verb == PATCH:
+        out["patch"] = mask_ops(op)
+    elif op.verb == DELETE:
+        out["preconditions"] = {"uid": op.uid, "resourceVersion": op.resource_version}
+    if op.note:
+        out["note"] = op.note
+    return out
+
+
+def _finding_json(f: Finding) -> dict:
+    s = f.subject
+    return {"code": f.code, "title": f.title, "scale_set": f.scale_set,
+            "subject": {"kind": s.kind, "namespace": s.namespace, "name": s.name, "uid": s.uid}}
+
+
+def _record_finding(record: dict) -> Finding:
+    from checks.finding import Subject
+
+    f = record.get("finding") or {}
+    s = f.get("subject") or {}
+    return Finding(str(f.get("code", record.get("code", ""))), "info", str(f.get("title", "")),
+                   Subject(str(s.get("kind", "")), str(s.get("namespace", "")), str(s.get("name", "")),
+                           str(s.get("uid", ""))), scale_set=str(f.get("scale_set", "")))
+
+
+def op_json(op: Operation) -> dict:
+    """An operation as `-o json` and the audit show it (secret values masked)."""
+    return _op_json(op)
