@@ -50,6 +50,7 @@ class FixPlan:
     variants: tuple[Variant, ...]
     helm_release: str = ""            # meta.helm.sh/release-name of the scale set, when Helm manages it
     notes: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = field(default=(), compare=False, repr=False)   # what it was planned with
 
     @property
     def title(self) -> str:

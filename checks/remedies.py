@@ -419,11 +419,14 @@ def _delete_failed(f: Finding, facts: Facts) -> FixPlan:
         warning = ("the cause is still present (" + ", ".join(sorted({c.code + " " + c.title for c in causes}))
                    + "): new runners will fail the same way")
     elif f.code == "ARC407":
-        messages = {s(d(r.get("status")).get("message")) for r in failed if d(r.get("status")).get("reason")
-                    == "InvalidPod"}
-        if messages:
+        # A PodSecurity rejection is ARC506's business: with ARC506 gone, the level was fixed. Any other rejection
+        # (a webhook, an invalid template) is seen by no check: say so.
+        messages = sorted({s(d(r.get("status")).get("message")) for r in failed
+                           if d(r.get("status")).get("reason") == "InvalidPod"} - {""})
+        unknown = [m for m in messages if "PodSecurity" not in m]
+        if unknown:
             warning = ("nothing shows the cause was fixed; new runner pods may be rejected the same way: "
-                       + sorted(messages)[0][:160])
+                       + unknown[0][:160])
     risks = ("Deleted EphemeralRunners cannot be restored; the EphemeralRunnerSet creates new ones "
              "(undo is not possible).",)
     variants = [Variant("delete-failed", f"delete {len(every)} Failed EphemeralRunner"

@@ -12,6 +12,7 @@ dry-run and sent again, at most `RETRIES` times; otherwise nothing is written an
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import time
 from collections.abc import Callable, Sequence
@@ -176,19 +177,35 @@ class Fixer:
 
     def plan(self, finding: Finding, findings: Sequence[Finding] = ()) -> FixPlan:
         """The plan for `finding` from the live objects (raises PlanError, or the kube.remedy errors)."""
-        return remedies.plan(finding, self.facts(finding, findings))
+        return dataclasses.replace(remedies.plan(finding, self.facts(finding, findings)), findings=tuple(findings))
 
     def preview(self, plan: FixPlan, variant: str | None = None, findings: Sequence[Finding] = ()) -> Preview:
         """Access review and server-side dry-run of every write of `variant` (none of it when read-only)."""
-        chosen = plan.variant(variant)
+        name = plan.variant(variant).name
+        finding = plan.finding
+        findings = tuple(findings) or plan.findings
 
-        def rebuild() -> Preview:
-            fresh = self.plan(plan.finding, findings)
-            return self.preview(fresh, chosen.name, findings)
-        return self._preview(plan, chosen, rebuild)
+        def replan() -> tuple[FixPlan, Variant]:
+            fresh = self.plan(finding, findings)
+            return fresh, fresh.variant(name)
+        return self._preview(plan, plan.variant(name), replan)
 
-    def _preview(self, plan: FixPlan, chosen: Variant, rebuild: Callable[[], Preview] | None,
+    def _preview(self, plan: FixPlan, chosen: Variant, replan: Callable[[], tuple[FixPlan, Variant]],
                  undo_of: str = "") -> Preview:
+        """A preview. When an object moved between its read and its dry-run (a busy scale set's status does), the
+        plan is made again from the live object, at most RETRIES times. `replan` also serves `apply`."""
+        def rebuild() -> Preview:
+            fresh_plan, fresh_variant = replan()
+            return self._preview(fresh_plan, fresh_variant, replan, undo_of)
+        for attempt in range(RETRIES + 1):
+            try:
+                return self._preview_once(plan, chosen, rebuild, undo_of, changed_ok=attempt == RETRIES)
+            except remedy.Changed:
+                plan, chosen = replan()
+        raise AssertionError("unreachable: the last attempt reports a change instead of raising")
+
+    def _preview_once(self, plan: FixPlan, chosen: Variant, rebuild: Callable[[], Preview] | None,
+                      undo_of: str = "", changed_ok: bool = False) -> Preview:
         befores = self._befores(chosen)
         out = Preview(plan, chosen, [], self.context, self.server, self.read_only, rebuild=rebuild, undo_of=undo_of)
         if not self.read_only:
@@ -196,15 +213,22 @@ class Fixer:
         for op, before in zip(chosen.operations, befores, strict=True):
             try:
                 after = predicted(before, op)
-            except PatchFailed as exc:
+            except PatchFailed as exc:      # the object moved since the plan was made
+                if not changed_ok:
+                    raise remedy.Changed(409, f"{op.target.label()} changed since it was read") from None
                 after, out.rejected = before, out.rejected or f"the plan does not fit the live object ({exc})"
             step = Step(op, before, after, [])
             if out.accepted:
                 try:
-                    answer = remedy.execute(self.api, op, dry_run=True)
+                    answer = self._execute(op, dry_run=True)
                     step.verdict = "accepted"
                     if op.verb != DELETE and answer.get("metadata"):
                         step.after = answer
+                except remedy.Changed as exc:
+                    if not changed_ok:
+                        raise
+                    step.verdict = f"rejected: {exc.message}"
+                    out.rejected = f"{exc.message} (it keeps changing: try again)"
                 except remedy.WriteError as exc:
                     step.verdict = f"rejected: {exc.message}"
                     out.rejected = exc.message
@@ -239,6 +263,22 @@ class Fixer:
                 return remedy.denied_reason(op)
         return ""
 
+    def _execute(self, op: Operation, dry_run: bool) -> dict:
+        """Send one write. A JSON patch answered 422 is a `Changed` when the live object no longer passes the
+        patch's own `test` ops (the server's 422 does not say which op failed), else the server's rejection."""
+        try:
+            return remedy.execute(self.api, op, dry_run=dry_run)
+        except remedy.WriteError as exc:
+            if op.verb != PATCH or exc.status != 422:
+                raise
+            try:
+                apply_patch(remedy.read(self.api, op.target), [o for o in op.patch if o.get("op") == "test"])
+            except PatchFailed:
+                raise remedy.Changed(409, f"{op.target.label()} changed since it was read", "Conflict") from None
+            except remedy.WriteError:
+                pass
+            raise
+
     # ---- applying ---------------------------------------------------------------------------------------------
     def apply(self, preview: Preview) -> Applied:
         """Send the previewed writes. Raises Refused (read-only, forbidden, rejected) or Stale (the object
@@ -263,7 +303,10 @@ class Fixer:
         applied = Applied(new_id(), preview, "applied", [], at=time.time())
         for i, step in enumerate(preview.steps):
             try:
-                remedy.execute(self.api, step.op, dry_run=False)
+                if step.op.verb == DELETE:
+                    self._delete(step.op)
+                else:
+                    self._execute(step.op, dry_run=False)
             except remedy.Gone:
                 if step.op.verb == DELETE:          # gone already: what the delete wanted
                     applied.done.append(step)
@@ -290,10 +333,37 @@ class Fixer:
             self.applied.append(applied)
         return applied
 
+    def _delete(self, op: Operation) -> None:
+        """A delete whose resourceVersion precondition failed while the uid still matches: the same object
+        moved on in its status (a pod's phase, a listener being recreated) — what the operator reviewed, the
+        deletion of that object, is unchanged. Sent again with the current resourceVersion, at most RETRIES
+        times; a different uid under the name means the reviewed object is gone already."""
+        for attempt in range(RETRIES + 1):
+            try:
+                self._execute(op, dry_run=False)
+                return
+            except remedy.Changed:
+                live = remedy.read(self.api, op.target)          # Gone propagates: deleted already
+                meta = live.get("metadata") or {}
+                if op.uid and meta.get("uid") != op.uid:
+                    raise remedy.Gone(404, f"{op.target.label()} was replaced by a new object") from None
+                if attempt == RETRIES:
+                    raise
+                op = dataclasses.replace(op, resource_version=str(meta.get("resourceVersion", "")))
+
     # ---- undo -------------------------------------------------------------------------------------------------
     def undo_preview(self, fix: Applied | dict) -> Preview:
         """The preview of undoing `fix` (this session's Applied, or an audit record): the inverse patches,
         guarded by tests that the fields still hold what the fix wrote. Raises Refused when that is not so."""
+        fix_id = fix.id if isinstance(fix, Applied) else str(fix.get("id"))
+
+        def replan() -> tuple[FixPlan, Variant]:
+            plan = self._undo_plan(fix)
+            return plan, plan.variants[0]
+        plan, variant = replan()
+        return self._preview(plan, variant, replan, undo_of=fix_id)
+
+    def _undo_plan(self, fix: Applied | dict) -> FixPlan:
         if isinstance(fix, Applied):
             fix_id, code, finding = fix.id, fix.preview.plan.code, fix.preview.plan.finding
             undo = fix.undo
@@ -324,11 +394,7 @@ class Fixer:
                                                  *inverse), uid=(live.get("metadata") or {}).get("uid", ""),
                                  resource_version=rv, secret=secret, note=f"undo fix {fix_id}"))
         variant = Variant("undo", f"undo fix {fix_id} ({code}): restore the fields it changed", tuple(ops))
-        plan = FixPlan(code, finding, ops[0].target, (variant,))
-
-        def rebuild() -> Preview:
-            return self.undo_preview(fix)
-        return self._preview(plan, variant, rebuild, undo_of=fix_id)
+        return FixPlan(code, finding, ops[0].target, (variant,))
 
     # ---- audit ------------------------------------------------------------------------------------------------
     def _audit_apply(self, applied: Applied) -> None:

@@ -3,7 +3,9 @@ server-side dry-run, apply. Textual-free; the caller decides what to show.
 
 Errors come back as `WriteError` with the server's own Status message, verbatim on one line (admission, PodSecurity
 and validation messages are what the operator needs to read). A failed precondition — 409 Conflict, or 422 from a
-JSON patch `test` op — is a `Changed`: the object moved since the plan was made, nothing was written.
+JSON patch `test` op — means the object moved since the plan was made, nothing was written. A 409 is a `Changed`
+here; a 422 does not say which op failed (the API server keeps only "the server rejected our request due to an error
+in our request"), so fixes.session tells a failed `test` from a real rejection by re-reading the object.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def _error(exc: BaseException) -> WriteError:
             reason = str(json.loads(body).get("reason", ""))
         except (ValueError, TypeError, AttributeError):
             reason = ""
-    if status == 409 or (status == 422 and "test" in message and "fail" in message):
+    if status == 409:
         return Changed(status, message, reason)
     if status == 403:
         return Forbidden(status, message, reason)
