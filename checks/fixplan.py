@@ -51,6 +51,7 @@ class FixPlan:
     helm_release: str = ""            # meta.helm.sh/release-name of the scale set, when Helm manages it
     notes: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = field(default=(), compare=False, repr=False)   # what it was planned with
+    objects: dict = field(default_factory=dict, compare=False, repr=False)        # API path → the live object read
 
     @property
     def title(self) -> str:
@@ -78,6 +79,10 @@ class Facts:
     listeners: list[dict] = field(default_factory=list)        # AutoscalingListeners of the scale set
     runners: list[dict] = field(default_factory=list)          # the scale set's EphemeralRunners
     findings: tuple[Finding, ...] = ()             # the current findings (a cause still present warns)
+
+    def objects(self) -> list[dict]:
+        return [o for o in (self.target, self.scale_set, *self.listener_pods, *self.listeners, *self.runners)
+                if isinstance(o, dict)]
 
 
 class PlanError(Exception):

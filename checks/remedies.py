@@ -32,6 +32,11 @@ TRIM_JQ = '.data.{key} |= (@base64d | gsub("^\\\\s+|\\\\s+$"; "") | @base64)'
 CREDENTIAL_KEYS = ("github_token", "github_app_id", "github_app_installation_id", "github_app_private_key")
 
 
+PLURALS = {"AutoscalingRunnerSet": "autoscalingrunnersets", "EphemeralRunner": "ephemeralrunners",
+           "AutoscalingListener": "autoscalinglisteners", "Pod": "pods", "Secret": "secrets",
+           "Namespace": "namespaces"}
+
+
 def scale_set_target(namespace: str, name: str) -> Target:
     return Target(ARC_API, "AutoscalingRunnerSet", "autoscalingrunnersets", namespace, name)
 

@@ -177,7 +177,9 @@ class Fixer:
 
     def plan(self, finding: Finding, findings: Sequence[Finding] = ()) -> FixPlan:
         """The plan for `finding` from the live objects (raises PlanError, or the kube.remedy errors)."""
-        return dataclasses.replace(remedies.plan(finding, self.facts(finding, findings)), findings=tuple(findings))
+        facts = self.facts(finding, findings)
+        plan = remedies.plan(finding, facts)
+        return dataclasses.replace(plan, findings=tuple(findings), objects=_by_path(facts.objects()))
 
     def preview(self, plan: FixPlan, variant: str | None = None, findings: Sequence[Finding] = ()) -> Preview:
         """Access review and server-side dry-run of every write of `variant` (none of it when read-only)."""
@@ -206,7 +208,7 @@ class Fixer:
 
     def _preview_once(self, plan: FixPlan, chosen: Variant, rebuild: Callable[[], Preview] | None,
                       undo_of: str = "", changed_ok: bool = False) -> Preview:
-        befores = self._befores(chosen)
+        befores = self._befores(chosen, plan.objects)
         out = Preview(plan, chosen, [], self.context, self.server, self.read_only, rebuild=rebuild, undo_of=undo_of)
         if not self.read_only:
             out.denied = self._access(chosen.operations)
@@ -236,16 +238,18 @@ class Fixer:
             out.steps.append(step)
         return out
 
-    def _befores(self, variant: Variant) -> list[dict | None]:
+    def _befores(self, variant: Variant, read: dict) -> list[dict | None]:
+        """The live object of each write: the one the plan was made from (read just before), else read now."""
         out: list[dict | None] = []
-        cache: dict[Target, dict | None] = {}
+        cache: dict[str, dict | None] = dict(read)
         for op in variant.operations:
-            if op.target not in cache:
+            key = op.target.path()
+            if key not in cache:
                 try:
-                    cache[op.target] = remedy.read(self.api, op.target)
+                    cache[key] = remedy.read(self.api, op.target)
                 except remedy.Gone:
-                    cache[op.target] = None
-            out.append(cache[op.target])
+                    cache[key] = None
+            out.append(cache[key])
         return out
 
     def _access(self, ops: Sequence[Operation]) -> str:
@@ -432,6 +436,18 @@ class Fixer:
             self.audit.append({"id": applied.id, "event": "verify", "verification": result})
         except OSError:
             pass
+
+
+def _by_path(objects: list[dict]) -> dict[str, dict]:
+    """The objects a plan was made from, by the API path its writes name them with."""
+    out = {}
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        kind, version = str(obj.get("kind", "")), str(obj.get("apiVersion", ""))
+        plural = remedies.PLURALS.get(kind)
+        if plural and meta.get("name"):
+            out[Target(version, kind, plural, str(meta.get("namespace") or ""), str(meta["name"])).path()] = obj
+    return out
 
 
 def _local_user() -> str:

@@ -91,7 +91,11 @@ def list_objects(api_client, target: Target, label_selector: str = "") -> list[d
     params = {"label_selector": label_selector} if label_selector else None
     doc = _call(api_client, "GET", target.collection_path(), params)
     items = doc.get("items")
-    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    out = [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    for item in out:        # list items carry no kind (the API server leaves it to the list)
+        item.setdefault("kind", target.kind)
+        item.setdefault("apiVersion", target.api_version)
+    return out
 
 
 def can_i(api_client, op: Operation) -> tuple[bool, str]:
