@@ -13,15 +13,14 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 
+from cli.cluster import THREADS_GRACE_S, GitHubProbes, add_connection_flags, join_threads, sync_problem
 from cli.monitor_cmd import EXIT_USAGE, _connect, _fail
 
 FORMATS = ("table", "json", "junit")
 FAIL_ON = ("error", "warning", "info", "never")
 DEMO_SETTLE_S = 8.0           # the incident scenario's failures (churn, listener restarts) have shown by then
-THREADS_GRACE_S = 5.0        # at most this long for the watch threads to end after the monitor stops
 POLL_S = 1.0                  # log tails are read this often while settling: churning pods vanish in seconds
 GITHUB_TIMEOUT_S = 5.0        # per GitHub request; the probes of one check end within 3x this (+2 s)
 _CONNECTION_FLAGS = {"kubeconfig": "--kubeconfig", "context": "--context", "namespaces": "--namespace",
@@ -33,14 +32,7 @@ def add_parser(sub) -> None:
         "check", help="diagnose once and print the findings (table, JSON or JUnit); exit code for CI",
         description="Diagnose ARC once and print the findings. Exit 0: nothing reaches --fail-on; 1: something "
                     "does; 2: usage or connection error.")
-    # SUPPRESS: flags given before `check` (arc-top --context x check) are kept, not reset to their defaults.
-    conn = p.add_argument_group("cluster (default: the current kubeconfig context, its namespace)")
-    conn.add_argument("--kubeconfig", default=argparse.SUPPRESS, help="kubeconfig file, as kubectl")
-    conn.add_argument("--context", default=argparse.SUPPRESS, help="kubeconfig context to use")
-    conn.add_argument("-n", "--namespace", dest="namespaces", action="append", default=argparse.SUPPRESS,
-                      metavar="NAMESPACE", help="runner namespace to check (repeatable)")
-    conn.add_argument("-A", "--all-namespaces", action="store_true", default=argparse.SUPPRESS,
-                      help="check every namespace")
+    add_connection_flags(p, "check")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--demo", action="store_true", help="check an embedded sandbox cluster (no cluster needed)")
     source.add_argument("--from", dest="files", nargs="+", metavar="FILE",
@@ -167,9 +159,9 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
     github = None
     try:
         if not monitor.wait_synced(args.timeout):
-            return _fail(_sync_problem(monitor, args.timeout))
+            return _fail(sync_problem(monitor, args.timeout))
         if not args.no_github:      # from the first sync, while the scenario settles and the log tails are read
-            github = _GitHubProbes(conn.api_client, monitor.snapshot(), args.github_timeout, args.github_ca_pem)
+            github = GitHubProbes(conn.api_client, monitor.snapshot(), args.github_timeout, args.github_ca_pem)
         tailer = None if args.no_logs else LogTailer(conn.api_client)
         tails: list = []
         end = time.monotonic() + settle
@@ -187,66 +179,9 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
     finally:
         monitor.stop()
         probed = github.results() if github is not None else None
-        _join_threads(THREADS_GRACE_S)
+        join_threads(THREADS_GRACE_S)
     source["github"] = github.summary() if github is not None else {"probed": False}
     return _report(args, snapshot, source, time.time(), tails, probed)
-
-
-class _GitHubProbes:
-    """The credential probes, on their own thread from the first sync; `results()` waits within their budget."""
-
-    def __init__(self, api_client, snapshot, timeout: float, extra_ca: bytes | None):
-        from kube.credentials import CredentialProber
-
-        self.budget = 3 * timeout + 2
-        self._prober = CredentialProber(api_client, timeout=timeout, extra_ca=extra_ca)
-        self._results: list = []
-        self._error = ""
-        self._thread = threading.Thread(target=self._run, args=(snapshot,), name="arc-top-github-probes",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self, snapshot) -> None:
-        try:
-            self._results = self._prober.probe(snapshot, budget=self.budget)
-        except Exception as exc:  # never a traceback; the note says the probes failed
-            self._error = type(exc).__name__
-        finally:
-            self._prober.close()
-
-    def results(self) -> list:
-        self._thread.join(self.budget + 1.0)
-        return list(self._results)
-
-    def summary(self) -> dict:
-        done = list(self._results)
-        out = {"probed": True, "credentials": len(done),
-               "not_evaluated": sum(1 for r in done if not r.evaluated),
-               "with_problems": sum(1 for r in done if r.evaluated and r.problems),
-               "seconds": round(self._prober.last_elapsed, 2)}
-        if self._error:
-            out["error"] = self._error
-        return out
-
-
-def _join_threads(timeout: float) -> None:
-    """Let the monitor's threads (watches, discovery) finish: a daemon thread still inside the TLS layer when
-    the interpreter shuts down can abort the process (SIGABRT) after the output was written."""
-    end = time.monotonic() + timeout
-    for thread in threading.enumerate():
-        if thread.name.startswith("arc-top-") and thread is not threading.current_thread():
-            thread.join(max(0.0, end - time.monotonic()))
-
-
-def _sync_problem(monitor, timeout: float) -> str:
-    snap = monitor.snapshot()
-    waiting = [f"{k} ({s.state}{': ' + s.message if s.message else ''})" for k, s in snap.kinds.items()
-               if not s.synced]
-    if monitor.info is None:
-        waiting.append("ARC discovery")
-    detail = "; ".join(waiting) or "unknown"
-    return (f"the cluster's objects did not sync within {timeout:g} s (waiting for {detail[:300]}): check the "
-            "connection or raise --timeout")
 
 
 def _check_files(args: argparse.Namespace) -> int:

@@ -22,6 +22,12 @@ def add_connection_flags(p: argparse.ArgumentParser) -> None:
     add_github_flags(p)
 
 
+def add_read_only_flag(p: argparse.ArgumentParser, keep_given: bool = False) -> None:
+    """keep_given: on a subcommand, `arc-top --read-only fix …` keeps the flag given before it."""
+    p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS if keep_given else False,
+                   help="send no mutating request at all: no fix, no dry-run, no access review")
+
+
 def add_github_flags(p: argparse.ArgumentParser, keep_given: bool = False) -> None:
     """keep_given: on a subcommand, flags given before it (arc-top --no-github demo) are kept, not reset."""
     p.add_argument("--no-github", action="store_true", default=argparse.SUPPRESS if keep_given else False,
@@ -35,6 +41,7 @@ def add_demo_parser(sub) -> None:
                        description="Start the sandbox cluster in this process and open the monitor on it.")
     p.add_argument("--scenario", default="incident", help="sandbox scenario (see 'arc-top sandbox --list')")
     add_github_flags(p, keep_given=True)
+    add_read_only_flag(p, keep_given=True)
     p.set_defaults(run=run_demo)
 
 
@@ -61,10 +68,21 @@ def _run_app(conn, title: str, args: argparse.Namespace) -> int:
     from kube.monitor import Monitor
     from tui.app import ArcTopApp
 
-    app = ArcTopApp(lambda on_change: Monitor(conn, on_change), title=title, github=not args.no_github,
-                    github_timeout=args.github_timeout)
+    options: dict = {"title": title, "github": not args.no_github, "github_timeout": args.github_timeout}
+    if _accepts(ArcTopApp, "read_only"):       # an app without the parameter has no fix screen: nothing to pass
+        options["read_only"] = bool(getattr(args, "read_only", False))
+    app = ArcTopApp(lambda on_change: Monitor(conn, on_change), **options)
     app.run()
     return app.return_code or 0
+
+
+def _accepts(cls, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def run_monitor(args: argparse.Namespace) -> int:

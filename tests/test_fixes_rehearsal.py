@@ -5,6 +5,8 @@ fields the fix changed, and the finding comes back with its cause."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
@@ -116,10 +118,9 @@ def test_arc507_the_broken_chown_init_container_is_repaired(rehearsal, tmp_path)
     image = ars["spec"]["template"]["spec"]["containers"][0]["image"]
     broken = {"name": "init-work", "image": image, "command": ["sudo", "chown", "-R", "1001:123",
                                                                   "/home/runner/_work"]}    # GitHub's doc, mis-indented
+    patch = [{"op": "add", "path": "/spec/template/spec/initContainers", "value": [broken]}]
     Kubectl(sb, str(tmp_path / "cache"))("patch", "autoscalingrunnerset", "arc-local-path", "-n", "arc-runners",
-                                         "--type", "json", "-p",
-                                         '[{"op":"add","path":"/spec/template/spec/initContainers","value":[%s]}]'
-                                         % __import__("json").dumps(broken))
+                                         "--type", "json", "-p", json.dumps(patch))
     f = diag.find("ARC507", "arc-runners/arc-local-path")
     fixer = diag.fixer(tmp_path)
     applied = fixer.apply(fixer.preview(fixer.plan(f, diag.latest()[0]), None))
@@ -198,7 +199,7 @@ def test_arc103_trimmed_token_and_listener_restart_heal_the_scale_set(rehearsal,
     applied = fixer.apply(preview)
     assert applied.outcome == "applied", applied.message()
     secret = core(sb).read_namespaced_secret(f.subject.name, f.subject.namespace)
-    token = __import__("base64").b64decode(secret.data["github_token"]).decode()
+    token = base64.b64decode(secret.data["github_token"]).decode()
     assert token == token.strip()
     wait_for(lambda: any(p.metadata.uid not in old_listeners and p.status.phase == "Running"
                          for p in _listener_pods(sb, set_name)), 60, 0.3, "a new running listener")

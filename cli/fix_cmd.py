@@ -1,0 +1,330 @@
+"""`arc-top fix`: fix one finding without the screen — for runbooks, scripts and terminals without a TUI.
+
+Connect; watch the cluster and run the checks as the monitor does (log tails, GitHub credential probes) until the
+finding shows; plan the fix from the live objects; access review and server-side dry-run; show the plan (masked
+diff, dry-run verdict, kubectl equivalent, Helm snippet); then `--dry-run` stops, `--yes` applies, and otherwise a
+person at a terminal is asked. After the apply the checks keep running until the finding has cleared or `--wait`
+seconds passed, and the verdict goes to the audit (fixes/audit.py).
+
+Exit codes: 0 applied (and cleared, unless --no-wait) or dry-run accepted; 1 applied but not cleared within
+--wait (or only partly applied); 2 refused: usage, connection, no such finding, read-only, forbidden, dry-run
+rejected, not confirmed, the object changed (conflict), the write failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+from cli.cluster import LiveChecks, add_connection_flags
+from cli.fix_flow import EXIT_NOT_CLEARED, EXIT_OK, Result, apply_and_report, show_and_decide
+from cli.fix_view import Output, finding_json, print_json, safe
+from cli.monitor_cmd import _connect, _fail, add_github_flags, add_read_only_flag
+
+SETTLE_S = 20.0            # log-based findings (ARC502, ARC403) show after a few check runs
+FIRST_RUN_GRACE_S = 60.0   # beyond --settle: how long to wait for the first check run at all
+KINDS = {
+    "AutoscalingRunnerSet": ("ars", "autoscalingrunnerset", "autoscalingrunnersets",
+                             "autoscalingrunnersets.actions.github.com"),
+    "EphemeralRunner": ("er", "ephemeralrunner", "ephemeralrunners", "ephemeralrunners.actions.github.com"),
+    "Pod": ("po", "pod", "pods"),
+    "Secret": ("secret", "secrets"),
+    "Namespace": ("ns", "namespace", "namespaces"),
+}
+_CONNECTION_FLAGS = {"kubeconfig": "--kubeconfig", "context": "--context", "namespaces": "--namespace",
+                     "all_namespaces": "--all-namespaces"}
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "fix", help="fix a finding: plan, server-side dry-run, confirm, apply, verify (--list: what can be fixed)",
+        description="Fix one finding: the plan from the live objects, an access review and a server-side dry-run, "
+                    "the masked diff, then --dry-run stops, --yes applies, otherwise a terminal asks. Exit 0: "
+                    "applied and cleared (or dry-run accepted); 1: applied but not cleared within --wait; 2: "
+                    "refused (usage, no such finding, read-only, forbidden, rejected, conflict).")
+    p.add_argument("code", nargs="?", metavar="CODE", help="the finding's code (ARC501); see --list")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--scale-set", metavar="NAMESPACE/NAME", help="the finding's scale set")
+    which.add_argument("--target", metavar="KIND/NAMESPACE/NAME",
+                       help="the finding's object: ars|er|pod|secret/NAMESPACE/NAME, or namespace/NAME "
+                            "(also namespace//NAME)")
+    p.add_argument("--variant", metavar="NAME", help="which variant of the fix (default: the first listed)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true",
+                      help="show the plan and the server's dry-run verdict; write nothing (exit 0 if accepted)")
+    mode.add_argument("-y", "--yes", action="store_true", help="apply without asking")
+    wait = p.add_mutually_exclusive_group()
+    wait.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                      help="after the apply, watch this long for the finding to clear (default: 60)")
+    wait.add_argument("--no-wait", action="store_true", help="do not wait for the finding to clear")
+    p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format (default: text)")
+    p.add_argument("--list", action="store_true", help="list the codes arc-top can fix, their fixes and variants")
+    p.add_argument("--settle", type=float, default=SETTLE_S, metavar="SECONDS",
+                   help=f"how long to wait for the finding to show (default: {SETTLE_S:g}; log-based findings "
+                        "take a few check runs)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for the cluster's objects to sync (default: 60)")
+    add_connection_flags(p, "watch")
+    p.add_argument("--demo", action="store_true", help="fix a finding on an embedded sandbox cluster (a rehearsal)")
+    p.add_argument("--scenario", help="sandbox scenario for --demo (default: kube-permissions)")
+    add_github_flags(p, keep_given=True)
+    add_read_only_flag(p, keep_given=True)
+    p.set_defaults(run=run_fix)
+
+
+# ---- the catalogue ----------------------------------------------------------------------------------------------
+def list_fixes(output: str) -> int:
+    from checks import remedies
+
+    entries = remedies.catalogue()
+    if output == "json":
+        print_json({"fixes": entries})
+        return EXIT_OK
+    width = max((len(", ".join(e["variants"])) for e in entries), default=8)
+    print(f"{'CODE':<8}{'VARIANTS':<{width + 2}}FIX")
+    for e in entries:
+        print(f"{e['code']:<8}{', '.join(e['variants']):<{width + 2}}{e['fix']}")
+    return EXIT_OK
+
+
+# ---- which finding ----------------------------------------------------------------------------------------------
+def parse_target(text: str) -> tuple[str, str, str] | str:
+    """`KIND/NAMESPACE/NAME` → (Kind, namespace, name); `namespace/NAME` and `namespace//NAME` → ("Namespace", "",
+    NAME). A one-line problem otherwise."""
+    parts = text.split("/")
+    kind = next((k for k, names in KINDS.items() if parts[0].lower() in names), None)
+    if kind is None:
+        return (f"--target {text}: unknown kind {parts[0]!r}; use ars, er, pod, secret or namespace "
+                "(KIND/NAMESPACE/NAME)")
+    if kind == "Namespace":
+        if len(parts) == 2 and parts[1]:
+            return kind, "", parts[1]
+        if len(parts) == 3 and not parts[1] and parts[2]:
+            return kind, "", parts[2]
+        return f"--target {text}: a namespace is namespace/NAME"
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        return f"--target {text}: give KIND/NAMESPACE/NAME, e.g. {parts[0]}/arc-runners/NAME"
+    return kind, parts[1], parts[2]
+
+
+def _usage_problem(args: argparse.Namespace) -> str:
+    from checks import remedies
+    from checks.catalogue import CODES
+
+    given = ", ".join(flag for dest, flag in _CONNECTION_FLAGS.items() if getattr(args, dest, None))
+    if args.demo and given:
+        return f"--demo fixes the embedded sandbox: it takes no {given}"
+    if args.scenario and not args.demo:
+        return "--scenario needs --demo"
+    if not args.code:
+        return "name the finding's code: arc-top fix CODE --scale-set NAMESPACE/NAME (arc-top fix --list)"
+    args.code = args.code.upper()
+    if args.code not in remedies.REMEDIES:
+        fixable = ", ".join(sorted(remedies.REMEDIES))
+        if args.code in CODES:
+            return f"arc-top has no fix for {args.code}; it fixes {fixable}"
+        return f"unknown code {args.code}; arc-top fixes {fixable}"
+    if not args.scale_set and not args.target:
+        return (f"which {args.code} finding? pass --scale-set NAMESPACE/NAME or --target KIND/NAMESPACE/NAME")
+    if args.scale_set:
+        ns, _, name = args.scale_set.partition("/")
+        if not ns or not name or "/" in name:
+            return f"--scale-set {args.scale_set}: give NAMESPACE/NAME"
+    else:
+        parsed = parse_target(args.target)
+        if isinstance(parsed, str):
+            return parsed
+        args.subject = parsed
+    if not 0 < args.wait <= 3600:
+        return f"--wait {args.wait:g}: give a number of seconds between 0 and 3600"
+    if not 0 <= args.settle <= 3600:
+        return f"--settle {args.settle:g}: give a number of seconds between 0 and 3600"
+    if not 0 < args.timeout <= 3600:
+        return f"--timeout {args.timeout:g}: give a number of seconds between 0 and 3600"
+    if not 0 < args.github_timeout <= 120:
+        return f"--github-timeout {args.github_timeout:g}: give a number of seconds between 0 and 120"
+    return ""
+
+
+def _matches(args: argparse.Namespace, f) -> bool:
+    if f.code != args.code:
+        return False
+    if args.scale_set:
+        return f.scale_set == args.scale_set
+    kind, ns, name = args.subject
+    s = f.subject
+    return s.kind == kind and s.name == name and (s.namespace == ns or kind == "Namespace")
+
+
+def _where(args: argparse.Namespace) -> str:
+    if args.scale_set:
+        return args.scale_set
+    kind, ns, name = args.subject
+    return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
+
+
+def _near(args: argparse.Namespace, findings) -> list[str]:
+    """The codes found where the user pointed (the scale set, or the object and its scale set)."""
+    if args.scale_set:
+        near = [f for f in findings if f.scale_set == args.scale_set]
+    else:
+        kind, ns, name = args.subject
+        near = [f for f in findings if f.subject.name == name and f.subject.kind == kind]
+    return sorted({f.code for f in near})
+
+
+def _find(live: LiveChecks, args: argparse.Namespace):
+    """(finding, all findings) once a check run shows it; (None, the last run's findings) after --settle."""
+    start = time.monotonic()
+    end = start + args.settle
+    findings: list = []
+    while True:
+        now = time.monotonic()
+        limit = end if live.last is not None else start + args.settle + FIRST_RUN_GRACE_S
+        if now >= limit:
+            return None, findings
+        run = live.next_run(min(1.0, limit - now))
+        if run is None or run.error:
+            continue
+        findings = run.findings
+        hits = sorted((f for f in findings if _matches(args, f)), key=lambda f: f.sort_key())
+        if hits:
+            return hits[0], findings
+
+
+def _namespaces(args: argparse.Namespace) -> None:
+    """Without -n/-A: watch the namespace the finding is in (not the context's default)."""
+    if getattr(args, "namespaces", None) or getattr(args, "all_namespaces", False):
+        return
+    if args.scale_set:
+        args.namespaces = [args.scale_set.split("/", 1)[0]]
+    elif args.subject[1]:
+        args.namespaces = [args.subject[1]]
+    elif args.subject[0] == "Namespace":
+        args.namespaces = [args.subject[2]]
+
+
+# ---- the command ------------------------------------------------------------------------------------------------
+def run_fix(args: argparse.Namespace) -> int:
+    if args.list:
+        return list_fixes(args.output)
+    args.subject = None
+    problem = _usage_problem(args)
+    if problem:
+        return _fail(problem)
+    if args.demo:
+        return _fix_demo(args)
+    _namespaces(args)
+    conn = _connect(args, getattr(args, "kubeconfig", None))
+    if isinstance(conn, str):
+        return _fail(conn)
+    return _fix(args, conn)
+
+
+def _fix_demo(args: argparse.Namespace) -> int:
+    from sandbox.run import start_sandbox
+    from sandbox.scenario import list_scenarios
+
+    scenario = args.scenario or "kube-permissions"
+    names = [name for name, _ in list_scenarios()]
+    if scenario not in names:
+        return _fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(names)}")
+    with tempfile.TemporaryDirectory(prefix="arc-top-fix-") as tmp:
+        sandbox = start_sandbox(scenario, kubeconfig_path=os.path.join(tmp, "kubeconfig"))
+        try:
+            args.context, args.namespaces, args.all_namespaces = None, [], True
+            conn = _connect(args, sandbox.kubeconfig_path)
+            if isinstance(conn, str):
+                return _fail(conn)
+            return _fix(args, conn)
+        finally:
+            sandbox.stop()
+
+
+def _fix(args: argparse.Namespace, conn) -> int:
+    live = LiveChecks(conn, github=not args.no_github, github_timeout=args.github_timeout)
+    try:
+        return _fix_live(args, conn, live)
+    finally:
+        live.stop()
+
+
+def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
+    from checks.fixplan import PlanError
+    from fixes.session import Fixer
+    from kube.remedy import WriteError
+
+    out = Output(args.output)
+    problem = live.start(args.timeout)
+    if problem:
+        return _fail(problem)
+    if args.scale_set and args.scale_set not in live.scale_sets():
+        known = ", ".join(live.scale_sets()) or "none"
+        return _fail(f"no scale set {args.scale_set} in context {conn.context} (scale sets: {known})")
+    finding, findings = _find(live, args)
+    if finding is None:
+        if live.last is None:
+            why = live.errors[-1] if live.errors else "no check run finished"
+            return _fail(f"the checks did not run ({why})")
+        near = _near(args, findings)
+        return _fail(f"no {args.code} finding for {_where(args)} (findings there: {', '.join(near) or 'none'})")
+    fixer = Fixer.for_connection(conn, read_only=bool(getattr(args, "read_only", False)))
+    result = Result({"command": "fix", "context": conn.context, "server": conn.server,
+                     "read_only": fixer.read_only, "finding": finding_json(finding), "plan": None,
+                     "dry_run": None, "outcome": None, "message": "", "audit_id": None, "verification": None})
+    try:
+        plan = fixer.plan(finding, findings)
+        try:
+            plan.variant(args.variant)
+        except KeyError as exc:
+            return _fail(str(exc.args[0]) if exc.args else f"no variant {args.variant!r}")
+        preview = fixer.preview(plan, args.variant, findings)
+        target = preview.plan.target.label()
+        code = show_and_decide(args, out, result, preview, plan.title, finding=finding,
+                               question=f"Apply {preview.variant.name} to {target} on context {conn.context} "
+                                        f"({conn.server})?")
+    except PlanError as exc:
+        return _fail(f"cannot fix {finding.code} on {_where(args)}: {exc}")
+    except WriteError as exc:
+        return _fail(f"cannot plan {finding.code}: {exc.message}")
+    if code is not None:
+        return code
+    applied = apply_and_report(fixer, out, result, result.preview)
+    if isinstance(applied, int):
+        return applied
+    exit_code = EXIT_NOT_CLEARED if applied.outcome == "partial" else EXIT_OK
+    if args.no_wait:
+        result.doc["verification"] = None
+        return result.finish(out, exit_code)
+    verification = _verify(live, out, finding, applied, args.wait)
+    fixer.record_verification(applied, verification.as_json())
+    result.doc["verification"] = verification.as_json()
+    out.line(verification.message())
+    if verification.state != "cleared":
+        for line in verification.evidence[:3]:
+            out.line(f"  {line}")
+        exit_code = EXIT_NOT_CLEARED
+    return result.finish(out, exit_code)
+
+
+def _verify(live: LiveChecks, out: Output, finding, applied, wait: float):
+    """Feed each check run made after the apply to a Verification until it has a verdict; a progress line each
+    time what it says changes."""
+    from fixes.verify import WAITING, Verification
+
+    verification = Verification.of(finding, applied.at, wait)
+    shown = ""
+    while verification.state == WAITING:
+        run = live.next_run(1.0)
+        if run is not None and not run.error and run.at >= applied.at:
+            verification.update(run.findings, run.snapshot, run.at)
+        else:
+            verification.timed_out(time.time())
+        if verification.state == WAITING:
+            said = verification.message()
+            if said != shown:
+                shown = said
+                out.line(safe(verification.message(time.time())))
+    return verification
