@@ -33,11 +33,17 @@ class Request:
     body: bytes = b""
     path: str = ""
     query: dict[str, str] = field(default_factory=dict)
+    raw_query: str = ""
+    user: str = ""                    # the authenticated user, once known (the request log's)
+    impersonated_user: str = ""
+    dry_run: bool = False             # ?dryRun=All, or DeleteOptions.dryRun [All] in a DELETE's body
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.target)
         self.path = parts.path.rstrip("/") or "/"
+        self.raw_query = parts.query
         self.query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        self.dry_run = self.query.get("dryRun") == "All"
 
     def flag(self, name: str) -> bool:
         return self.query.get(name, "").lower() in ("true", "1")
@@ -101,6 +107,17 @@ class Api:
 
     # ---- entry -------------------------------------------------------------------------
     def handle(self, req: Request) -> Response | Stream:
+        """Answer one request and record it in the cluster's request log (streams when they start)."""
+        status = 500
+        try:
+            resp = self._handle(req)
+            status = resp.status
+            return resp
+        finally:
+            self.cluster.requests.record(req.method, req.path, req.raw_query, req.user, status,
+                                         req.impersonated_user, req.dry_run)
+
+    def _handle(self, req: Request) -> Response | Stream:
         try:
             if req.path.startswith("/api/v3") or req.path == "/api/v3":
                 return self._github(req)
@@ -125,11 +142,13 @@ class Api:
     def _authenticate(self, req: Request) -> UserInfo:
         auth = req.headers.get("authorization", "")
         if not auth:
+            req.user = ANONYMOUS.name
             return ANONYMOUS
         scheme, _, token = auth.partition(" ")
         user = self.cluster.authenticate(token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             raise errors.ApiError(401, "Unauthorized", "Unauthorized")
+        req.user = user.name
         impersonate = req.headers.get("impersonate-user")
         if impersonate:
             allowed, _ = self.cluster.authorizer.authorize(
@@ -140,6 +159,7 @@ class Api:
                     'resource "users" in API group "" at the cluster scope')
             groups = tuple(g.strip() for g in req.headers.get("impersonate-group", "").split(",") if g.strip())
             user = UserInfo(impersonate, groups + ("system:authenticated",))
+            req.impersonated_user = impersonate
         return user
 
     def _authorize(self, user: UserInfo, attrs: Attributes) -> None:
@@ -185,7 +205,8 @@ class Api:
 
     def _fault(self, req: Request) -> Response:
         """Fault injection for tests and rehearsals (cluster-admin only, by RBAC on the path):
-        POST /sandbox/restart?down=SECONDS, /sandbox/compact, /sandbox/latency?ms=N, /sandbox/pause?on=1|0."""
+        POST /sandbox/restart?down=SECONDS, /sandbox/compact, /sandbox/latency?ms=N, /sandbox/pause?on=1|0
+        (pausing answers once a controller pass in progress has finished)."""
         if req.method != "POST":
             raise errors.method_not_allowed("use POST")
         try:
@@ -199,7 +220,10 @@ class Api:
                 self.cluster.latency_s = float(req.query.get("ms") or 0) / 1000.0
                 return json_response({"latencyMs": self.cluster.latency_s * 1000})
             if req.path == "/sandbox/pause":
-                self.cluster.paused = req.query.get("on", "1") not in ("0", "false", "")
+                if req.query.get("on", "1") not in ("0", "false", ""):
+                    self.cluster.pause(timeout=30)
+                else:
+                    self.cluster.resume()
                 return json_response({"paused": self.cluster.paused})
         except ValueError:
             raise errors.bad_request("parameters must be numbers") from None
@@ -362,13 +386,14 @@ class Api:
 
     def _delete(self, req: Request, t: Target) -> Response:
         opts = self._delete_options(req)
-        dry_run = req.query.get("dryRun") == "All" or "All" in (opts.get("dryRun") or [])
-        pre = (opts.get("preconditions") or {}).get("uid")
-        return json_response(self.cluster.delete(t.res, t.namespace, t.name, dry_run=dry_run, precondition_uid=pre))
+        dry_run = req.dry_run = req.query.get("dryRun") == "All" or "All" in (opts.get("dryRun") or [])
+        uid, rv = _preconditions(opts)
+        return json_response(self.cluster.delete(t.res, t.namespace, t.name, dry_run=dry_run,
+                                                 precondition_uid=uid, precondition_rv=rv))
 
     def _delete_collection(self, req: Request, t: Target) -> Response:
         opts = self._delete_options(req)
-        dry_run = req.query.get("dryRun") == "All" or "All" in (opts.get("dryRun") or [])
+        dry_run = req.dry_run = req.query.get("dryRun") == "All" or "All" in (opts.get("dryRun") or [])
         items = self.cluster.store.list(t.res.key, t.namespace, self._matcher(req, t.res))
         for obj in items:
             meta = obj["metadata"]
@@ -410,3 +435,30 @@ class Api:
         out = {"kind": res.kind, "apiVersion": res.api_version, "metadata": {"creationTimestamp": None},
                "spec": spec, "status": status}
         return json_response(out, 201)
+
+
+def _preconditions(opts: dict) -> tuple[str | None, str | None]:
+    """DeleteOptions.preconditions: (uid, resourceVersion), None where not given. A given empty string is a
+    precondition too (it never matches), as the API server's *string fields make it."""
+    pre = opts.get("preconditions")
+    if pre is None:
+        return None, None
+    if not isinstance(pre, dict):
+        raise errors.bad_request("json: cannot unmarshal into Go struct field DeleteOptions.preconditions of "
+                                 "type v1.Preconditions")
+    out = []
+    for key in ("uid", "resourceVersion"):
+        value = pre.get(key)
+        if value is not None and not isinstance(value, str):
+            raise errors.bad_request(f"json: cannot unmarshal {_go_json_type(value)} into Go struct field "
+                                     f"Preconditions.preconditions.{key} of type string")
+        out.append(value)
+    return out[0], out[1]
+
+
+def _go_json_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {dict: "object", list: "array"}.get(type(value), "string")

@@ -3,15 +3,18 @@ controller simulation alike): validation, admission, events, faults."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sandbox import admission, errors
 from sandbox.logs import LogStore
 from sandbox.rbac import Authorizer, UserInfo
+from sandbox.requestlog import RequestLog
 from sandbox.resources import Resource, lookup
 from sandbox.store import Store, now_rfc3339
 
@@ -30,7 +33,14 @@ class Cluster:
         self.tokens: dict[str, UserInfo] = {}
         self.github = None          # sandbox.github.FakeGitHub, set by the scenario loader
         self.latency_s = 0.0        # fault injection: added to every API request
-        self.paused = False         # the simulated controller, kubelet and churn stand still (benchmarks' idle)
+        # The simulated controller, kubelet, churn and log writers stand still (benchmarks' idle, tests that
+        # act on one object). Set it with pause()/resume(), which wait for work in progress; assigning the
+        # flag directly still stops new work but does not wait.
+        self.paused = False
+        self._activity = threading.Condition()
+        self._active: dict[int, int] = {}        # thread ident -> depth of simulating() sections
+        self.resume_hooks: list[Callable[[], None]] = []
+        self.requests = RequestLog()        # every HTTP request the API server answered
         self.stopping = threading.Event()
         self.restart_hooks: list[Callable[[float], None]] = []
         self.base_url = ""          # https://127.0.0.1:<port>, known once the server listens
@@ -39,10 +49,49 @@ class Cluster:
     def _list_for_rbac(self, key: str, namespace: str | None) -> list[dict]:
         return self.store.list(key, namespace)
 
+    # ---- pausing the simulation ------------------------------------------------------------
+    @contextmanager
+    def simulating(self) -> Iterator[bool]:
+        """One unit of simulated work (a controller pass, a batch of log lines). Yields False while the
+        cluster is paused: the caller then does nothing. `pause()` waits for every unit in progress, so
+        once it returns nothing simulated changes until `resume()`. A thread already inside a unit may
+        nest another (a pass that was running when the pause came finishes whole)."""
+        me = threading.get_ident()
+        with self._activity:
+            live = not self.paused or me in self._active
+            if live:
+                self._active[me] = self._active.get(me, 0) + 1
+        if not live:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with self._activity:
+                depth = self._active.pop(me) - 1
+                if depth:
+                    self._active[me] = depth
+                self._activity.notify_all()
+
+    def pause(self, timeout: float | None = None) -> bool:
+        """Stop the simulation and wait until work in progress has finished (False on timeout). The API
+        server keeps serving: writes made while paused are reconciled after `resume()`."""
+        me = threading.get_ident()
+        with self._activity:
+            self.paused = True
+            return self._activity.wait_for(lambda: not any(t != me for t in self._active), timeout)
+
+    def resume(self) -> None:
+        with self._activity:
+            was_paused, self.paused = self.paused, False
+        if was_paused:
+            for hook in list(self.resume_hooks):
+                hook()
+
     # ---- the write path ----------------------------------------------------------------
     def admit(self, res: Resource, obj: dict, op: str) -> None:
-        if res.key == "secrets" and not obj.get("type"):
-            obj["type"] = "Opaque"      # the API server's defaulting
+        if res.key == "secrets":
+            _secret_defaults(obj)
         admission.validate(res, obj, op)
         if res.key == "pods" and op == "create":
             ns = self.store.get("namespaces", None, obj["metadata"].get("namespace", ""))
@@ -64,12 +113,28 @@ class Cluster:
         return self.store.mutate(_res(res), namespace, name, fn)
 
     def delete(self, res: Resource | str, namespace: str | None, name: str, dry_run: bool = False,
-               precondition_uid: str | None = None) -> dict:
+               precondition_uid: str | None = None, precondition_rv: str | None = None) -> dict:
+        """DELETE; the preconditions (DeleteOptions.preconditions) are checked even on a dry run."""
         res = _res(res)
-        out = self.store.delete(res, namespace, name, dry_run=dry_run, precondition_uid=precondition_uid)
+        out = self.store.delete(res, namespace, name, dry_run=dry_run, precondition_uid=precondition_uid,
+                                precondition_rv=precondition_rv)
         if res.key == "pods" and not dry_run and self.store.get("pods", namespace, name) is None:
             self.logs.forget_pod(namespace or "", name)
         return out
+
+    def write_pod_log(self, namespace: str, name: str, uid: str, container: str, lines: list[str] | str,
+                      stamped: bool = False) -> bool:
+        """Append to a container's log only while that very pod (by uid) exists, atomically with its
+        deletion: a deleted pod's log must not come back under the next pod of the same name."""
+        with self.store.lock:
+            pod = self.store.get("pods", namespace, name)
+            if pod is None or pod["metadata"]["uid"] != uid:
+                return False
+            if stamped:
+                self.logs.write_stamped(namespace, name, container, lines)  # type: ignore[arg-type]
+            else:
+                self.logs.write(namespace, name, container, lines)
+            return True
 
     def get(self, res: Resource | str, namespace: str | None, name: str) -> dict | None:
         return self.store.get(_res(res).key, namespace, name)
@@ -159,6 +224,22 @@ class Cluster:
                 return True
             time.sleep(step)
         return predicate()
+
+
+def _secret_defaults(obj: dict) -> None:
+    """What the API server does to every Secret it stores: `type` defaults to Opaque, and `stringData` is
+    folded into `data` (base64, overriding keys of the same name) and never stored or returned."""
+    if not obj.get("type"):
+        obj["type"] = "Opaque"
+    string_data = obj.get("stringData")
+    if isinstance(string_data, dict):
+        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        for key, value in string_data.items():
+            if isinstance(value, str):
+                data[key] = base64.b64encode(value.encode()).decode()
+        obj["data"] = data
+        if all(isinstance(v, str) for v in string_data.values()):
+            del obj["stringData"]
 
 
 __all__ = ["Cluster", "errors"]

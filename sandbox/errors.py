@@ -49,6 +49,21 @@ def conflict(plural: str, group: str, name: str) -> ApiError:
         {"name": name, "group": group, "kind": plural})
 
 
+def precondition_failed(kind: str, group: str, name: str, field: str, given: str, actual: str) -> ApiError:
+    """A DELETE whose DeleteOptions.preconditions do not hold. Worded as the API server's
+    `rest.BeforeDelete` words it: the object is named by its Kind (not its plural), e.g.
+    `Operation cannot be fulfilled on Pod "r1": the UID in the precondition (a) does not match the UID in
+    record (b). The object might have been deleted and then recreated`."""
+    qualified = f"{kind}.{group}" if group else kind
+    why = ("The object might have been deleted and then recreated" if field == "UID"
+           else "The object might have been modified")
+    return ApiError(
+        409, "Conflict",
+        f'Operation cannot be fulfilled on {qualified} "{name}": the {field} in the precondition ({given}) '
+        f"does not match the {field} in record ({actual}). {why}",
+        {"name": name, **({"group": group} if group else {}), "kind": kind})   # Go's omitempty
+
+
 def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 

@@ -73,8 +73,29 @@ class _PatchFailed(Exception):
     pass
 
 
+JSON_PATCH_REJECTED = "the server rejected our request due to an error in our request"
+
+
+class PatchRejected(ApiError):
+    """A patch that does not apply: an RFC 6902 operation (a failed `test` included), or a strategic merge
+    patch whose content contradicts its `$retainKeys`. The API server answers these alike — it hands the
+    patch library's error to `NewGenericServerResponse(422, …)`, which keeps only its fixed text — so the
+    response is 422 Invalid with that message and empty details:
+    `{"kind":"Status",…,"message":"the server rejected our request due to an error in our request",
+    "reason":"Invalid","details":{},"code":422}`; kubectl prints `The request is invalid: the server
+    rejected our request due to an error in our request`. `detail` keeps the library's own words
+    (`testing value /spec/x failed: test failed`) for the sandbox's logs and tests; clients never see it."""
+
+    def __init__(self, detail: str):
+        super().__init__(422, "Invalid", JSON_PATCH_REJECTED)
+        self.detail = detail
+
+    def status(self) -> dict:
+        return dict(super().status(), details={})
+
+
 def _invalid(message: str) -> ApiError:
-    return ApiError(422, "Invalid", message)
+    return PatchRejected(message)
 
 
 def _pointer(path: object) -> list[str]:
@@ -206,7 +227,8 @@ def _apply_op(doc: object, op: dict) -> object:
 
 
 def json_patch(target: object, ops: object) -> object:
-    """RFC 6902. A malformed patch document is a 400; an operation that cannot apply is a 422."""
+    """RFC 6902. A malformed patch document is a 400; an operation that cannot apply is a 422
+    (`PatchRejected`)."""
     if not isinstance(ops, list):
         raise bad_request(f"json: cannot unmarshal {_json_type(ops)} into Go value of type jsonpatch.Patch")
     for op in ops:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sandbox.cluster import Cluster
 from sandbox.controller import Controller
 from sandbox.kubeconfig import kubeconfig, write_kubeconfig
+from sandbox.requestlog import RequestRecord
 from sandbox.scenario import Scenario, load_scenario
 from sandbox.server import SandboxServer
 
@@ -31,6 +34,43 @@ class Sandbox:
     def kubeconfig_dict(self, current: str = "admin") -> dict:
         return kubeconfig(self.url, self.server.certificates.ca_pem, self.scenario.users,
                           self.scenario.namespace, current=current)
+
+    # ---- what clients did (the API server's request log) ------------------------------------------
+    def mark(self) -> int:
+        """A position in the request log: pass it to `requests_since` / `mutating_since`."""
+        return self.cluster.requests.mark()
+
+    def requests_since(self, mark: int) -> list[RequestRecord]:
+        """Every HTTP request answered since `mark` (Kubernetes API, the fake GitHub under /api/v3, and the
+        /sandbox/ control endpoints), oldest first. The simulated controller acts in-process: never here."""
+        return self.cluster.requests.since(mark)
+
+    def mutating_since(self, mark: int) -> list[RequestRecord]:
+        """POST/PUT/PATCH/DELETE requests to the Kubernetes API (/api/..., /apis/...) answered since `mark`,
+        whatever their status: dry runs and SelfSubjectAccessReview/RulesReview POSTs included; the fake
+        GitHub (/api/v3) and /sandbox/ control requests excluded."""
+        return self.cluster.requests.mutating_since(mark)
+
+    # ---- holding the simulation still --------------------------------------------------------------
+    def pause(self) -> None:
+        """Stop the simulated controller, kubelet, churn, jobs and log writers; returns once a pass in
+        progress has finished, so nothing simulated changes until `resume()`. The API keeps serving."""
+        if not self.cluster.pause(timeout=60):
+            raise TimeoutError("the sandbox simulation did not come to rest within 60 s")
+
+    def resume(self) -> None:
+        self.cluster.resume()
+
+    @contextmanager
+    def paused(self) -> Iterator[Sandbox]:
+        """`with sb.paused(): …` — paused inside; resumed after, unless it was already paused before."""
+        was_paused = self.cluster.paused
+        self.pause()
+        try:
+            yield self
+        finally:
+            if not was_paused:
+                self.resume()
 
     def stop(self) -> None:
         self.controller.stop()

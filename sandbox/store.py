@@ -122,6 +122,11 @@ class Store:
     def resource_version(self) -> int:
         return self._rv
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The store's lock: hold it to act on an object's existence atomically with every write."""
+        return self._lock
+
     def get(self, key: str, namespace: str | None, name: str) -> dict | None:
         return self._objects[key].get((namespace or "", name))
 
@@ -307,11 +312,16 @@ class Store:
             return self._finish_update(res, old, new)
 
     def delete(self, res: Resource, namespace: str | None, name: str, dry_run: bool = False,
-               precondition_uid: str | None = None) -> dict:
+               precondition_uid: str | None = None, precondition_rv: str | None = None) -> dict:
+        """DELETE. Preconditions (None: not given) are checked first, dry run or not, under the lock."""
         with self._lock:
             old = self.require(res, namespace, name)
-            if precondition_uid and old["metadata"]["uid"] != precondition_uid:
-                raise errors.conflict(res.plural, res.group, name)
+            meta = old["metadata"]
+            if precondition_uid is not None and precondition_uid != meta["uid"]:
+                raise errors.precondition_failed(res.kind, res.group, name, "UID", precondition_uid, meta["uid"])
+            if precondition_rv is not None and precondition_rv != meta["resourceVersion"]:
+                raise errors.precondition_failed(res.kind, res.group, name, "ResourceVersion", precondition_rv,
+                                                 meta["resourceVersion"])
             if dry_run:
                 return old
             if old["metadata"].get("finalizers"):

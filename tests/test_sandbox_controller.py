@@ -7,6 +7,8 @@ import copy
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -108,6 +110,24 @@ def _running(pod: dict) -> bool:
     return (pod.get("status") or {}).get("phase") == "Running"
 
 
+@contextmanager
+def held(h: Harness, predicate, timeout: float = 30.0) -> Iterator[None]:
+    """Wait until `predicate` holds, then keep it holding: the simulation is paused for the block, so the
+    objects it found cannot be churned away while the test looks at them."""
+    for _ in range(20):
+        assert h.wait(predicate, timeout=timeout)
+        h.cluster.pause()
+        if predicate():
+            break
+        h.cluster.resume()              # it held at the wait but not at the pause: try again
+    else:
+        raise AssertionError("the condition never held long enough to be paused on")
+    try:
+        yield
+    finally:
+        h.cluster.resume()
+
+
 def _patch_ars(cluster: Cluster, ns: str, name: str, fn) -> None:
     cluster.mutate(ARS, ns, name, fn)
 
@@ -128,26 +148,38 @@ def test_healthy_runners_listen_and_take_jobs(harness):
     assert h.wait(lambda: any(_running(p) for p in h.listener_pods("arc-runner-set")))
     # a job arrives, lands on a runner, and in kube mode the hook makes the workflow pod on the runner's node
     assert h.wait(lambda: any((er.get("status") or {}).get("jobRequestId") for er in h.cluster.list(ER, ns)))
-    assert h.wait(
-        lambda: any(p["metadata"]["name"].endswith("-workflow") for p in h.cluster.list("pods", ns))
-    )
-    workflow = next(p for p in h.cluster.list("pods", ns) if p["metadata"]["name"].endswith("-workflow"))
-    runner = h.cluster.get("pods", ns, workflow["metadata"]["labels"]["runner-pod"])
-    assert runner is not None and workflow["spec"]["nodeName"] == runner["spec"]["nodeName"]
-    assert not workflow["metadata"].get("ownerReferences")
+    def workflow_on_runner() -> bool:
+        return any(p["metadata"]["name"].endswith("-workflow") and h.cluster.get(
+            "pods", ns, p["metadata"]["labels"]["runner-pod"]) is not None for p in h.cluster.list("pods", ns))
+
+    with held(h, workflow_on_runner):
+        workflow = next(p for p in h.cluster.list("pods", ns) if p["metadata"]["name"].endswith("-workflow")
+                        and h.cluster.get("pods", ns, p["metadata"]["labels"]["runner-pod"]) is not None)
+        runner = h.cluster.get("pods", ns, workflow["metadata"]["labels"]["runner-pod"])
+        assert workflow["spec"]["nodeName"] == runner["spec"]["nodeName"]
+        assert not workflow["metadata"].get("ownerReferences")
+
     # runner pods carry ARC's labels, the JIT config env, and a bound work volume
-    pod = next(p for p in h.runner_pods(ns, "arc-runner-set") if _running(p))
-    labels = pod["metadata"]["labels"]
-    assert labels["app.kubernetes.io/component"] == "runner" and labels["actions-ephemeral-runner"] == "True"
-    env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
-    assert (
-        env["ACTIONS_RUNNER_INPUT_JITCONFIG"]["valueFrom"]["secretKeyRef"]["name"] == pod["metadata"]["name"]
-    )
-    assert h.cluster.get("secrets", ns, pod["metadata"]["name"]) is not None
-    pvc = h.cluster.get("persistentvolumeclaims", ns, pod["metadata"]["name"] + "-work")
-    assert pvc["status"]["phase"] == "Bound" and pvc["metadata"]["ownerReferences"][0]["kind"] == "Pod"
-    reasons = {e["reason"] for e in h.events(ns, pod["metadata"]["name"])}
-    assert {"Scheduled", "Pulling", "Pulled", "Created", "Started"} <= reasons
+    def bound_runner() -> bool:
+        return any(_running(p) and (h.cluster.get("persistentvolumeclaims", ns, p["metadata"]["name"] + "-work")
+                                    or {}).get("status", {}).get("phase") == "Bound"
+                   for p in h.runner_pods(ns, "arc-runner-set"))
+
+    with held(h, bound_runner):
+        pod = next(p for p in h.runner_pods(ns, "arc-runner-set") if _running(p) and (h.cluster.get(
+            "persistentvolumeclaims", ns, p["metadata"]["name"] + "-work") or {}).get("status", {}).get(
+            "phase") == "Bound")
+        labels = pod["metadata"]["labels"]
+        assert labels["app.kubernetes.io/component"] == "runner" and labels["actions-ephemeral-runner"] == "True"
+        env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+        assert (
+            env["ACTIONS_RUNNER_INPUT_JITCONFIG"]["valueFrom"]["secretKeyRef"]["name"] == pod["metadata"]["name"]
+        )
+        assert h.cluster.get("secrets", ns, pod["metadata"]["name"]) is not None
+        pvc = h.cluster.get("persistentvolumeclaims", ns, pod["metadata"]["name"] + "-work")
+        assert pvc["metadata"]["ownerReferences"][0]["kind"] == "Pod"
+        reasons = {e["reason"] for e in h.events(ns, pod["metadata"]["name"])}
+        assert {"Scheduled", "Pulling", "Pulled", "Created", "Started"} <= reasons
     ars = h.cluster.get(ARS, ns, "arc-runner-set")
     assert h.wait(
         lambda: (h.cluster.get(ARS, ns, "arc-runner-set").get("status") or {}).get("currentRunners", 0) >= 2
@@ -335,9 +367,13 @@ def test_fixing_the_secret_heals_the_listener_and_runners_appear(harness):
 def test_missing_secret_means_no_listener_pod_and_a_warning(harness):
     h = harness("bad-credentials")
     ns = "arc-runners"
-    h.cluster.delete("secrets", ns, "revoked-token")
-    for pod in h.listener_pods("revoked-token-set"):
-        h.cluster.delete("pods", "arc-systems", pod["metadata"]["name"])
+    h.cluster.pause()                   # the failing listener's pod is replaced again and again: hold it
+    try:
+        h.cluster.delete("secrets", ns, "revoked-token")
+        for pod in h.listener_pods("revoked-token-set"):
+            h.cluster.delete("pods", "arc-systems", pod["metadata"]["name"])
+    finally:
+        h.cluster.resume()
     assert h.wait(
         lambda: any(
             e["type"] == "Warning" and 'secrets "revoked-token" not found' in e["message"]
@@ -428,8 +464,9 @@ def test_failed_runners_recover_after_relabel_and_delete(harness):
         ns,
         lambda n: n["metadata"]["labels"].update({"pod-security.kubernetes.io/enforce": "privileged"}),
     )
-    for er in h.cluster.list(ER, ns):
-        h.cluster.delete(ER, ns, er["metadata"]["name"])
+    with held(h, lambda: True):
+        for er in h.cluster.list(ER, ns):
+            h.cluster.delete(ER, ns, er["metadata"]["name"])
     assert h.wait(
         lambda: (
             sum(
@@ -545,8 +582,5 @@ def test_runner_egress_blocked_fails_with_backoff(harness):
     assert h.wait(lambda: any(code == 1 for _, code in h.finished), timeout=10)
     pod, _ = next(f for f in h.finished if f[1] == 1)
     assert h.logged(pod, "Runner connect error") and h.logged(pod, "i/o timeout")
-    assert h.wait(
-        lambda: len(((h.cluster.get(ER, ns, pod) or {}).get("status") or {}).get("failures") or {}) >= 2,
-        timeout=10,
-    )
-    assert h.cluster.get(ER, ns, pod)["status"]["phase"] in ("Pending", "Running", "Failed")
+    with held(h, lambda: len(((h.cluster.get(ER, ns, pod) or {}).get("status") or {}).get("failures") or {}) >= 2):
+        assert h.cluster.get(ER, ns, pod)["status"]["phase"] in ("Pending", "Running", "Failed")

@@ -6,6 +6,8 @@ import json
 import queue
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -28,16 +30,34 @@ def ars_name(healthy, ns) -> str:
     return sorted(o["metadata"]["name"] for o in items)[0]
 
 
-def running_runner(healthy, ns) -> str:
-    def find():
+@contextmanager
+def held_runner(healthy, ns, logged: str | None = None) -> Iterator[str]:
+    """A Running runner pod (whose runner log has `logged`, if given) that cannot go away while the test
+    uses it: the simulation is paused until the block ends (the API keeps serving kubectl)."""
+    def find() -> str | None:
         for pod in healthy.cluster.list("pods", ns):
             labels = pod["metadata"].get("labels") or {}
+            name = pod["metadata"]["name"]
             if labels.get("app.kubernetes.io/component") == "runner" and \
-                    (pod.get("status") or {}).get("phase") == "Running":
-                return pod["metadata"]["name"]
+                    (pod.get("status") or {}).get("phase") == "Running" and \
+                    (logged is None or any(logged in text for _, text in
+                                           healthy.cluster.logs.snapshot(ns, name, "runner")[0])):
+                return name
         return None
-    assert healthy.cluster.wait(lambda: find() is not None, 15), "no Running runner pod"
-    return find()
+
+    for _ in range(20):
+        assert healthy.cluster.wait(lambda: find() is not None, 30), "no Running runner pod"
+        healthy.pause()
+        pod = find()                  # it may have gone between the wait and the pause
+        if pod is not None:
+            break
+        healthy.resume()
+    else:
+        raise AssertionError("no Running runner pod stayed long enough to be held")
+    try:
+        yield pod
+    finally:
+        healthy.resume()
 
 
 def lines_of(text: str) -> list[list[str]]:
@@ -45,8 +65,8 @@ def lines_of(text: str) -> list[list[str]]:
 
 
 def test_get_pods_shows_server_side_columns(kubectl, healthy, ns):
-    running_runner(healthy, ns)
-    out = kubectl("get", "pods", "-n", ns).stdout
+    with held_runner(healthy, ns):
+        out = kubectl("get", "pods", "-n", ns).stdout
     assert lines_of(out)[0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     assert any(row[1] == "1/1" and row[2] == "Running" for row in lines_of(out)[1:])
     wide = kubectl("get", "pods", "-n", ns, "-o", "wide").stdout
@@ -124,25 +144,25 @@ def test_get_watch_sees_a_change(kubectl, healthy, ns, ars_name):
 
 
 def test_logs_tail_and_follow(kubectl, healthy, ns):
-    pod = running_runner(healthy, ns)
-    assert healthy.cluster.wait(lambda: "Listening for Jobs" in kubectl("logs", pod, "-n", ns).stdout, 15)
-    assert len(kubectl("logs", pod, "-n", ns, "--tail=1").stdout.splitlines()) == 1
-    stamped = kubectl("logs", pod, "-n", ns, "--timestamps", "--tail=1").stdout
-    assert stamped[:4].isdigit() and "T" in stamped.split()[0]
-    proc = kubectl.popen("logs", "-f", pod, "-n", ns)
-    try:
-        q = _reader(proc)
-        _wait_for(q, "Listening for Jobs")
-        healthy.cluster.logs.write(ns, pod, "runner", "arc-top follow marker 42")
-        _wait_for(q, "arc-top follow marker 42")
-    finally:
-        proc.kill()
-        proc.wait()
+    with held_runner(healthy, ns, logged="Listening for Jobs") as pod:
+        assert "Listening for Jobs" in kubectl("logs", pod, "-n", ns).stdout
+        assert len(kubectl("logs", pod, "-n", ns, "--tail=1").stdout.splitlines()) == 1
+        stamped = kubectl("logs", pod, "-n", ns, "--timestamps", "--tail=1").stdout
+        assert stamped[:4].isdigit() and "T" in stamped.split()[0]
+        proc = kubectl.popen("logs", "-f", pod, "-n", ns)
+        try:
+            q = _reader(proc)
+            _wait_for(q, "Listening for Jobs", timeout=30)
+            healthy.cluster.logs.write(ns, pod, "runner", "arc-top follow marker 42")
+            _wait_for(q, "arc-top follow marker 42", timeout=30)
+        finally:
+            proc.kill()
+            proc.wait()
 
 
 def test_describe_pod(kubectl, healthy, ns):
-    pod = running_runner(healthy, ns)
-    out = kubectl("describe", "pod", pod, "-n", ns).stdout
+    with held_runner(healthy, ns) as pod:
+        out = kubectl("describe", "pod", pod, "-n", ns).stdout
     assert "Name:" in out and pod in out
     assert "Status:" in out and "Running" in out
     assert "Events:" in out

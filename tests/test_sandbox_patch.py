@@ -8,7 +8,14 @@ import json
 import pytest
 
 from sandbox.errors import ApiError
-from sandbox.patch import json_patch, merge_patch, patch_for_content_type, strategic_merge_patch
+from sandbox.patch import (
+    JSON_PATCH_REJECTED,
+    PatchRejected,
+    json_patch,
+    merge_patch,
+    patch_for_content_type,
+    strategic_merge_patch,
+)
 
 ARS = {"apiVersion": "actions.github.com/v1alpha1", "kind": "AutoscalingRunnerSet",
        "metadata": {"name": "arc", "labels": {"app": "arc", "team": "ci"}, "finalizers": ["a"]},
@@ -103,9 +110,14 @@ def test_json_patch_test_is_type_exact():
     ([{"op": "frobnicate", "path": "/spec"}], "Unexpected kind: frobnicate"),
 ])
 def test_json_patch_failures_are_422(ops, message):
-    with pytest.raises(ApiError) as err:
+    """The client sees the API server's fixed text; the sandbox keeps evanphx/json-patch's words."""
+    with pytest.raises(PatchRejected) as err:
         json_patch(ARS, ops)
-    assert (err.value.code, err.value.reason, err.value.message) == (422, "Invalid", message)
+    assert (err.value.code, err.value.reason, err.value.message) == (422, "Invalid", JSON_PATCH_REJECTED)
+    assert err.value.detail == message
+    assert err.value.status() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                  "message": "the server rejected our request due to an error in our request",
+                                  "reason": "Invalid", "details": {}, "code": 422}
 
 
 @pytest.mark.parametrize("patch", [{"op": "add"}, [1, 2], "x"])

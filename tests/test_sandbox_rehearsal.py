@@ -57,7 +57,10 @@ def test_kube_permissions_fs_group_patch_heals_new_runners(sandbox_for):
             if pod.metadata.name in before or pod.status.phase != "Running":
                 continue
             if pod.spec.security_context and pod.spec.security_context.fs_group == 123:
-                log = core.read_namespaced_pod_log(pod.metadata.name, NS, container="runner")
+                try:
+                    log = core.read_namespaced_pod_log(pod.metadata.name, NS, container="runner")
+                except client.ApiException:
+                    continue          # listed, then gone (a runner that finished its job): look at the others
                 if "Listening for Jobs" in log and "is denied" not in log:
                     return True
         return False

@@ -81,6 +81,7 @@ class Controller:
             "secrets": self.listeners.secret_changed, NETPOL: self.listener_process.policy_changed,
             STORAGE_CLASS: self.volumes.class_changed, "nodes": self.kubelet.nodes_changed}
         cluster.store.on_change(self._on_change)
+        cluster.resume_hooks.append(self._resumed)
         for key in self._handlers:  # what existed before the hook: adopt it
             for obj in cluster.store.list(key):
                 meta = obj["metadata"]
@@ -164,28 +165,39 @@ class Controller:
     # ---- running -----------------------------------------------------------------------------
     def step(self) -> None:
         """One reconcile pass: due timers, then the queued keys (a few rounds, owners first). Nothing while the
-        cluster is paused (POST /sandbox/pause): the cluster then produces no events at all."""
+        cluster is paused (`Cluster.pause()`, POST /sandbox/pause): the cluster then produces no events at all.
+        The pass is one `simulating()` unit, so a pause waits for the pass in progress to finish."""
         if self.cluster.paused:
             return
-        with self._step_lock:
-            started = time.perf_counter()
-            now = time.monotonic()
-            due: list[Callable[[], None]] = []
+        with self._step_lock, self.cluster.simulating() as live:
+            if not live:
+                return
+            self._pass()
+
+    def _pass(self) -> None:
+        started = time.perf_counter()
+        now = time.monotonic()
+        due: list[Callable[[], None]] = []
+        with self._queue_lock:
+            while self._timers and self._timers[0][0] <= now:
+                due.append(heapq.heappop(self._timers)[2])
+        for fn in due:
+            self._guarded(fn)
+        for _ in range(_ROUNDS):
             with self._queue_lock:
-                while self._timers and self._timers[0][0] <= now:
-                    due.append(heapq.heappop(self._timers)[2])
-            for fn in due:
-                self._guarded(fn)
-            for _ in range(_ROUNDS):
-                with self._queue_lock:
-                    batch, self._queue = self._queue, set()
-                if not batch:
-                    break
-                for key, ns, name in sorted(batch, key=lambda k: _ORDER[k[0]]):
-                    self._guarded(self._handlers[key], ns, name)
-            self._guarded(self.churn.step)
-            self._guarded(self.events.collect)
-            self.last_pass_seconds = time.perf_counter() - started
+                batch, self._queue = self._queue, set()
+            if not batch:
+                break
+            for key, ns, name in sorted(batch, key=lambda k: _ORDER[k[0]]):
+                self._guarded(self._handlers[key], ns, name)
+        self._guarded(self.churn.step)
+        self._guarded(self.events.collect)
+        self.last_pass_seconds = time.perf_counter() - started
+
+    def _resumed(self) -> None:
+        """After a pause: the churn does not make up for the time stood still, and the loop looks at once."""
+        self.churn.resumed()
+        self._wake.set()
 
     @staticmethod
     def _guarded(fn: Callable, *args) -> None:

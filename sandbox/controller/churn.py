@@ -48,6 +48,12 @@ class Churn:
                 except ValueError:
                     pass
 
+    def resumed(self) -> None:
+        """The cluster was paused: no credit for the time it stood still, a fresh rate window."""
+        now = time.monotonic()
+        self._last = self._window_start = now
+        self._window_changes = self.ctl.changes
+
     def step(self) -> None:
         now = time.monotonic()
         self._read_target(now)

@@ -63,10 +63,13 @@ class Kubelet:
                 self.ctl.after(SCHEDULE_SECONDS, lambda r=run: self._schedule(r))
 
     def log(self, pod: dict, container: str, lines: list[str] | str) -> None:
+        """A line from a program in a running container. Not once the pod is deleted — even before this
+        kubelet has noticed: its log would otherwise outlive it and turn up in the log of the next pod of
+        the same name (a listener's pod keeps its name from one life to the next)."""
         meta = pod["metadata"]
         run = self.runs.get((meta["namespace"], meta["name"]))
         if run is not None and run.uid == meta["uid"] and run.stage != "done":
-            self.cluster.logs.write(meta["namespace"], meta["name"], container, lines)
+            self.cluster.write_pod_log(meta["namespace"], meta["name"], run.uid, container, lines)
 
     def finish(self, pod: dict, container: str, exit_code: int, after: float = 0.0) -> None:
         """The container's process exits with `exit_code` (after `after` seconds)."""

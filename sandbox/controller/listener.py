@@ -31,6 +31,8 @@ from sandbox.controller.common import (
 from sandbox.errors import ApiError
 
 REACT_SECONDS = 1.0          # the controller notices a terminated listener pod
+APP_KEYS = ("github_app_id", "github_app_installation_id", "github_app_private_key")
+CONFIG_VOLUME = "listener-config"
 SECRET_RETRY_SECONDS = 5.0
 MAX_RUNNERS = 2147483647
 _RBAC = "rbac.authorization.k8s.io"
@@ -167,14 +169,23 @@ class Listeners:
             pass
 
     def _mirror_config(self, lst: dict, secret: dict) -> None:
-        """`<listener>-config` holds what the listener reads at start (credentials included)."""
+        """`<listener>-config` holds what the listener reads at start (credentials included), copied from the
+        githubConfigSecret.
+
+        Re-sync: every reconcile of the listener copies the githubConfigSecret again, and the listener
+        reconciles whenever that Secret changes and whenever its pod is recreated (deleted by someone, or
+        replaced after its container exited). So a listener pod always starts with the Secret as it is now:
+        rewrite the token, delete the listener pod, and the new pod reads the new token. That is ARC
+        0.14.2, the version simulated; up to 0.14.1 the config Secret was not re-synced (F27: there one had
+        to delete the AutoscalingListener itself). Values are copied untrimmed, PAT and App fields alike,
+        so the listener still sees a stray newline or both kinds of credentials."""
         spec, meta = lst["spec"], lst["metadata"]
         values = decode_secret(secret) or {}
+        credentials: dict = {}
         if "github_token" in values:
-            credentials: dict = {"token": values["github_token"]}
-        else:
-            keys = ("github_app_id", "github_app_installation_id", "github_app_private_key")
-            credentials = {"appConfig": {k: values.get(k, "") for k in keys}}
+            credentials["token"] = values["github_token"]
+        if any(k in values for k in APP_KEYS) or not credentials:
+            credentials["appConfig"] = {k: values.get(k, "") for k in APP_KEYS}
         config = {"configureUrl": spec.get("githubConfigUrl"), "ephemeralRunnerSetNamespace": spec.get(
             "autoscalingRunnerSetNamespace"), "ephemeralRunnerSetName": spec.get("ephemeralRunnerSetName"),
             "maxRunners": spec.get("maxRunners"), "minRunners": spec.get("minRunners"),
@@ -196,13 +207,13 @@ class Listeners:
         container = {"name": "listener", "image": lst["spec"].get("image") or CONTROLLER_IMAGE,
                      "command": ["/ghalistener"],
                      "env": [{"name": "LISTENER_CONFIG_PATH", "value": "/etc/gha-listener/config.json"}],
-                     "volumeMounts": [{"name": "listener-config", "mountPath": "/etc/gha-listener",
+                     "volumeMounts": [{"name": CONFIG_VOLUME, "mountPath": "/etc/gha-listener",
                                        "readOnly": True}]}
         pod = {"apiVersion": "v1", "kind": "Pod",
                "metadata": {"name": meta["name"], "namespace": meta["namespace"],
                             "labels": dict(meta.get("labels") or {}), "ownerReferences": [owner_ref(lst)]},
                "spec": {"serviceAccountName": meta["name"], "restartPolicy": "Never",
-                        "containers": [container], "volumes": [{"name": "listener-config",
+                        "containers": [container], "volumes": [{"name": CONFIG_VOLUME,
                                      "secret": {"secretName": f"{meta['name']}-config"}}]}}
         try:
             self.cluster.create("pods", pod)
@@ -217,6 +228,32 @@ class Listeners:
             ars = self.cluster.get(ARS, *ars_key)
             if ars is not None:
                 self.ctl.enqueue(LISTENER, self.where(ars), listener_name(ars))
+
+
+def read_config(cluster, pod: dict) -> dict | None:
+    """The listener's config.json as its pod mounts it (the `<listener>-config` Secret), or None when the
+    Secret or the file in it is missing or unreadable."""
+    volume = next((v for v in pod.get("spec", {}).get("volumes") or () if v.get("name") == CONFIG_VOLUME), None)
+    secret_name = ((volume or {}).get("secret") or {}).get("secretName")
+    secret = cluster.get("secrets", pod["metadata"]["namespace"], secret_name) if secret_name else None
+    raw = (decode_secret(secret) or {}).get("config.json")
+    try:
+        config = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def config_credentials(config: dict) -> dict[str, str]:
+    """The credentials in a listener config, keyed as in the githubConfigSecret (what the fake GitHub's
+    listener verdict takes)."""
+    out: dict[str, str] = {}
+    if isinstance(config.get("token"), str):
+        out["github_token"] = config["token"]
+    app = config.get("appConfig")
+    if isinstance(app, dict):
+        out.update({k: str(app.get(k) or "") for k in APP_KEYS if app.get(k)})
+    return out
 
 
 def _ref(obj: dict) -> dict:

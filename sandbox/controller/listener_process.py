@@ -1,10 +1,12 @@
 """The listener process (a kubelet program): credentials and egress decide whether it lives, and only a
 living listener scales its EphemeralRunnerSet: `replicas = min(minRunners + assigned jobs, maxRunners)`.
 
-At start it runs the fake GitHub's verdict on the scale set's Secret (bad, expired or revoked token,
-newline in a value, missing scope, app problems, wrong URL, missing runner group) and checks that
-NetworkPolicies let it reach GitHub; a failing listener logs why and exits 1 after a moment. A healthy
-one re-validates every few seconds, so a Secret or policy that breaks later stops it too.
+At start it runs the fake GitHub's verdict on the credentials in the config file its pod mounts — the
+`<listener>-config` Secret, which the controller copies from the scale set's githubConfigSecret (bad,
+expired or revoked token, newline in a value, missing scope, app problems, wrong URL, missing runner
+group) — and checks that NetworkPolicies let it reach GitHub; a failing listener logs why and exits 1
+after a moment. A healthy one re-validates every few seconds, so a Secret or policy that breaks later
+stops it too.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sandbox.controller import network
-from sandbox.controller.common import ARS, ERS, LISTENER, decode_secret, listener_name, set_key
+from sandbox.controller.common import ARS, ERS, LISTENER, listener_name, set_key
+from sandbox.controller.listener import config_credentials, read_config
 
 FAIL_SECONDS = 1.5           # a failing listener lives this long
 RECHECK_SECONDS = 3.0        # a healthy listener re-validates its session this often
@@ -105,17 +108,25 @@ class ListenerProcess:
             self.ctl.after(RECHECK_SECONDS, lambda: self._recheck(pod, key))
 
     def _verdict(self, pod: dict, key: tuple[str, str]) -> tuple[bool, list[str]]:
-        """(healthy, log lines): the fake GitHub's verdict on the Secret, then whether egress allows it."""
+        """(healthy, log lines): the fake GitHub's verdict on the credentials in the config file the pod
+        mounts (`<listener>-config`, which the controller copies from the githubConfigSecret: see
+        `Listeners._mirror_config`), then whether egress allows it.
+
+        A healthy listener re-validates every few seconds with the config as it is then (a simplification:
+        a real listener keeps the credentials it started with until it must refresh its token)."""
         ars = self.cluster.get(ARS, *key)
         if ars is None:
             return False, [fatal("failed to get autoscaling runner set: not found")]
         spec = ars["spec"]
-        url = spec.get("githubConfigUrl", "")
         github = self.cluster.github
         if github is None:
             return True, [slog("Starting listener"), slog("Getting next message", lastMessageID=0)]
-        data = decode_secret(self.cluster.get("secrets", key[0], spec.get("githubConfigSecret", "")))
-        outcome = github.evaluate_listener(url, data, spec.get("runnerGroup"))
+        config = read_config(self.cluster, pod)
+        if config is None:
+            return False, [fatal("failed to read config: open /etc/gha-listener/config.json: no such file or "
+                                 "directory")]
+        url = config.get("configureUrl") or spec.get("githubConfigUrl", "")
+        outcome = github.evaluate_listener(url, config_credentials(config), spec.get("runnerGroup"))
         self.state(key).credentials_ok = outcome.ok
         lines = list(outcome.log_lines)
         if outcome.reason in _LOCAL or (not outcome.ok and "failed to create JWT" in lines[-1]):

@@ -45,7 +45,7 @@ class LogRate:
         key = (meta["namespace"], meta["name"])
         with self._lock:
             stop = self._stops.setdefault(key, threading.Event())
-        threading.Thread(target=self._write, args=(key[0], key[1], container, rate, stop),
+        threading.Thread(target=self._write, args=(key[0], key[1], meta["uid"], container, rate, stop),
                          name=f"sandbox-log-rate {key[1]}/{container}", daemon=True).start()
 
     def pod_gone(self, namespace: str, name: str) -> None:
@@ -54,19 +54,30 @@ class LogRate:
         if stop is not None:
             stop.set()
 
-    def _write(self, ns: str, pod: str, container: str, rate: float, stop: threading.Event) -> None:
-        logs, stopping = self.cluster.logs, self.cluster.stopping
+    def _write(self, ns: str, pod: str, uid: str, container: str, rate: float, stop: threading.Event) -> None:
+        """Each batch is one `simulating()` unit: a paused cluster writes nothing, and its clock stands still
+        (after a resume the lines go on from where they stopped, with no burst of overdue ones)."""
+        stopping, cluster = self.cluster.stopping, self.cluster
         interval = max(TICK_S, 1.0 / rate)
         start = time.time()
         written = 0
+        paused_at: float | None = None
         while not stop.is_set() and not stopping.is_set():
-            now = time.time()
-            due = int((now - start) * rate) - written
-            if due > 0:
-                batch = []
-                for i in range(written, written + due):
-                    stamp = start + i / rate          # when this line was due: spread over the tick
-                    batch.append((stamp, f"{i:09d} t={stamp:.6f} {FILLER}"))
-                logs.write_stamped(ns, pod, container, batch)
-                written += due
+            with cluster.simulating() as live:
+                now = time.time()
+                if not live:
+                    paused_at = now if paused_at is None else paused_at
+                else:
+                    if paused_at is not None:
+                        start += now - paused_at
+                        paused_at = None
+                    due = int((now - start) * rate) - written
+                    if due > 0:
+                        batch = []
+                        for i in range(written, written + due):
+                            stamp = start + i / rate          # when this line was due: spread over the tick
+                            batch.append((stamp, f"{i:09d} t={stamp:.6f} {FILLER}"))
+                        if not cluster.write_pod_log(ns, pod, uid, container, batch, stamped=True):
+                            return          # deleted: nothing more from it, whatever the kubelet knows yet
+                        written += due
             stop.wait(interval)

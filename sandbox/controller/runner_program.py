@@ -8,6 +8,7 @@ directory "succeeds": ARC deletes it and makes another — fast churn with no jo
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import dataclass
 
@@ -57,14 +58,18 @@ def _default_uid(image: str) -> int:
 
 
 def init_outcome(pod: dict, c: dict) -> tuple[list[str], int, bool]:
-    """An init container's lines, exit code, and whether it made the work volume the runner's."""
+    """An init container's lines, exit code, and whether it made the work volume the runner's: it must run
+    `chown` as root (or through sudo) to user 1001/runner, on the mount point of the `work` volume *inside
+    this init container* or a directory above it with -R. Without that mount it only changes its own
+    filesystem (GitHub's mis-indented doc example), which the runner never sees."""
     command = " ".join(str(x) for x in (c.get("command") or []) + (c.get("args") or []))
-    if "chown" not in command:
+    calls = chown_calls(command)
+    if not calls:
         return [], 0, False
     own = c.get("securityContext") or {}
     pod_sc = pod["spec"].get("securityContext") or {}
     uid = own.get("runAsUser", pod_sc.get("runAsUser", _default_uid(c.get("image") or "")))
-    if "sudo" in command and uid != 0:
+    if "sudo" in command.split() and uid != 0:
         if own.get("allowPrivilegeEscalation") is False or own.get(
             "runAsNonRoot", pod_sc.get("runAsNonRoot")
         ):
@@ -78,10 +83,53 @@ def init_outcome(pod: dict, c: dict) -> tuple[list[str], int, bool]:
             )
         uid = 0
     if uid != 0:
-        target = next((t for t in reversed(command.split()) if t.startswith("/")), "/home/runner/_work")
+        target = next((p for _, _, paths in calls for p in paths), "/home/runner/_work")
         return [f"chown: changing ownership of '{target}': Operation not permitted"], 1, False
-    mounted = any(m.get("name") == "work" for m in c.get("volumeMounts") or ())
-    return [], 0, mounted
+    mounts = [_clean(m.get("mountPath") or "") for m in c.get("volumeMounts") or () if m.get("name") == "work"]
+    fixed = any(
+        owner.split(":", 1)[0] in ("1001", "runner") and any(_covers(path, mount, recursive) for path in paths
+                                                             for mount in mounts)
+        for owner, recursive, paths in calls
+    )
+    return [], 0, fixed
+
+
+def chown_calls(command: str) -> list[tuple[str, bool, list[str]]]:
+    """The `chown` invocations in a shell command line: (owner, recursive, paths) each."""
+    try:
+        tokens = shlex.split(command.replace(";", " ; "))
+    except ValueError:
+        tokens = command.split()
+    calls, i = [], 0
+    while i < len(tokens):
+        if tokens[i].rsplit("/", 1)[-1] != "chown":
+            i += 1
+            continue
+        i += 1
+        recursive, args = False, []
+        while i < len(tokens) and tokens[i] not in ("&&", "||", ";", "|"):
+            tok = tokens[i]
+            if tok.startswith("--"):
+                recursive = recursive or tok == "--recursive"
+            elif tok.startswith("-") and len(tok) > 1:
+                recursive = recursive or "R" in tok
+            else:
+                args.append(tok)
+            i += 1
+        if len(args) >= 2:
+            calls.append((args[0], recursive, [_clean(a) for a in args[1:]]))
+    return calls
+
+
+def _clean(path: str) -> str:
+    return "/" + "/".join(p for p in path.split("/") if p and p != ".")
+
+
+def _covers(path: str, mount: str, recursive: bool) -> bool:
+    """Whether chowning `path` changes the owner of the volume mounted at `mount` (its root directory)."""
+    if path == mount:
+        return True
+    return recursive and (mount.startswith(path + "/") or path == "/")
 
 
 def work_writable(ctl, pod: dict, chowned: bool) -> bool:
