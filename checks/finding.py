@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kube.model import LogTail  # noqa: F401  (the kube layer reads tails; the checks quote them)
+
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
@@ -63,16 +65,3 @@ def worst(severities) -> str | None:
         if best is None or RANK.get(severity, 3) < RANK.get(best, 3):
             best = severity
     return best
-
-
-@dataclass(frozen=True, slots=True)
-class LogTail:
-    """The tail of one container's log, fetched by the kube layer within its budget (kube/logtail.py)
-    and handed to the checks. `previous` = the previous (terminated) container instance."""
-    pod_uid: str
-    namespace: str
-    pod: str
-    container: str
-    previous: bool
-    lines: tuple[str, ...]
-    fetched_at: float = 0.0

@@ -18,9 +18,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from checks.finding import LogTail
 from kube import apis, model
-from kube.model import Snapshot
+from kube.model import LogTail, Snapshot
 
 KIB = 1024
 TAILED_ROLES = ("runner", "workflow", "listener", "controller")

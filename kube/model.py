@@ -248,3 +248,16 @@ class ChangeSet:
 
     def __bool__(self) -> bool:
         return bool(self.changed) or bool(self.relisted) or self.states_changed
+
+
+@dataclass(frozen=True, slots=True)
+class LogTail:
+    """The tail of one container's log, fetched by the kube layer within its budget (kube/logtail.py) and handed
+    to the checks. `previous` = the previous (terminated) container instance."""
+    pod_uid: str
+    namespace: str
+    pod: str
+    container: str
+    previous: bool
+    lines: tuple[str, ...]
+    fetched_at: float = 0.0
