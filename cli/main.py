@@ -1,18 +1,29 @@
-"""`arc-top` entry point. Expected failures print one line and exit 2; no tracebacks."""
+"""`arc-top` entry point. Expected failures print one line and exit 2; a bug prints one line naming a crash file
+(cli/crash.py) and exits 3; never a traceback."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from cli import check_cmd, fix_cmd, monitor_cmd, sandbox_cmd, undo_cmd
+from cli import check_cmd, crash, fix_cmd, monitor_cmd, sandbox_cmd, undo_cmd
+
+EXIT_INTERRUPTED = 130       # Ctrl-C, as a shell reports SIGINT
+EXIT_PIPE_CLOSED = 141       # the reader of the output went away (`arc-top audit | head -1`), as SIGPIPE reports
+EPILOG = ("Exit codes: 0 all well (check: no finding at or above --fail-on); 1 check: a finding at or above "
+          "--fail-on (fix/undo: applied but not cleared, or only partly); 2 usage, connection or input error (one "
+          "line on stderr); 3 a bug: one line on stderr naming a crash file with the traceback, secrets masked "
+          "($XDG_STATE_HOME/arc-top/crash-*.txt, default ~/.local/state/arc-top/); 130 interrupted (Ctrl-C); 141 "
+          "the reader of the output went away (| head).")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="arc-top",
         description="A terminal monitor for GitHub Actions Runner Controller (ARC) runner scale sets. "
-                    "Without a command: the monitor on the current kubeconfig context.")
+                    "Without a command: the monitor on the current kubeconfig context.",
+        epilog=EPILOG)
     monitor_cmd.add_connection_flags(parser)
     monitor_cmd.add_read_only_flag(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -25,18 +36,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    run = args.run if args.command else monitor_cmd.run_monitor
     try:
-        return run(args)
+        args = build_parser().parse_args(argv)
+    except Exception as exc:  # a bug in the parser itself (argparse's own errors are SystemExit(2))
+        return crash.report(exc, "parsing the command line", argv)
+    run = args.run if args.command else monitor_cmd.run_monitor
+    threads = crash.catch_thread_crashes(argv)
+    try:
+        code = run(args)
+        sys.stdout.flush()        # here, not at interpreter exit: a reader that left is then EXIT_PIPE_CLOSED
     except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # a bug must still be one line, never a traceback (secrets masked, escapes out)
-        from cli.fix_view import safe
+        return EXIT_INTERRUPTED
+    except BrokenPipeError as exc:
+        if not _stdout_closed():
+            return crash.report(exc, f"arc-top {args.command or 'monitor'}", argv)
+        _quiet_stdout()
+        return EXIT_PIPE_CLOSED
+    except Exception as exc:  # a bug: one line naming the crash file with the (masked) traceback
+        return crash.report(exc, f"arc-top {args.command or 'monitor'}", argv)
+    finally:
+        threads.restore()
+    return threads.exit_code(code)
 
-        detail = " ".join(safe(exc).split())
-        return monitor_cmd._fail(f"unexpected error ({type(exc).__name__}: {detail[:300]}): please report this")
+
+def _stdout_closed() -> bool:
+    """Has the reader of standard output gone away (a pipe whose other end is closed)?"""
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that the final flush at exit raises nothing more."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

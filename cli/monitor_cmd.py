@@ -7,6 +7,9 @@ on the main one was tried: concurrent imports of shared modules can see them hal
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import sys
 import tempfile
 
@@ -72,8 +75,38 @@ def _run_app(conn, title: str, args: argparse.Namespace) -> int:
     if _accepts(ArcTopApp, "read_only"):       # an app without the parameter has no fix screen: nothing to pass
         options["read_only"] = bool(getattr(args, "read_only", False))
     app = ArcTopApp(lambda on_change: Monitor(conn, on_change), **options)
+    return run_app(app)
+
+
+def run_app(app) -> int:
+    """Run a Textual app; an exception inside it ends it (Textual restores the terminal) and is raised here, after,
+    for cli.main to report as a bug (one line, a crash file, exit 3). Textual would print its own traceback, with
+    the values of local variables, on stderr: that print is held and dropped (other exit messages are printed)."""
+    from rich.console import Console
+
+    held = _Held(sys.stderr)
+    app.error_console = Console(file=held, markup=False, highlight=False)
     app.run()
+    error = getattr(app, "_exception", None)      # Textual keeps the first unhandled exception there
+    if error is not None:
+        raise error
+    if held.getvalue():           # exit messages (App.exit(message=…), App.panic): shown as Textual would
+        sys.stderr.write(held.getvalue())
     return app.return_code or 0
+
+
+class _Held(io.StringIO):
+    """Text for stderr, kept until the app has ended; looks like the real stderr to Rich (terminal, width)."""
+
+    def __init__(self, stream) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream.isatty()
+        except (AttributeError, ValueError, OSError):
+            return False
 
 
 def _accepts(cls, name: str) -> bool:
@@ -109,3 +142,5 @@ def run_demo(args: argparse.Namespace) -> int:
         return _run_app(conn, f"arc-top demo · {args.scenario}", args)
     finally:
         sandbox.stop()
+        with contextlib.suppress(OSError):      # its tokens die with the sandbox: leave no file behind
+            os.unlink(path)

@@ -53,7 +53,7 @@ class AuditLog:
         for line in raw:
             try:
                 item = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):     # a damaged or hostile line: skipped, never a crash
                 continue
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 out.append(item)

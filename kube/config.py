@@ -54,11 +54,13 @@ def kubeconfig_paths(kubeconfig: str | None = None) -> tuple[list[str], bool]:
 
 
 def _read(path: str) -> dict | None:
-    import yaml
+    """A kubeconfig file, within the limits of any outside input (size, depth, no YAML aliases)."""
+    from kube.untrusted import InputError, decode, load_one, read_limited
 
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
+        with open(path, "rb") as f:
+            doc = load_one(decode(read_limited(f, f"kubeconfig {path}", limit=16 * 1024 * 1024), f"kubeconfig {path}"),
+                           f"kubeconfig {path}")
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -66,13 +68,8 @@ def _read(path: str) -> dict | None:
     except OSError as exc:
         raise ConnectError(f"cannot read kubeconfig {path} ({exc.strerror or exc}): check the file's permissions "
                            "or pass another one with --kubeconfig") from None
-    except UnicodeDecodeError:
-        raise ConnectError(f"kubeconfig {path} is not text: pass a kubeconfig with --kubeconfig") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConnectError(f"kubeconfig {path} is not valid YAML{where}: fix the file or pass another one "
-                           "with --kubeconfig") from None
+    except InputError as exc:
+        raise ConnectError(f"{exc}: fix the file or pass another one with --kubeconfig") from None
     if doc is None:
         return {}                        # an empty file is an empty config, as for kubectl
     if not isinstance(doc, dict):

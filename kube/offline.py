@@ -8,12 +8,15 @@ Warning events and Normal events of ARC objects), so the checks see what they wo
 object in the files are marked not synced ("absent"): checks that need them report ARC000 instead of
 guessing. Unknown kinds are ignored; anything that is not a Kubernetes object is an OfflineError naming the
 file. No secret value is kept (Secrets are projected to their key names).
+
+The files are untrusted: kube.untrusted reads and parses them within limits (size, nesting, values held at once,
+no YAML aliases), a List's items are projected one by one as the parser hands them out, and at most
+MAX_OBJECTS objects are kept, so time and memory stay bounded whatever the files hold.
 """
 
 from __future__ import annotations
 
-import functools
-import json
+import io
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +27,8 @@ from kube.discovery import _VERSION_RE, A_MANAGER_NAMESPACE, ArcInfo, _version_k
 from kube.fields import as_dict, as_list, as_str, epoch
 from kube.model import KindState, Snapshot
 from kube.projections import project
+from kube.untrusted import MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_VALUES, InputError, Item, decode, documents
+from kube.untrusted import read_limited as _read_limited
 
 STDIN = "-"
 EVENTS_GROUP = "events.k8s.io"
@@ -37,6 +42,7 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
 KINDS[(EVENTS_GROUP, "Event")] = (model.EVENTS, "Event")
 ABSENT = "absent"
 _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+MAX_OBJECTS = 200_000         # objects kept from all the files (a big cluster's saved ARC objects: a few 10,000s)
 
 
 class OfflineError(Exception):
@@ -56,69 +62,67 @@ def _group(api_version: str) -> str:
     return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
 
 
-def _docs(text: str, name: str) -> Iterator[object]:
-    """The documents of one file: JSON (one or several values) or YAML (multi-document)."""
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
-        decoder = json.JSONDecoder()
-        pos, end, docs = len(text) - len(stripped), len(text), []
-        try:
-            while pos < end:
-                value, pos = decoder.raw_decode(text, pos)
-                docs.append(value)
-                while pos < end and text[pos].isspace():
-                    pos += 1
-        except ValueError:
-            docs = None                      # maybe YAML that starts with a flow mapping: let YAML decide
-        if docs is not None:
-            yield from docs
-            return
-    import yaml
-
+def _read(path: str, already: int) -> tuple[str, str, int]:
+    """(name, text, bytes read) of one file or standard input, within the limits (`already`: bytes read before)."""
     try:
-        yield from yaml.load_all(text, Loader=_loader())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise OfflineError(f"{name} is not valid YAML or JSON{where} ({problem}): save it with "
-                           "kubectl get … -o yaml (or -o json)") from None
+        if path == STDIN:
+            name = "standard input"
+            stream = getattr(sys.stdin, "buffer", None)
+            if stream is None:                      # a text stream (tests): its characters as UTF-8
+                stream = io.BytesIO(sys.stdin.read(MAX_FILE_BYTES + 1).encode("utf-8", "surrogateescape"))
+            data = _read_limited(stream, name, MAX_FILE_BYTES, already, MAX_TOTAL_BYTES)
+        else:
+            name = path
+            try:
+                with open(path, "rb") as f:
+                    data = _read_limited(f, name, MAX_FILE_BYTES, already, MAX_TOTAL_BYTES)
+            except FileNotFoundError:
+                raise OfflineError(f"{path} does not exist: check the --from path") from None
+            except IsADirectoryError:
+                raise OfflineError(f"{path} is a directory: pass the files of kubectl get … -o yaml") from None
+            except OSError as exc:
+                raise OfflineError(f"cannot read {path} ({exc.strerror or exc}): check its permissions") from None
+        return name, decode(data, name), len(data)
+    except InputError as exc:
+        raise OfflineError(str(exc)) from None
 
 
-@functools.cache
-def _loader():
-    """A safe YAML loader (the C one when built) that keeps timestamps as strings, as the API sends them:
-    hand-edited files may leave them unquoted, and the projections read RFC 3339 strings."""
-    import yaml
-
-    loader = type("_KubeLoader", (getattr(yaml, "CSafeLoader", yaml.SafeLoader),), {})
-    loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
-    return loader
-
-
-def _read(path: str) -> tuple[str, str]:
-    if path == STDIN:
-        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
-        name = "standard input"
-    else:
-        name = path
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            raise OfflineError(f"{path} does not exist: check the --from path") from None
-        except IsADirectoryError:
-            raise OfflineError(f"{path} is a directory: pass the files of kubectl get … -o yaml") from None
-        except OSError as exc:
-            raise OfflineError(f"cannot read {path} ({exc.strerror or exc}): check its permissions") from None
-    try:
-        return name, data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise OfflineError(f"{name} is not text (UTF-8): save it with kubectl get … -o yaml") from None
+def _file_objects(text: str, name: str) -> Iterator[tuple[str, str, dict]]:
+    """(group, kind, object) of every object of one file. The items of a List come as the parser hands them out
+    (kubectl writes the List's kind after them): an item with its own kind and apiVersion is used at once, one
+    without waits for the end of its List."""
+    pending: list[tuple[int, dict]] = []
+    pending_values = count = 0
+    for unit in documents(text, name):
+        if isinstance(unit, Item):
+            item = _item(unit.value, name, unit.index, unit.doc)
+            if as_str(item.get("kind")) and as_str(item.get("apiVersion")):
+                yield _group(as_str(item["apiVersion"])), as_str(item["kind"]), item
+                continue
+            pending_values += unit.values
+            if pending_values > MAX_VALUES:
+                raise OfflineError(f"{name}: document {unit.doc} holds more than {MAX_VALUES:,} values in items "
+                                   "without a kind: save the file with kubectl get … -o yaml")
+            pending.append((unit.index, item))
+            continue
+        count += 1
+        yield from _objects(unit.value, name, unit.index, pending if unit.streamed else None)
+        pending, pending_values = [], 0
+    if count == 0 or not text.strip():
+        raise OfflineError(f"{name} is empty: save the output of kubectl get … -o yaml")
 
 
-def _objects(doc: object, name: str, index: int) -> Iterator[tuple[str, str, dict]]:
-    """(group, kind, object) for one document: a List, a typed *List, or one object."""
+def _item(item: object, name: str, n: int, index: int) -> dict:
+    if not isinstance(item, dict):
+        raise OfflineError(f"{name}: item {n} of document {index} is not a Kubernetes object "
+                           f"({type(item).__name__})")
+    return item
+
+
+def _objects(doc: object, name: str, index: int, streamed: list[tuple[int, dict]] | None = None
+             ) -> Iterator[tuple[str, str, dict]]:
+    """(group, kind, object) for one document: a List, a typed *List, or one object. `streamed`: the document's
+    items were handed out already; these are the ones still to place (they had no kind or apiVersion)."""
     if doc is None:
         return
     if not isinstance(doc, dict) or not isinstance(doc.get("kind"), str) or not doc.get("kind"):
@@ -127,15 +131,17 @@ def _objects(doc: object, name: str, index: int) -> Iterator[tuple[str, str, dic
                            "kubectl get … -o yaml")
     kind, api_version = doc["kind"], as_str(doc.get("apiVersion"))
     items = doc.get("items")
+    if streamed is not None and not kind.endswith("List"):
+        raise OfflineError(f"{name}: document {index} ({kind}) has a top-level items list but is not a List: save "
+                           "the file with kubectl get … -o yaml")
     if kind == "List" or (kind.endswith("List") and isinstance(items, list)):
         if not isinstance(items, list):
             raise OfflineError(f"{name}: document {index} is a {kind} without items: save the file with "
                                "kubectl get … -o yaml")
         item_kind = kind[:-4] if kind != "List" else ""
-        for n, item in enumerate(items, 1):
-            if not isinstance(item, dict):
-                raise OfflineError(f"{name}: item {n} of document {index} is not a Kubernetes object "
-                                   f"({type(item).__name__})")
+        numbered = streamed if streamed is not None else enumerate(items, 1)
+        for n, item in numbered:
+            item = _item(item, name, n, index)
             ikind = as_str(item.get("kind")) or item_kind
             if not ikind:
                 raise OfflineError(f"{name}: item {n} of document {index} has no kind: save the file with "
@@ -201,6 +207,7 @@ class _Builder:
         self.arc_api_versions: set[str] = set()
         self.legacy = False
         self.saved_at = 0.0
+        self.kept = 0
 
     def add(self, group: str, kind: str, raw: dict) -> None:
         if group == apis.LEGACY_GROUP:
@@ -239,6 +246,7 @@ class _Builder:
         elif key == model.SCALE_SETS:
             self.hinted.add(as_str(as_dict(as_dict(raw.get("metadata")).get("annotations")).get(A_MANAGER_NAMESPACE)))
         self.objects[key][getattr(obj, "uid", "")] = obj
+        self.kept += 1
 
     def _crd(self, raw: dict) -> None:
         spec = as_dict(raw.get("spec"))
@@ -286,19 +294,24 @@ def load_files(paths: Sequence[str]) -> Offline:
     builder = _Builder()
     names: list[str] = []
     stdin_done = False
+    total = 0
     for path in paths:
         if path == STDIN:
             if stdin_done:
                 continue
             stdin_done = True
-        name, text = _read(path)
+        name, text, size = _read(path, total)
+        total += size
         names.append(path)
-        index = 0
-        for index, doc in enumerate(_docs(text, name), 1):
-            for group, kind, raw in _objects(doc, name, index):
+        try:
+            for group, kind, raw in _file_objects(text, name):
                 builder.add(group, kind, raw)
-        if index == 0 or not text.strip():
-            raise OfflineError(f"{name} is empty: save the output of kubectl get … -o yaml")
+                if builder.kept > MAX_OBJECTS:
+                    raise OfflineError(f"{name}: the files hold more than {MAX_OBJECTS:,} objects arc-top keeps: "
+                                       "check fewer namespaces at once")
+        except InputError as exc:
+            raise OfflineError(str(exc)) from None
+        del text
     kinds = {}
     for key in model.KINDS:
         if key in builder.present:

@@ -150,7 +150,8 @@ def render_scale_set(entry: dict, index: int) -> list[dict]:
               "app.kubernetes.io/managed-by": "Helm", "actions.github.com/scale-set-name": name,
               "actions.github.com/scale-set-namespace": ns}
     objects: list[dict] = []
-    notes = {"actions.github.com/cleanup-manager-name": controller_sa,
+    notes = {"meta.helm.sh/release-name": name, "meta.helm.sh/release-namespace": ns,   # helm install NAME
+             "actions.github.com/cleanup-manager-name": controller_sa,
              "actions.github.com/cleanup-manager-namespace": controller_ns,
              "actions.github.com/cleanup-manager-role-name": f"{fullname}-manager",
              "actions.github.com/cleanup-manager-role-binding": f"{fullname}-manager"}

@@ -120,6 +120,9 @@ class _HTTPSServer(ThreadingHTTPServer):
             request.close()          # "restarting": the connection is dropped at once
             return
         try:
+            # As the Go API server does: headers and body go out as separate writes, and with Nagle's algorithm the
+            # second waits for the client's delayed ACK — a 40 ms stall on every small answer.
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             request.settimeout(30)
             tls = self.context.wrap_socket(request, server_side=True)
             tls.settimeout(None)

@@ -50,7 +50,7 @@ def test_missing_unreadable_and_broken_kubeconfigs(tmp_path):
     assert "is a directory" in failure(connect, str(tmp_path))
     broken = tmp_path / "broken"
     broken.write_text("clusters: [\n  - name: x\n bad")
-    assert "is not valid YAML at line" in failure(connect, str(broken))
+    assert "is not valid YAML or JSON at line" in failure(connect, str(broken))
     listy = tmp_path / "listy"
     listy.write_text("- 1\n- 2\n")
     assert "is not a kubeconfig" in failure(connect, str(listy))

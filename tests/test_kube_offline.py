@@ -164,7 +164,7 @@ def test_unreadable_files_are_one_line(tmp_path):
             load_files([str(path)])
     binary = tmp_path / "bin.yaml"
     binary.write_bytes(b"\xff\xfe\x00\x01garbage")
-    with pytest.raises(OfflineError, match="not text"):
+    with pytest.raises(OfflineError, match="not UTF-16 text"):
         load_files([str(binary)])
 
 
@@ -214,3 +214,68 @@ def test_saved_kubectl_output_has_the_uids_a_live_monitor_has(tmp_path):
     finally:
         monitor.stop()
         sb.stop()
+
+
+# ---- the List's items are handed out one by one (kube.untrusted) --------------------------------------------
+def snapshot_uids(snap) -> dict:
+    return {kind: sorted(snap.of(kind)) for kind in model.KINDS}
+
+
+def test_kubectl_key_order_json_and_yaml_give_the_same_snapshot(tmp_path):
+    """kubectl writes `kind: List` after the items (keys sorted); the API server writes kind first; JSON comes
+    whole. All three must give the same objects."""
+    docs = sample_docs()
+    sorted_yaml = tmp_path / "sorted.yaml"
+    sorted_yaml.write_text(yaml.safe_dump_all(docs, sort_keys=True))
+    as_json = tmp_path / "saved.json"
+    as_json.write_text("\n".join(json.dumps(d) for d in docs if d is not None))
+    reference = snapshot_from_files([write_yaml(tmp_path / "saved.yaml", docs)])
+    for path in (sorted_yaml, as_json):
+        snap = snapshot_from_files([str(path)])
+        assert snapshot_uids(snap) == snapshot_uids(reference), path
+        assert {k: s.synced for k, s in snap.kinds.items()} == {k: s.synced for k, s in reference.kinds.items()}
+
+
+def test_a_typed_list_whose_kind_comes_last_places_its_kindless_items(tmp_path):
+    path = tmp_path / "pods.yaml"
+    pod = runner_pod()
+    del pod["kind"], pod["apiVersion"]
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "items": [pod], "kind": "PodList"}, sort_keys=True))
+    snap = snapshot_from_files([str(path)])
+    assert [p.name for p in snap.of(model.PODS).values()] == ["set-abcde-runner-xyz12"]
+
+
+def test_top_level_items_of_something_not_a_list_is_one_line(tmp_path):
+    path = tmp_path / "odd.yaml"
+    path.write_text("apiVersion: v1\nitems:\n- " + json.dumps(runner_pod()) + "\nkind: Pod\n")
+    with pytest.raises(OfflineError, match=r"document 1 \(Pod\) has a top-level items list but is not a List"):
+        load_files([str(path)])
+
+
+def test_the_pure_python_yaml_parser_gives_the_same(tmp_path, monkeypatch):
+    """Without libyaml (CSafeLoader), the same events come from PyYAML's own parser."""
+    import kube.untrusted as untrusted
+
+    loader = type("_PureLoader", (yaml.SafeLoader,), {})
+    loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+    path = tmp_path / "sorted.yaml"
+    path.write_text(yaml.safe_dump_all(sample_docs(), sort_keys=True))
+    reference = snapshot_from_files([str(path)])
+    monkeypatch.setattr(untrusted, "_loader", lambda: loader)
+    assert snapshot_uids(snapshot_from_files([str(path)])) == snapshot_uids(reference)
+    bomb = tmp_path / "alias.yaml"
+    bomb.write_text("a: &a [1, 2]\nb: [*a, *a]\n")
+    with pytest.raises(OfflineError, match=r"YAML aliases \(\*a\) are not accepted"):
+        load_files([str(bomb)])
+
+
+def test_load_one_reads_a_single_config_document_within_the_limits():
+    from kube.untrusted import InputError, load_one
+
+    assert load_one("apiVersion: v1\nkind: Config\nclusters: []\n", "cfg") == {
+        "apiVersion": "v1", "kind": "Config", "clusters": []}
+    assert load_one("", "cfg") is None and load_one('{"a": [1]}', "cfg") == {"a": [1]}
+    for text, needle in (("a: &x 1\nb: *x\n", "aliases"), ("a: 1\n---\nb: 2\n", "several YAML documents"),
+                         ("a: " + "[" * 100 + "]" * 100, "deeper than 64")):
+        with pytest.raises(InputError, match=needle):
+            load_one(text, "cfg")
