@@ -164,10 +164,10 @@ def parse_costs(kubeconfig: str) -> dict:
 
 class _FakeResponse:
     def __init__(self, chunks: list[bytes]):
-        self._chunks = chunks
+        self.read_chunks = chunks
 
     def stream(self, amt=None, decode_content=None):
-        return iter(self._chunks)
+        return iter(self.read_chunks)
 
 
 def _split_costs(body: bytes, n: int) -> dict:

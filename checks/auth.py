@@ -13,11 +13,11 @@ from checks.finding import Finding, Subject
 from checks.registry import check
 from checks.text import quote
 from kube import model
+from probes.urls import config_url_problem
 
 TOKEN = "github_token"
 APP_KEYS = ("github_app_id", "github_app_installation_id", "github_app_private_key")
 SECRET_CODES = "ARC101–ARC103 and ARC109"
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
 def _secret_subject(ars: model.ScaleSet, secret: model.Named | None) -> Subject:
@@ -138,40 +138,6 @@ def _log_lines(ctx: Context, fid: str) -> dict[str, list[str]]:
         if lines and hits.scale_set is not None:
             out.setdefault(hits.key, []).extend(lines)
     return out
-
-
-def config_url_problem(url: str) -> str:
-    """Why githubConfigUrl is not the web URL of an enterprise, org or repository ("" = it is)."""
-    if not url:
-        return "githubConfigUrl is empty"
-    if any(c.isspace() or ord(c) < 32 for c in url):
-        return "githubConfigUrl contains whitespace"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return "githubConfigUrl is not a valid URL"
-    if parts.scheme.lower() not in ("http", "https"):
-        return f"scheme {parts.scheme or '(none)'!r} is not http or https"
-    host = (parts.hostname or "").lower()
-    if not host:
-        return "githubConfigUrl has no host"
-    if host.startswith("api."):
-        return f"{host} is an API host; use the web host ({host[4:]})"
-    names = [n for n in parts.path.strip("/").split("/")] if parts.path.strip("/") else []
-    if not names:
-        return "githubConfigUrl names no enterprise, organization or repository"
-    if names[0].lower() == "api":
-        return "the path points at the REST API (/api/…); use the web URL"
-    if any(not n or not set(n) <= _NAME_CHARS for n in names):
-        return "the path has empty or invalid parts"
-    if len(names) > 2:
-        return f"extra path parts after {'/'.join(names[:2])!r}"
-    if names[0].lower() in ("orgs", "repos", "users") and len(names) == 2:
-        return f"/{names[0]}/… is an API-style path; use /<org> or /<owner>/<repo>"
-    if parts.query or parts.fragment:
-        return "githubConfigUrl has a query or fragment"
-    return ""
 
 
 def config_level(url: str) -> str:

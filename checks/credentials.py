@@ -2,8 +2,8 @@
 (expiring), ARC107 (GitHub App cannot act), and ARC000 when a probe could not be evaluated.
 
 The probes themselves (HTTP, JWT) live in the `probes` package; the kube layer reads the Secrets. What reaches
-this module is plain data, `ProbeResult`, defined here so that checks stay pure: no httpx, no kubernetes, and
-never a secret value (identities are masked to a prefix and the last four characters).
+this module is plain data, `probes.model.ProbeResult` (importing it loads no HTTP library), and never a secret
+value (identities are masked to a prefix and the last four characters). The wording is here: `summary()`.
 """
 
 from __future__ import annotations
@@ -11,91 +11,45 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from checks.catalogue import finding
 from checks.finding import ERROR, WARNING, Finding, Subject
 from checks.registry import check
+from probes.model import (  # noqa: F401  (re-exported: the data types live with the probes)
+    LEVEL_PERMISSIONS,
+    LEVEL_SCOPES,
+    PERMISSION_WORDS,
+    ProbeProblem,
+    ProbeResult,
+)
 
 PROBE_CODES = ("ARC104", "ARC105", "ARC106", "ARC107")
 CODES_TEXT = "ARC104–ARC107"
-LEVEL_SCOPES = {"repository": "repo", "organization": "admin:org", "enterprise": "manage_runners:enterprise"}
-# What ARC needs of a fine-grained token or a GitHub App at each level (ARC_REFERENCE §5).
-LEVEL_PERMISSIONS = {"repository": "administration", "organization": "organization_self_hosted_runners"}
-PERMISSION_WORDS = {"administration": "Administration", "organization_self_hosted_runners": "Self-hosted runners",
-                    "metadata": "Metadata"}
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeProblem:
-    """One thing GitHub's answers show is wrong with a credential. `kind` says which (see `_WORDING`); the other
-    fields carry what the wording names. Never a secret value."""
-    code: str                          # ARC104 | ARC105 | ARC106 | ARC107
-    kind: str
-    detail: str = ""                   # the missing scope/permission, the installation id, …
-    evidence: tuple[str, ...] = ()     # what GitHub answered: status, message, hint headers (masked)
-    value: float | None = None         # days left (ARC106), clock skew in seconds (clock-skew)
-    severity: str = ""                 # "" = the catalogue's
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    """What one probe of one credential found, per (namespace, Secret, githubConfigUrl). Safe to show, log and
-    keep: identities are masked, no token, key or JWT is ever stored here."""
-    namespace: str
-    secret: str
-    config_url: str
-    resource_version: str = ""         # of the Secret probed: a changed Secret is probed again
-    scale_sets: tuple[str, ...] = ()   # "namespace/name" of every scale set using this Secret with this URL
-    kind: str = ""                     # classic | fine-grained | token (another prefix) | app | "" (not known)
-    identity: str = ""                 # "ghp_…a1b2" or "app 101 (arc-app)"
-    login: str = ""                    # the token's user (GET /user)
-    level: str = ""                    # enterprise | organization | repository
-    target: str = ""                   # arc-org | arc-org/app-repo | enterprises/arc-ent
-    api_base: str = ""
-    scopes: tuple[str, ...] | None = None            # a classic token's scopes (None: not a classic token)
-    permissions: tuple[tuple[str, str], ...] = ()    # a GitHub App installation's permissions
-    installation_id: int | None = None
-    expires_at: float | None = None    # epoch seconds (None: does not expire, or not known)
-    clock_skew: float | None = None    # GitHub's clock minus this machine's, seconds (App probes)
-    probed_at: float = 0.0             # epoch seconds
-    elapsed: float = 0.0               # seconds the probe took
-    evaluated: bool = True             # False: not evaluated (GitHub unreachable, Secret unreadable…): `reason`
-    reason: str = ""
-    problems: tuple[ProbeProblem, ...] = ()
-    notes: tuple[str, ...] = ()        # facts worth showing that are not problems
-
-    @property
-    def ok(self) -> bool:
-        return self.evaluated and not self.problems
-
-    @property
-    def permissions_map(self) -> dict[str, str]:
-        return dict(self.permissions)
-
-    def summary(self, now: float | None = None) -> str:
-        """One line for a Credentials row: kind, identity, scopes or permissions, expiry, verdict."""
-        if not self.evaluated:
-            return f"not checked: {self.reason}"
-        words = {"classic": "classic PAT", "fine-grained": "fine-grained PAT", "token": "token", "app": "GitHub App"}
-        parts = [f"{words.get(self.kind, self.kind or 'credential')} {self.identity}".strip()]
-        if self.login:
-            parts[0] += f" ({self.login})"
-        if self.scopes is not None:
-            parts.append("scopes " + (", ".join(self.scopes) or "none"))
-        elif self.permissions:
-            parts.append(", ".join(f"{k}={v}" for k, v in self.permissions))
-        if self.expires_at is not None:
-            left = self.expires_at - (time.time() if now is None else now)
-            parts.append(("expires " if left >= 0 else "expired ") + _in_days(left))
-        verdict = "ok" if self.ok else "; ".join(_title(self, p) for p in self.problems)
-        return " · ".join(parts + [verdict])
 
 
 def results_by_scale_set(results: Iterable[ProbeResult]) -> dict[str, ProbeResult]:
     """"namespace/name" of a scale set → the probe result of its credential (for a per-scale-set line)."""
     return {key: r for r in results for key in r.scale_sets}
+
+
+def summary(result: ProbeResult, now: float | None = None) -> str:
+    """One line for a Credentials row: kind, identity, scopes or permissions, expiry, verdict."""
+    if not result.evaluated:
+        return f"not checked: {result.reason}"
+    words = {"classic": "classic PAT", "fine-grained": "fine-grained PAT", "token": "token", "app": "GitHub App"}
+    parts = [f"{words.get(result.kind, result.kind or 'credential')} {result.identity}".strip()]
+    if result.login:
+        parts[0] += f" ({result.login})"
+    if result.scopes is not None:
+        parts.append("scopes " + (", ".join(result.scopes) or "none"))
+    elif result.permissions:
+        parts.append(", ".join(f"{k}={v}" for k, v in result.permissions))
+    if result.expires_at is not None:
+        left = result.expires_at - (time.time() if now is None else now)
+        parts.append(("expires " if left >= 0 else "expired ") + _in_days(left))
+    verdict = "ok" if result.ok else "; ".join(_title(result, p) for p in result.problems)
+    return " · ".join(parts + [verdict])
 
 
 # ---- wording -------------------------------------------------------------------------------------------------

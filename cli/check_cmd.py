@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from cli.cluster import THREADS_GRACE_S, GitHubProbes, add_connection_flags, join_threads, sync_problem
-from cli.monitor_cmd import EXIT_USAGE, _connect, _fail
+from cli.monitor_cmd import EXIT_USAGE, connect_checked, fail
 
 FORMATS = ("table", "json", "junit")
 FAIL_ON = ("error", "warning", "info", "never")
@@ -82,14 +82,14 @@ def run_check(args: argparse.Namespace) -> int:
         return _list_codes(args.output)
     problem = _usage_problem(args)
     if problem:
-        return _fail(problem)
+        return fail(problem)
     if args.files:
         return _check_files(args)
     if args.demo:
         return _check_demo(args)
-    conn = _connect(args, getattr(args, "kubeconfig", None))
+    conn = connect_checked(args, getattr(args, "kubeconfig", None))
     if isinstance(conn, str):
-        return _fail(conn)
+        return fail(conn)
     source = {"mode": "cluster", "context": conn.context, "server": conn.server, "namespaces": list(conn.namespaces)}
     return _check_cluster(args, conn, source, args.settle or 0.0)
 
@@ -139,14 +139,14 @@ def _check_demo(args: argparse.Namespace) -> int:
     scenario = args.scenario or "incident"
     names = [name for name, _ in list_scenarios()]
     if scenario not in names:
-        return _fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(names)}")
+        return fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(names)}")
     with tempfile.TemporaryDirectory(prefix="arc-top-check-") as tmp:
         sandbox = start_sandbox(scenario, kubeconfig_path=os.path.join(tmp, "kubeconfig"))
         try:
             args.context, args.namespaces, args.all_namespaces = None, [], True
-            conn = _connect(args, sandbox.kubeconfig_path)
+            conn = connect_checked(args, sandbox.kubeconfig_path)
             if isinstance(conn, str):
-                return _fail(conn)
+                return fail(conn)
             settle = DEMO_SETTLE_S if args.settle is None else args.settle
             return _check_cluster(args, conn, {"mode": "demo", "scenario": scenario}, settle)
         finally:
@@ -162,7 +162,7 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
     github = None
     try:
         if not monitor.wait_synced(args.timeout):
-            return _fail(sync_problem(monitor, args.timeout))
+            return fail(sync_problem(monitor, args.timeout))
         if not args.no_github:      # from the first sync, while the scenario settles and the log tails are read
             github = GitHubProbes(conn.api_client, monitor.snapshot(), args.github_timeout, args.github_ca_pem)
         tailer = None if args.no_logs else LogTailer(conn.api_client)
@@ -193,7 +193,7 @@ def _check_files(args: argparse.Namespace) -> int:
     try:
         offline = load_files(args.files)
     except OfflineError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     now = offline.saved_at or time.time()
     source: dict = {"mode": "files", "files": list(offline.files)}
     if offline.saved_at:

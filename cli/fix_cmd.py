@@ -21,7 +21,7 @@ import time
 from cli.cluster import LiveChecks, add_connection_flags
 from cli.fix_flow import EXIT_NOT_CLEARED, EXIT_OK, Result, apply_and_report, show_and_decide
 from cli.fix_view import Output, finding_json, print_json, safe
-from cli.monitor_cmd import _connect, _fail, add_github_flags, add_read_only_flag
+from cli.monitor_cmd import add_github_flags, add_read_only_flag, connect_checked, fail
 
 SETTLE_S = 20.0            # log-based findings (ARC502, ARC403) show after a few check runs
 FIRST_RUN_GRACE_S = 60.0   # beyond --settle: how long to wait for the first check run at all
@@ -213,13 +213,13 @@ def run_fix(args: argparse.Namespace) -> int:
     args.subject = None
     problem = _usage_problem(args)
     if problem:
-        return _fail(problem)
+        return fail(problem)
     if args.demo:
         return _fix_demo(args)
     _namespaces(args)
-    conn = _connect(args, getattr(args, "kubeconfig", None))
+    conn = connect_checked(args, getattr(args, "kubeconfig", None))
     if isinstance(conn, str):
-        return _fail(conn)
+        return fail(conn)
     return _fix(args, conn)
 
 
@@ -230,14 +230,14 @@ def _fix_demo(args: argparse.Namespace) -> int:
     scenario = args.scenario or "kube-permissions"
     names = [name for name, _ in list_scenarios()]
     if scenario not in names:
-        return _fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(names)}")
+        return fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(names)}")
     with tempfile.TemporaryDirectory(prefix="arc-top-fix-") as tmp:
         sandbox = start_sandbox(scenario, kubeconfig_path=os.path.join(tmp, "kubeconfig"))
         try:
             args.context, args.namespaces, args.all_namespaces = None, [], True
-            conn = _connect(args, sandbox.kubeconfig_path)
+            conn = connect_checked(args, sandbox.kubeconfig_path)
             if isinstance(conn, str):
-                return _fail(conn)
+                return fail(conn)
             return _fix(args, conn)
         finally:
             sandbox.stop()
@@ -259,17 +259,17 @@ def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
     out = Output(args.output)
     problem = live.start(args.timeout)
     if problem:
-        return _fail(problem)
+        return fail(problem)
     if args.scale_set and args.scale_set not in live.scale_sets():
         known = ", ".join(live.scale_sets()) or "none"
-        return _fail(f"no scale set {args.scale_set} in context {conn.context} (scale sets: {known})")
+        return fail(f"no scale set {args.scale_set} in context {conn.context} (scale sets: {known})")
     finding, findings = _find(live, args)
     if finding is None:
         if live.last is None:
             why = live.errors[-1] if live.errors else "no check run finished"
-            return _fail(f"the checks did not run ({why})")
+            return fail(f"the checks did not run ({why})")
         near = _near(args, findings)
-        return _fail(f"no {args.code} finding for {_where(args)} (findings there: {', '.join(near) or 'none'})")
+        return fail(f"no {args.code} finding for {_where(args)} (findings there: {', '.join(near) or 'none'})")
     fixer = Fixer.for_connection(conn, read_only=bool(getattr(args, "read_only", False)))
     result = Result({"command": "fix", "context": conn.context, "server": conn.server,
                      "read_only": fixer.read_only, "finding": finding_json(finding), "plan": None,
@@ -279,16 +279,16 @@ def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
         try:
             plan.variant(args.variant)
         except KeyError as exc:
-            return _fail(str(exc.args[0]) if exc.args else f"no variant {args.variant!r}")
+            return fail(str(exc.args[0]) if exc.args else f"no variant {args.variant!r}")
         preview = fixer.preview(plan, args.variant, findings)
         target = preview.plan.target.label()
         code = show_and_decide(args, out, result, preview, plan.title, finding=finding,
                                question=f"Apply {preview.variant.name} to {target} on context {conn.context} "
                                         f"({conn.server})?")
     except PlanError as exc:
-        return _fail(f"cannot fix {finding.code} on {_where(args)}: {exc}")
+        return fail(f"cannot fix {finding.code} on {_where(args)}: {exc}")
     except WriteError as exc:
-        return _fail(f"cannot plan {finding.code}: {exc.message}")
+        return fail(f"cannot plan {finding.code}: {exc.message}")
     if code is not None:
         return code
     applied = apply_and_report(fixer, out, result, result.preview)

@@ -13,7 +13,7 @@ import argparse
 from dataclasses import dataclass, field
 
 from cli.fix_view import Output, dry_run_json, plan_json, print_json, safe, show_preview
-from cli.monitor_cmd import _fail
+from cli.monitor_cmd import fail
 
 EXIT_OK, EXIT_NOT_CLEARED = 0, 1
 
@@ -29,7 +29,7 @@ class Result:
         if out.json and self.doc:
             self.doc.update(outcome=outcome, message=safe(message))
             print_json(self.doc)
-        return _fail(safe(message))
+        return fail(safe(message))
 
     def finish(self, out: Output, code: int) -> int:
         if out.json:

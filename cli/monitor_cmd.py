@@ -48,12 +48,12 @@ def add_demo_parser(sub) -> None:
     p.set_defaults(run=run_demo)
 
 
-def _fail(message: str) -> int:
+def fail(message: str) -> int:
     print(f"arc-top: {message}", file=sys.stderr)
     return EXIT_USAGE
 
 
-def _connect(args: argparse.Namespace, kubeconfig: str | None):
+def connect_checked(args: argparse.Namespace, kubeconfig: str | None):
     """A checked Connection, or a one-line error string."""
     from kube.config import ConnectError, check_reachable, connect
 
@@ -119,9 +119,9 @@ def _accepts(cls, name: str) -> bool:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    conn = _connect(args, args.kubeconfig)
+    conn = connect_checked(args, args.kubeconfig)
     if isinstance(conn, str):
-        return _fail(conn)
+        return fail(conn)
     return _run_app(conn, "arc-top", args)
 
 
@@ -131,14 +131,14 @@ def run_demo(args: argparse.Namespace) -> int:
 
     names = [name for name, _ in list_scenarios()]
     if args.scenario not in names:
-        return _fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(names)}")
+        return fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(names)}")
     path = tempfile.NamedTemporaryFile(prefix="arc-top-demo-", suffix=".kubeconfig", delete=False).name
     sandbox = start_sandbox(args.scenario, kubeconfig_path=path)
     try:
         args.context, args.namespaces, args.all_namespaces = None, [], True
-        conn = _connect(args, path)
+        conn = connect_checked(args, path)
         if isinstance(conn, str):
-            return _fail(conn)
+            return fail(conn)
         return _run_app(conn, f"arc-top demo · {args.scenario}", args)
     finally:
         sandbox.stop()

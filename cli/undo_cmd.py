@@ -13,7 +13,7 @@ import argparse
 from cli.cluster import add_connection_flags
 from cli.fix_flow import EXIT_OK, Result, apply_and_report, show_and_decide
 from cli.fix_view import Output, print_json, safe
-from cli.monitor_cmd import _connect, _fail, add_read_only_flag
+from cli.monitor_cmd import add_read_only_flag, connect_checked, fail
 
 
 def add_parsers(sub) -> None:
@@ -44,19 +44,19 @@ def run_undo(args: argparse.Namespace) -> int:
     from fixes.audit import AuditLog
 
     if args.id and args.last:
-        return _fail("give a fix id or --last, not both")
+        return fail("give a fix id or --last, not both")
     audit = AuditLog()
     record = audit.find(args.id or None)
     if record is None:
         if args.id:
-            return _fail(f"no fix {args.id} in the audit ({audit.path}): see 'arc-top audit'")
-        return _fail(f"no applied fix left to undo in the audit ({audit.path})")
-    conn = _connect(args, getattr(args, "kubeconfig", None))
+            return fail(f"no fix {args.id} in the audit ({audit.path}): see 'arc-top audit'")
+        return fail(f"no applied fix left to undo in the audit ({audit.path})")
+    conn = connect_checked(args, getattr(args, "kubeconfig", None))
     if isinstance(conn, str):
-        return _fail(conn)
+        return fail(conn)
     server, context = str(record.get("server") or ""), str(record.get("context") or "")
     if server and conn.server.rstrip("/") != server.rstrip("/"):
-        return _fail(f"fix {record['id']} was applied to {server} (context {context}), but context {conn.context} "
+        return fail(f"fix {record['id']} was applied to {server} (context {context}), but context {conn.context} "
                      f"is {conn.server}: pass --context for that cluster; nothing was sent")
     return _undo(args, conn, record, audit)
 
@@ -80,11 +80,11 @@ def _undo(args: argparse.Namespace, conn, record: dict, audit) -> int:
                                     question=f"Undo fix {fix_id} on {target}, context {conn.context} "
                                              f"({conn.server})?")
     except Refused as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     except PlanError as exc:
-        return _fail(f"cannot undo fix {fix_id}: {exc}")
+        return fail(f"cannot undo fix {fix_id}: {exc}")
     except WriteError as exc:
-        return _fail(f"cannot undo fix {fix_id}: {exc.message}")
+        return fail(f"cannot undo fix {fix_id}: {exc.message}")
     if exit_code is not None:
         return exit_code
     applied = apply_and_report(fixer, out, result, result.preview)

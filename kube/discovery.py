@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from kube import apis
 from kube.projections import CONTROLLER_NAMES
 
-_VERSION_RE = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+.][0-9A-Za-z.-]+)?$")
+VERSION_RE = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+.][0-9A-Za-z.-]+)?$")
 _CHART_RE = re.compile(r"-(v?\d+\.\d+\.\d+[0-9A-Za-z.+-]*)$")
 CONTROLLER_SELECTORS = (
     f"app.kubernetes.io/part-of in ({','.join(CONTROLLER_NAMES)})",
@@ -69,15 +69,15 @@ def controller_info(pod: dict) -> ControllerInfo:
     manager = next((c for c in containers if c.get("name") == "manager"), containers[0])
     image = str(manager.get("image") or "")
     tag = image_tag(image)
-    version = tag if _VERSION_RE.match(tag) else str(labels.get("app.kubernetes.io/version") or tag)
+    version = tag if VERSION_RE.match(tag) else str(labels.get("app.kubernetes.io/version") or tag)
     return ControllerInfo(namespace=str(meta.get("namespace") or ""), name=str(meta.get("name") or ""),
-                          image=image, version=version.lstrip("v") if _VERSION_RE.match(version) else version,
+                          image=image, version=version.lstrip("v") if VERSION_RE.match(version) else version,
                           chart_version=chart_version(str(labels.get("helm.sh/chart") or "")),
                           phase=str((pod.get("status") if isinstance(pod.get("status"), dict) else {}).get("phase")
                                     or ""))
 
 
-def _version_key(version: str) -> tuple:
+def version_key(version: str) -> tuple:
     return tuple(int(p) if p.isdigit() else 0 for p in re.split(r"[.+-]", version.lstrip("v"))[:3])
 
 
@@ -169,10 +169,10 @@ def discover(conn) -> ArcInfo:
     elif crd_versions and not controllers and listed:
         problems.append("no ARC controller pod found (labels app.kubernetes.io/part-of=gha-rs-controller or "
                         "gha-runner-scale-set-controller): is the gha-runner-scale-set-controller chart installed?")
-    versions = sorted({c.version for c in controllers if c.version}, key=_version_key)
+    versions = sorted({c.version for c in controllers if c.version}, key=version_key)
     if not versions:        # the listeners run the controller's image: a version even without the pods
-        versions = sorted({t.lstrip("v") for t in listener_tags if _VERSION_RE.match(t)}, key=_version_key)
-    charts = sorted({c.chart_version for c in controllers if c.chart_version}, key=_version_key)
+        versions = sorted({t.lstrip("v") for t in listener_tags if VERSION_RE.match(t)}, key=version_key)
+    charts = sorted({c.chart_version for c in controllers if c.chart_version}, key=version_key)
     if len(versions) > 1:
         problems.append(f"several ARC controller versions run at once: {', '.join(versions)}")
     return ArcInfo(controllers=controllers, controller_namespaces=tuple(sorted(controller_namespaces)),

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from kube import apis
 from kube.apis import read_json, status_message
-from kube.watch import StreamThread, _chunks, _connection_line, _is_read_timeout
+from kube.watch import StreamThread, connection_line, is_read_timeout, read_chunks
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0           # no byte for this long: reconnect (resuming) in case the stream silently died
@@ -239,7 +239,7 @@ class LogFollower(StreamThread):
                     return
                 attempt += 1
                 self.reconnects += 1
-                line = _connection_line(exc).replace("connection lost", "stream dropped")
+                line = connection_line(exc).replace("connection lost", "stream dropped")
                 self._emit(LogStatus("reconnecting", line.replace(": reconnecting", "; reconnecting…")))
                 resuming = True
                 self._backoff(attempt)
@@ -268,7 +268,7 @@ class LogFollower(StreamThread):
             self._emit(LogStatus("streaming", note if self._announce else ""))
             self._announce = False
             buffer = b""
-            for chunk in _chunks(resp):
+            for chunk in read_chunks(resp):
                 if self.stopping:
                     return True
                 buffer += chunk
@@ -286,7 +286,7 @@ class LogFollower(StreamThread):
         except Exception as exc:
             if self.stopping:
                 return True
-            if _is_read_timeout(exc):
+            if is_read_timeout(exc):
                 return None
             raise
         finally:

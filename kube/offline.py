@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from kube import apis, model
-from kube.discovery import _VERSION_RE, A_MANAGER_NAMESPACE, ArcInfo, _version_key, controller_info, image_tag
+from kube.discovery import A_MANAGER_NAMESPACE, VERSION_RE, ArcInfo, controller_info, image_tag, version_key
 from kube.fields import as_dict, as_list, as_str, epoch
 from kube.model import KindState, Snapshot
 from kube.projections import project
@@ -275,10 +275,10 @@ class _Builder:
         if self.legacy:
             problems.append(f"legacy ARC ({apis.LEGACY_GROUP}, summerwind) objects are in the files: arc-top shows "
                             "runner scale sets only")
-        versions = sorted({c.version for c in controllers if c.version}, key=_version_key)
+        versions = sorted({c.version for c in controllers if c.version}, key=version_key)
         if not versions:
-            versions = sorted({t.lstrip("v") for t in self.listener_tags if _VERSION_RE.match(t)}, key=_version_key)
-        charts = sorted({c.chart_version for c in controllers if c.chart_version}, key=_version_key)
+            versions = sorted({t.lstrip("v") for t in self.listener_tags if VERSION_RE.match(t)}, key=version_key)
+        charts = sorted({c.chart_version for c in controllers if c.chart_version}, key=version_key)
         if len(versions) > 1:
             problems.append(f"several ARC controller versions run at once: {', '.join(versions)}")
         return ArcInfo(controllers=controllers, controller_namespaces=tuple(sorted(namespaces)),

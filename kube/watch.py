@@ -183,7 +183,7 @@ class KindWatcher(StreamThread):
                 if self.stopping:
                     return
                 attempt += 1
-                self._set("reconnecting", attempt, _connection_line(exc))
+                self._set("reconnecting", attempt, connection_line(exc))
                 self._backoff(attempt)
 
     def _backoff(self, attempt: int) -> None:
@@ -247,7 +247,7 @@ class KindWatcher(StreamThread):
             if self._status.state != "live":
                 self._set("live")
             buffer = b""
-            for chunk in _chunks(resp):
+            for chunk in read_chunks(resp):
                 if self.stopping:
                     return
                 buffer += chunk
@@ -260,7 +260,7 @@ class KindWatcher(StreamThread):
         except Exception as exc:
             if self.stopping:
                 return
-            if _is_read_timeout(exc):       # a quiet stream: just watch again from where we are
+            if is_read_timeout(exc):       # a quiet stream: just watch again from where we are
                 return
             raise
         finally:
@@ -306,7 +306,7 @@ class KindWatcher(StreamThread):
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------
-def _chunks(resp):
+def read_chunks(resp):
     """The body as it arrives: whole HTTP chunks (what the API server flushes per event batch); without
     chunked encoding, whatever one socket read returns (never wait for a fixed amount on a live stream)."""
     if getattr(resp, "chunked", False):
@@ -331,7 +331,7 @@ def _shutdown(resp) -> None:
         pass
 
 
-def _is_read_timeout(exc: BaseException) -> bool:
+def is_read_timeout(exc: BaseException) -> bool:
     import socket
 
     import urllib3
@@ -358,7 +358,7 @@ def _forbidden_line(spec: WatchSpec, exc: BaseException) -> str:
     return f"no access to {spec.resource.plural}{_group(spec.resource)} {spec.scope()}: {status_message(exc)}"[:300]
 
 
-def _connection_line(exc: BaseException) -> str:
+def connection_line(exc: BaseException) -> str:
     text = " ".join(str(getattr(exc, "reason", None) or exc).split())
     if "Connection refused" in text or "ConnectionRefused" in text:
         text = "connection refused"

@@ -6,83 +6,27 @@ kube layer (kube/credentials.py) reads the Secrets and hands `Credentials` in; `
 Read-only: only GETs (`/user`, `/app`, `…/installation`, `…/actions/runners`); nothing is minted or changed.
 `probe()` never raises for an expected failure: GitHub unreachable, rate limited or answering oddly gives a result
 that is not evaluated (ARC000), never a false error.
-"""
+
+Imports: no other arc-top package (tests/test_layers.py); `probes.model` and `probes.urls` are plain data the
+checks read, so this package loads httpx only when a probe runs."""
 
 from __future__ import annotations
 
-import dataclasses
-import time
-from collections.abc import Callable, Sequence
+from importlib import import_module
 
-from probes.cache import ProbeCache, cache_key
-from probes.client import ClientPool, GitHubClient, ProbeError, RateLimited, Unreachable, UntrustedCertificate
-from probes.model import Credentials, ProbeProblem, ProbeResult, mask_token
-from probes.urls import Target, parse
-
-
-def not_evaluated(namespace: str, secret: str, config_url: str, reason: str, *, resource_version: str = "",
-                  scale_sets: Sequence[str] = (), identity: str = "", kind: str = "",
-                  clock: Callable[[], float] = time.time) -> ProbeResult:
-    """A result for a credential that could not be probed (ARC000 with `reason`)."""
-    target = parse(config_url)
-    return ProbeResult(namespace=namespace, secret=secret, config_url=config_url, resource_version=resource_version,
-                       scale_sets=tuple(scale_sets), kind=kind, identity=identity,
-                       level=target.level if target else "", target=target.name if target else "",
-                       api_base=target.api_base if target else "", probed_at=clock(), evaluated=False, reason=reason)
+# What `probes.X` offers, and the module it lives in. Loaded on first use (PEP 562): `probes.model` and
+# `probes.urls` are plain data that the checks read, and importing them must not load httpx or cryptography.
+_LAZY = {"not_evaluated": "probing", "probe": "probing", "ProbeCache": "cache", "cache_key": "cache",
+         "ClientPool": "client", "GitHubClient": "client", "ProbeError": "client", "RateLimited": "client",
+         "Unreachable": "client", "UntrustedCertificate": "client", "Credentials": "model", "ProbeProblem": "model",
+         "ProbeResult": "model", "mask_token": "model", "Target": "urls", "parse": "urls"}
 
 
-def probe(creds: Credentials, config_url: str, *, pool: ClientPool | None = None, timeout: float = 5.0,
-          ca_pems: Sequence[bytes | str] = (), scale_sets: Sequence[str] = (), ca_note: str = "",
-          clock: Callable[[], float] = time.time) -> ProbeResult:
-    """Probe one Secret's credential against the target of `config_url`. `ca_pems`: extra CAs for this host (the
-    scale set's githubServerTLS); `ca_note`: why such a CA could not be read, quoted when TLS then fails."""
-    from probes.app import probe_app
-    from probes.pat import probe_token
-
-    started = clock()
-
-    def skipped(reason: str) -> ProbeResult:
-        result = not_evaluated(creds.namespace, creds.secret, config_url, reason,
-                               resource_version=creds.resource_version, scale_sets=scale_sets,
-                               identity=creds.identity, kind="app" if creds.kind == "app" else "", clock=clock)
-        return dataclasses.replace(result, probed_at=started, elapsed=round(clock() - started, 3))
-
-    target = parse(config_url)
-    if target is None:
-        return skipped("need a valid githubConfigUrl (see ARC108)")
-    kind = creds.kind
-    if kind not in ("token", "app"):
-        words = {"both": "both a token and GitHub App keys", "incomplete-app": "incomplete GitHub App keys",
-                 "none": "no credential"}
-        return skipped(f"need one credential in Secret {creds.namespace}/{creds.secret}, which holds "
-                       f"{words.get(kind, kind)} (see ARC102)")
-    own_pool = pool is None
-    pool = pool or ClientPool(timeout=timeout, clock=clock)
-    try:
-        client = pool.client(target.api_base, ca_pems)
-        run = probe_token if kind == "token" else probe_app
-        result = run(creds, target, client, clock)
-    except UntrustedCertificate as exc:
-        hint = ca_note or "pass --github-ca FILE, or set the scale set's githubServerTLS"
-        return skipped(f"need GitHub: {target.api_base} unreachable, {exc} ({hint})")
-    except Unreachable as exc:
-        return skipped(f"need GitHub: {target.api_base} unreachable from this machine ({exc})")
-    except RateLimited as exc:
-        return skipped(f"need GitHub: {exc}")
-    except ProbeError as exc:
-        return skipped(f"need GitHub: {exc}")
-    except Exception as exc:  # a bug must not become a false finding; its text may quote a value: type only
-        return skipped(f"the probe failed ({type(exc).__name__}): please report this")
-    finally:
-        if own_pool:
-            pool.close()
-    return _with(result, scale_sets, clock() - started)
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'probes' has no attribute {name!r}")
+    return getattr(import_module(f"probes.{module}"), name)
 
 
-def _with(result: ProbeResult, scale_sets: Sequence[str], elapsed: float) -> ProbeResult:
-    return dataclasses.replace(result, scale_sets=tuple(scale_sets), elapsed=round(elapsed, 3))
-
-
-__all__ = ["ClientPool", "Credentials", "GitHubClient", "ProbeCache", "ProbeError", "ProbeProblem", "ProbeResult",
-           "RateLimited", "Target", "Unreachable", "UntrustedCertificate", "cache_key", "mask_token",
-           "not_evaluated", "parse", "probe"]
+__all__ = sorted(_LAZY)

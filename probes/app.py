@@ -10,10 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from checks.credentials import LEVEL_PERMISSIONS, ProbeProblem, ProbeResult
 from probes import jwt
 from probes.client import GitHubClient, ProbeError
-from probes.model import Credentials
+from probes.model import LEVEL_PERMISSIONS, Credentials, ProbeProblem, ProbeResult
 from probes.urls import Target
 
 MAX_SKEW_S = 60.0

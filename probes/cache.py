@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from checks.credentials import ProbeResult
+from probes.model import ProbeResult
 
 Key = tuple[str, str, str, str]
 

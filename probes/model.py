@@ -1,5 +1,5 @@
 """What a probe takes and gives: `Credentials` (a Secret's values, in memory only, masked in every repr) and
-`ProbeResult` (checks.credentials: masked identity, scopes or permissions, expiry, problems; never a value).
+`ProbeResult` (masked identity, scopes or permissions, expiry, problems; never a value).
 
 A `Credentials` object is made by the kube layer right before a probe and dropped after it: it is never cached,
 logged, pickled or stored. Its repr and str show the namespace, Secret, kind and masked identity only.
@@ -8,8 +8,62 @@ logged, pickled or stored. Its repr and str show the namespace, Secret, kind and
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from checks.credentials import ProbeProblem, ProbeResult
+LEVEL_SCOPES = {"repository": "repo", "organization": "admin:org", "enterprise": "manage_runners:enterprise"}
+# What ARC needs of a fine-grained token or a GitHub App at each level (ARC_REFERENCE §5).
+LEVEL_PERMISSIONS = {"repository": "administration", "organization": "organization_self_hosted_runners"}
+PERMISSION_WORDS = {"administration": "Administration", "organization_self_hosted_runners": "Self-hosted runners",
+                    "metadata": "Metadata"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeProblem:
+    """One thing GitHub's answers show is wrong with a credential. `kind` says which (see `_WORDING`); the other
+    fields carry what the wording names. Never a secret value."""
+    code: str                          # ARC104 | ARC105 | ARC106 | ARC107
+    kind: str
+    detail: str = ""                   # the missing scope/permission, the installation id, …
+    evidence: tuple[str, ...] = ()     # what GitHub answered: status, message, hint headers (masked)
+    value: float | None = None         # days left (ARC106), clock skew in seconds (clock-skew)
+    severity: str = ""                 # "" = the catalogue's
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """What one probe of one credential found, per (namespace, Secret, githubConfigUrl). Safe to show, log and
+    keep: identities are masked, no token, key or JWT is ever stored here."""
+    namespace: str
+    secret: str
+    config_url: str
+    resource_version: str = ""         # of the Secret probed: a changed Secret is probed again
+    scale_sets: tuple[str, ...] = ()   # "namespace/name" of every scale set using this Secret with this URL
+    kind: str = ""                     # classic | fine-grained | token (another prefix) | app | "" (not known)
+    identity: str = ""                 # "ghp_…a1b2" or "app 101 (arc-app)"
+    login: str = ""                    # the token's user (GET /user)
+    level: str = ""                    # enterprise | organization | repository
+    target: str = ""                   # arc-org | arc-org/app-repo | enterprises/arc-ent
+    api_base: str = ""
+    scopes: tuple[str, ...] | None = None            # a classic token's scopes (None: not a classic token)
+    permissions: tuple[tuple[str, str], ...] = ()    # a GitHub App installation's permissions
+    installation_id: int | None = None
+    expires_at: float | None = None    # epoch seconds (None: does not expire, or not known)
+    clock_skew: float | None = None    # GitHub's clock minus this machine's, seconds (App probes)
+    probed_at: float = 0.0             # epoch seconds
+    elapsed: float = 0.0               # seconds the probe took
+    evaluated: bool = True             # False: not evaluated (GitHub unreachable, Secret unreadable…): `reason`
+    reason: str = ""
+    problems: tuple[ProbeProblem, ...] = ()
+    notes: tuple[str, ...] = ()        # facts worth showing that are not problems
+
+    @property
+    def ok(self) -> bool:
+        return self.evaluated and not self.problems
+
+    @property
+    def permissions_map(self) -> dict[str, str]:
+        return dict(self.permissions)
+
 
 TOKEN_KEY = "github_token"
 APP_ID_KEY, INSTALLATION_KEY, PRIVATE_KEY_KEY = "github_app_id", "github_app_installation_id", "github_app_private_key"

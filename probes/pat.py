@@ -10,9 +10,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from checks.credentials import LEVEL_PERMISSIONS, LEVEL_SCOPES, ProbeProblem, ProbeResult
 from probes.client import GitHubClient, ProbeError
-from probes.model import Credentials, token_kind
+from probes.model import LEVEL_PERMISSIONS, LEVEL_SCOPES, Credentials, ProbeProblem, ProbeResult, token_kind
 from probes.urls import Target
 
 EXPIRY_WARNING_DAYS = 7.0

@@ -10,7 +10,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from checks.auth import config_url_problem
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def config_url_problem(url: str) -> str:
+    """Why githubConfigUrl is not the web URL of an enterprise, org or repository ("" = it is)."""
+    if not url:
+        return "githubConfigUrl is empty"
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return "githubConfigUrl contains whitespace"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "githubConfigUrl is not a valid URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"scheme {parts.scheme or '(none)'!r} is not http or https"
+    host = (parts.hostname or "").lower()
+    if not host:
+        return "githubConfigUrl has no host"
+    if host.startswith("api."):
+        return f"{host} is an API host; use the web host ({host[4:]})"
+    names = [n for n in parts.path.strip("/").split("/")] if parts.path.strip("/") else []
+    if not names:
+        return "githubConfigUrl names no enterprise, organization or repository"
+    if names[0].lower() == "api":
+        return "the path points at the REST API (/api/…); use the web URL"
+    if any(not n or not set(n) <= _NAME_CHARS for n in names):
+        return "the path has empty or invalid parts"
+    if len(names) > 2:
+        return f"extra path parts after {'/'.join(names[:2])!r}"
+    if names[0].lower() in ("orgs", "repos", "users") and len(names) == 2:
+        return f"/{names[0]}/… is an API-style path; use /<org> or /<owner>/<repo>"
+    if parts.query or parts.fragment:
+        return "githubConfigUrl has a query or fragment"
+    return ""
+
 
 _HOSTED = {"github.com", "www.github.com"}
 

@@ -13,11 +13,11 @@ from sandbox.ssar_proto import (
     BYTES,
     MAGIC,
     VARINT,
-    _fields,
-    _Malformed,
-    _messages,
-    _strings,
+    Malformed,
     decode_k8s_protobuf,
+    proto_fields,
+    proto_messages,
+    proto_strings,
 )
 
 # A schema maps a field number to (json name, type). Types: "str", "b64" (bytes → base64 text),
@@ -57,7 +57,7 @@ def _text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Malformed("a string field is not valid UTF-8") from None
+        raise Malformed("a string field is not valid UTF-8") from None
 
 
 def _scalar(kind: str, wire: int, value) -> object:
@@ -67,13 +67,13 @@ def _scalar(kind: str, wire: int, value) -> object:
         return base64.b64encode(value).decode()
     if kind in ("bool", "int") and wire == VARINT:
         return bool(value) if kind == "bool" else value
-    raise _Malformed(f"unexpected wire type {wire} for a {kind} field")
+    raise Malformed(f"unexpected wire type {wire} for a {kind} field")
 
 
 def decode_message(buf: bytes, schema: dict) -> dict:
     """Decode `buf` by `schema` into a JSON-shaped dict; unknown fields are skipped."""
     out: dict = {}
-    for number, wire, value in _fields(buf):
+    for number, wire, value in proto_fields(buf):
         if number not in schema:
             continue
         name, kind = schema[number]
@@ -85,7 +85,7 @@ def decode_message(buf: bytes, schema: dict) -> dict:
             out.setdefault(name, []).append(decode_message(_bytes(wire, value), kind[1]))
         elif isinstance(kind, tuple) and kind[0] == "map":
             entry = {}
-            for num, w, v in _fields(_bytes(wire, value)):
+            for num, w, v in proto_fields(_bytes(wire, value)):
                 if num in (1, 2):
                     entry[num] = _scalar("str" if num == 1 else kind[1], w, v)
             out.setdefault(name, {})[entry.get(1, "")] = entry.get(2, "" if kind[1] == "str" else "")
@@ -98,7 +98,7 @@ def decode_message(buf: bytes, schema: dict) -> dict:
 
 def _bytes(wire: int, value) -> bytes:
     if wire != BYTES:
-        raise _Malformed("expected a length-delimited field")
+        raise Malformed("expected a length-delimited field")
     return value
 
 
@@ -106,10 +106,10 @@ def decode_k8s_object(body: bytes) -> dict:
     """Any protobuf body kubectl sends: the typed-create kinds above, or a review (ssar_proto)."""
     if body.startswith(MAGIC):
         try:
-            unknown = _messages(body[len(MAGIC):])
-            type_meta = _strings(unknown.get(1, b""), {1: "apiVersion", 2: "kind"})
+            unknown = proto_messages(body[len(MAGIC):])
+            type_meta = proto_strings(unknown.get(1, b""), {1: "apiVersion", 2: "kind"})
             if type_meta.get("kind") in SCHEMAS:
                 return {**type_meta, **decode_message(unknown.get(2, b""), SCHEMAS[type_meta["kind"]])}
-        except _Malformed as err:
+        except Malformed as err:
             raise bad_request(f"unable to decode the protobuf body: {err}") from None
     return decode_k8s_protobuf(body)

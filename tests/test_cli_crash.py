@@ -181,7 +181,7 @@ def install_boom(monkeypatch, delay: float, run: dict) -> None:
             return super().run(**{**kwargs, **run})
 
     monkeypatch.setattr(tui.app, "ArcTopApp", Boom)
-    monkeypatch.setattr(monitor_cmd, "_connect", lambda args, kubeconfig: object())
+    monkeypatch.setattr(monitor_cmd, "connect_checked", lambda args, kubeconfig: object())
 
 
 def test_an_exception_inside_the_monitor_is_one_line_and_a_crash_file(capsys, monkeypatch, state_home):

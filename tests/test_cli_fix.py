@@ -145,7 +145,7 @@ def test_the_monitor_is_told_read_only(monkeypatch):
         def run(self):
             pass
     monkeypatch.setattr(tui.app, "ArcTopApp", App)
-    monkeypatch.setattr(monitor_cmd, "_connect", lambda args, kubeconfig: object())
+    monkeypatch.setattr(monitor_cmd, "connect_checked", lambda args, kubeconfig: object())
     assert cli_main.main(["--read-only"]) == 0 and cli_main.main([]) == 0
     assert seen == [True, False]
 

@@ -132,15 +132,15 @@ def test_a_tls_stream_cut_is_not_mistaken_for_a_broken_watcher():
     import urllib3
     from kubernetes.client.exceptions import ApiException
 
-    from kube.watch import _is_read_timeout
+    from kube.watch import is_read_timeout
 
     cut = ssl.SSLError(1, "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol")
     cut.reason = "UNEXPECTED_EOF_WHILE_READING"
-    assert not _is_read_timeout(cut)
-    assert not _is_read_timeout(ApiException(status=503, reason="Service Unavailable"))
+    assert not is_read_timeout(cut)
+    assert not is_read_timeout(ApiException(status=503, reason="Service Unavailable"))
     wrapped = urllib3.exceptions.ProtocolError("Connection broken")
     wrapped.__context__ = cut
-    assert not _is_read_timeout(wrapped)
+    assert not is_read_timeout(wrapped)
     timeout = urllib3.exceptions.ReadTimeoutError(None, "/api/v1/pods", "Read timed out.")
-    assert _is_read_timeout(urllib3.exceptions.MaxRetryError(None, "/api/v1/pods", timeout))
-    assert _is_read_timeout(TimeoutError())
+    assert is_read_timeout(urllib3.exceptions.MaxRetryError(None, "/api/v1/pods", timeout))
+    assert is_read_timeout(TimeoutError())

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import checks
+from checks import credentials
 from checks.credentials import ProbeProblem, ProbeResult, link_listener_findings, probe_findings, severity_of
 from checks.finding import Finding, Subject
 from probes.cache import ProbeCache, cache_key
@@ -82,10 +83,10 @@ def test_results_by_scale_set_and_summary():
     down = result(secret="d", scale_sets=("a/w",), evaluated=False, reason="need GitHub: unreachable")
     by = checks.results_by_scale_set([ok, app, down])
     assert by["a/x"] is ok and by["a/y"] is ok and by["a/z"] is app
-    assert ok.summary(now=NOW) == ("classic PAT ghp_…a1b2 (arc-admin) · scopes repo, admin:org · expires in 10 days "
-                                   "· ok")
-    assert app.summary() == "GitHub App app 101 (arc-app) · organization_self_hosted_runners=write · ok"
-    assert down.summary() == "not checked: need GitHub: unreachable" and not down.ok
+    assert credentials.summary(ok, now=NOW) == ("classic PAT ghp_…a1b2 (arc-admin) · scopes repo, admin:org · "
+                                                "expires in 10 days · ok")
+    assert credentials.summary(app) == "GitHub App app 101 (arc-app) · organization_self_hosted_runners=write · ok"
+    assert credentials.summary(down) == "not checked: need GitHub: unreachable" and not down.ok
 
 
 def test_cache_per_resource_version_and_ttls():

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 import probes
+from checks import credentials
 from checks.credentials import ProbeResult, probe_findings
 from probes.client import GitHubClient, RateLimited
 from probes.model import Credentials
@@ -73,7 +74,8 @@ def test_valid_results_carry_identity_scopes_expiry_and_permissions(ghes, pool):
     assert token.scopes == ("repo", "admin:org") and token.level == "organization" and token.target == "arc-org"
     assert 59 < (token.expires_at - time.time()) / 86400 < 61
     assert token.api_base == ghes.url + "/api/v3" and token.elapsed > 0 and token.probed_at > 0
-    assert "classic PAT ghp_…v4l1 (arc-admin)" in token.summary() and token.summary().endswith("ok")
+    line = credentials.summary(token)
+    assert "classic PAT ghp_…v4l1 (arc-admin)" in line and line.endswith("ok")
     app = run_variant(ghes, pool, "app-valid")
     assert (app.kind, app.identity, app.installation_id) == ("app", "app 101 (arc-app)", 9001)
     assert app.permissions_map == fx.RUNNERS_WRITE and abs(app.clock_skew) < 5
@@ -265,4 +267,4 @@ def test_probes_run_in_parallel_threads_share_one_client(ghes):
     pool.close()
     assert len(results) == len(names) and all(r.evaluated for r in results)
     assert len({r.api_base for r in results}) == 1
-    json.dumps([r.summary() for r in results])
+    json.dumps([credentials.summary(r) for r in results])

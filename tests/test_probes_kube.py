@@ -13,6 +13,7 @@ import pytest
 
 import probes
 import probes.jwt
+from checks import credentials
 from cli.main import main
 from kube import model
 from kube.credentials import CredentialProber, read_credentials
@@ -198,7 +199,8 @@ def test_check_end_to_end_reports_each_variant_and_never_prints_a_secret(sandbox
             errors.append(f"{exc!r} {exc} {exc.__cause__!r} {exc.__context__!r}")
     assert len(errors) == 3
     haystack = "\n".join([*outputs.values(), caplog.text, *(_record(r) for r in caplog.records),
-                          *(repr(r) + str(r) + r.summary() for r in results), repr(creds), str(creds), *errors])
+                          *(repr(r) + str(r) + credentials.summary(r) for r in results), repr(creds), str(creds),
+                          *errors])
     assert jwts and "Bad credentials" in haystack and "ghp_…v4l1" in haystack
     assert {r.name.split(".")[0] for r in caplog.records} >= {"httpx", "httpcore"}     # debug logs were captured
     for value in fx.secret_strings() + jwts + [j.split(".")[2] for j in jwts]:

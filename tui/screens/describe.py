@@ -18,8 +18,17 @@ from kube.model import Snapshot
 from kube.objects import ObjectRef, short_error
 from tui.screens.describe_text import describe_lines, wrap
 from tui.screens.drill import DrillScreen, DrillSource, SearchMixin
-from tui.screens.relations import CHILD, LISTENER, OWNER, THIS, Relation, listener_of, log_target, relations
-from tui.screens.relations import _Index as RelationIndex
+from tui.screens.relations import (
+    CHILD,
+    LISTENER,
+    OWNER,
+    THIS,
+    Relation,
+    RelationIndex,
+    listener_of,
+    log_target,
+    relations,
+)
 from widgets.footer import KeysFooter
 from widgets.log_view import LogView
 from widgets.text import ERROR, MUTED, OK, WARN, clean_line, status_text
@@ -136,7 +145,9 @@ class DescribeScreen(SearchMixin, DrillScreen):
         result = results_by_scale_set(checks_loop.probe_results).get(f"{meta.get('namespace')}/{meta.get('name')}")
         if result is None:
             return "not probed yet", MUTED
-        return result.summary(), (OK if result.ok else ERROR if result.evaluated else WARN)
+        from checks.credentials import summary
+
+        return summary(result), (OK if result.ok else ERROR if result.evaluated else WARN)
 
     def _show_text(self) -> None:
         if self.described is None or not self.is_mounted:

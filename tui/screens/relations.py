@@ -23,7 +23,7 @@ class Relation:
     note: str = ""            # a short state ("Running", "replicas 2 / 2 runners")
 
 
-class _Index:
+class RelationIndex:
     """The snapshot's ARC objects by uid and by (kind, namespace, name)."""
 
     def __init__(self, snapshot: Snapshot | None) -> None:
@@ -78,7 +78,7 @@ def _first_owner(obj: dict | None) -> ObjectRef | None:
     return ObjectRef(str(ref["kind"]), str(meta.get("namespace") or ""), str(ref["name"]), str(ref.get("uid") or ""))
 
 
-def _parent(index: _Index, kind: str, obj) -> ObjectRef | None:
+def _parent(index: RelationIndex, kind: str, obj) -> ObjectRef | None:
     """The next object up, from the slim model."""
     if kind == "EphemeralRunner" or kind == "EphemeralRunnerSet":
         found = index.by_uid.get(obj.owner_uid)
@@ -103,7 +103,7 @@ def _parent(index: _Index, kind: str, obj) -> ObjectRef | None:
 
 def owner_chain(ref: ObjectRef, live: dict | None, snapshot: Snapshot | None) -> list[ObjectRef]:
     """Owners, the nearest last: [ARS, ERS, ER] for a runner pod."""
-    index = _Index(snapshot)
+    index = RelationIndex(snapshot)
     chain: list[ObjectRef] = []
     seen = {(ref.kind, ref.namespace, ref.name)}
     me = index.find(ref)
@@ -128,7 +128,7 @@ def owner_chain(ref: ObjectRef, live: dict | None, snapshot: Snapshot | None) ->
     return chain
 
 
-def _scale_set_of(index: _Index, ref: ObjectRef, chain: list[ObjectRef]):
+def _scale_set_of(index: RelationIndex, ref: ObjectRef, chain: list[ObjectRef]):
     for item in [ref, *chain]:
         if item.kind == "AutoscalingRunnerSet":
             return index.find(item)
@@ -140,7 +140,7 @@ def _scale_set_of(index: _Index, ref: ObjectRef, chain: list[ObjectRef]):
     return None
 
 
-def listener_of(index: _Index, scale_set) -> list[tuple[str, object]]:
+def listener_of(index: RelationIndex, scale_set) -> list[tuple[str, object]]:
     """The scale set's AutoscalingListener(s) and listener pod(s), newest pod first."""
     out: list[tuple[str, object]] = []
     if scale_set is None:
@@ -157,13 +157,13 @@ def listener_of(index: _Index, scale_set) -> list[tuple[str, object]]:
 
 def listener_pod(snapshot: Snapshot | None, scale_set) -> ObjectRef | None:
     """The scale set's current listener pod, if the monitor sees one."""
-    pods = [obj for kind, obj in listener_of(_Index(snapshot), scale_set) if kind == "Pod"]
+    pods = [obj for kind, obj in listener_of(RelationIndex(snapshot), scale_set) if kind == "Pod"]
     return ref_of("Pod", pods[0]) if pods else None
 
 
 def children(ref: ObjectRef, snapshot: Snapshot | None) -> list[tuple[str, object | None, ObjectRef]]:
     """(kind, slim object or None, ref) of what the object owns (or, for kube mode, what hangs off it)."""
-    index = _Index(snapshot)
+    index = RelationIndex(snapshot)
     me = index.find(ref)
     out: list[tuple[str, object | None, ObjectRef]] = []
     uid = getattr(me, "uid", ref.uid)
@@ -204,7 +204,7 @@ def children(ref: ObjectRef, snapshot: Snapshot | None) -> list[tuple[str, objec
 
 def relations(ref: ObjectRef, live: dict | None, snapshot: Snapshot | None) -> list[Relation]:
     """Owners (top first), the object itself, the scale set's listener and its pod, then children."""
-    index = _Index(snapshot)
+    index = RelationIndex(snapshot)
     chain = owner_chain(ref, live, snapshot)
     out = [Relation(OWNER, item, note_of(item.kind, index.find(item))) for item in chain]
     me = index.find(ref)
@@ -220,7 +220,7 @@ def relations(ref: ObjectRef, live: dict | None, snapshot: Snapshot | None) -> l
 def log_target(ref: ObjectRef, snapshot: Snapshot | None) -> ObjectRef | None:
     """Whose log `l` shows for an object: a pod itself, an EphemeralRunner's pod, a scale set's (or a
     listener's) listener pod."""
-    index = _Index(snapshot)
+    index = RelationIndex(snapshot)
     if ref.kind == "Pod":
         return ref
     if ref.kind == "EphemeralRunner":
