@@ -14,14 +14,14 @@ from collections.abc import Callable
 LEVELS = ("privileged", "baseline", "restricted")
 LABEL_PREFIX = "pod-security.kubernetes.io/"
 LATEST = 10**6  # the minor version that stands for "latest"
-_VERSION_RE = re.compile(r"v1\.(0|[1-9][0-9]*)")
+VERSION_RE = re.compile(r"v1\.(0|[1-9][0-9]*)")
 
 
 def parse_version(value: object) -> int | None:
     """`latest` → LATEST, `v1.28` → 28, anything else → None."""
     if value == "latest":
         return LATEST
-    match = _VERSION_RE.fullmatch(value) if isinstance(value, str) else None
+    match = VERSION_RE.fullmatch(value) if isinstance(value, str) else None
     return int(match.group(1)) if match else None
 
 

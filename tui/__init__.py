@@ -1,1 +1,3 @@
-"""The arc-top terminal UI: the App, its screens, the command palette and the one stylesheet."""
+"""The arc-top terminal UI: the App, its screens, the command palette and the one stylesheet.
+
+Imports: every layer below it (kube, probes, checks, fixes, widgets), never cli or sandbox (tests/test_layers.py)."""

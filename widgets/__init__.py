@@ -1,1 +1,3 @@
-"""Reusable widgets and text helpers: resource table with keyed reconcile, sparklines, safe cluster text."""
+"""Reusable widgets and text helpers: resource table with keyed reconcile, sparklines, safe cluster text.
+
+Imports: no other arc-top package: reusable widgets stand alone (tests/test_layers.py)."""
