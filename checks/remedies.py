@@ -155,7 +155,7 @@ def _delete(obj: Mapping, target: Target, note: str = "") -> Operation:
                      resource_version=s(meta.get("resourceVersion")), note=note)
 
 
-def _kubectl_patch(target: Target, ops: list[dict]) -> str:
+def kubectl_patch(target: Target, ops: list[dict]) -> str:
     where = f" -n {shlex.quote(target.namespace)}" if target.namespace else ""
     return (f"kubectl patch {target.resource()} {shlex.quote(target.name)}{where} --type json -p "
             + shlex.quote(json.dumps(ops, separators=(",", ":"))))
@@ -206,7 +206,7 @@ def _fs_group_variant(ars: Mapping, target: Target, release: str) -> Variant:
         "fs-group", f"set securityContext.fsGroup: {FS_GROUP} on the runner pod template (new runners get a "
                     "work volume group-writable by the runner)",
         (_patch(ars, target, ops, "new runner pods mount the work volume with group 123"),),
-        kubectl=(_kubectl_patch(target, ops),),
+        kubectl=(kubectl_patch(target, ops),),
         helm=_helm(release, f"template:\n  spec:\n    securityContext:\n      fsGroup: {FS_GROUP}"),
         risks=("Existing runner pods keep their volume; the controller replaces them with new ones.",
                "Volume types that ignore fsGroup (hostPath, local-path) need the init-container variant."))
@@ -239,7 +239,7 @@ def _chown_variant(ars: Mapping, target: Target, release: str) -> Variant:
         "chown-init", f"add an init container that runs `chown -R 1001:{FS_GROUP} {WORK_PATH}` as root with the "
                       "work volume mounted",
         (_patch(ars, target, ops, "new runner pods chown their work volume before the runner starts"),),
-        kubectl=(_kubectl_patch(target, ops),),
+        kubectl=(kubectl_patch(target, ops),),
         helm=_helm(release, snippet + "\n# keep any initContainers you already have in this list"),
         risks=("The init container runs as root (runAsUser: 0); a namespace enforcing the `restricted` "
                "PodSecurity level rejects it.",
@@ -318,7 +318,7 @@ def _repair_init(f: Finding, facts: Facts) -> FixPlan:
     variant = Variant(
         "repair-init", f"repair init container {names}: mount the `work` volume at {WORK_PATH}, run as root",
         (_patch(ars, target, ops, "the chown then reaches the volume the runner uses"),),
-        kubectl=(_kubectl_patch(target, ops),), helm=_helm(release, snippet),
+        kubectl=(kubectl_patch(target, ops),), helm=_helm(release, snippet),
         risks=("The init container runs as root (runAsUser: 0); a namespace enforcing the `restricted` "
                "PodSecurity level rejects it.",))
     return FixPlan(f.code, f, target, (variant,), release)

@@ -37,6 +37,7 @@ from kube import remedy
 from kube.operations import DELETE, PATCH, Operation, Target
 
 RETRIES = 3
+PREVIEW_ATTEMPTS = 6       # a busy scale set's status moves every few seconds; a preview is cheap (~15 ms)
 LISTENER_SELECTOR = "app.kubernetes.io/component=runner-scale-set-listener"
 
 
@@ -195,13 +196,13 @@ class Fixer:
     def _preview(self, plan: FixPlan, chosen: Variant, replan: Callable[[], tuple[FixPlan, Variant]],
                  undo_of: str = "") -> Preview:
         """A preview. When an object moved between its read and its dry-run (a busy scale set's status does), the
-        plan is made again from the live object, at most RETRIES times. `replan` also serves `apply`."""
+        plan is made again from the live object, at most PREVIEW_ATTEMPTS times. `replan` also serves `apply`."""
         def rebuild() -> Preview:
             fresh_plan, fresh_variant = replan()
             return self._preview(fresh_plan, fresh_variant, replan, undo_of)
-        for attempt in range(RETRIES + 1):
+        for attempt in range(PREVIEW_ATTEMPTS):
             try:
-                return self._preview_once(plan, chosen, rebuild, undo_of, changed_ok=attempt == RETRIES)
+                return self._preview_once(plan, chosen, rebuild, undo_of, changed_ok=attempt == PREVIEW_ATTEMPTS - 1)
             except remedy.Changed:
                 plan, chosen = replan()
         raise AssertionError("unreachable: the last attempt reports a change instead of raising")
@@ -355,6 +356,12 @@ class Fixer:
                     raise
                 op = dataclasses.replace(op, resource_version=str(meta.get("resourceVersion", "")))
 
+    def last_undoable(self) -> Applied | None:
+        """The newest fix of this session that wrote something and is not undone yet. An undo itself is not
+        offered: undoing it would re-apply the fix."""
+        undone = {a.preview.undo_of for a in self.applied if a.preview.undo_of and a.outcome == "applied"}
+        return next((a for a in reversed(self.applied) if not a.preview.undo_of and a.id not in undone), None)
+
     # ---- undo -------------------------------------------------------------------------------------------------
     def undo_preview(self, fix: Applied | dict) -> Preview:
         """The preview of undoing `fix` (this session's Applied, or an audit record): the inverse patches,
@@ -397,7 +404,12 @@ class Fixer:
             ops.append(Operation(PATCH, target, ({"op": "test", "path": "/metadata/resourceVersion", "value": rv},
                                                  *inverse), uid=(live.get("metadata") or {}).get("uid", ""),
                                  resource_version=rv, secret=secret, note=f"undo fix {fix_id}"))
-        variant = Variant("undo", f"undo fix {fix_id} ({code}): restore the fields it changed", tuple(ops))
+        kubectl = tuple(remedies.kubectl_patch(op.target, [o for o in op.patch
+                                                           if o["path"] != "/metadata/resourceVersion"])
+                        for op in ops if not op.secret)
+        variant = Variant("undo", f"undo fix {fix_id} ({code}): restore the fields it changed", tuple(ops),
+                          kubectl=kubectl,
+                          helm="# if the fix's values snippet went into the chart's values, take it out again too\n")
         return FixPlan(code, finding, ops[0].target, (variant,))
 
     # ---- audit ------------------------------------------------------------------------------------------------

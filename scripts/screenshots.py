@@ -2,6 +2,7 @@
 
     python scripts/screenshots.py            # every shot below
     python scripts/screenshots.py incident   # only this scenario's shots
+    python scripts/screenshots.py fix-arc501 # only the fix screen (`f` on kube-permissions' ARC501)
 
 Each shot starts the scenario's sandbox, opens arc-top on it at a fixed terminal size, waits until every
 watched kind is synced and the simulation has settled for a few seconds, and saves an SVG.
@@ -17,18 +18,54 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-SHOTS = [  # (scenario, width, height, keys pressed before the shot)
+SHOTS = [  # (scenario, width, height, keys pressed before the shot, or a coroutine given the pilot)
     ("incident", 80, 24, ()),
     ("incident", 160, 48, ()),
     ("incident", 200, 60, ()),
     ("kube-permissions", 160, 48, ("2",)),
     ("kube-permissions", 80, 24, ("5",)),         # the Findings panel, focused, on a small terminal
     ("bad-credentials", 160, 48, ()),
+    ("kube-permissions", 160, 48, "fix-arc501"),  # `f` on ARC501: the diff and the dry-run, before `enter`
 ]
 SETTLE_S = 6.0
+TIMEOUT_S = 60.0
 
 
-async def shoot(scenario: str, width: int, height: int, keys: tuple[str, ...], out_dir: str) -> str:
+async def fix_arc501(pilot) -> str:
+    """The Findings panel, the cursor on arc-runner-set's ARC501, `f`, until the server accepted the dry-run."""
+    from tui.findings import finding_key
+    from tui.screens.fix import FixScreen
+
+    app = pilot.app
+    main = app.main_screen
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT_S
+
+    async def until(condition) -> None:
+        while not condition():
+            if loop.time() > deadline:
+                raise SystemExit("fix-arc501: timed out")
+            await pilot.pause(0.05)
+
+    def arc501():
+        return next((f for f in main.findings.findings
+                     if f.code == "ARC501" and f.scale_set == "arc-runners/arc-runner-set"), None)
+    await until(lambda: arc501() is not None)
+    await pilot.press("5")
+    table = main.panel("findings").table
+    await until(lambda: table.select_key(finding_key(arc501())))
+    await pilot.press("f")
+    await until(lambda: isinstance(app.screen, FixScreen))
+    screen = app.screen
+    for _ in range(5):        # a busy scale set can move between the read and the dry-run: plan again
+        await until(lambda: screen.phase in ("ready", "failed"))
+        if screen.preview is not None and screen.preview.accepted:
+            break
+        await pilot.press("r")
+    return "fix-arc501"
+
+
+async def shoot(scenario: str, width: int, height: int, keys: tuple[str, ...] | str, out_dir: str) -> str:
     from kube.config import check_reachable, connect
     from kube.monitor import Monitor
     from sandbox.run import start_sandbox
@@ -44,10 +81,14 @@ async def shoot(scenario: str, width: int, height: int, keys: tuple[str, ...], o
             while not (app.monitor and app.monitor.synced()):
                 await pilot.pause(0.05)
             await pilot.pause(SETTLE_S)
-            for key in keys:
-                await pilot.press(key)
+            prefix = scenario
+            if isinstance(keys, str):
+                prefix = await {"fix-arc501": fix_arc501}[keys](pilot)
+            else:
+                for key in keys:
+                    await pilot.press(key)
             await pilot.pause(0.5)
-            name = f"{scenario}-{width}x{height}.svg"
+            name = f"{prefix}-{width}x{height}.svg"
             app.save_screenshot(filename=name, path=out_dir)
             return os.path.join(out_dir, name)
     finally:
@@ -60,7 +101,7 @@ def main() -> None:
     out_dir = os.path.join(ROOT, "screenshots")
     os.makedirs(out_dir, exist_ok=True)
     for scenario, width, height, keys in SHOTS:
-        if wanted and scenario not in wanted:
+        if wanted and scenario not in wanted and keys not in wanted:
             continue
         print(asyncio.run(shoot(scenario, width, height, keys, out_dir)), flush=True)
 

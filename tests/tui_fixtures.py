@@ -312,3 +312,91 @@ def seed_trends(sampler, monitor: FakeMonitor) -> None:
     }
     for uid, (running, pending) in shapes.items():
         sampler.seed(uid, running, pending)
+
+
+# ------------------------------------------------------------------------------------------ fix previews
+ARS_TARGET = ("actions.github.com/v1alpha1", "AutoscalingRunnerSet", "autoscalingrunnersets")
+
+
+def fix_finding(name: str = "arc-runner-set", ns: str = "arc-runners", code: str = "ARC501"):
+    """The finding a fix preview is about (checks.finding.Finding), as the checks report it."""
+    from checks.finding import Finding, Subject
+
+    return Finding(code, "error", "Kube mode work volume is not writable by the runner",
+                   Subject("AutoscalingRunnerSet", ns, name, f"ars-{ns}-{name}"), scale_set=f"{ns}/{name}",
+                   evidence=("spec.template.spec.securityContext.fsGroup is not set",
+                             "Access to the path '/home/runner/_work/_tool' is denied."))
+
+
+def fix_ars(name: str = "arc-runner-set", ns: str = "arc-runners") -> dict:
+    """A live AutoscalingRunnerSet (kube mode, a PVC work volume, no fsGroup) as the API server returns it."""
+    return {
+        "apiVersion": "actions.github.com/v1alpha1", "kind": "AutoscalingRunnerSet",
+        "metadata": {"name": name, "namespace": ns, "uid": "0b4c5d1e-aaaa-bbbb-cccc-000000000501",
+                     "resourceVersion": "4711", "generation": 3},
+        "spec": {"githubConfigUrl": "https://github.example.com/arc-org", "githubConfigSecret": "arc-github-token",
+                 "minRunners": 2, "maxRunners": 10,
+                 "template": {"spec": {
+                     "containers": [{"name": "runner", "image": "ghcr.io/actions/actions-runner:2.321.0",
+                                     "command": ["/home/runner/run.sh"],
+                                     "env": [{"name": "ACTIONS_RUNNER_CONTAINER_HOOKS",
+                                              "value": "/home/runner/k8s/index.js"}],
+                                     "volumeMounts": [{"name": "work", "mountPath": "/home/runner/_work"}]}],
+                     "volumes": [{"name": "work", "ephemeral": {"volumeClaimTemplate": {"spec": {
+                         "accessModes": ["ReadWriteOnce"], "storageClassName": "gp3",
+                         "resources": {"requests": {"storage": "1Gi"}}}}}}]}}},
+        "status": {"currentRunners": 3},
+    }
+
+
+def fix_preview(*, read_only: bool = False, denied: str = "", rejected: str = "", warning: str = "",
+                name: str = "arc-runner-set", ns: str = "arc-runners", context: str = "arc-sandbox",
+                server: str = "https://127.0.0.1:6443", finding=None):
+    """A fixed fixes.session.Preview of ARC501's fs-group fix (two variants), without a cluster: the diff made by
+    checks.fixplan.diff from `fix_ars`, the verdict as the Fixer would give it."""
+    import json
+
+    from checks.fixplan import FixPlan, Variant, apply_patch, diff
+    from fixes.session import Preview, Step
+    from kube.operations import PATCH, Operation, Target
+
+    target = Target(*ARS_TARGET, ns, name)
+    before = fix_ars(name, ns)
+    rv = {"op": "test", "path": "/metadata/resourceVersion", "value": "4711"}
+    fs_group = [{"op": "add", "path": "/spec/template/spec/securityContext", "value": {"fsGroup": 123}}]
+    init = {"name": "fix-work-permissions", "image": "ghcr.io/actions/actions-runner:2.321.0",
+            "command": ["sh", "-c", "chown -R 1001:123 /home/runner/_work"], "securityContext": {"runAsUser": 0},
+            "volumeMounts": [{"name": "work", "mountPath": "/home/runner/_work"}]}
+    chown = [{"op": "add", "path": "/spec/template/spec/initContainers", "value": [init]}]
+    kubectl = ("kubectl patch autoscalingrunnersets.actions.github.com {name} -n {ns} --type json -p '{ops}'")
+
+    def variant(vname: str, summary: str, ops: list[dict], note: str, helm: str, risks: tuple[str, ...]) -> Variant:
+        op = Operation(PATCH, target, (rv, *ops), uid=before["metadata"]["uid"], resource_version="4711", note=note)
+        return Variant(vname, summary, (op,), kubectl=(kubectl.format(name=name, ns=ns, ops=json.dumps(
+            ops, separators=(",", ":"))),), helm=helm, risks=risks, warning=warning)
+
+    helm_head = ("# the gha-runner-scale-set chart's values (a live patch alone is reverted by the next helm "
+                 "upgrade)\n")
+    variants = (
+        variant("fs-group", "set securityContext.fsGroup: 123 on the runner pod template (new runners get a work "
+                            "volume group-writable by the runner)", fs_group,
+                "new runner pods mount the work volume with group 123",
+                helm_head + "template:\n  spec:\n    securityContext:\n      fsGroup: 123\n",
+                ("Existing runner pods keep their volume; the controller replaces them with new ones.",
+                 "Volume types that ignore fsGroup (hostPath, local-path) need the init-container variant.")),
+        variant("chown-init", "add an init container that runs `chown -R 1001:123 /home/runner/_work` as root with "
+                              "the work volume mounted", chown,
+                "new runner pods chown their work volume before the runner starts",
+                helm_head + "template:\n  spec:\n    initContainers:\n      - name: fix-work-permissions\n",
+                ("The init container runs as root (runAsUser: 0); a namespace enforcing the `restricted` "
+                 "PodSecurity level rejects it.",)),
+    )
+    finding = finding or fix_finding(name, ns)
+    plan = FixPlan(finding.code, finding, target, variants)
+    chosen = variants[0]
+    op = chosen.operations[0]
+    after = apply_patch(before, op.patch)
+    sent = not (read_only or denied)
+    verdict = "" if not sent else (f"rejected: {rejected}" if rejected else "accepted")
+    step = Step(op, before, after, diff(before, after, op), verdict)
+    return Preview(plan, chosen, [step], context, server, read_only, denied=denied, rejected=rejected)

@@ -25,7 +25,9 @@ from textual.message import Message
 from textual.widgets import Input
 
 from kube.model import PODS
+from tui import fixing
 from tui.findings import ChecksLoop
+from tui.fixing import FixSession
 from tui.palette import ObjectsProvider
 from tui.protocol import MonitorFactory, MonitorLike, connection_of
 from tui.screens.help import HelpScreen
@@ -82,6 +84,8 @@ class ArcTopApp(App):
         is then started (see tui.protocol.MonitorLike). What it raises is shown in one line.
     clock / monotonic: wall-clock seconds (ages) and monotonic seconds (KindState.last_event);
         inject frozen ones for deterministic snapshots.
+    read_only: fixes are planned and shown but no mutating request is sent (no dry-run, no access review).
+    verify_wait: how long an applied fix is watched before "still present" (fixes.verify).
     """
 
     CSS_PATH = "arc_top.tcss"
@@ -103,8 +107,12 @@ class ArcTopApp(App):
                  clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
                  flush_interval: float = 0.1, sample_interval: float = 5.0, header_interval: float = 1.0,
                  theme: str | None = None, keymap: Mapping[str, str] | None = None,
-                 sampler: TrendSampler | None = None, github: bool = True, github_timeout: float = 5.0) -> None:
+                 sampler: TrendSampler | None = None, github: bool = True, github_timeout: float = 5.0,
+                 read_only: bool = False, verify_wait: float = 60.0) -> None:
         super().__init__()
+        self.read_only = read_only
+        self.verify_wait = verify_wait
+        self._fix_session: FixSession | None = None     # made at the first `f` (fix_session)
         self.title = title
         self.monitor_factory = monitor_factory
         self.clock = clock
@@ -243,6 +251,36 @@ class ArcTopApp(App):
     def on_findings_ready(self, message: FindingsReady) -> None:
         self._findings = message        # latest wins; applied by the flush, never in the middle of one
         self._request_flush()
+        session = self._fix_session
+        if session is not None and not message.error and self.monitor is not None and session.waiting():
+            # Every check run feeds the verifications of applied fixes (a failed run is no verdict).
+            ended = session.check_run(message.findings, self.monitor.snapshot())
+            fixing.deliver(self, ended)
+
+    # ---------------------------------------------------------------- fixes
+    def fix_session(self) -> FixSession | None:
+        """The app's one Fixer (and its verifications), made at the first use from the monitor's connection;
+        None without one (a fake monitor has no ApiClient)."""
+        if self._fix_session is None:
+            api_client = getattr(connection_of(self.monitor), "api_client", None) if self.monitor else None
+            if api_client is None:
+                return None
+            from fixes.session import Fixer
+
+            fixer = Fixer.for_connection(connection_of(self.monitor), read_only=self.read_only)
+            self.set_fix_session(FixSession(fixer, self.verify_wait))
+        return self._fix_session
+
+    def set_fix_session(self, session: FixSession) -> None:
+        """Use `session` for fixes (fix_session makes one; tests give one with a fake Fixer)."""
+        if self._fix_session is None:
+            self.set_interval(1.0, self._tick_fixes)     # verdicts come even when no check run does
+        self._fix_session = session
+
+    def _tick_fixes(self) -> None:
+        session = self._fix_session
+        if session is not None and session.waiting():
+            fixing.deliver(self, session.tick())
 
     async def flush(self) -> None:
         monitor = self.monitor

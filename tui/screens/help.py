@@ -29,6 +29,8 @@ def binding_groups(app) -> list[tuple[str, list[Binding]]]:
     from tui.screens.describe import DescribeScreen
     from tui.screens.drill import DrillScreen
     from tui.screens.finding import FindingScreen
+    from tui.screens.fix import FixScreen
+    from tui.screens.fix_confirm import ConfirmFixScreen
     from tui.screens.logs import ContainerPicker, LogScreen
     from tui.screens.main import MainScreen
     from tui.screens.yaml_view import YamlScreen
@@ -43,6 +45,8 @@ def binding_groups(app) -> list[tuple[str, list[Binding]]]:
             ("Drill-down", _bindings(DrillScreen.BINDINGS)),
             ("Text views", _bindings(LogView.BINDINGS)),
             ("Finding (i)", _bindings(FindingScreen.BINDINGS)),
+            ("Fix (f) and undo (u)", _bindings(FixScreen.BINDINGS)),
+            ("Fix confirmation (enter on the fix screen)", _bindings(ConfirmFixScreen.BINDINGS)),
             ("Help", _bindings(HelpScreen.BINDINGS))]
 
 

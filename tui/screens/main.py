@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
@@ -78,6 +79,12 @@ class MainScreen(Screen):
         Binding("d", "describe", "Describe", id="arc-top.describe",
                 tooltip="Describe the object under the cursor: status, events, owner chain, children"),
         Binding("y", "yaml", "YAML", id="arc-top.yaml", tooltip="The live YAML of the object under the cursor"),
+        Binding("f", "fix", "Fix", id="arc-top.fix",
+                tooltip="Fix the finding under the cursor (on another row: its worst fixable finding): the diff, "
+                        "a server-side dry-run, then a confirmation"),
+        Binding("u", "undo", "Undo", id="arc-top.undo", tooltip="Undo the last fix applied in this session"),
+        Binding("u", "nothing_to_undo", "Undo", show=False, id="arc-top.undo-none",
+                tooltip="Undo: nothing applied in this session yet"),
     ]
 
     # Bindings that move focus are priority bindings: they run in the app's own key loop, so keys typed
@@ -295,8 +302,12 @@ class MainScreen(Screen):
             legacy=bool(getattr(info, "legacy_summerwind", False)), palette=self.palette, findings=self.findings,
             width=self.size.width - 2)
         if text != self._header:           # an update lays out the screen again: only when it changed
+            try:
+                header = self.query_one(StatusHeader)
+            except NoMatches:              # shutting down: a timer fired after the screen's widgets went
+                return
             self._header = text
-            self.query_one(StatusHeader).update(text, layout=False)    # a fixed two lines (see arc_top.tcss)
+            header.update(text, layout=False)    # a fixed two lines (see arc_top.tcss)
 
     # ---------------------------------------------------------------- actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -319,6 +330,14 @@ class MainScreen(Screen):
         if action == "row_findings":
             return isinstance(focused, ResourceTable) and not in_findings
         if action in ("filter", "focus_panel", "cycle"):
+            return not isinstance(focused, Input)
+        if action == "fix":
+            # Offered on the rows findings are shown on (not on events); a row without a fixable one says so.
+            return isinstance(focused, ResourceTable) and focused.id != "events-table"
+        if action == "undo":
+            from tui.fixing import can_undo
+            return not isinstance(focused, Input) and can_undo(self.app)
+        if action == "nothing_to_undo":
             return not isinstance(focused, Input)
         return True
 
@@ -463,6 +482,19 @@ class MainScreen(Screen):
         else:
             title = f"{len(found)} finding{'s' if len(found) != 1 else ''} · {self._row_label(key)}"
         self.app.push_screen(FindingScreen(found, title, self.palette))
+
+    # Fixes: tui/fixing.py picks the row's fixable findings and opens tui/screens/fix.py.
+    def action_fix(self) -> None:
+        from tui import fixing
+        fixing.open_fix(self)
+
+    def action_undo(self) -> None:
+        from tui import fixing
+        fixing.open_undo(self)
+
+    def action_nothing_to_undo(self) -> None:
+        from tui.fixing import NOTHING_TO_UNDO
+        self.notify(NOTHING_TO_UNDO, severity="information", markup=False, timeout=3)
 
     # Drill-down (issue 6): tui/screens/drill.py resolves the row under the cursor and opens the screen.
     def action_logs(self) -> None:
