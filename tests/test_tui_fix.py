@@ -212,3 +212,43 @@ async def test_an_account_that_may_not_patch_sees_apply_disabled(incident, audit
     # the access review is the one write-shaped request (a POST that changes nothing); no patch, no dry-run
     sent = incident.mutating_since(mark)
     assert sent and all(r.path.endswith("/selfsubjectaccessreviews") for r in sent), [(r.method, r.path) for r in sent]
+
+
+def secret_values(sandbox) -> set[str]:
+    """Every Secret value in the sandbox, raw and stripped, and the base64 the API carries (longer than 5)."""
+    import base64
+
+    out = set()
+    for secret in client.CoreV1Api(api_client(sandbox)).list_secret_for_all_namespaces().items:
+        for encoded in (secret.data or {}).values():
+            raw = base64.b64decode(encoded).decode("utf-8", "replace")
+            out |= {v for v in (raw, raw.strip(), encoded) if len(v) > 5}
+    return out
+
+
+async def test_no_secret_value_on_the_arc103_fix_screen_in_its_dialog_or_in_the_audit(tmp_path, audit_home):
+    sandbox = start_sandbox("bad-credentials", kubeconfig_path=str(tmp_path / "kubeconfig"), speed=3.0)
+    try:
+        values = secret_values(sandbox)
+        app = live_app(sandbox, verify_wait=30.0)
+        async with app.run_test(size=(160, 48)) as pilot:
+            main = app.main_screen
+            await until(pilot, lambda: main is not None and any(f.code == "ARC103" for f in main.findings.findings),
+                        timeout=60, what="ARC103")
+            finding = next(f for f in main.findings.findings if f.code == "ARC103")
+            screen = await open_fix(pilot, finding)
+            shown = [await accepted(pilot, screen)]
+            assert "ghp_…" in shown[0] and "⏎" in shown[0]          # the masked value and its newline, shown
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmFixScreen), what="the confirmation")
+            shown.append(app.export_screenshot())
+            await pilot.press("y")
+            await until(pilot, lambda: app.screen is screen and screen.phase in ("applied", "ready"), timeout=60,
+                        what="the outcome")
+            shown += [fix_text(screen), app.export_screenshot(), *notes(app)]
+        shown.append(audit_home.path and open(audit_home.path).read())
+        everything = "\n".join(s for s in shown if s)
+        leaked = sorted(v[:4] + "…" for v in values if v in everything)
+        assert leaked == [], f"secret values on screen or in the audit: {leaked}"
+    finally:
+        sandbox.stop()
