@@ -1,12 +1,14 @@
 """Developer benchmark of the fix preview (not imported by the app; prints figures, asserts nothing).
 
-    python bench/fix.py [--samples 40] [--scenario kube-permissions] [--code ARC501]
+    python bench/fix.py [--samples 40] [--scenario kube-permissions] [--code ARC501] [--screen-samples 20]
 
 The sandbox runs in its own process (as a real API server would), the monitor syncs it, and the checks find the
 finding. Then, `--samples` times, what the fix screen waits for before it is ready: the live read, the plan, the
 access review and the server-side dry-run (`Fixer.plan` + `Fixer.preview`), plus the diff. The baseline, in the
 same run: the real `kubectl patch --dry-run=server` of the same JSON patch (a process start, discovery from its
-cache, one PATCH) and `kubectl get -o json` of the object.
+cache, one PATCH) and `kubectl get -o json` of the object. Then the fix screen itself: the monitor headless
+(Textual's run_test, 160x48) on the same sandbox, `f` on the finding's row, the time until the screen shows the
+dry-run verdict (`esc` and again, `--screen-samples` times).
 """
 
 from __future__ import annotations
@@ -55,11 +57,55 @@ def _finding(conn, code: str, wait: float = 60.0):
     raise SystemExit(f"no {code} finding within {wait:g} s")
 
 
+async def _screen(kubeconfig: str, finding, samples: int) -> list[float]:
+    """Seconds from `f` on the finding's row to the fix screen showing its dry-run verdict."""
+    from kube.config import connect
+    from kube.monitor import Monitor
+    from tui.app import ArcTopApp
+    from tui.findings import finding_key
+    from tui.screens.fix import FixScreen
+
+    conn = connect(kubeconfig, None, (), True)
+    app = ArcTopApp(lambda on_change: Monitor(conn, on_change))
+    out: list[float] = []
+
+    async def until(pilot, predicate, timeout: float = 60.0) -> None:
+        end = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > end:
+                raise SystemExit("the fix screen did not get ready")
+            await pilot.pause(0.005)
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = app.main_screen
+        key = None
+
+        def shown() -> bool:
+            nonlocal key
+            hit = next((f for f in main.findings.findings if f.code == finding.code
+                        and f.scale_set == finding.scale_set), None) if main is not None else None
+            key = finding_key(hit) if hit is not None else None
+            return key is not None and main.panel("findings").table.has_row(key)
+        await until(pilot, shown)
+        await pilot.press("5")
+        for _ in range(samples):
+            await until(pilot, shown)
+            main.panel("findings").table.select_key(key)
+            began = time.perf_counter()
+            await pilot.press("f")
+            await until(pilot, lambda: isinstance(app.screen, FixScreen) and app.screen.phase in ("ready", "failed"))
+            out.append(time.perf_counter() - began)
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, FixScreen))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--scenario", default="kube-permissions")
     parser.add_argument("--code", default="ARC501")
+    parser.add_argument("--screen-samples", type=int, default=20)
     args = parser.parse_args()
 
     from fixes.audit import AuditLog
@@ -112,6 +158,13 @@ def main() -> None:
             out["preview_p95_vs_kubectl_dry_run_p95"] = round(
                 out["fix_preview_ready_ms (read+plan+access review+dry-run+diff)"]["p95"]
                 / max(out["kubectl_patch_dry_run_server_ms"]["p95"], 0.001), 2)
+        if args.screen_samples:
+            import asyncio
+
+            times = asyncio.run(_screen(kubeconfig, finding, args.screen_samples + 1))
+            out["fix_screen_first_open_ms (imports the fix screen's modules)"] = round(times[0] * 1000, 1)
+            out["fix_screen_ready_ms (f pressed -> verdict shown)"] = _ms(times[1:])
+            out["fix_screen_samples_ms"] = [round(x * 1000) for x in times[1:]]
         print(json.dumps(out, indent=2))
     finally:
         proc.terminate()
