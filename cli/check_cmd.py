@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 
 from cli.cluster import THREADS_GRACE_S, GitHubProbes, add_connection_flags, join_threads, sync_problem
@@ -133,24 +132,12 @@ def _read_github_ca(args: argparse.Namespace) -> str:
 
 
 def _check_demo(args: argparse.Namespace) -> int:
-    from sandbox.run import start_sandbox
-    from sandbox.scenario import list_scenarios
+    from cli.cluster import on_demo_sandbox
 
     scenario = args.scenario or "incident"
-    names = [name for name, _ in list_scenarios()]
-    if scenario not in names:
-        return fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(names)}")
-    with tempfile.TemporaryDirectory(prefix="arc-top-check-") as tmp:
-        sandbox = start_sandbox(scenario, kubeconfig_path=os.path.join(tmp, "kubeconfig"))
-        try:
-            args.context, args.namespaces, args.all_namespaces = None, [], True
-            conn = connect_checked(args, sandbox.kubeconfig_path)
-            if isinstance(conn, str):
-                return fail(conn)
-            settle = DEMO_SETTLE_S if args.settle is None else args.settle
-            return _check_cluster(args, conn, {"mode": "demo", "scenario": scenario}, settle)
-        finally:
-            sandbox.stop()
+    settle = DEMO_SETTLE_S if args.settle is None else args.settle
+    return on_demo_sandbox(args, scenario, lambda conn: _check_cluster(
+        args, conn, {"mode": "demo", "scenario": scenario}, settle))
 
 
 def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) -> int:

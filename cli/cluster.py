@@ -161,3 +161,26 @@ class LiveChecks:
             except Exception:  # stopping must never turn an exit into a traceback
                 pass
         join_threads()
+
+
+def on_demo_sandbox(args: argparse.Namespace, scenario: str, run: Callable[[object], int]) -> int:
+    """Start the embedded sandbox with `scenario`, connect to it as `--demo` does (all namespaces) and return
+    `run(connection)`; the sandbox stops afterwards. Unknown scenario or no connection: one line, exit 2."""
+    import os
+    import tempfile
+
+    from cli.monitor_cmd import connect_checked, fail
+    from sandbox.run import start_sandbox
+    from sandbox.scenario import list_scenarios
+
+    names = [name for name, _ in list_scenarios()]
+    if scenario not in names:
+        return fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(names)}")
+    with tempfile.TemporaryDirectory(prefix="arc-top-demo-") as tmp:
+        sandbox = start_sandbox(scenario, kubeconfig_path=os.path.join(tmp, "kubeconfig"))
+        try:
+            args.context, args.namespaces, args.all_namespaces = None, [], True
+            conn = connect_checked(args, sandbox.kubeconfig_path)
+            return fail(conn) if isinstance(conn, str) else run(conn)
+        finally:
+            sandbox.stop()

@@ -14,8 +14,6 @@ rejected, not confirmed, the object changed (conflict), the write failed.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
 
 from cli.cluster import LiveChecks, add_connection_flags
@@ -224,23 +222,9 @@ def run_fix(args: argparse.Namespace) -> int:
 
 
 def _fix_demo(args: argparse.Namespace) -> int:
-    from sandbox.run import start_sandbox
-    from sandbox.scenario import list_scenarios
+    from cli.cluster import on_demo_sandbox
 
-    scenario = args.scenario or "kube-permissions"
-    names = [name for name, _ in list_scenarios()]
-    if scenario not in names:
-        return fail(f"unknown scenario {scenario!r}; choose one of: {', '.join(names)}")
-    with tempfile.TemporaryDirectory(prefix="arc-top-fix-") as tmp:
-        sandbox = start_sandbox(scenario, kubeconfig_path=os.path.join(tmp, "kubeconfig"))
-        try:
-            args.context, args.namespaces, args.all_namespaces = None, [], True
-            conn = connect_checked(args, sandbox.kubeconfig_path)
-            if isinstance(conn, str):
-                return fail(conn)
-            return _fix(args, conn)
-        finally:
-            sandbox.stop()
+    return on_demo_sandbox(args, args.scenario or "kube-permissions", lambda conn: _fix(args, conn))
 
 
 def _fix(args: argparse.Namespace, conn) -> int:
