@@ -302,17 +302,61 @@ class Context:
     # ---- logs ---------------------------------------------------------------------------------------------
     @cached_property
     def log_hits(self) -> list[LogHits]:
-        """Every log tail with at least one known failure line, scanned once for all checks."""
-        out = []
+        """Every log tail with at least one known failure line, scanned once for all checks. A failure line of pod
+        P stands until a pod of the same scale set and role created after P has answered it (`_answers`): the
+        tailer keeps a gone pod's tail for that long, so the finding neither flickers while newer pods are still
+        unread nor outlives a fix."""
+        scanned = []
         for tail in self.logs:
             matches = logpatterns.scan_tail(tail.lines) if type(tail.lines) is tuple else tuple(
                 logpatterns.scan(tail.lines))
-            if matches:
-                ars, role = self.scale_set_of_log(tail)
-                pod = self.log_pod(tail)
-                subject = subject_of("Pod", pod) if pod else Subject("Pod", tail.namespace, tail.pod, tail.pod_uid)
-                out.append(LogHits(tail, ars, role, subject, matches))
+            scanned.append((tail, matches))
+        answers = self._answers(scanned)
+        out = []
+        for tail, matches in scanned:
+            if not matches:
+                continue
+            ars, role = self.scale_set_of_log(tail)
+            answered = answers.get((set_key(ars) if ars is not None else "", role, tail.container))
+            created = self.log_created(tail)
+            if answered and created:
+                matches = tuple(m for m in matches if not any(
+                    newer > created and m[1].id not in shown and (ended or (listening and m[1] in
+                                                                             logpatterns.BEFORE_LISTENING))
+                    for newer, shown, ended, listening in answered))
+                if not matches:
+                    continue
+            pod = self.log_pod(tail)
+            subject = subject_of("Pod", pod) if pod else Subject("Pod", tail.namespace, tail.pod, tail.pod_uid)
+            out.append(LogHits(tail, ars, role, subject, matches))
         return out
+
+    def _answers(self, scanned: list) -> dict[tuple[str, str, str], list[tuple[float, frozenset, bool, bool]]]:
+        """(scale set key, role, container) → the tails that can answer an older pod's failure line: (pod created,
+        failure ids shown, ended, listening). A tail read after its container ended (its last words) answers every
+        failure it does not show; a runner's tail showing LISTENING answers the start-up failures it does not
+        show. A tail read in mid-start answers nothing, nor does one whose pod's age is unknown."""
+        out: dict[tuple[str, str, str], list[tuple[float, frozenset, bool, bool]]] = defaultdict(list)
+        for tail, matches in scanned:
+            if not tail.lines:
+                continue
+            ended = bool(getattr(tail, "ended", False))
+            listening = not ended and type(tail.lines) is tuple and logpatterns.listening(tail.lines)
+            created = self.log_created(tail) if ended or listening else 0.0
+            if not created:
+                continue
+            ars, role = self.scale_set_of_log(tail)
+            key = (set_key(ars) if ars is not None else "", role, tail.container)
+            out[key].append((created, frozenset(p.id for _, p in matches), ended, listening))
+        return out
+
+    def log_created(self, tail: LogTail) -> float:
+        """When the pod a log tail came from was created (epoch seconds; 0.0: unknown)."""
+        created = getattr(tail, "pod_created", 0.0)
+        if created:
+            return created
+        pod = self.pod_by_uid.get(tail.pod_uid)
+        return pod.created if pod is not None else 0.0
 
     def log_pod(self, tail: LogTail) -> model.Pod | None:
         return self.pod_by_uid.get(tail.pod_uid) or self.pod_by_name.get((tail.namespace, tail.pod))

@@ -79,9 +79,15 @@ PATTERNS: tuple[Pattern, ...] = (
 BY_ID: dict[str, tuple[Pattern, ...]] = {}
 for _pattern in PATTERNS:
     BY_ID[_pattern.id] = BY_ID.get(_pattern.id, ()) + (_pattern,)
+# The runner's line once it is up and waiting for work, and the failures it meets before that line (creating its
+# work directory, starting up): a runner that logged it has got past them.
+LISTENING = "Listening for Jobs"
+BEFORE_LISTENING: frozenset[Pattern] = frozenset(p for p in PATTERNS
+                                                 if p.id == "S1" or p.label == "work directory not writable")
 _TRIGGERS = tuple(dict.fromkeys(t for p in PATTERNS for t in p.triggers))
 _CACHE: dict[tuple[str, ...], tuple[tuple[str, Pattern], ...]] = {}
 _CACHE_LIMIT = 4096
+_LISTENING: dict[tuple[str, ...], bool] = {}
 
 
 def match(line: str) -> Pattern | None:
@@ -105,6 +111,17 @@ def scan(lines: Iterable[str], codes: frozenset[str] | set[str] | None = None) -
         pattern = match(line)
         if pattern is not None and (codes is None or pattern.code in codes):
             yield line, pattern
+
+
+def listening(lines: tuple[str, ...]) -> bool:
+    """Whether a runner's log tail shows it got as far as LISTENING (remembered per tail, like `scan_tail`)."""
+    found = _LISTENING.get(lines)
+    if found is None:
+        found = any(LISTENING in line for line in lines if type(line) is str)
+        if len(_LISTENING) >= _CACHE_LIMIT:
+            _LISTENING.clear()
+        _LISTENING[lines] = found
+    return found
 
 
 def scan_tail(lines: tuple[str, ...]) -> tuple[tuple[str, Pattern], ...]:

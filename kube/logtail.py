@@ -5,10 +5,18 @@ is never flooded with log requests.
 
 One `LogTailer` per connection, kept across calls: a container instance whose state has not changed since it
 was read (same pod uid, container, restart count and state) is never read twice, and tails of pods that have
-gone (a churning runner is deleted seconds after it printed why) are kept for `retain_seconds`, so a check
-run after the pod vanished still sees the evidence. Textual-free; blocking: call it from a worker thread.
-Errors (404 pod gone, 400 no previous container, 403 no access to pods/log, timeouts) are skipped and
-counted in `stats`, never raised.
+gone (a churning runner is deleted seconds after it printed why) are kept, so a check run after the pod vanished
+still sees the evidence. Textual-free; blocking: call it from a worker thread. Errors (404 pod gone, 400 no
+previous container, 403 no access to pods/log, timeouts) are skipped and counted in `stats`, never raised.
+
+Which tails of gone pods are kept: the evidence of a scale set must not vanish before a newer pod of that set has
+shown the opposite (a finding that comes and goes with the check runs is worse than none). A gone pod's tail is
+kept until a pod of the same scale set and role, created after it, has a tail of the same container read after
+that container ended (its last words: if the failure still happens they show it and carry the evidence on), or
+for `retain_seconds` after the pod went. Empty tails of gone pods (read before the runner printed anything) say
+nothing and are dropped: they never push a tail with lines out of the per-set cap. On what is kept the checks
+apply the finer, per-failure rule (checks/context.py: a newer runner that logged "Listening for Jobs" has got past
+the start-up failures).
 """
 
 from __future__ import annotations
@@ -57,13 +65,15 @@ class _Entry:
     last_seen: float                 # when its pod was last in a snapshot
     scale_set: tuple = ("", "")
     empty_reads: int = 0             # reads of this running instance that found its log still empty
+    created: float = 0.0             # the pod's creation (epoch seconds): which of two pods is newer
+    role: str = ""
 
 
 class LogTailer:
     def __init__(self, api, *, budget_pods_per_min: int = 30, bytes_per_pod: int = 64 * KIB,
                  budget_bytes_per_min: int | None = None, tail_lines: int = 200, young_seconds: float = 600.0,
                  recreated_after: float = 10.0, retain_seconds: float = 600.0, request_timeout: float = 10.0,
-                 retry_empty_seconds: float = 1.0, max_empty_reads: int = 5, retain_gone_per_set: int = 5,
+                 retry_empty_seconds: float = 1.0, max_empty_reads: int = 5, retain_gone_per_set: int = 10,
                  controller_refresh_seconds: float = 300.0, max_entries: int = 1000):
         """`api`: an ApiClient of the official client, or anything with `read_namespaced_pod_log` (a CoreV1Api).
         Each read of a pod costs one unit of `budget_pods_per_min` whatever the number of its containers read
@@ -231,7 +241,8 @@ class LogTailer:
                 if result == "403":
                     self._forbidden[pod.namespace] = now + _FORBIDDEN_PAUSE_S
                 if result in ("400", "403", "404"):
-                    self._entries[key] = _Entry(req.version, entry.tail if entry else None, now, set_key)
+                    self._entries[key] = _Entry(req.version, entry.tail if entry else None, now, set_key,
+                                                created=pod.created, role=pod.role)
                 if result in ("403", "404"):
                     break                    # the whole pod is gone or unreadable
                 continue
@@ -240,7 +251,8 @@ class LogTailer:
             empty_reads = (entry.empty_reads if entry is not None and entry.version == req.version else 0) + (not lines)
             self._entries[key] = _Entry(req.version, LogTail(
                 pod_uid=pod.uid, namespace=pod.namespace, pod=pod.name, container=req.container,
-                previous=req.previous, lines=lines, fetched_at=now), now, set_key, empty_reads)
+                previous=req.previous, lines=lines, fetched_at=now, pod_created=pod.created,
+                ended=req.previous or req.version[1] == "terminated"), now, set_key, empty_reads, pod.created, pod.role)
         self.stats.pods += 1
         self.stats.bytes += used
         self._window.append((now, used))
@@ -275,15 +287,24 @@ class LogTailer:
         return apis.pod_log(self._api, pod.namespace, pod.name, params, timeout=_request_timeout)
 
     def _evict(self, now: float, present: set[str]) -> None:
-        """Forget pods gone longer than `retain_seconds`; of the gone ones keep the newest tail per pod name
-        and the newest `retain_gone_per_set` pods per scale set (a churning set makes hundreds)."""
+        """Forget the tails of gone pods that can hold no evidence any more (see the module's docstring): empty
+        ones, those superseded by a newer pod's ended tail, those gone longer than `retain_seconds`. Of the rest
+        keep the newest tail per pod name and the newest `retain_gone_per_set` pods per scale set (a churning set
+        makes hundreds)."""
+        settled: dict[tuple, float] = {}        # (scale set, role, container) → newest pod with an ended tail
+        for entry in self._entries.values():
+            tail = entry.tail
+            if tail is not None and tail.ended and tail.lines:
+                group = (entry.scale_set, entry.role, tail.container)
+                settled[group] = max(settled.get(group, entry.created), entry.created)
         kept_names: set[tuple] = set()
         kept_pods: dict[tuple, set[str]] = {}
         gone = sorted(((k, e) for k, e in self._entries.items() if k[0] not in present),
-                      key=lambda ke: -(ke[1].tail.fetched_at if ke[1].tail is not None else 0.0))
+                      key=lambda ke: (-ke[1].created, -(ke[1].tail.fetched_at if ke[1].tail is not None else 0.0)))
         for key, entry in gone:
             tail = entry.tail
-            if tail is None or now - entry.last_seen > self.retain_seconds:
+            if tail is None or not tail.lines or now - entry.last_seen > self.retain_seconds \
+                    or entry.created < settled.get((entry.scale_set, entry.role, tail.container), entry.created):
                 del self._entries[key]
                 continue
             name = (tail.namespace, tail.pod, tail.container, tail.previous)

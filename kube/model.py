@@ -224,6 +224,8 @@ class KindState:
     message: str = ""              # one line: why forbidden / last error
     last_event: float = 0.0        # monotonic time of the last event or bookmark
     synced: bool = False           # the first list has been applied
+    oldest_event: float = 0.0      # the same for the kind's quietest watch (<= last_event; 0: unknown): how old
+                                   # its data may be (a stalled watch shows here even while another is busy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,9 +247,12 @@ class ChangeSet:
     changed: Mapping[str, Mapping[str, object | None]]
     relisted: frozenset[str] = field(default_factory=frozenset)
     states_changed: bool = False
+    # Kinds that only heard from their server (bookmarks) while nobody drained for a while: nothing to rebuild,
+    # but a snapshot taken now shows fresher KindState.last_event/oldest_event (the header's "data N s old").
+    refreshed: frozenset[str] = field(default_factory=frozenset)
 
     def __bool__(self) -> bool:
-        return bool(self.changed) or bool(self.relisted) or self.states_changed
+        return bool(self.changed) or bool(self.relisted) or self.states_changed or bool(self.refreshed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,3 +266,5 @@ class LogTail:
     previous: bool
     lines: tuple[str, ...]
     fetched_at: float = 0.0
+    pod_created: float = 0.0       # the pod's creation (epoch seconds; 0: unknown): which of two pods is newer
+    ended: bool = False            # the container had ended when read: these are its last words, not a start

@@ -87,6 +87,7 @@ def plan(namespaces: tuple[str, ...]) -> list[WatchSpec]:
 
 class Monitor:
     def __init__(self, conn, on_change: Callable[[], None] | None = None, **watch_options):
+        """`watch_options` go to every KindWatcher (page_size, watch_seconds, stall_after, forbidden_retry)."""
         self.conn = conn
         self.state = ClusterState(on_change)
         self.watchers: list[KindWatcher] = []

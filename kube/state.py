@@ -4,6 +4,11 @@ Several watchers may feed one kind (pods: runner/listener/controller pods and wo
 roles: Roles and ClusterRoles). Each is a *source*: a relist replaces exactly that source's share, and an
 object leaves the store only when no source still holds it. Snapshots are copy-on-write: a kind's dict is
 shared with the snapshots taken since its last change and copied once at the next write.
+
+How old the data is: every event, list or bookmark stamps its kind (`KindState.last_event`, the freshest source)
+and its source (`KindState.oldest_event`, the quietest source of the kind: how old part of its data may be). A
+bookmark changes nothing, so it does not wake the UI; but when nobody has drained for REFRESH_AFTER_S, the next
+bookmark does (ChangeSet.refreshed), so a UI that only redraws on changes still sees a quiet kind as fresh.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from dataclasses import replace as _replace
 from types import MappingProxyType
 
 from kube.model import KINDS, ChangeSet, KindState, Snapshot
+
+REFRESH_AFTER_S = 10.0        # a bookmark wakes the UI when its last drain is older than this (quiet clusters)
 
 # Worst first: the kind's published state is the worst of its sources' states.
 _SEVERITY = {"error": 0, "forbidden": 1, "reconnecting": 2, "starting": 3, "syncing": 4, "live": 5}
@@ -34,6 +41,9 @@ class ClusterState:
         self._sources: dict[str, dict[str, KindState]] = {k: {} for k in self._kind_names}
         self._kinds: dict[str, KindState] = {k: KindState(k, "starting") for k in self._kind_names}
         self._last_event: dict[str, float] = dict.fromkeys(self._kind_names, 0.0)
+        self._heard: dict[str, dict[str, float]] = {k: {} for k in self._kind_names}   # kind → source → when
+        self._refreshed: set[str] = set()
+        self._drained_at = time.monotonic()
         self._pending: dict[str, dict[str, object | None]] = {}
         self._relisted: set[str] = set()
         self._states_changed = False
@@ -89,7 +99,7 @@ class ClusterState:
                     objs[uid] = obj
                     pending[uid] = obj
                     changed = True
-            self._last_event[kind] = time.monotonic()
+            self._heard_from(kind, source, time.monotonic())
             first = self._touched() if changed else False
             if not pending:
                 del self._pending[kind]
@@ -113,7 +123,7 @@ class ClusterState:
             pending.update(objs)
             owners[source] = set(objs)
             self._relisted.add(kind)
-            self._last_event[kind] = time.monotonic()
+            self._heard_from(kind, source, time.monotonic())
             first = self._touched()
         self._notify(first)
 
@@ -122,12 +132,26 @@ class ClusterState:
         self.replace(kind, {}, source)
         with self._lock:
             self._owners[kind].pop(source, None)
-
-    def touch(self, kind: str) -> None:
-        """A bookmark arrived: the kind is alive even though nothing changed."""
-        with self._lock:
-            self._last_event[kind] = time.monotonic()
+            self._heard[kind].pop(source, None)      # no data from it to age (forbidden, stopped)
             self._snapshot = None
+
+    def touch(self, kind: str, source: str = "") -> None:
+        """A bookmark arrived: the kind is alive even though nothing changed. It wakes the UI (`on_change`, a
+        ChangeSet with only `refreshed`) only when nothing was drained for REFRESH_AFTER_S."""
+        now = time.monotonic()
+        first = False
+        with self._lock:
+            self._heard_from(kind, source, now)
+            self._snapshot = None
+            if now - self._drained_at >= REFRESH_AFTER_S:
+                self._refreshed.add(kind)
+                first, self._dirty = not self._dirty, True
+        self._notify(first)
+
+    def _heard_from(self, kind: str, source: str, now: float) -> None:
+        """Under the lock."""
+        self._last_event[kind] = now
+        self._heard[kind][source] = now
 
     def set_state(self, kind: str, state: KindState, source: str = "") -> None:
         """Record one source's state; the kind publishes the worst of its sources."""
@@ -176,8 +200,9 @@ class ClusterState:
                 if proxy is None:
                     proxy = self._proxies[kind] = MappingProxyType(objs)
                 objects[kind] = proxy
-            kinds = {k: _replace(s, last_event=self._last_event[k]) if self._last_event[k] else s
-                     for k, s in self._kinds.items()}
+            kinds = {k: _replace(s, last_event=self._last_event[k], oldest_event=min(self._heard[k].values(),
+                                                                                     default=0.0))
+                     if self._last_event[k] else s for k, s in self._kinds.items()}
             snap = Snapshot(objects=MappingProxyType(objects), kinds=MappingProxyType(kinds), version=self._version,
                             arc=self._arc)
             self._snapshot = snap
@@ -187,11 +212,14 @@ class ClusterState:
         """What changed since the last drain, latest wins (None = gone); re-arms `on_change`."""
         with self._lock:
             changed = MappingProxyType({k: MappingProxyType(v) for k, v in self._pending.items() if v})
-            out = ChangeSet(changed=changed, relisted=frozenset(self._relisted), states_changed=self._states_changed)
+            out = ChangeSet(changed=changed, relisted=frozenset(self._relisted), states_changed=self._states_changed,
+                            refreshed=frozenset(self._refreshed))
             self._pending = {}
             self._relisted = set()
             self._states_changed = False
+            self._refreshed = set()
             self._dirty = False
+            self._drained_at = time.monotonic()
             return out
 
     @property

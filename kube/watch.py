@@ -7,14 +7,28 @@ resourceVersion, forever, into a ClusterState.
   with KindState "reconnecting"/attempt n, then resume from the last resourceVersion (the server replays
   what was missed, deletions included; if that is too old it answers 410 and we relist);
 - 403 → KindState "forbidden" with the server's one-line reason, the share is dropped, retried every 60 s;
+- a stalled watch (the connection stays open but nothing arrives, not even a bookmark: a dead proxy, a hung API
+  server) → after `stall_after` seconds the connection is dropped and the watch resumes from the last
+  resourceVersion; the kind shows "reconnecting" ("no data for 95 s: reconnecting") until an event or a bookmark
+  arrives again;
 - stop() shuts the open response's socket, so the thread ends within a second even on a quiet stream.
+
+The stall bound. We ask for bookmarks, and a real API server sends one on every watch about once a minute (the
+watch cache's bookmark frequency, and 2 s before the watch's own timeout), the sandbox every 3 s. So a healthy
+watch never goes 60 s without a line; STALL_AFTER_S = 90 s (1.5 bookmark intervals) leaves 30 s of slack for a
+late bookmark and still notices a dead stream within a minute and a half. Tests shorten it with `stall_after=` or
+the ARC_TOP_WATCH_STALL_S environment variable. A server that has never sent this watcher a bookmark may simply not
+send them (a watch served without the watch cache): there silence can be a quiet kind, so the watch is renewed
+without showing "reconnecting" (the header still shows how old the kind's data is).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,7 +39,9 @@ from kube.state import ClusterState
 
 PAGE_SIZE = 500
 WATCH_SECONDS = (240, 300)          # server-side watch timeout, randomised so watchers do not re-watch in step
-READ_TIMEOUT_S = 90.0               # no byte (event or bookmark) for this long: re-watch from the last version
+STALL_AFTER_S = 90.0                # no event and no bookmark for this long: a stalled watch (see above)
+STALL_ENV = "ARC_TOP_WATCH_STALL_S"  # overrides STALL_AFTER_S (seconds), e.g. for tests and rehearsals
+READ_TIMEOUT_S = STALL_AFTER_S      # (the old name)
 CONNECT_TIMEOUT_S = 5.0
 LIST_READ_TIMEOUT_S = 60.0
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.5, 10.0
@@ -62,6 +78,27 @@ class _Gone(Exception):
 
 class _StreamError(Exception):
     """An ERROR event other than 410 (e.g. the server closed a too-slow watch): resume from the last version."""
+
+
+class _Stalled(Exception):
+    """Nothing (no event, no bookmark) for `stall_after` seconds on an open watch: drop it, resume."""
+
+    def __init__(self, quiet: float):
+        super().__init__(stall_line(quiet))
+        self.quiet = quiet
+
+
+def stall_after_default() -> float:
+    """STALL_AFTER_S, or the ARC_TOP_WATCH_STALL_S environment variable when it holds a positive number."""
+    try:
+        value = float(os.environ.get(STALL_ENV, ""))
+    except ValueError:
+        return STALL_AFTER_S
+    return value if value > 0 else STALL_AFTER_S
+
+
+def stall_line(quiet: float) -> str:
+    return f"no data for {max(0, round(quiet))} s: reconnecting"
 
 
 class StreamThread(threading.Thread):
@@ -102,8 +139,10 @@ class StreamThread(threading.Thread):
 
 class KindWatcher(StreamThread):
     def __init__(self, api_client, spec: WatchSpec, state: ClusterState, *, page_size: int = PAGE_SIZE,
-                 watch_seconds: tuple[int, int] = WATCH_SECONDS, read_timeout: float = READ_TIMEOUT_S,
+                 watch_seconds: tuple[int, int] = WATCH_SECONDS, stall_after: float | None = None,
                  forbidden_retry: float = FORBIDDEN_RETRY_S):
+        """`stall_after`: seconds without an event or a bookmark after which an open watch counts as stalled
+        (default: stall_after_default())."""
         super().__init__(f"arc-top-watch {spec.source}")
         self.api_client = api_client
         self.spec = spec
@@ -112,13 +151,23 @@ class KindWatcher(StreamThread):
         self.source = spec.source
         self.page_size = page_size
         self.watch_seconds = watch_seconds
-        self.read_timeout = read_timeout
+        self.stall_after = stall_after if stall_after and stall_after > 0 else stall_after_default()
         self.forbidden_retry = forbidden_retry
         self.resource_version = ""
         self.lists = 0                              # how many (re)lists were applied (tests, diagnostics)
+        self.stalls = 0                             # how many stalled watches were dropped (tests, diagnostics)
+        self.last_data = time.monotonic()           # monotonic: the last list, event or bookmark
+        self._heard_bookmark = False                # this server sends bookmarks: silence means a stall
+        self._stalled = False                       # "reconnecting" after a stall, until data arrives again
+        self._attempt = 0
         self._synced = False
         self._status = KindState(self.kind, "starting")
         state.set_state(self.kind, self._status, self.source)
+
+    @property
+    def bookmarks_seen(self) -> bool:
+        """The server has sent this watcher a bookmark: its silence counts as a stall."""
+        return self._heard_bookmark
 
     # ---- control ---------------------------------------------------------------------------------------
     def _set(self, state: str, attempt: int = 0, message: str = "") -> None:
@@ -138,21 +187,30 @@ class KindWatcher(StreamThread):
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
-        need_list, attempt = True, 0
+        need_list = True
         while not self.stopping:
             try:
                 if need_list:
                     if not self._synced:
                         self._set("syncing")
                     self._list()
-                    need_list, attempt = False, 0
+                    need_list, self._attempt, self._stalled = False, 0, False
                     self._set("live")
                 if self.stopping:
                     return
                 self._watch()
-                attempt = 0
+                if not self._stalled:
+                    self._attempt = 0
             except _Gone:
                 need_list = True
+            except _Stalled as exc:
+                if self.stopping:
+                    return
+                # No backoff: the stall itself took `stall_after`; watch again at once from the last version.
+                self.stalls += 1
+                self._attempt += 1
+                self._stalled = True
+                self._set("reconnecting", self._attempt, str(exc))
             except ApiException as exc:
                 if self.stopping:
                     return
@@ -170,7 +228,8 @@ class KindWatcher(StreamThread):
                     need_list = True
                     self._stopping.wait(self.forbidden_retry)
                 else:
-                    attempt += 1
+                    self._attempt += 1
+                    attempt = self._attempt
                     if status == 0:      # TLS failure (the client reports it as status 0)
                         line = status_message(exc).replace("SSLError ", "")
                     elif status == 401:
@@ -182,9 +241,11 @@ class KindWatcher(StreamThread):
             except (urllib3.exceptions.HTTPError, OSError, _StreamError, ValueError) as exc:
                 if self.stopping:
                     return
-                attempt += 1
-                self._set("reconnecting", attempt, connection_line(exc))
-                self._backoff(attempt)
+                self._attempt += 1
+                # A read timeout here: the server accepted the connection but never answered (a hung server).
+                line = stall_line(time.monotonic() - self.last_data) if is_read_timeout(exc) else connection_line(exc)
+                self._set("reconnecting", self._attempt, line)
+                self._backoff(self._attempt)
 
     def _backoff(self, attempt: int) -> None:
         delay = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (attempt - 1)) * random.uniform(0.85, 1.15)
@@ -236,41 +297,59 @@ class KindWatcher(StreamThread):
         self.resource_version = version
         self._synced = True
         self.lists += 1
+        self.last_data = time.monotonic()
         self.state.replace(kind, objs, self.source)
 
     def _watch(self) -> None:
+        """One watch request, read until the server ends it. The socket's read timeout is the stall bound: no
+        byte for `stall_after` seconds ends the read; bytes that never make a whole event count as nothing."""
         seconds = random.randint(*self.watch_seconds)
         resp = self._call(watch=True, allow_watch_bookmarks=True, resource_version=self.resource_version or None,
-                          timeout_seconds=seconds, _request_timeout=(CONNECT_TIMEOUT_S, self.read_timeout))
+                          timeout_seconds=seconds, _request_timeout=(CONNECT_TIMEOUT_S, self.stall_after))
+        opened = time.monotonic()
         complete = False
         try:
-            if self._status.state != "live":
-                self._set("live")
+            if self._status.state != "live" and not self._stalled:
+                self._set("live")            # after a stall: "reconnecting" until something arrives (below)
             buffer = b""
             for chunk in read_chunks(resp):
                 if self.stopping:
                     return
                 buffer += chunk
-                if b"\n" not in chunk:
-                    continue
-                lines = buffer.split(b"\n")
-                buffer = lines.pop()
-                self._events(lines)
+                heard = 0
+                if b"\n" in chunk:
+                    lines = buffer.split(b"\n")
+                    buffer = lines.pop()
+                    heard = self._events(lines)
+                now = time.monotonic()
+                if heard:
+                    self.last_data = now
+                    if self._stalled:
+                        self._stalled, self._attempt = False, 0
+                        self._set("live")
+                elif now - max(self.last_data, opened) >= self.stall_after:
+                    raise _Stalled(now - self.last_data)
             complete = True
+        except _Stalled:
+            raise
         except Exception as exc:
             if self.stopping:
                 return
-            if is_read_timeout(exc):       # a quiet stream: just watch again from where we are
-                return
+            if is_read_timeout(exc):
+                if self._heard_bookmark:
+                    raise _Stalled(time.monotonic() - self.last_data) from None
+                return                       # no bookmarks from this server: maybe just a quiet kind
             raise
         finally:
             self._release(resp, complete)
 
-    def _events(self, lines: list[bytes]) -> None:
+    def _events(self, lines: list[bytes]) -> int:
+        """Apply whole event lines; returns how many events (bookmarks included) they held."""
         kind, api_kind, accept = self.kind, self.spec.resource.kind, self.spec.accept
         batch: list[tuple[str, object]] = []
         version = ""
         bookmark = False
+        heard = 0
         try:
             for line in lines:
                 if not line:
@@ -280,6 +359,7 @@ class KindWatcher(StreamThread):
                     kind_of_event, raw = event["type"], event["object"]
                 except (ValueError, KeyError, TypeError):
                     continue                                    # a garbled line: skip it, keep the stream
+                heard += 1
                 if kind_of_event == "ERROR":
                     status = raw if isinstance(raw, dict) else {}
                     if status.get("code") == 410:
@@ -290,7 +370,7 @@ class KindWatcher(StreamThread):
                 if rv:
                     version = str(rv)
                 if kind_of_event == "BOOKMARK":
-                    bookmark = True
+                    bookmark = self._heard_bookmark = True
                 elif kind_of_event == "DELETED":
                     batch.append(("DELETED", uid_of(raw)))
                 elif kind_of_event in ("ADDED", "MODIFIED"):
@@ -300,9 +380,10 @@ class KindWatcher(StreamThread):
             if batch:
                 self.state.apply_many(kind, batch, self.source)
             elif bookmark:
-                self.state.touch(kind)
+                self.state.touch(kind, self.source)
             if version:
                 self.resource_version = version
+        return heard
 
 
 # ---- helpers -----------------------------------------------------------------------------------------------

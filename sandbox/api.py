@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -104,6 +105,8 @@ class Api:
     def __init__(self, cluster: Cluster, server_address: str = "127.0.0.1"):
         self.cluster = cluster
         self.server_address = server_address
+        self._stall_until = 0.0                 # fault injection: monotonic end of a watch stall (inf: until off)
+        self._stall_changed = threading.Condition()
 
     # ---- entry -------------------------------------------------------------------------
     def handle(self, req: Request) -> Response | Stream:
@@ -206,10 +209,20 @@ class Api:
     def _fault(self, req: Request) -> Response:
         """Fault injection for tests and rehearsals (cluster-admin only, by RBAC on the path):
         POST /sandbox/restart?down=SECONDS, /sandbox/compact, /sandbox/latency?ms=N, /sandbox/pause?on=1|0
-        (pausing answers once a controller pass in progress has finished)."""
+        (pausing answers once a controller pass in progress has finished), /sandbox/stall?seconds=N|on=1|0
+        (every open and new watch stream sends nothing, not even bookmarks, but stays open: a hung API server
+        or a dead proxy; for N seconds, or until on=0)."""
         if req.method != "POST":
             raise errors.method_not_allowed("use POST")
         try:
+            if req.path == "/sandbox/stall":
+                if req.query.get("seconds"):
+                    self.stall(float(req.query["seconds"]))
+                else:
+                    self.stall(float("inf") if req.query.get("on", "1") not in ("0", "false", "") else 0.0)
+                remaining = self.stall_remaining()
+                return json_response({"stalled": remaining > 0,
+                                      "remainingSeconds": None if remaining == float("inf") else round(remaining, 3)})
             if req.path == "/sandbox/restart":
                 down = float(req.query.get("down") or 1.0)
                 threading.Timer(0.05, self.cluster.restart, (down,)).start()
@@ -228,6 +241,38 @@ class Api:
         except ValueError:
             raise errors.bad_request("parameters must be numbers") from None
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+
+    def stall(self, seconds: float) -> None:
+        """Stall every watch stream for `seconds` from now (inf: until `stall(0)`; 0 or less: end a stall)."""
+        with self._stall_changed:
+            self._stall_until = time.monotonic() + seconds if seconds > 0 else 0.0
+            self._stall_changed.notify_all()
+
+    def stall_remaining(self) -> float:
+        return max(0.0, self._stall_until - time.monotonic())
+
+    def _hold_while_stalled(self) -> None:
+        with self._stall_changed:
+            while not self.cluster.stopping.is_set():
+                remaining = self._stall_until - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._stall_changed.wait(min(remaining, 0.5))
+
+    def _stallable(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """A watch stream that the stall fault can hold: nothing goes out while it is on (a chunk made meanwhile
+        waits too), the connection stays open, and what happened meanwhile follows once it ends (the store
+        queues it for the watcher, or ends the stream with an error if too much piled up)."""
+        try:
+            while not self.cluster.stopping.is_set():
+                self._hold_while_stalled()
+                chunk = next(chunks, None)
+                if chunk is None:
+                    return
+                self._hold_while_stalled()
+                yield chunk
+        finally:
+            chunks.close()
 
     # ---- resources -------------------------------------------------------------------------
     def _resource(self, req: Request, user: UserInfo, t: Target) -> Response | Stream:
@@ -345,9 +390,9 @@ class Api:
             def table(obj: dict, first: bool) -> dict:
                 return self._table(req, t.res, [obj], obj["metadata"].get("resourceVersion", ""),
                                    with_headers=first)
-        return Stream(200, watch_stream(self.cluster, t.res, t.namespace, match,
-                                        req.query.get("resourceVersion"), timeout,
-                                        req.flag("allowWatchBookmarks"), table))
+        return Stream(200, self._stallable(watch_stream(self.cluster, t.res, t.namespace, match,
+                                                        req.query.get("resourceVersion"), timeout,
+                                                        req.flag("allowWatchBookmarks"), table)))
 
     def _create(self, req: Request, t: Target, dry_run: bool) -> Response:
         if t.name is not None:

@@ -1,4 +1,11 @@
-"""The header's words, as pure functions: connection state, counts, findings per severity, no-access markers."""
+"""The header's words, as pure functions: connection state, how old the data is, counts, findings per severity,
+no-access markers.
+
+How old the data is: every watch hears from its server at least once a minute (an event or a bookmark; see
+kube/watch.py), and a watch silent for 90 s is dropped and renewed ("reconnecting"). So when a kind's quietest
+watch has said nothing for STALE_AFTER_S = 120 s (two bookmark intervals, past the stall bound) the renewal has not
+helped either, and the header says so: "⚠ data 125 s old (pods)".
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,9 @@ BOLD = Style(bold=True)
 
 # Kinds whose state is the connection's state: the ones on screen.
 CORE_KINDS = (SCALE_SETS, RUNNERS, "pods", "volumes", "events", "listeners", "runnersets")
+STALE_AFTER_S = 120.0          # a kind not heard from for this long shows "⚠ data N s old (kind)" (see above)
+_STALE_STATES = ("live", "reconnecting")
+REASON_MAX = 60                # characters of a reconnecting watch's reason in the header
 
 
 def connection_state(kinds: Mapping[str, KindState], mono_now: float) -> tuple[str, str]:
@@ -26,7 +36,14 @@ def connection_state(kinds: Mapping[str, KindState], mono_now: float) -> tuple[s
     states = list(kinds.values())
     reconnecting = [k for k in states if k.state == "reconnecting"]
     if reconnecting:
-        return f"reconnecting… attempt {max(k.attempt for k in reconnecting) or 1}", WARN
+        text = f"reconnecting… attempt {max(k.attempt for k in reconnecting) or 1}"
+        why = next((k for k in sorted(reconnecting, key=lambda k: -k.attempt) if k.message), None)
+        if why is not None:     # "pods: no data for 95 s" (the watch's own ": reconnecting" would say it twice)
+            message = clean_line(why.message.removesuffix(": reconnecting"))
+            if len(message) > REASON_MAX:   # the rest of the line (context, ARC, namespaces) must still show
+                message = message[:REASON_MAX - 1] + "…"
+            text += f" · {why.kind}: {message}"
+        return clean_line(text), WARN
     core = [k for k in states if k.kind in CORE_KINDS] or states
     errors = [k for k in core if k.state == "error"]
     if errors:
@@ -39,6 +56,46 @@ def connection_state(kinds: Mapping[str, KindState], mono_now: float) -> tuple[s
         return "live", OK
     ago = max(0, int(mono_now - last))
     return f"live · last event {ago} s ago", OK
+
+
+def data_age(state: KindState, mono_now: float) -> float | None:
+    """Seconds since the kind's quietest watch last heard from the server (None: not known yet)."""
+    heard = state.oldest_event or state.last_event
+    return max(0.0, mono_now - heard) if heard else None
+
+
+def stale_kinds(kinds: Mapping[str, KindState], mono_now: float,
+                stale_after: float = STALE_AFTER_S) -> list[tuple[str, float]]:
+    """(kind, seconds) of the watched kinds whose data is older than `stale_after`, oldest first. Kinds that are
+    not (or no longer) watched - starting, forbidden, failed - are the other markers' business."""
+    out = []
+    for state in kinds.values():
+        if state.state not in _STALE_STATES or not state.synced:
+            continue
+        seconds = data_age(state, mono_now)
+        if seconds is not None and seconds >= stale_after:
+            out.append((state.kind, seconds))
+    return sorted(out, key=lambda ks: (-ks[1], ks[0]))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 300:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def stale_text(kinds: Mapping[str, KindState], mono_now: float, stale_after: float = STALE_AFTER_S,
+               palette: Palette = DEFAULT_PALETTE) -> Text:
+    """"⚠ data 125 s old (pods, events)", or empty when every watched kind is fresh."""
+    stale = stale_kinds(kinds, mono_now, stale_after)
+    if not stale:
+        return Text(end="")
+    names = [kind for kind, _ in stale]
+    shown = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+    return status_text(f"data {_duration(stale[0][1])} old ({shown})", WARN, palette)
 
 
 def forbidden_kinds(kinds: Mapping[str, KindState]) -> list[str]:
@@ -89,9 +146,11 @@ def namespaces_label(namespaces: Sequence[str] | None) -> str:
 def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, arc_version: str,
                 kinds: Mapping[str, KindState], snapshot: Snapshot | None, mono_now: float,
                 scope: Scope | None = None, error: str = "", legacy: bool = False,
-                palette: Palette = DEFAULT_PALETTE, findings: FindingsView = NO_FINDINGS, width: int = 0) -> Text:
-    """Two lines: where and how live; what is there, what the checks found (in the scope), what we may not see.
-    The findings say "err"/"warn" instead of "errors"/"warnings" when the line would not fit `width`."""
+                palette: Palette = DEFAULT_PALETTE, findings: FindingsView = NO_FINDINGS, width: int = 0,
+                stale_after: float | None = None) -> Text:
+    """Two lines: where and how live (and how old the data is, when it is old); what is there, what the checks
+    found (in the scope), what we may not see. The findings say "err"/"warn" instead of "errors"/"warnings" when
+    the line would not fit `width`. `stale_after`: seconds (default STALE_AFTER_S)."""
     p = palette
     line = Text(no_wrap=True, overflow="ellipsis", end="")
     if error:
@@ -99,6 +158,10 @@ def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, 
     else:
         state, severity = connection_state(kinds, mono_now)
         line.append_text(status_text(state, severity, p))
+        stale = stale_text(kinds, mono_now, STALE_AFTER_S if stale_after is None else stale_after, p)
+        if stale.plain:
+            line.append(" │ ")
+            line.append_text(stale)
     line.append(" │ ctx ")
     line.append(clean_line(context) or "—", BOLD)
     line.append(" │ ARC ")
