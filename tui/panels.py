@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.content import Content
 from textual.dom import NoScreen
-from textual.geometry import Region
 from textual.widgets import Input, Static
 
 from kube.model import EVENTS, LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, VOLUMES, KindState
@@ -23,6 +21,7 @@ from tui.rows import RowContext, Scope, TableRow
 from tui.status import namespaces_label
 from widgets.resource_table import ColumnSpec, ResourceTable
 from widgets.text import ERROR, INFO, MUTED, OK, WARN, Palette, clean_line, status_text
+from widgets.textual_internals import set_border_title_text
 
 # Not a Kubernetes kind: a change set naming it carries new check results (MainScreen.findings_steps).
 FINDINGS = "findings"
@@ -180,19 +179,9 @@ class Panel(Vertical):
             title.append(f"· /{clean_line(table.filter_text)} ", "italic")
         if title != self._title:
             self._title = title
-            self._set_border_title(title)
-
-    def _set_border_title(self, title: Text) -> None:
-        """What `self.border_title = title` does, but repainting the top border line only: Textual's setter
-        repaints the whole panel, its table included (40 lines at 200x60), and under churn the count in the
-        Runners title changes at nearly every flush. (Textual 8.2 internals: the title lives in _border_title;
-        refresh regions are relative to the content, so the border line is at -content_offset.)"""
-        if not self.is_mounted or not hasattr(self, "_border_title"):
-            self.border_title = title
-            return
-        self._border_title = self.render_str(Content.from_rich_text(title)).expand_tabs(4).split()[0]
-        offset = self.content_offset
-        self.refresh(Region(-offset.x, -offset.y, self.outer_size.width, 1))
+            # Repaints the top border line only: Textual's setter repaints the whole panel, its table included
+            # (40 lines at 200x60), and under churn the count in the Runners title changes at nearly every flush.
+            set_border_title_text(self, title)
 
     # ---------------------------------------------------------------- filter
     def open_filter(self) -> None:

@@ -10,13 +10,17 @@ from __future__ import annotations
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from widgets.textual_internals import footer_ready
+
 
 class KeysFooter(Footer):
     _shown: tuple | None = None
 
+    # Footer's reaction to a bindings update (textual_internals.HOOKS): if Textual stopped calling it, the footer
+    # would recompose at every focus change again, as Textual's own does.
     def bindings_changed(self, screen: Screen) -> None:
         shown = _shown_keys(screen)
-        if shown is not None and shown == self._shown and self._bindings_ready:
+        if shown is not None and shown == self._shown and footer_ready(self):
             return
         self._shown = shown
         super().bindings_changed(screen)

@@ -18,19 +18,16 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from rich.cells import cell_len
-from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual._two_way_dict import TwoWayDict
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Region, Size
-from textual.renderables.styled import Styled
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, CellKey, DuplicateKey, Row, RowDoesNotExist, RowKey
+from textual.widgets.data_table import CellDoesNotExist, Row, RowDoesNotExist, RowKey
 
+from widgets import textual_internals as internals
 from widgets.text import age, is_shared, shared_text, truncate_middle
 
 AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is never narrower
@@ -38,7 +35,7 @@ AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is neve
 # Above this share of rows added or removed, rebuild instead of reconciling row by row
 # (remove_row is O(n) in the DataTable).
 REBUILD_SHARE = 0.5
-STICKY_ROWS = 500          # from this many rows, column widths only widen under churn (see _render)
+STICKY_ROWS = 500          # from this many rows, column widths only widen under churn (see _reconcile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +110,7 @@ class ResourceTable(DataTable):
         self._rendered: dict[str, TableRow] = {}          # what each displayed row was made from
         self._widths: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
         self._column_widths: list[int] = []
-        self._row_key_of: dict[str, RowKey] = {}        # the RowKey object of each row added by _add_rows
+        self._row_key_of: dict[str, RowKey] = {}        # the RowKey object of each row shown
         self._truncated: dict[str, tuple[Text, int, Text]] = {}  # key -> (cell, width, truncated cell)
         # How many displayed rows have each cell width, per shown column: the widest is then known
         # without measuring every row on every update.
@@ -185,7 +182,7 @@ class ResourceTable(DataTable):
             for key in [key for key in cache if key not in wanted]:
                 del cache[key]
         self._index_children()
-        self._render()
+        self._reconcile()
 
     def apply(self, changed: Mapping[str, TableRow | tuple | Sequence[Text] | None]) -> None:
         """Merge a partial change: key -> row (or cells), None = gone. New keys go to the end."""
@@ -199,7 +196,7 @@ class ResourceTable(DataTable):
             else:
                 self._rows[key] = TableRow(key, list(row))
         self._index_children()
-        self._render()
+        self._reconcile()
 
     def set_now(self, now: float) -> None:
         """Move ages on: visible lines are painted again with the ages at `now`."""
@@ -209,12 +206,12 @@ class ResourceTable(DataTable):
         if before is not None:
             # Only when an age on screen reads differently: rows minutes old change once a minute.
             top = max(0, round(self.scroll_y))
-            keys = self._row_locations._reverse
+            keys = internals.ordered_row_keys(self)
             shown = (self._rows.get(keys[i].value) for i in range(top, min(len(keys), top + self.size.height)))
             if all(row is None or not row.created or age(before - row.created) == age(now - row.created)
                    for row in shown):
                 return
-        self._update_count += 1
+        internals.invalidate_rendering(self)
         self.refresh()
 
     def set_filter(self, text: str) -> None:
@@ -222,7 +219,7 @@ class ResourceTable(DataTable):
         if text == self._filter:
             return
         self._filter = text
-        self._render()
+        self._reconcile()
 
     def select_key(self, key: str) -> bool:
         """Move the cursor to a row; clears a filter that hides it. False if there is no such row."""
@@ -230,7 +227,7 @@ class ResourceTable(DataTable):
             return False
         if key not in self._visible_set():
             self._filter = ""
-            self._render()
+            self._reconcile()
         try:
             index = self.get_row_index(key)
         except RowDoesNotExist:
@@ -240,11 +237,11 @@ class ResourceTable(DataTable):
 
     # ---------------------------------------------------------------- layout
     def on_mount(self) -> None:
-        self._render()
+        self._reconcile()
 
     def on_resize(self, event: events.Resize) -> None:
         if self._layout_changed():
-            self._render()
+            self._reconcile()
 
     def _available_width(self) -> int:
         """The content width; while the table is hidden (an empty panel shows its state line instead), the width
@@ -392,7 +389,7 @@ class ResourceTable(DataTable):
             cells.append(cell)
         return cells
 
-    def _render(self) -> None:
+    def _reconcile(self) -> None:
         shown = self._columns_for_width()
         visible = self._visible_set()
         wanted = [row for key, row in self._rows.items() if key in visible]
@@ -439,10 +436,8 @@ class ResourceTable(DataTable):
             if columns_changed or replaced:
                 self._rebuild(wanted)
             else:
-                if gone:
-                    self._drop_rows(gone)
-                    for key in gone:
-                        self._rendered.pop(key, None)
+                for key in gone:
+                    self._rendered.pop(key, None)
                 structural = bool(gone)
                 added: list[tuple[str, list[Text]]] = []
                 keys = [spec.key for spec in (self.specs[i] for i in shown)]
@@ -457,22 +452,20 @@ class ResourceTable(DataTable):
                         added.append((row.key, cells))
                         structural = True
                         continue
-                    old = self._data[row.key]
+                    old = internals.row_cells(self, row.key)
                     for column_key, cell in zip(keys, cells, strict=False):
                         old_cell = old.get(column_key)
                         if old_cell is cell:
                             continue
                         if old_cell is None or _signature(old_cell) != _signature(cell):
                             updates.append((row.key, column_key, cell))
-                if added:
-                    self._put_rows(added)
                 if structural or current != wanted_keys:
                     # Rows came, went or moved: the row index is made once, in the wanted order (each of
                     # removing, appending and reordering used to walk every row).
-                    self._set_order(wanted_keys, was_empty=not current)
+                    internals.set_rows(self, wanted_keys, gone, added, self._row_key_of, was_empty=not current)
                     structural = True
                 if updates:
-                    self._update_cells(updates)
+                    internals.update_cells(self, updates)
             self._set_column_widths(natural, flex)
             target = self._restore_cursor(cursor_key, cursor_row, scroll_y)
             if structural and wanted_keys[target:target + page] != before:
@@ -482,31 +475,6 @@ class ResourceTable(DataTable):
 
     def _page_height(self) -> int:
         return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
-
-    def _update_cells(self, updates: list[tuple[str, str, Text]]) -> None:
-        """Like update_cell, but without invalidating every rendered row: DataTable keys its render
-        caches on one update counter, so one changed cell re-renders every visible line. Here only the
-        changed rows' cache entries are dropped and only their lines are repainted (when on screen)."""
-        data = self._data
-        for key, column_key, cell in updates:
-            data[key][column_key] = cell
-        changed = {key for key, _, _ in updates}
-        locations = self._row_locations
-        header = self.header_height if self.show_header else 0
-        indexes = {locations.get(key) for key in changed} - {None}
-        lines = {index + header for index in indexes}
-        for cache, test in ((self._cell_render_cache, lambda k: k[0] in changed),
-                            (self._row_render_cache, lambda k: k[0] in changed),
-                            (self._row_renderable_cache, lambda k: k[1] in indexes),
-                            (self._line_cache, lambda k: k[0] in lines)):
-            for cache_key in [k for k in cache.keys() if test(k)]:
-                cache.discard(cache_key)
-        top = round(self.scroll_y)
-        bottom = top + self.scrollable_content_region.height
-        width = max(self.size.width, self.virtual_size.width)
-        for line in sorted(lines):
-            if top <= line - header < bottom:
-                self._refresh_region(Region(0, line, width, 1))
 
     def _set_column_widths(self, natural: dict[int, int], flex: int | None) -> None:
         """Column widths from the widths we already know (cells are one-line Text): DataTable would
@@ -520,29 +488,29 @@ class ResourceTable(DataTable):
                 column.content_width = width
         if widths != self._column_widths:
             self._column_widths = widths
-            self._require_update_dimensions = True
-            self._update_count += 1             # rendered rows were laid out for the old widths
-            self.check_idle()
+            internals.request_dimensions_update(self)
+            internals.invalidate_rendering(self)    # rendered rows were laid out for the old widths
             self.refresh()
 
     # DataTable keys its cell renders on a counter bumped by every structural change (a row added or
     # removed anywhere), so at thousands of churning rows every flush re-rendered every visible cell through
     # Rich (the bulk of a flush). Here a cell's render is kept while the same cell object is shown at the same
     # width and style, wherever its row moved; only the row/column metadata (mouse clicks) is put back on.
+    # A Textual hook (textual_internals.HOOKS): if Textual renames it, this is no longer called and DataTable
+    # renders the cells itself again (correct, slower under churn).
     def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
                      cursor: bool = False, hover: bool = False):
-        if row_index < 0 or column_index < 0:
+        context = internals.cell_render_context(self, row_index) if row_index >= 0 and column_index >= 0 else None
+        if context is None:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key = self._row_locations.get_key(row_index)
-        cells = self._get_row_renderables(row_index).cells
+        row_key, cells, show_hover_cursor, pseudo_class_state = context
         if row_key is None or column_index >= len(cells):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         cell = cells[column_index]
         # A shared cell ("", "0", "1/1", a node, an age) is the same text in every row that shows it: so is
         # its render.
         owner = "shared" if is_shared(cell) else row_key
-        key = (owner, column_index, base_style, width, cursor, hover, self._show_hover_cursor,
-               self._pseudo_class_state)
+        key = (owner, column_index, base_style, width, cursor, hover, show_hover_cursor, pseudo_class_state)
         placed_key = (key, row_index)
         placed = self._placed_lines.get(placed_key)
         if placed is not None and (placed[0] is cell or _same_text(placed[0], cell)):
@@ -552,7 +520,8 @@ class ResourceTable(DataTable):
             lines = entry[1]
         else:
             # DataTable renders with the metadata baked in; render without (keyed without the row index)…
-            lines = self._render_plain_cell(cell, base_style, width, cursor, hover, row_index, column_index)
+            fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+            lines = internals.render_cell_lines(self, cell, base_style, width, cursor, hover, fixed)
             self._cell_lines[key] = (cell, lines)
         meta = Style.from_meta({"row": row_index, "column": column_index})
         # …and put the metadata back for this position.
@@ -561,23 +530,14 @@ class ResourceTable(DataTable):
         self._placed_lines[placed_key] = (cell, placed_lines)
         return placed_lines
 
-    def _render_plain_cell(self, cell, base_style: Style, width: int, cursor: bool, hover: bool,
-                           row_index: int, column_index: int):
-        component_style, post_style = self._get_styles_to_render_cell(
-            False, False, row_index < self.fixed_rows or column_index < self.fixed_columns, hover, cursor,
-            self.show_cursor, self._show_hover_cursor, self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css")
-        options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
-        return self.app.console.render_lines(
-            Styled(Padding(cell, (0, self.cell_padding)), pre_style=base_style + component_style,
-                   post_style=post_style), options)
-
+    # Ages are put in when a row is rendered. A Textual hook (textual_internals.HOOKS): if Textual renames it,
+    # an age column shows the age the row was built with, until the row is built again.
     def _compute_row_renderables(self, row_index: int):
         renderables = super()._compute_row_renderables(row_index)
         now = self.now
         if now is None or row_index < 0:
             return renderables
-        row_key = self._row_locations.get_key(row_index)
+        row_key = internals.row_key_at(self, row_index)
         row = self._rows.get(row_key.value) if row_key is not None else None
         if row is None or not row.created:
             return renderables
@@ -588,40 +548,31 @@ class ResourceTable(DataTable):
         return renderables
 
     # DataTable rebuilds these lists (one entry per row) after every change, through a method call per row;
-    # every row here is one line high, so they come straight from the row index.
+    # every row here is one line high, so they come straight from the row index. (`_y_offsets` is a Textual
+    # hook, textual_internals.HOOKS: if renamed, DataTable's own loop runs again; `ordered_rows` is public.)
     @property
     def ordered_rows(self) -> list[Row]:
-        cache_key = (self.row_count, self._update_count)
-        ordered = self._ordered_row_cache.get(cache_key)
-        if ordered is None:
-            reverse, rows = self._row_locations._reverse, self.rows
-            ordered = [rows[reverse[index]] for index in range(len(reverse))]
-            self._ordered_row_cache[cache_key] = ordered
-        return ordered
+        ordered = internals.ordered_rows_cached(self)
+        return ordered if ordered is not None else super().ordered_rows
 
     @property
     def _y_offsets(self) -> list[tuple[RowKey, int]]:
-        offsets = self._offset_cache.get(self._update_count)
-        if offsets is None:
-            reverse = self._row_locations._reverse
-            offsets = [(reverse[index], 0) for index in range(len(reverse))]
-            self._offset_cache[self._update_count] = offsets
-        return offsets
+        offsets = internals.y_offsets_cached(self)
+        return offsets if offsets is not None else super()._y_offsets
 
+    # Called by DataTable when idle after rows or widths changed. A Textual hook (textual_internals.HOOKS): if
+    # Textual renames it, DataTable's own sets virtual_size, a layout of the whole screen at every flush that
+    # adds or removes rows (slower, same picture).
     def _update_dimensions(self, new_rows: Iterable) -> None:
         # Widths are set by _set_column_widths; only the virtual size needs computing (rows are one line).
-        self._new_rows.clear()
         if len(self._column_widths) == len(self.columns):
             for column, width in zip(self.columns.values(), self._column_widths, strict=True):
                 column.content_width = width
-        width = sum(column.get_render_width(self) for column in self.columns.values()) + self._row_label_column_width
-        size = Size(width, self._total_row_height + (self.header_height if self.show_header else 0))
-        if size.width == self.virtual_size.width and self.columns:
-            # Only the row count changed: no layout pass of the whole screen (setting virtual_size does one,
-            # at every flush that adds or removes a row); the scrollbar follows.
-            self.set_reactive(ResourceTable.virtual_size, size)
-            self._scroll_update(size)
-        else:
+        size = internals.virtual_size_of(self)
+        # Only the row count changed: no layout pass of the whole screen (setting virtual_size does one, at every
+        # flush that adds or removes a row); the scrollbar follows.
+        if not (size.width == self.virtual_size.width and self.columns
+                and internals.set_virtual_size_quietly(self, size)):
             super()._update_dimensions(())
 
     def _rebuild(self, wanted: list[TableRow]) -> None:
@@ -633,68 +584,8 @@ class ResourceTable(DataTable):
         for i in self._shown_columns:
             spec = self.specs[i]
             self.add_column(Text(spec.label, style="bold", end=""), key=spec.key)
-        self._add_rows([(row.key, self._display_cells(row)) for row in wanted])
-
-    # DataTable's add_row and remove_row each cost O(rows) (they re-index and re-check the cursor and the
-    # hover cell, which walk the ordered rows): a flush adding or removing k rows cost k × n, and a first
-    # fill of 10k rows n². These do the same for many rows at once. Rows are one line high.
-    def _add_rows(self, rows: list[tuple[str, list[Text]]]) -> None:
-        was_empty = self.row_count == 0
-        locations, data, table_rows = self._row_locations, self._data, self.rows
-        column_keys = [column.key for column in self.ordered_columns]
-        index = len(locations)
-        for key, cells in rows:
-            row_key = RowKey(key)
-            if row_key in locations:
-                raise DuplicateKey(f"The row key {row_key!r} already exists.")
-            self._row_key_of[key] = row_key
-            locations[row_key] = index
-            index += 1
-            data[row_key] = dict(zip(column_keys, cells, strict=False))
-            table_rows[row_key] = Row(row_key, 1, None, False)
-        self._require_update_dimensions = True
-        self._update_count += 1
-        self.cursor_coordinate = self.cursor_coordinate
-        if was_empty and self.row_count and self.columns and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()
-        self.check_idle()
-
-    # A sync that adds, removes or moves rows: the rows' data is dropped and put first, then `_set_order`
-    # makes the row index once.
-    def _drop_rows(self, keys: set[str]) -> None:
-        key_of = self._row_key_of
-        for key in keys:
-            row_key = key_of.pop(key, None) or RowKey(key)
-            for column_key in self._data.get(row_key, ()):
-                self._updated_cells.discard(CellKey(row_key, column_key))
-            self.rows.pop(row_key, None)
-            self._data.pop(row_key, None)
-
-    def _put_rows(self, rows: list[tuple[str, list[Text]]]) -> None:
-        data, table_rows, key_of = self._data, self.rows, self._row_key_of
-        column_keys = [column.key for column in self.ordered_columns]
-        for key, cells in rows:
-            if key in key_of:
-                raise DuplicateKey(f"The row key {key!r} already exists.")
-            row_key = key_of[key] = RowKey(key)
-            data[row_key] = dict(zip(column_keys, cells, strict=False))
-            table_rows[row_key] = Row(row_key, 1, None, False)
-
-    def _set_order(self, wanted_keys: list[str], was_empty: bool = False) -> None:
-        """The row index in the wanted order (what DataTable.sort does, without comparing cells)."""
-        key_of = self._row_key_of
-        self._row_locations = TwoWayDict({key_of[key]: index for index, key in enumerate(wanted_keys)})
-        self._require_update_dimensions = True     # the virtual size follows: no layout of the screen
-        self._update_count += 1                    # _render repaints if what is on screen changed
-        # Clamp the cursor and the hover cell only when rows went from under them: setting the hover cell
-        # refreshes its region, which walks every row (4 ms at 6,000 rows), at every sync.
-        if self.cursor_row >= self.row_count:
-            self.cursor_coordinate = self.cursor_coordinate
-        if self.hover_coordinate.row >= self.row_count:
-            self.hover_coordinate = self.hover_coordinate
-        if was_empty and self.row_count and self.columns and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()
-        self.check_idle()
+        internals.set_rows(self, [row.key for row in wanted], (),
+                           [(row.key, self._display_cells(row)) for row in wanted], self._row_key_of, was_empty=True)
 
     def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int) -> int:
         """Keep the cursor on its row key (or on the first row, if it is there at the top). Scrolled to the top,

@@ -1,0 +1,405 @@
+"""The Textual internals arc-top relies on still exist, and arc-top still works without them.
+
+widgets/textual_internals.py fences every private part of Textual that arc-top uses (PRIVATES) and the private
+hooks it overrides (HOOKS). After a Textual upgrade, the canaries here name what was renamed and which function
+of the fence needs it: fix the fence, then move the pin in pyproject.toml. The fallback tests pretend each
+private is gone (as a renamed one would be) and check the tables, the footer and the panel titles still show
+the right thing, the slower way.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import functools
+import html
+import inspect
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from textual.app import App
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Static
+from textual.widgets.data_table import RowKey
+
+from tests.waiting import until
+from widgets import textual_internals as internals
+from widgets.footer import KeysFooter
+from widgets.resource_table import ColumnSpec, ResourceTable, TableRow
+
+TEXTUAL = version("textual")
+ROOT = Path(__file__).resolve().parent.parent
+FENCED_FILES = ("widgets/resource_table.py", "widgets/footer.py", "tui/panels.py")
+
+
+def _why(private: internals.Private) -> str:
+    return (f"Textual {TEXTUAL} has no {private.owner.__name__}.{private.name}: widgets/textual_internals.py "
+            f"needs it in {private.needed_by} (without it: {private.fallback}). Update the fence, then the pin.")
+
+
+# ---------------------------------------------------------------- a real DataTable, Footer and Widget, mounted
+CALLED: set[str] = set()
+
+
+class SpyTable(DataTable):
+    """A DataTable noting which of the hooks arc-top overrides Textual calls."""
+
+    def _render_cell(self, *args, **kwargs):
+        CALLED.add("_render_cell")
+        return super()._render_cell(*args, **kwargs)
+
+    def _compute_row_renderables(self, row_index):
+        CALLED.add("_compute_row_renderables")
+        return super()._compute_row_renderables(row_index)
+
+    def _update_dimensions(self, new_rows):
+        CALLED.add("_update_dimensions")
+        return super()._update_dimensions(new_rows)
+
+    @property
+    def _y_offsets(self):
+        CALLED.add("_y_offsets")
+        return super()._y_offsets
+
+
+class SpyFooter(Footer):
+    def bindings_changed(self, screen):
+        CALLED.add("bindings_changed")
+        return super().bindings_changed(screen)
+
+
+class Probe(App):
+    CSS = "#bordered { border: round $primary; height: 5; }"
+
+    def compose(self):
+        yield SpyTable(id="plain")
+        yield Static("body", id="bordered")
+        yield SpyFooter()
+
+
+async def _probe() -> dict:
+    """Instances of the owners, after mount and a first paint (some internals exist only then), and what
+    their caches were keyed with."""
+    app = Probe()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(DataTable)
+        table.add_columns("a", "b")
+        for i in range(3):
+            table.add_row(Text(f"r{i}"), Text("x"), key=f"k{i}")
+        await pilot.pause()
+        await pilot.pause()
+        count = table._update_count
+        table.update_cell("k1", table.ordered_columns[1].key, Text("y"))
+        return {
+            DataTable: table, Widget: app.query_one("#bordered"), Footer: app.query_one(Footer),
+            "count_after_update_cell": table._update_count - count,
+            "cache_keys": {name: list(getattr(table, name).keys()) for name in
+                           ("_cell_render_cache", "_row_render_cache", "_row_renderable_cache", "_line_cache")},
+            "reverse": dict(table._row_locations._reverse),
+            "data": {key.value: dict(row) for key, row in table._data.items()},
+            "columns": [column.key for column in table.ordered_columns],
+            "bindings_ready": app.query_one(Footer)._bindings_ready,
+            "called": set(CALLED),
+        }
+
+
+@functools.cache
+def probe() -> dict:
+    return asyncio.run(_probe())
+
+
+def _walk(obj: object, path: str) -> bool:
+    for name in path.split("."):
+        if not hasattr(obj, name):
+            return False
+        obj = getattr(obj, name)
+    return True
+
+
+@pytest.mark.parametrize("private", internals.PRIVATES, ids=lambda p: f"{p.owner.__name__}.{p.name}")
+def test_textual_still_has_each_private_arc_top_uses(private: internals.Private):
+    if private.kind == internals.MEMBER:
+        assert hasattr(private.owner, private.name), _why(private)
+    else:
+        instance = probe()[private.owner]
+        assert _walk(instance, private.name), _why(private)
+
+
+@pytest.mark.parametrize("hook", internals.HOOKS, ids=lambda h: f"{h.owner.__name__}.{h.name}")
+def test_textual_still_calls_each_hook_arc_top_overrides(hook: internals.Hook):
+    """A renamed hook is simply no longer called (see `if_renamed`); a changed signature would raise."""
+    why = (f"Textual {TEXTUAL} has no {hook.owner.__name__}.{hook.name} with the parameters {hook.overridden_in} "
+           f"takes, or no longer calls it: that override would not run ({hook.if_renamed}).")
+    assert hasattr(hook.owner, hook.name), why
+    assert hook.name in probe()["called"], why
+    theirs = inspect.getattr_static(hook.owner, hook.name)
+    cls_name, _, name = hook.overridden_in.partition(".")
+    ours = inspect.getattr_static({"ResourceTable": ResourceTable, "KeysFooter": KeysFooter}[cls_name], name)
+    assert type(theirs) is type(ours), why                     # a property stays a property
+    if inspect.isfunction(theirs):
+        assert list(inspect.signature(theirs).parameters) == list(inspect.signature(ours).parameters), why
+
+
+def test_the_internals_still_have_the_shapes_the_fence_relies_on():
+    """Existing is not enough where the fence writes or keys into an internal: a changed layout would not raise
+    but show stale rows. Each assertion names the function of widgets/textual_internals.py that relies on it."""
+    facts = probe()
+    k0, k1, k2 = (RowKey(f"k{i}") for i in range(3))
+    assert facts["reverse"] == {0: k0, 1: k1, 2: k2}, "ordered_row_keys: _row_locations._reverse is position -> key"
+    assert set(facts["data"]) == {"k0", "k1", "k2"} and list(facts["data"]["k0"]) == facts["columns"], \
+        "row_cells, update_cells, set_rows: _data is row key -> {column key: cell}"
+    assert facts["count_after_update_cell"] == 1, "invalidate_rendering, set_rows: _update_count counts changes"
+    keys = facts["cache_keys"]
+    assert keys["_cell_render_cache"] and all(isinstance(k[0], RowKey) for k in keys["_cell_render_cache"]), \
+        "update_cells drops _cell_render_cache entries by the row key first in their key"
+    assert keys["_row_render_cache"] and all(isinstance(k[0], RowKey) for k in keys["_row_render_cache"]), \
+        "update_cells drops _row_render_cache entries by the row key first in their key"
+    assert keys["_row_renderable_cache"] and all(
+        isinstance(k, tuple) and isinstance(k[1], int) for k in keys["_row_renderable_cache"]), \
+        "update_cells drops _row_renderable_cache entries by the row index second in their key"
+    assert keys["_line_cache"] and all(isinstance(k[0], int) for k in keys["_line_cache"]), \
+        "update_cells drops _line_cache entries by the line first in their key"
+    table = facts[DataTable]
+    for name in ("_cell_render_cache", "_row_render_cache", "_row_renderable_cache", "_line_cache",
+                 "_ordered_row_cache", "_offset_cache"):
+        cache = getattr(table, name)
+        assert all(hasattr(cache, method) for method in ("keys", "discard", "get", "__setitem__")), \
+            f"update_cells, ordered_rows_cached, y_offsets_cached: {name} is an LRUCache"
+    index = type(table._row_locations)({k0: 0})
+    assert index.get("k0") == 0 and index.get_key(0) == k0 and index._reverse == {0: k0}, \
+        "set_rows makes a new _row_locations through its type, from a key -> position dict"
+    assert list(inspect.signature(DataTable._get_styles_to_render_cell.__wrapped__).parameters) == [
+        "self", "is_header_cell", "is_row_label_cell", "is_fixed_style_cell", "hover", "cursor", "show_cursor",
+        "show_hover_cursor", "has_css_foreground_priority", "has_css_background_priority"], \
+        "render_cell_lines calls _get_styles_to_render_cell with these, in this order"
+    assert facts["bindings_ready"] is True, "footer_ready: _bindings_ready is True once the footer has its keys"
+    assert internals.Styled is not None, "render_cell_lines renders with textual.renderables.styled.Styled"
+
+
+def test_no_textual_private_is_used_outside_the_fence():
+    """In the fenced files, a name starting with `_` that Textual's DataTable, Footer or Widget also has is
+    either a hook the file overrides (listed in HOOKS) or a mistake: a private used directly, or one of arc-top's
+    own names shadowing Textual's (ResourceTable._render once shadowed Widget._render)."""
+    facts = probe()
+    names = set()
+    for owner in (DataTable, Footer, Widget, Vertical):
+        names |= set(dir(owner))
+    for owner in (DataTable, Footer, Widget):
+        names |= set(vars(facts[owner]))
+    textual_names = {name for name in names if name.startswith("_") and not name.startswith("__")}
+    hooks = {hook.name for hook in internals.HOOKS}
+    found = []
+    for relative in FENCED_FILES:
+        tree = ast.parse((ROOT / relative).read_text(), relative)
+        for node in ast.walk(tree):
+            name = node.attr if isinstance(node, ast.Attribute) else \
+                node.name if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+            if name in textual_names and name not in hooks:
+                found.append(f"{relative}:{node.lineno}: {name}")
+    assert not found, "Textual names used outside widgets/textual_internals.py:\n" + "\n".join(found)
+
+
+def test_every_name_the_fence_checks_is_listed_for_the_canary():
+    listed = {private.name for private in internals.PRIVATES} | {"Styled"}
+    for group, paths in internals.GROUPS.items():
+        assert set(paths) <= listed, f"GROUPS[{group!r}] checks names PRIVATES does not list"
+
+
+# ---------------------------------------------------------------- fallbacks: as if each private were gone
+COLUMNS = [ColumnSpec("name", "NAME", flex=True, min_width=10), ColumnSpec("phase", "PHASE"),
+           ColumnSpec("age", "AGE", age=True)]
+
+
+def row(i: int, phase: str = "Running") -> TableRow:
+    return TableRow(f"k{i:02}", [Text(f"runner-{i:02}"), Text(phase), Text("")], created=1000.0 - 10 * i)
+
+
+class TableApp(App):
+    def __init__(self, table_class: type[ResourceTable] = ResourceTable) -> None:
+        super().__init__()
+        self.table_class = table_class
+
+    def compose(self):
+        yield self.table_class(COLUMNS, id="t")
+
+
+async def _settle(pilot) -> None:
+    for _ in range(4):
+        await pilot.pause()
+
+
+def painted(svg: str) -> list[str]:
+    """The text of each line of a screenshot."""
+    lines: dict[int, list[str]] = {}
+    for match in re.finditer(r'<text [^>]*clip-path="url\(#terminal-\d+-line-(\d+)\)">(.*?)</text>', svg):
+        lines.setdefault(int(match[1]), []).append(html.unescape(match[2]).replace("\xa0", " "))
+    return ["".join(parts).rstrip() for _, parts in sorted(lines.items())]
+
+
+def _state(app: App, table: ResourceTable) -> dict:
+    screen = app.export_screenshot()
+    return {
+        "keys": table.visible_keys(),
+        "cells": {key: [cell.plain for cell in table.get_row(key)] for key in table.visible_keys()},
+        "cursor": (table.cursor_key, table.cursor_row, round(table.scroll_y)),
+        "virtual_height": table.virtual_size.height,
+        "painted": painted(screen),
+        "screen": screen,                  # every colour too: the cursor and the header
+    }
+
+
+async def _exercise(table_class: type[ResourceTable] = ResourceTable) -> list[dict]:
+    """A ResourceTable filled, reconciled twice (a cell, a new row at the top, a gone row, two swapped, then a
+    partial change with the ages moving on), rebuilt, filtered: what it holds and paints after each step."""
+    app = TableApp(table_class)
+    states = []
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.set_now(1000.0)
+        table.sync([row(i) for i in range(30)])
+        await until(pilot, lambda: table.row_count == 30)
+        table.move_cursor(row=12)
+        await _settle(pilot)
+        states.append(_state(app, table))
+        order = [0, 1, 2, 3, 5, 4, *range(6, 30)]
+        table.sync([row(99), *(row(i, "Failed" if i in (3, 12) else "Running") for i in order if i != 7)])
+        await _settle(pilot)
+        states.append(_state(app, table))
+        table.set_now(1000.0 + 3600)
+        table.apply({"k01": None, "k02": row(2, "Pending"), "k13": None, "k50": row(50)})
+        await _settle(pilot)
+        states.append(_state(app, table))
+        table.sync([row(i) for i in range(60, 90)] + [row(12, "Failed")])
+        await _settle(pilot)
+        states.append(_state(app, table))
+        table.set_filter("runner-6")
+        await _settle(pilot)
+        states.append(_state(app, table))
+    return states
+
+
+@functools.cache
+def reference() -> tuple:
+    """What the table shows with every internal there."""
+    return tuple(asyncio.run(_exercise()))
+
+
+def _line(state: dict, name: str) -> str:
+    return next((line for line in state["painted"] if f" {name} " in f"{line} "), "")
+
+
+def test_the_reference_run_shows_what_was_asked():
+    first, moved, applied, rebuilt, filtered = reference()
+    assert first["keys"] == [f"k{i:02}" for i in range(30)] and first["cursor"] == ("k12", 12, 2)
+    assert _line(first, "runner-02").split() == ["runner-02", "Running", "20s"]
+    assert moved["keys"][:7] == ["k99", "k00", "k01", "k02", "k03", "k05", "k04"] and "k07" not in moved["keys"]
+    assert moved["cells"]["k03"][1] == "Failed" and moved["cursor"][0] == "k12"
+    assert _line(moved, "runner-03").split() == ["runner-03", "Failed", "30s"] and not _line(moved, "runner-07")
+    assert moved["painted"].index(_line(moved, "runner-05")) < moved["painted"].index(_line(moved, "runner-04"))
+    assert applied["keys"][-1] == "k50" and {"k01", "k13"}.isdisjoint(applied["keys"])
+    assert _line(applied, "runner-02").split() == ["runner-02", "Pending", "60m"]     # the ages moved on
+    assert applied["virtual_height"] == len(applied["keys"]) + 1      # rows and the header
+    assert rebuilt["cursor"] == ("k12", 30, 20) and len(rebuilt["keys"]) == 31    # the cursor kept its line
+    assert _line(rebuilt, "runner-12").split() == ["runner-12", "Failed", "62m"]
+    assert filtered["keys"] == [f"k{i}" for i in range(60, 70)]
+
+
+FALLBACK_CASES = [private.name for private in internals.PRIVATES
+                  if private.owner is DataTable or private.name == "_scroll_update"] + ["Styled"]
+
+
+@pytest.mark.parametrize("missing", [*FALLBACK_CASES, "all"])
+def test_a_resource_table_without_a_private_shows_the_same(monkeypatch, missing: str):
+    unavailable = frozenset(FALLBACK_CASES if missing == "all" else [missing])
+    monkeypatch.setattr(internals, "UNAVAILABLE", unavailable)
+    assert not all(internals.supports(ResourceTable(COLUMNS), group) for group in internals.GROUPS)
+    got = asyncio.run(_exercise())
+    for step, (ours, theirs) in enumerate(zip(got, reference(), strict=True)):
+        for what in theirs:
+            assert ours[what] == theirs[what], f"without {missing}: step {step} differs in {what}"
+
+
+class HooksNotCalled(ResourceTable):
+    """As if Textual had renamed the hooks ResourceTable overrides: Textual's own methods run instead."""
+    _render_cell = DataTable._render_cell
+    _update_dimensions = DataTable._update_dimensions
+    _y_offsets = DataTable._y_offsets
+    _compute_row_renderables = DataTable._compute_row_renderables
+
+
+def test_a_resource_table_whose_hooks_are_no_longer_called_shows_the_same_rows():
+    got = asyncio.run(_exercise(HooksNotCalled))
+    for step, (ours, theirs) in enumerate(zip(got, reference(), strict=True)):
+        for what in ("keys", "cells", "cursor", "virtual_height"):
+            assert ours[what] == theirs[what], f"step {step} differs in {what}"
+        assert [line.split()[:2] for line in ours["painted"]] == [line.split()[:2] for line in theirs["painted"]]
+    # …except that ages stay as built (here: empty) until a row is built again, as HOOKS says.
+    assert _line(got[2], "runner-02").split() == ["runner-02", "Pending"]
+
+
+class TitledApp(App):
+    CSS = "#titled { border: round $primary; height: 5; }"
+
+    def compose(self):
+        yield Static("body", id="titled")
+
+
+@pytest.mark.parametrize("missing", [frozenset(), frozenset({"_border_title"})], ids=["fast", "setter"])
+def test_a_border_title_is_shown_with_or_without_the_private(monkeypatch, missing):
+    monkeypatch.setattr(internals, "UNAVAILABLE", missing)
+
+    async def run():
+        app = TitledApp()
+        async with app.run_test(size=(40, 8)) as pilot:
+            widget = app.query_one("#titled")
+            internals.set_border_title_text(widget, Text(" 2  Runners 17 "))
+            await pilot.pause()
+            first = app.export_screenshot()
+            internals.set_border_title_text(widget, Text(" 2  Runners 18 "))
+            await pilot.pause()
+            return widget.border_title, first, app.export_screenshot()
+
+    title, first, second = asyncio.run(run())
+    assert title == " 2  Runners 18 "
+    assert "╭─  2  Runners 17  ─" in painted(first)[0] and "╭─  2  Runners 18  ─" in painted(second)[0]
+
+
+class Pane(Static, can_focus=True):
+    BINDINGS = [("l", "logs", "Logs")]
+
+
+class Other(Static, can_focus=True):
+    BINDINGS = [("y", "yaml", "YAML")]
+
+
+class FooterApp(App):
+    def compose(self):
+        yield Pane("a", id="a")
+        yield Pane("b", id="b")
+        yield Other("c", id="c")
+        yield KeysFooter()
+
+
+@pytest.mark.parametrize("missing", [frozenset(), frozenset({"_bindings_ready"})], ids=["fast", "recompose"])
+def test_the_footer_follows_focus_with_or_without_the_private(monkeypatch, missing):
+    monkeypatch.setattr(internals, "UNAVAILABLE", missing)
+
+    async def run():
+        app = FooterApp()
+        shown = []
+        async with app.run_test(size=(60, 10)) as pilot:
+            footer = app.query_one(KeysFooter)
+            for target in ("#a", "#b", "#c", "#a"):
+                app.set_focus(app.query_one(target))
+                await until(pilot, lambda: footer.query("FooterKey"))
+                await _settle(pilot)
+                shown.append(" ".join(str(key.render()) for key in footer.query("FooterKey")))
+        return shown
+
+    shown = asyncio.run(run())
+    assert ["Logs" in keys and "YAML" not in keys for keys in shown] == [True, True, False, True]
+    assert "YAML" in shown[2]
