@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from kubernetes import config
@@ -74,8 +73,8 @@ def _scenario(name: str, workdir: str) -> dict:
         # seconds are caught then (their log tails are read as they go).
         live = _check("--kubeconfig", kubeconfig, "-A", "--settle", str(SETTLE_S))
         api = config.new_client_from_config(config_file=kubeconfig)
+        # Pausing answers once a controller pass that was running has ended: from now on nothing changes.
         api.call_api(*api.param_serialize("POST", "/sandbox/pause", auth_settings=["BearerToken"]))
-        time.sleep(0.5)                      # a controller pass that was running ends
         live_objects = _check("--kubeconfig", kubeconfig, "-A", "--no-logs")
         saved = os.path.join(workdir, f"{name}.yaml")
         with open(saved, "w") as out:

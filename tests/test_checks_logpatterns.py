@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import dataclasses
 
 import pytest
 
@@ -85,13 +85,27 @@ def test_scan_filters_by_code():
     assert {p.code for _, p in logpatterns.scan(lines, {"ARC304"})} == {"ARC304"}
 
 
-def test_match_is_cheap_on_ordinary_lines():
+class CountingRegex:
+    def __init__(self, regex):
+        self.regex, self.searches = regex, 0
+
+    def search(self, line):
+        self.searches += 1
+        return self.regex.search(line)
+
+
+def test_match_is_cheap_on_ordinary_lines(monkeypatch):
+    """Cheap: an ordinary line is turned away by the trigger words, without a single regular expression run.
+    (The cost itself is a figure: ~2 µs a line on the 2-core machine; bench/checks.py times the checks with
+    the log tails of the `large` fleet.)"""
+    counting = [dataclasses.replace(p, regex=CountingRegex(p.regex)) for p in logpatterns.PATTERNS]
+    monkeypatch.setattr(logpatterns, "PATTERNS", tuple(counting))
     lines = [f"[RUNNER 2026-01-01 00:00:{i % 60:02d}Z INFO JobDispatcher] Processing message {i} for job step "
              f"{'x' * (i % 80)}" for i in range(20_000)]
-    began = time.perf_counter()
     assert not any(logpatterns.match(line) for line in lines)
-    per_line = (time.perf_counter() - began) / len(lines)
-    assert per_line < 10e-6, f"{per_line * 1e6:.1f} µs per line"
+    assert sum(p.regex.searches for p in counting) == 0
+    assert all(logpatterns.match(line) for _, _, line in SAMPLES)     # the counting patterns do match
+    assert sum(p.regex.searches for p in counting) >= len(SAMPLES)
 
 
 # ---- evidence text -----------------------------------------------------------------------------------------------

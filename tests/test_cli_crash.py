@@ -12,12 +12,12 @@ import stat
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from cli import check_cmd, crash
 from cli.main import build_parser, main
+from tests.waiting import wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "ghp_CrashReportTokenNeverWritten0123456789"
@@ -240,9 +240,7 @@ sys.exit(code)
         term.start(f"clear; echo BEFORE-THE-APP; stty -g > {before}; {env} {sys.executable} {script}; "
                    f"code=$?; stty -g > {after}; echo $code > {status}; sleep 30")
         term.wait_for(lambda s: "BOOM-APP-IS-UP" in s)                # the app painted its alternate screen
-        end = time.monotonic() + 20
-        while not status.exists() and time.monotonic() < end:
-            time.sleep(0.2)
+        wait_for(status.exists, step=0.2, what="the app to exit")
         assert status.read_text().strip() == "3"
         screen = term.wait_for(lambda s: "unexpected error" in s)
         assert "BOOM-APP-IS-UP" not in screen and "BEFORE-THE-APP" in screen   # back on the normal screen

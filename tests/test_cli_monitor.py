@@ -12,6 +12,8 @@ import uuid
 import pytest
 import yaml
 
+from tests.waiting import wait_for
+
 ARC_TOP = [sys.executable, "-m", "cli.main"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -74,13 +76,17 @@ class Tmux:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
 
     def wait_for(self, predicate, timeout: float = 30) -> str:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            screen = self.screen()
-            if predicate(screen):
-                return screen
-            time.sleep(0.2)
-        raise AssertionError("screen never matched:\n" + self.screen())
+        """The first screen `predicate` accepts (tests.waiting.wait_for on the captured pane)."""
+        seen = [""]
+
+        def matching() -> str | None:
+            seen[0] = self.screen()
+            return seen[0] if predicate(seen[0]) else None
+
+        try:
+            return wait_for(matching, timeout, step=0.2, what="the screen")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; screen never matched:\n{seen[0]}") from None
 
     def kill(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
@@ -118,9 +124,7 @@ def test_demo_in_a_real_terminal(tmux, tmp_path):
     term.keys("Escape")
     time.sleep(0.5)       # an ESC directly followed by "q" reads as alt+q in a terminal
     term.keys("q")
-    end = time.monotonic() + 15
-    while not status.exists() and time.monotonic() < end:
-        time.sleep(0.2)
+    wait_for(status.exists, step=0.2, what="arc-top to exit")
     assert status.read_text().strip() == "0"
     after = term.screen()
     assert "Scale sets" not in after        # the alternate screen is gone: the terminal is back

@@ -1,14 +1,14 @@
 """Helpers shared by the kube tests (no tests here; the name follows the test_kube_* file convention): the
-server's truth for what a Monitor watches, and polling."""
+server's truth for what a Monitor watches, and holding the simulation still to compare with it (waiting is
+tests.waiting's)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from kube import apis
 from kube.projections import project
+from tests.waiting import wait_for
 
 
 def server_uids(monitor) -> dict[str, set[str]]:
@@ -44,30 +44,25 @@ def differences(monitor) -> dict[str, tuple[set[str], set[str]]]:
     return out
 
 
-def converges(monitor, timeout: float = 10.0) -> dict:
+def converges(monitor, timeout: float = 30.0) -> dict:
     """Poll until the snapshot equals the server for every watched kind (the simulation keeps changing
-    things, so both sides are compared again until they agree); returns the last differences."""
-    end = time.monotonic() + timeout
-    diff = differences(monitor)
-    while diff and time.monotonic() < end:
-        time.sleep(0.1)
-        diff = differences(monitor)
-    return diff
+    things, so both sides are compared again until they agree); returns the last differences ({} once they
+    agree), for the caller's assertion to show."""
+    last: dict = {}
+
+    def agree() -> bool:
+        last.clear()
+        last.update(differences(monitor))
+        return not last
+
+    try:
+        wait_for(agree, timeout, step=0.1, what="the monitor to equal the server")
+    except AssertionError:
+        pass
+    return last
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0, step: float = 0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
-
-
-@contextmanager
-def frozen(sandbox) -> Iterator[None]:
-    """Pause the ARC simulation (it holds its step lock for every pass) so the cluster stops changing and a
-    snapshot can be compared with the server exactly."""
-    with sandbox.controller._step_lock:
-        yield
+def frozen(sandbox) -> AbstractContextManager:
+    """Pause the simulation (controller, kubelet, churn, log writers; a pass in progress finishes first) so the
+    cluster stops changing and a snapshot can be compared with the server exactly. The API keeps serving."""
+    return sandbox.paused()

@@ -12,6 +12,7 @@ from kubernetes import client
 from kube.logstream import Dedup, LogFollower, LogLines, LogRequest, LogStatus, container_end, split_stamp, ts_key
 from sandbox.controller.lograte import RATE_ANNOTATION
 from tests.conftest import api_client
+from tests.waiting import wait_for
 
 NS = "arc-runners"
 
@@ -38,20 +39,11 @@ class Collector:
             return [s.state for s in self.statuses]
 
 
-def wait(predicate, timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 def make_pod(sandbox, name: str, annotations: dict | None = None, containers: tuple[str, ...] = ("main",)) -> None:
     core = client.CoreV1Api(api_client(sandbox))
     core.create_namespaced_pod(NS, {"metadata": {"name": name, "annotations": annotations or {}},
                                     "spec": {"containers": [{"name": c, "image": "busybox"} for c in containers]}})
-    wait(lambda: (sandbox.cluster.get("pods", NS, name).get("status") or {}).get("phase") == "Running")
+    wait_for(lambda: (sandbox.cluster.get("pods", NS, name).get("status") or {}).get("phase") == "Running")
 
 
 def follow(sandbox, request: LogRequest, **kwargs) -> tuple[LogFollower, Collector]:
@@ -100,18 +92,17 @@ def test_follow_then_the_container_ends(healthy):
     healthy.cluster.logs.write(NS, "ls-follow", "main", ["first", "second"])
     follower, sink = follow(healthy, LogRequest(NS, "ls-follow"))
     try:
-        wait(lambda: sink.texts() == ["first", "second"])
+        wait_for(lambda: sink.texts() == ["first", "second"])
         healthy.cluster.logs.write(NS, "ls-follow", "main", ["third"])
-        wait(lambda: sink.texts() == ["first", "second", "third"])
+        wait_for(lambda: sink.texts() == ["first", "second", "third"])
         assert all(ts_key(stamp) for stamp, _ in sink.lines)
         # The container terminates: the kubelet ends its log and reports it terminated.
         kubelet = healthy.controller.kubelet
         kubelet.finish(healthy.cluster.get("pods", NS, "ls-follow"), "main", 3)
-        wait(lambda: "ended" in sink.states())
+        wait_for(lambda: "ended" in sink.states())
         assert "exit code 3" in sink.statuses[-1].message
         assert "reconnecting" not in sink.states()
-        follower.join(5)
-        assert not follower.is_alive()
+        wait_for(lambda: not follower.is_alive(), what="the follower to end")
     finally:
         follower.stop()
 
@@ -123,10 +114,10 @@ def test_previous_container_log(healthy):
     logs.restart(NS, "ls-previous", "main")
     logs.write(NS, "ls-previous", "main", ["after the restart"])
     follower, sink = follow(healthy, LogRequest(NS, "ls-previous", previous=True))
-    wait(lambda: "ended" in sink.states())
+    wait_for(lambda: "ended" in sink.states())
     assert sink.texts() == ["before the restart"]
     follower, sink = follow(healthy, LogRequest(NS, "ls-previous", follow=False))
-    wait(lambda: "ended" in sink.states())
+    wait_for(lambda: "ended" in sink.states())
     assert sink.texts() == ["after the restart"]
 
 
@@ -134,7 +125,7 @@ def test_tail_and_window(healthy):
     make_pod(healthy, "ls-tail")
     healthy.cluster.logs.write(NS, "ls-tail", "main", [f"line {i}" for i in range(10)])
     follower, sink = follow(healthy, LogRequest(NS, "ls-tail", follow=False, tail_lines=3))
-    wait(lambda: "ended" in sink.states())
+    wait_for(lambda: "ended" in sink.states())
     assert sink.texts() == ["line 7", "line 8", "line 9"]
 
 
@@ -142,12 +133,12 @@ def test_dropped_connection_resumes_without_repeats(healthy):
     make_pod(healthy, "ls-drop", annotations={RATE_ANNOTATION: "400"})
     follower, sink = follow(healthy, LogRequest(NS, "ls-drop", tail_lines=None), backoff=(0.2, 1.0))
     try:
-        wait(lambda: len(sink.lines) > 200)
+        wait_for(lambda: len(sink.lines) > 200)
         healthy.cluster.restart(down_seconds=1.0)
-        wait(lambda: "reconnecting" in sink.states())
-        wait(lambda: any(s.message.startswith("reconnected") for s in sink.statuses), timeout=20)
+        wait_for(lambda: "reconnecting" in sink.states())
+        wait_for(lambda: any(s.message.startswith("reconnected") for s in sink.statuses), timeout=20)
         count = len(sink.lines)
-        wait(lambda: len(sink.lines) > count + 400)
+        wait_for(lambda: len(sink.lines) > count + 400)
     finally:
         follower.stop()
     numbers = [int(text.split()[0]) for text in sink.texts()]
@@ -158,10 +149,9 @@ def test_dropped_connection_resumes_without_repeats(healthy):
 
 def test_missing_pod_and_waiting_container(healthy):
     follower, sink = follow(healthy, LogRequest(NS, "no-such-pod"))
-    wait(lambda: "error" in sink.states())
+    wait_for(lambda: "error" in sink.states())
     assert "404" in sink.statuses[-1].message and "no-such-pod" in sink.statuses[-1].message
-    follower.join(5)
-    assert not follower.is_alive()
+    wait_for(lambda: not follower.is_alive(), what="the follower to end")
 
     core = client.CoreV1Api(api_client(healthy))
     # An image that never pulls: the container stays waiting, the follower keeps asking.
@@ -169,12 +159,11 @@ def test_missing_pod_and_waiting_container(healthy):
         "containers": [{"name": "main", "image": "registry.invalid/nope:1"}]}})
     follower, sink = follow(healthy, LogRequest(NS, "ls-waiting"))
     try:
-        wait(lambda: "waiting" in sink.states())
+        wait_for(lambda: "waiting" in sink.states())
         assert "is waiting to start" in sink.statuses[-1].message
     finally:
         follower.stop()
-    follower.join(5)
-    assert not follower.is_alive()
+    wait_for(lambda: not follower.is_alive(), what="the follower to end")
 
 
 @pytest.mark.parametrize("rate", [2000])
@@ -182,7 +171,7 @@ def test_fast_log_keeps_every_line(healthy, rate):
     make_pod(healthy, "ls-fast", annotations={RATE_ANNOTATION: str(rate)})
     follower, sink = follow(healthy, LogRequest(NS, "ls-fast", tail_lines=None))
     try:
-        wait(lambda: len(sink.lines) > rate * 2)
+        wait_for(lambda: len(sink.lines) > rate * 2)
     finally:
         follower.stop()
     numbers = [int(text.split()[0]) for text in sink.texts()]
@@ -196,7 +185,7 @@ def test_undecodable_bytes_pass_through_and_are_replaced(healthy):
     resp = client.CoreV1Api(api_client(healthy)).read_namespaced_pod_log("ls-bytes", NS, _preload_content=False)
     assert resp.data == b"before \xff\xfe after\n"                  # the sandbox serves the bytes as written
     follower, sink = follow(healthy, LogRequest(NS, "ls-bytes", follow=False))
-    wait(lambda: "ended" in sink.states())
+    wait_for(lambda: "ended" in sink.states())
     assert sink.texts() == ["before \ufffd\ufffd after"]
 
 
@@ -208,8 +197,8 @@ def test_log_rate_knob_parsing_and_stop(healthy):
     assert rate_of({"metadata": {}}) == 0.0
     make_pod(healthy, "ls-rate-stop", annotations={RATE_ANNOTATION: "100"})
     logs = healthy.cluster.logs
-    wait(lambda: logs.snapshot(NS, "ls-rate-stop", "main")[1] > 20)
+    wait_for(lambda: logs.snapshot(NS, "ls-rate-stop", "main")[1] > 20)
     client.CoreV1Api(api_client(healthy)).delete_namespaced_pod("ls-rate-stop", NS)
-    wait(lambda: healthy.cluster.get("pods", NS, "ls-rate-stop") is None)
+    wait_for(lambda: healthy.cluster.get("pods", NS, "ls-rate-stop") is None)
     time.sleep(0.3)
     assert logs.snapshot(NS, "ls-rate-stop", "main") == ([], 0)      # the writer stopped with its pod

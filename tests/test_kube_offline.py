@@ -6,13 +6,13 @@ from __future__ import annotations
 import calendar
 import io
 import json
-import time
 
 import pytest
 import yaml
 
 from kube import model
 from kube.offline import ABSENT, OfflineError, load_files, snapshot_from_files
+from tests.waiting import wait_for
 
 ARC = "actions.github.com/v1alpha1"
 TOKEN = "ghp_Offl1neT0kenValueThatMustNeverShow1234"
@@ -184,11 +184,10 @@ def test_saved_kubectl_output_has_the_uids_a_live_monitor_has(tmp_path):
     monitor = Monitor(connect(sb.kubeconfig_path, all_namespaces=True))
     try:
         monitor.start()
-        assert monitor.wait_synced(20)
-        assert sb.cluster.wait(lambda: any(p.get("status", {}).get("phase") == "Running"
-                                           for p in sb.cluster.list("pods", None)), 20)
-        time.sleep(1.0)
-        sb.controller.stop()                       # freeze the cluster: both views must then agree exactly
+        assert monitor.wait_synced(30)
+        wait_for(lambda: any(p.get("status", {}).get("phase") == "Running" for p in sb.cluster.list("pods", None)),
+                 what="a Running pod")
+        sb.pause()                                 # freeze the cluster: both views must then agree exactly
         out = Kubectl(sb, str(tmp_path / "cache"))("get", KUBECTL_KINDS, "-A", "-o", "yaml", timeout=60).stdout
         saved = tmp_path / "saved.yaml"
         saved.write_text(out)
@@ -197,9 +196,10 @@ def test_saved_kubectl_output_has_the_uids_a_live_monitor_has(tmp_path):
         def uids(snap) -> dict[str, set[str]]:
             return {kind: set(snap.of(kind)) for kind in model.KINDS}
 
-        deadline = time.monotonic() + 10
-        while uids(monitor.snapshot()) != uids(offline) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        try:
+            wait_for(lambda: uids(monitor.snapshot()) == uids(offline), step=0.1, what="the monitor to catch up")
+        except AssertionError:
+            pass                                   # the assertions below say which kind differs
         live = uids(monitor.snapshot())
         for kind in model.KINDS:
             assert live[kind] == uids(offline)[kind], kind

@@ -12,6 +12,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from tests.conftest import api_client
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,8 @@ def test_list_then_watch_sees_every_later_change_exactly_once(core, ns):
 
     def consume():
         w = watch.Watch()
-        for ev in w.stream(core.list_namespaced_config_map, ns, resource_version=rv, timeout_seconds=10,
-                           _request_timeout=15):
+        for ev in w.stream(core.list_namespaced_config_map, ns, resource_version=rv, timeout_seconds=120,
+                           _request_timeout=130):
             obj = ev["object"]
             seen.append((ev["type"], obj.metadata.name, (obj.data or {}).get("k", "")))
             if ev["type"] == "DELETED" and obj.metadata.name == "c":
@@ -55,7 +56,7 @@ def test_list_then_watch_sees_every_later_change_exactly_once(core, ns):
     core.patch_namespaced_config_map("a", ns, {"data": {"k": "changed"}})
     core.delete_namespaced_config_map("b", ns)
     core.delete_namespaced_config_map("c", ns)
-    assert done.wait(15)
+    wait_for(done.is_set, what="the DELETED of c")
     assert seen == [("ADDED", "a", "v"), ("ADDED", "b", "v"), ("ADDED", "c", "v"),
                     ("MODIFIED", "a", "changed"), ("DELETED", "b", "v"), ("DELETED", "c", "v")]
 
@@ -183,25 +184,31 @@ def test_json_patch_test_op_and_custom_resource_strategic_patch_415(healthy):
 
 def test_restart_drops_watches_and_the_client_recovers(healthy, core, ns):
     rv = core.list_namespaced_config_map(ns).metadata.resource_version
+    seen: list[str] = []
     ended = threading.Event()
 
     def consume():
-        try:
-            for _ in watch.Watch().stream(core.list_namespaced_config_map, ns, resource_version=rv,
-                                          timeout_seconds=30, _request_timeout=35):
-                pass
+        try:                              # a 10 minute watch: within the wait below only a drop can end it
+            for ev in watch.Watch().stream(core.list_namespaced_config_map, ns, resource_version=rv,
+                                           timeout_seconds=600, _request_timeout=610):
+                seen.append(ev["object"].metadata.name)
         except Exception:  # any transport error is what a drop looks like
             pass
         ended.set()
 
     threading.Thread(target=consume, daemon=True).start()
-    time.sleep(0.3)
-    started = time.monotonic()
+    core.create_namespaced_config_map(ns, cm("marker"))
+    wait_for(lambda: "marker" in seen, what="the watch to be live")    # so the server holds it now
     healthy.cluster.restart(down_seconds=0.5)
-    assert ended.wait(5), "the watch survived a restart"
-    assert time.monotonic() - started < 5
-    time.sleep(0.6)
-    assert core.list_namespaced_config_map(ns).metadata.resource_version
+    wait_for(ended.is_set, what="the restart to end the watch")
+
+    def listed():
+        try:
+            return core.list_namespaced_config_map(ns).metadata.resource_version
+        except Exception:  # still down
+            return None
+
+    assert wait_for(listed, what="the server back")
 
 
 def test_added_latency_slows_every_request(healthy, core, ns):
@@ -263,14 +270,10 @@ def test_pause_stops_the_simulation_until_resumed(healthy):
 
     store = healthy.cluster.store
     try:
-        assert post("/sandbox/pause") == 200
-        time.sleep(0.3)                                   # a pass that was running finishes
+        assert post("/sandbox/pause") == 200              # answers once a pass that was running has finished
         before = store.resource_version
         time.sleep(1.5)
         assert store.resource_version == before
     finally:
         assert post("/sandbox/pause?on=0") == 200
-    deadline = time.monotonic() + 10
-    while store.resource_version == before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert store.resource_version != before, "the simulation did not resume"
+    wait_for(lambda: store.resource_version != before, what="the simulation to resume")

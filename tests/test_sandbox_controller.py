@@ -7,8 +7,7 @@ import copy
 import json
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import pytest
 
@@ -16,6 +15,8 @@ from sandbox.cluster import Cluster
 from sandbox.controller import Controller
 from sandbox.controller.common import ARS, ER, ERS, LISTENER
 from sandbox.scenario import load_scenario
+from tests import waiting
+from tests.waiting import wait_for
 
 SPEED = 10.0
 
@@ -52,8 +53,9 @@ class Harness:
             ):
                 self.finished.append((change.obj["metadata"]["name"], done["exitCode"]))
 
-    def wait(self, predicate, timeout: float = 8.0) -> bool:
-        return self.cluster.wait(predicate, timeout=timeout, step=0.02)
+    def wait(self, predicate, timeout: float = 30.0):
+        """tests.waiting.wait_for (raises on timeout; returns the truthy value, so `assert h.wait(…)` reads well)."""
+        return wait_for(predicate, timeout, step=0.02)
 
     def pods(self, ns: str, **labels) -> list[dict]:
         return self.cluster.list(
@@ -110,22 +112,10 @@ def _running(pod: dict) -> bool:
     return (pod.get("status") or {}).get("phase") == "Running"
 
 
-@contextmanager
-def held(h: Harness, predicate, timeout: float = 30.0) -> Iterator[None]:
+def held(h: Harness, predicate, timeout: float = 30.0) -> AbstractContextManager:
     """Wait until `predicate` holds, then keep it holding: the simulation is paused for the block, so the
-    objects it found cannot be churned away while the test looks at them."""
-    for _ in range(20):
-        assert h.wait(predicate, timeout=timeout)
-        h.cluster.pause()
-        if predicate():
-            break
-        h.cluster.resume()              # it held at the wait but not at the pause: try again
-    else:
-        raise AssertionError("the condition never held long enough to be paused on")
-    try:
-        yield
-    finally:
-        h.cluster.resume()
+    objects it found cannot be churned away while the test looks at them (tests.waiting.held)."""
+    return waiting.held(h.cluster, predicate, timeout)
 
 
 def _patch_ars(cluster: Cluster, ns: str, name: str, fn) -> None:
@@ -189,7 +179,7 @@ def test_healthy_runners_listen_and_take_jobs(harness):
 
 def test_a_job_ends_with_exit_0_and_a_replacement_runner(harness):
     h = harness("healthy")
-    assert h.wait(lambda: any(code == 0 for _, code in h.finished), timeout=12)
+    assert h.wait(lambda: any(code == 0 for _, code in h.finished))
     pod, _ = next(f for f in h.finished if f[1] == 0)
     assert h.logged(pod, "completed with result: Succeeded")
     assert h.wait(lambda: h.cluster.get(ER, "arc-runners", pod) is None)
@@ -217,7 +207,7 @@ def test_kube_mode_without_fs_group_churns_and_fs_group_heals(harness):
         fresh = [p for p in h.runner_pods(ns, "arc-runner-set") if p["metadata"]["name"] not in before]
         return sum(_running(p) and h.logged(p["metadata"]["name"], "Listening for Jobs") for p in fresh) >= 2
 
-    assert h.wait(healed, timeout=12)
+    assert h.wait(healed)
     fresh = [p for p in h.runner_pods(ns, "arc-runner-set") if p["metadata"]["name"] not in before]
     assert all(p["spec"]["securityContext"]["fsGroup"] == 123 for p in fresh)
 
@@ -248,7 +238,6 @@ def test_fs_group_is_ignored_on_local_path_but_a_root_chown_init_container_works
             and h.logged(p["metadata"]["name"], "Listening for Jobs")
             for p in h.runner_pods(ns, "arc-local-path")
         ),
-        timeout=12,
     )
 
 
@@ -290,9 +279,8 @@ def test_missing_storage_class_leaves_pvcs_pending_until_the_claim_is_fixed(harn
             )
             >= 2
         ),
-        timeout=12,
     )
-    assert h.wait(lambda: sum(_running(p) for p in h.runner_pods(ns, "arc-runner-set")) >= 2, timeout=12)
+    assert h.wait(lambda: sum(_running(p) for p in h.runner_pods(ns, "arc-runner-set")) >= 2)
 
 
 # ---- bad-credentials ---------------------------------------------------------------------------------
@@ -315,7 +303,7 @@ def test_each_bad_credential_fails_its_listener_with_its_own_error(harness):
             for name, text in expected.items()
         )
 
-    assert h.wait(seen_all, timeout=15), uids
+    assert h.wait(seen_all), uids
     for name in expected:
         for pod in h.listener_pods(name):
             for status in (pod.get("status") or {}).get("containerStatuses") or ():
@@ -357,7 +345,7 @@ def test_fixing_the_secret_heals_the_listener_and_runners_appear(harness):
     )
     good = h.cluster.get("secrets", ns, "arc-github-token")["data"]
     h.cluster.mutate("secrets", ns, "expired-token", lambda s: s.__setitem__("data", dict(good)))
-    assert h.wait(lambda: any(_running(p) for p in h.runner_pods(ns, "expired-token-set")), timeout=12)
+    assert h.wait(lambda: any(_running(p) for p in h.runner_pods(ns, "expired-token-set")))
     assert any(
         _running(p) and h.logged(p["metadata"]["name"], "Starting listener")
         for p in h.listener_pods("expired-token-set")
@@ -418,7 +406,6 @@ def test_blocked_egress_times_out_until_a_policy_allows_443_and_53(harness):
             )
             >= 2
         ),
-        timeout=12,
     )
 
 
@@ -475,7 +462,6 @@ def test_failed_runners_recover_after_relabel_and_delete(harness):
             )
             >= 3
         ),
-        timeout=12,
     )
     pod = h.runner_pods(ns, "dind-set")[0]
     assert [c["name"] for c in pod["spec"]["initContainers"]] == ["init-dind-externals", "dind"]
@@ -493,7 +479,7 @@ def test_unpullable_image_shows_err_image_pull_then_back_off(harness):
             if status["state"].get("waiting", {}).get("reason") == "ImagePullBackOff"
         ]
 
-    assert h.wait(lambda: backing_off(), timeout=10)
+    assert h.wait(lambda: backing_off())
     pod = backing_off()[0]
     assert pod["status"]["phase"] == "Pending"
     messages = [e["message"] for e in h.events(ns, pod["metadata"]["name"]) if e["reason"] == "Failed"]
@@ -510,7 +496,6 @@ def test_runner_account_without_kube_mode_rights_fails_jobs(harness):
             for _, p, _, _ in h.lines
             if p.startswith("team-a-custom-sa")
         ),
-        timeout=15,
     )
     assert any(
         h.logged(
@@ -545,13 +530,13 @@ def test_job_without_container_is_refused_in_kube_mode(harness):
             for _, p, _, _ in h.lines
             if p.startswith("arc-runner-set")
         ),
-        timeout=12,
     )
 
 
 # ---- large ------------------------------------------------------------------------------------------------
 def test_large_populates_at_once_and_churns(harness):
-    started = time.monotonic()
+    # At once: the runners are there, running, when the scenario has loaded (no waiting). How long loading takes
+    # is a figure (bench/sandbox.py: startup_s; a pass's controller.last_pass_seconds has no bench yet), not a test.
     h = harness("large", scale_sets=3, runners_per_set=20, churn_events_per_second=150)
     running = [
         p
@@ -559,12 +544,10 @@ def test_large_populates_at_once_and_churns(harness):
         if (p["metadata"].get("labels") or {}).get("actions-ephemeral-runner") == "True" and _running(p)
     ]
     assert len(running) == 60
-    assert time.monotonic() - started < 3
     changes = h.controller.changes
-    assert h.wait(lambda: h.controller.jobs.completed >= 5, timeout=15)
+    assert h.wait(lambda: h.controller.jobs.completed >= 5, timeout=30)
     assert h.controller.changes - changes > 100
     assert h.wait(lambda: len(h.cluster.list(LISTENER)) == 3)
-    assert h.controller.last_pass_seconds < 0.5
 
 
 def test_runner_egress_blocked_fails_with_backoff(harness):
@@ -579,7 +562,7 @@ def test_runner_egress_blocked_fails_with_backoff(harness):
             "spec": {"podSelector": {}, "policyTypes": ["Egress"]},
         },
     )
-    assert h.wait(lambda: any(code == 1 for _, code in h.finished), timeout=10)
+    assert h.wait(lambda: any(code == 1 for _, code in h.finished))
     pod, _ = next(f for f in h.finished if f[1] == 1)
     assert h.logged(pod, "Runner connect error") and h.logged(pod, "i/o timeout")
     with held(h, lambda: len(((h.cluster.get(ER, ns, pod) or {}).get("status") or {}).get("failures") or {}) >= 2):

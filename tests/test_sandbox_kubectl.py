@@ -6,12 +6,12 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import pytest
 
 from tests.conftest import Kubectl
+from tests.waiting import held
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,7 @@ def ars_name(healthy, ns) -> str:
     return sorted(o["metadata"]["name"] for o in items)[0]
 
 
-@contextmanager
-def held_runner(healthy, ns, logged: str | None = None) -> Iterator[str]:
+def held_runner(healthy, ns, logged: str | None = None) -> AbstractContextManager[str]:
     """A Running runner pod (whose runner log has `logged`, if given) that cannot go away while the test
     uses it: the simulation is paused until the block ends (the API keeps serving kubectl)."""
     def find() -> str | None:
@@ -45,19 +44,7 @@ def held_runner(healthy, ns, logged: str | None = None) -> Iterator[str]:
                 return name
         return None
 
-    for _ in range(20):
-        assert healthy.cluster.wait(lambda: find() is not None, 30), "no Running runner pod"
-        healthy.pause()
-        pod = find()                  # it may have gone between the wait and the pause
-        if pod is not None:
-            break
-        healthy.resume()
-    else:
-        raise AssertionError("no Running runner pod stayed long enough to be held")
-    try:
-        yield pod
-    finally:
-        healthy.resume()
+    return held(healthy.cluster, find, what="a Running runner pod")
 
 
 def lines_of(text: str) -> list[list[str]]:
@@ -74,9 +61,12 @@ def test_get_pods_shows_server_side_columns(kubectl, healthy, ns):
 
 
 def test_get_all_namespaces_pvc_and_events(kubectl, healthy, ns):
-    assert healthy.cluster.wait(lambda: any((p.get("status") or {}).get("phase") == "Bound"
-                                            for p in healthy.cluster.list("persistentvolumeclaims", ns)), 15)
-    pvc = kubectl("get", "pvc", "-A").stdout
+    def bound() -> bool:
+        return any((p.get("status") or {}).get("phase") == "Bound"
+                   for p in healthy.cluster.list("persistentvolumeclaims", ns))
+
+    with held(healthy.cluster, bound, what="a Bound work volume"):     # a runner's claim goes with its runner
+        pvc = kubectl("get", "pvc", "-A").stdout
     assert lines_of(pvc)[0][:3] == ["NAMESPACE", "NAME", "STATUS"]
     assert any("Bound" in row for row in lines_of(pvc)[1:])
     events = kubectl("get", "events", "-A").stdout
@@ -115,7 +105,8 @@ def _reader(proc) -> queue.Queue:
     return q
 
 
-def _wait_for(q: queue.Queue, needle: str, timeout: float = 10) -> str:
+def _wait_for(q: queue.Queue, needle: str, timeout: float = 30) -> str:
+    """The first line from kubectl's output queue that holds `needle` (a blocking read, not a poll)."""
     end = time.monotonic() + timeout
     seen = []
     while time.monotonic() < end:

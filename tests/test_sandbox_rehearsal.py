@@ -10,6 +10,7 @@ from kubernetes import client
 
 from sandbox.run import start_sandbox
 from tests.conftest import Kubectl, api_client
+from tests.waiting import wait_for
 
 NS = "arc-runners"
 
@@ -47,14 +48,14 @@ def test_kube_permissions_fs_group_patch_heals_new_runners(sandbox_for):
             except client.ApiException:
                 pass
         return False
-    assert sb.cluster.wait(denied_log_seen, 30), "no runner logged the _work permission error"
+    wait_for(denied_log_seen, what="a runner logging the _work permission error")
     before = {p.metadata.name for p in runner_pods(core, ars)}
     kubectl("patch", "autoscalingrunnerset", ars, "-n", NS, "--type", "merge",
             "-p", json.dumps({"spec": {"template": {"spec": {"securityContext": {"fsGroup": 123}}}}}))
 
     def healed() -> bool:
         for pod in runner_pods(core, ars):
-            if pod.metadata.name in before or pod.status.phase != "Running":
+            if pod.metadata.name in before or pod.status is None or pod.status.phase != "Running":
                 continue
             if pod.spec.security_context and pod.spec.security_context.fs_group == 123:
                 try:
@@ -64,7 +65,7 @@ def test_kube_permissions_fs_group_patch_heals_new_runners(sandbox_for):
                 if "Listening for Jobs" in log and "is denied" not in log:
                     return True
         return False
-    assert sb.cluster.wait(healed, 45), "no new runner became healthy after the fsGroup patch"
+    wait_for(healed, timeout=60, what="a new runner healthy after the fsGroup patch")
 
 
 def test_pvc_pending_storage_class_patch_binds_new_claims(sandbox_for):
@@ -74,9 +75,9 @@ def test_pvc_pending_storage_class_patch_binds_new_claims(sandbox_for):
     def pending_with_event() -> bool:
         claims = core.list_namespaced_persistent_volume_claim(NS).items
         events = core.list_namespaced_event(NS, field_selector="reason=ProvisioningFailed").items
-        return any(c.status.phase == "Pending" for c in claims) and any(
+        return any(c.status is not None and c.status.phase == "Pending" for c in claims) and any(
             'storageclass.storage.k8s.io "fast-ssd" not found' in e.message for e in events)
-    assert sb.cluster.wait(pending_with_event, 20)
+    wait_for(pending_with_event, what="a Pending claim and its ProvisioningFailed event")
     template = kubectl("get", "autoscalingrunnerset", ars, "-n", NS, "-o", "json").stdout
     volumes = json.loads(template)["spec"]["template"]["spec"]["volumes"]
     index = next(i for i, v in enumerate(volumes) if v["name"] == "work")
@@ -87,8 +88,11 @@ def test_pvc_pending_storage_class_patch_binds_new_claims(sandbox_for):
 
     def bound_and_running() -> bool:
         claims = {c.metadata.name: c for c in core.list_namespaced_persistent_volume_claim(NS).items}
-        return any(p.status.phase == "Running" and claims.get(f"{p.metadata.name}-work") is not None
-                   and claims[f"{p.metadata.name}-work"].status.phase == "Bound"
-                   and claims[f"{p.metadata.name}-work"].spec.storage_class_name == "gp3"
-                   for p in runner_pods(core, ars))
-    assert sb.cluster.wait(bound_and_running, 30), "new work volumes did not bind after the storage class fix"
+        for p in runner_pods(core, ars):
+            claim = claims.get(f"{p.metadata.name}-work")
+            if p.status is None or claim is None or claim.status is None:     # just created: no status yet
+                continue
+            if p.status.phase == "Running" and claim.status.phase == "Bound" and claim.spec.storage_class_name == "gp3":
+                return True
+        return False
+    wait_for(bound_and_running, what="new work volumes bound after the storage class fix")

@@ -137,10 +137,10 @@ def test_secret_values_are_generated_and_kept_byte_for_byte():
 
 
 def test_large_is_seeded_in_its_steady_state():
+    # Seeded: every runner is Running with a Bound claim as soon as the load returns, no controller has run. How
+    # long loading takes is a figure (bench/sandbox.py: startup_s), not asserted here.
     cluster = _cluster()
-    started = time.monotonic()
     load_scenario(cluster, "large", {"scale_sets": 4, "runners_per_set": 10, "churn_events_per_second": 0})
-    assert time.monotonic() - started < 3
     assert len(cluster.list(ARS)) == 4 and len(cluster.list(ERS)) == 4
     runners = [
         p for p in cluster.list("pods") if (p["metadata"].get("labels") or {}).get("actions-ephemeral-runner")

@@ -4,7 +4,6 @@ drill source (fixed objects, events and log lines; frozen clock). Update with
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import copy
 
@@ -12,6 +11,7 @@ from kube.logstream import LogLines, LogStatus
 from kube.objects import ObjectRef, mask_object
 from tests.test_tui_snapshots import loaded
 from tests.tui_fixtures import MONO, NOW, incident_monitor, seed_trends
+from tests.waiting import until
 from tui.app import ArcTopApp
 from tui.trends import TrendSampler
 
@@ -160,15 +160,6 @@ def drill_app() -> ArcTopApp:
     return app
 
 
-async def until(pilot, predicate) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while not predicate():
-        assert loop.time() < deadline, "the screen never loaded"
-        await pilot.pause(0.02)
-    await pilot.pause()
-
-
 async def runner_row(pilot) -> None:
     await loaded(pilot)
     await pilot.press("2")
@@ -182,6 +173,7 @@ def test_log_80x24(snap_compare):
         await pilot.press("l")
         await until(pilot, lambda: getattr(pilot.app.screen, "VIEW", "") == "log"
                     and pilot.app.screen.view.line_count == len(RUNNER_LOG))
+        await pilot.pause()                  # and one more frame: settled
 
     assert snap_compare(drill_app(), terminal_size=(80, 24), run_before=run)
 
@@ -192,6 +184,7 @@ def test_log_search_paused_200x60(snap_compare):
         await pilot.press("l")
         await until(pilot, lambda: getattr(pilot.app.screen, "VIEW", "") == "log"
                     and pilot.app.screen.view.line_count == len(RUNNER_LOG))
+        await pilot.pause()                  # and one more frame: settled
         await pilot.press("t", "slash", *"job", "enter")
         await pilot.pause()
 
@@ -203,6 +196,7 @@ def test_describe_80x24(snap_compare):
         await runner_row(pilot)
         await pilot.press("d")
         await until(pilot, lambda: getattr(pilot.app.screen, "loaded", False))
+        await pilot.pause()                  # and one more frame: settled
 
     assert snap_compare(drill_app(), terminal_size=(80, 24), run_before=run)
 
@@ -212,8 +206,10 @@ def test_describe_pod_200x60(snap_compare):
         await runner_row(pilot)
         await pilot.press("l")
         await until(pilot, lambda: getattr(pilot.app.screen, "VIEW", "") == "log")
+        await pilot.pause()                  # and one more frame: settled
         await pilot.press("d")
         await until(pilot, lambda: getattr(pilot.app.screen, "VIEW", "") == "describe" and pilot.app.screen.loaded)
+        await pilot.pause()                  # and one more frame: settled
 
     assert snap_compare(drill_app(), terminal_size=(200, 60), run_before=run)
 
@@ -227,6 +223,7 @@ def test_yaml_secret_80x24(snap_compare):
         await app.push_screen(YamlScreen(app.monitor.drill_source, ObjectRef("Secret", NS, "arc-github-token"),
                                          ("Scale sets",)))
         await until(pilot, lambda: getattr(app.screen, "loaded", False))
+        await pilot.pause()                  # and one more frame: settled
 
     assert snap_compare(drill_app(), terminal_size=(80, 24), run_before=run)
 

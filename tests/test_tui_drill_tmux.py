@@ -6,6 +6,7 @@ import sys
 import time
 
 from tests.test_cli_monitor import tmux  # noqa: F401  (the fixture)
+from tests.waiting import wait_for
 
 
 def runners_part(screen: str) -> str:
@@ -45,7 +46,5 @@ def test_demo_runner_log_in_a_real_terminal(tmux, tmp_path):  # noqa: F811
     term.wait_for(lambda s: "Scale sets" in s and "Runners" in s and "› log" not in s, timeout=10)
     time.sleep(0.5)       # an ESC directly followed by "q" reads as alt+q in a terminal
     term.keys("q")
-    end = time.monotonic() + 15
-    while not status.exists() and time.monotonic() < end:
-        time.sleep(0.2)
+    wait_for(status.exists, step=0.2, what="arc-top to exit")
     assert status.read_text().strip() == "0"

@@ -11,9 +11,10 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 
 from kube.objects import MASK, ObjectRef, mask_object, mask_value, without_managed_fields
-from tests.test_tui_drill_snapshots import RUNNER, RUNNER_UID, drill_app, objects, runner_row, until
+from tests.test_tui_drill_snapshots import RUNNER, RUNNER_UID, drill_app, objects, runner_row
 from tests.test_tui_snapshots import loaded
 from tests.tui_fixtures import incident_monitor
+from tests.waiting import until
 from tui.screens.describe_text import describe_lines, wrap
 from tui.screens.drill import crumbs, resolve
 from tui.screens.help import help_rows

@@ -12,8 +12,9 @@ import pytest
 from rich.console import Console
 
 from kube.model import RUNNERS, Snapshot
-from tests.test_tui_app import cells, loaded, make_app, shown, table, until
+from tests.test_tui_app import cells, loaded, make_app, shown, table
 from tests.tui_fixtures import FakeMonitor, event, incident_monitor, kube_runner, pod, runner, scale_set, volume
+from tests.waiting import until, wait_for
 from tui.findings import NO_FINDINGS, ChecksLoop, FindingsView, finding_key
 from tui.screens.finding import FindingScreen
 from tui.screens.main import MainScreen
@@ -377,10 +378,9 @@ def test_checks_loop_thread_delivers_and_stops():
     got = threading.Event()
     loop = ChecksLoop(monitor, lambda *args: got.set(), run=lambda snapshot, **kw: [], interval=0.01)
     loop.start()
-    assert got.wait(5)
+    wait_for(got.is_set, what="a delivery")
     loop.stop()
-    loop._thread.join(5)
-    assert not loop._thread.is_alive()
+    wait_for(lambda: not loop._thread.is_alive(), what="the checks thread to end")
 
 
 def test_view_reports_the_uids_whose_rows_change():
@@ -492,7 +492,7 @@ async def test_fs_group_patch_clears_the_work_volume_findings_in_a_running_monit
                            and p.spec.get("securityContext", {}).get("fsGroup") == 123
                            for p in main.snapshot.of("pods").values())
 
-            await until(pilot, healthy_new_runner, timeout=15, what="a new runner with fsGroup 123")
+            await until(pilot, healthy_new_runner, timeout=30, what="a new runner with fsGroup 123")
             try:
                 await until(pilot, lambda: not FIXED_BY_FS_GROUP & shown_codes("arc-runners/arc-runner-set"),
                             timeout=25, what="ARC501/ARC502/ARC404 cleared")

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from kubernetes import client
 
 from kube.config import connect
 from kube.monitor import Monitor
 from tests.conftest import api_client
+from tests.waiting import until
 from tui.app import ArcTopApp
 
 NS = "arc-runners"
-
-
-async def until(pilot, predicate, timeout: float = 20.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.asyncio
@@ -50,7 +40,7 @@ async def test_pod_lifecycle_and_restart_show_on_screen(healthy):
 
         header = lambda: str(app.screen.query_one("#header").render())  # noqa: E731
         healthy.cluster.restart(down_seconds=1.5)
-        await until(pilot, lambda: "reconnecting" in header(), timeout=10)
+        await until(pilot, lambda: "reconnecting" in header())
         await until(pilot, lambda: "live" in header() and "reconnecting" not in header(), timeout=20)
         await pilot.press("q")
 
@@ -84,8 +74,7 @@ async def test_a_410_while_running_relists_without_ghost_or_missing_rows(healthy
         runners = app.screen.query_one("#runners-table")
         volumes = app.screen.query_one("#volumes-table")
         await until(pilot, lambda: app.monitor is not None and app.monitor.synced() and runners.total_count > 0)
-        healthy.cluster.paused = True                  # no churn: the server's content holds still
-        try:
+        with healthy.paused():                         # no churn: the server's content holds still
             core.create_namespaced_pod(NS, {
                 "metadata": {"name": "arc-top-ghost", "labels": {
                     "app.kubernetes.io/component": "runner", "actions.github.com/scale-set-name": "arc-runner-set",
@@ -99,15 +88,13 @@ async def test_a_410_while_running_relists_without_ghost_or_missing_rows(healthy
             healthy.cluster.delete("pods", NS, "arc-top-ghost")   # …this DELETED is never delivered…
             healthy.cluster.compact()                  # …and their resourceVersions are now too old: 410
             await until(pilot, lambda: not runners.has_row(ghost), timeout=30)
-            await until(pilot, lambda: _shown_roots(runners) == _server_runner_roots(healthy), timeout=10)
+            await until(pilot, lambda: _shown_roots(runners) == _server_runner_roots(healthy))
             assert set(volumes._rows) == {v["metadata"]["uid"] for v in healthy.cluster.list("persistentvolumeclaims")}
             header = lambda: str(app.screen.query_one("#header").render())  # noqa: E731
             await until(pilot, lambda: "live" in header() and "reconnecting" not in header(), timeout=20)
             assert _shown_roots(runners) == _server_runner_roots(healthy)
             # The pods watcher holding the ghost re-listed (its DELETED was compacted away: only a re-list removes it).
             assert any(w.lists > n for w, n in zip(pods, lists, strict=True)), "no re-list after the 410"
-        finally:
-            healthy.cluster.paused = False
         await pilot.press("q")
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from rich.text import Text
 from textual.app import App
 
+from tests.waiting import until
 from widgets.resource_table import ColumnSpec, ResourceTable, TableRow
 
 pytestmark = pytest.mark.asyncio
@@ -23,14 +22,6 @@ def row(key: str, phase: str = "Running", parent: str | None = None) -> TableRow
 class TableApp(App):
     def compose(self):
         yield ResourceTable(COLUMNS, id="t")
-
-
-async def until(pilot, condition, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await pilot.pause()
 
 
 async def test_update_insert_remove_keep_cursor_key():

@@ -1,16 +1,23 @@
 """The suite's one way to wait: poll a condition until it holds and return what it returned.
 
 Never a fixed sleep, never a wall-clock assertion: `timeout` is a bound for a loaded 2-core machine, not a
-budget (figures belong in bench/). The message names what was awaited, and the last value seen."""
+budget (figures belong in bench/). The message names what was awaited, and the last value seen.
+
+`held` / `held_in_app` are the one way to act on an object of a churning sandbox: wait until something is
+there, pause the simulation, look again (it may have gone between the two), and keep it paused while the test
+acts, so that the object cannot be churned away under the test (the API keeps serving while paused)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TypeVar
 
 T = TypeVar("T")
+
+HOLD_ATTEMPTS = 20
 
 
 def wait_for(predicate: Callable[[], T], timeout: float = 30.0, step: float = 0.05, what: str = "") -> T:
@@ -38,3 +45,54 @@ async def until(pilot, predicate: Callable[[], T], timeout: float = 20.0, what: 
                                  f"(last: {value!r:.300})")
         await pilot.pause(0.05)
         await asyncio.sleep(0)
+
+
+def _pause(cluster) -> bool:
+    """Pause `cluster` (a sandbox.cluster.Cluster); True when it was running (so we resume it after)."""
+    was_running = not cluster.paused
+    if not cluster.pause(timeout=60):
+        raise AssertionError("the sandbox simulation did not come to rest within 60 s")
+    return was_running
+
+
+@contextmanager
+def held(cluster, find: Callable[[], T], timeout: float = 30.0, what: str = "") -> Iterator[T]:
+    """`with held(sandbox.cluster, find) as found:` — wait until `find()` returns something, then pause the
+    simulation and call `find()` again; inside the block nothing simulated changes, so what it found stays.
+    A cluster that was already paused stays paused after the block."""
+    for _ in range(HOLD_ATTEMPTS):
+        wait_for(find, timeout, what=what)
+        resume = _pause(cluster)
+        found = find()
+        if found:
+            break
+        if resume:                      # it was there at the wait, gone by the pause: try again
+            cluster.resume()
+    else:
+        raise AssertionError(f"{what or find!r} never stayed long enough to be held")
+    try:
+        yield found
+    finally:
+        if resume:
+            cluster.resume()
+
+
+@asynccontextmanager
+async def held_in_app(pilot, cluster, find: Callable[[], T], timeout: float = 30.0,
+                      what: str = "") -> AsyncIterator[T]:
+    """`held` for Pilot tests: the app runs while we wait (`find` may look at the screen as well)."""
+    for _ in range(HOLD_ATTEMPTS):
+        await until(pilot, find, timeout, what=what)
+        resume = _pause(cluster)
+        found = find()
+        if found:
+            break
+        if resume:
+            cluster.resume()
+    else:
+        raise AssertionError(f"{what or find!r} never stayed long enough to be held")
+    try:
+        yield found
+    finally:
+        if resume:
+            cluster.resume()
