@@ -72,7 +72,7 @@ class Kubectl:
 #            it with `scripts/soak-tests.sh 1 --write-durations`), every tmux test, and the sandbox rehearsals.
 # `pytest -m "not slow"` is the quick loop. Marking is a pure function of the collected tests and that file (no
 # timing at collection); a run ends by listing the tests over SLOW_S that are not marked slow yet.
-SLOW_S = 5.0
+SLOW_S = 1.0
 DURATIONS = Path(__file__).with_name("durations.json")
 DURATIONS_KEPT_S = 0.5                # the file keeps the tests over this (a lower SLOW_S needs no new measure)
 REHEARSALS = frozenset({"test_sandbox_rehearsal.py", "test_fixes_rehearsal.py"})
