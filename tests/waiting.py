@@ -20,31 +20,40 @@ T = TypeVar("T")
 HOLD_ATTEMPTS = 20
 
 
+class _Poll:
+    """One condition polled against one deadline: call it; True once the predicate gave a truthy value (kept in
+    `value`); AssertionError, naming what was awaited and the last value, once the deadline has passed."""
+
+    def __init__(self, predicate: Callable[[], object], timeout: float, what: str) -> None:
+        self.predicate, self.timeout, self.what = predicate, timeout, what
+        self.deadline = time.monotonic() + timeout
+        self.value: object = None
+
+    def __call__(self) -> bool:
+        self.value = self.predicate()
+        if self.value:
+            return True
+        if time.monotonic() >= self.deadline:
+            raise AssertionError(f"timed out after {self.timeout:g} s waiting for {self.what or self.predicate!r} "
+                                 f"(last: {self.value!r:.300})")
+        return False
+
+
 def wait_for(predicate: Callable[[], T], timeout: float = 30.0, step: float = 0.05, what: str = "") -> T:
     """The first truthy value `predicate()` returns within `timeout` seconds; AssertionError otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or predicate!r} "
-                                 f"(last: {value!r:.300})")
+    poll = _Poll(predicate, timeout, what)
+    while not poll():
         time.sleep(step)
+    return poll.value
 
 
 async def until(pilot, predicate: Callable[[], T], timeout: float = 20.0, what: str = "") -> T:
     """`wait_for` for Pilot tests: lets the app run between polls."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what or predicate!r} "
-                                 f"(last: {value!r:.300})")
+    poll = _Poll(predicate, timeout, what)
+    while not poll():
         await pilot.pause(0.05)
         await asyncio.sleep(0)
+    return poll.value
 
 
 def _pause(cluster) -> bool:
