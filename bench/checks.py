@@ -26,8 +26,8 @@ SCENARIOS = ("healthy", "kube-permissions", "pvc-pending", "bad-credentials", "n
 
 
 def _monitor(sandbox):
-    from kube.config import connect
-    from kube.monitor import Monitor
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
 
     monitor = Monitor(connect(sandbox.kubeconfig_path, all_namespaces=True))
     monitor.start()
@@ -38,8 +38,8 @@ def _monitor(sandbox):
 
 def log_tails(sandbox, snapshot, tail: int = 200) -> list:
     """LogTails of the ARC pods in the snapshot, current and previous instances."""
-    from checks import LogTail
-    from kube import model
+    from arc_top.checks import LogTail
+    from arc_top.kube import model
 
     out = []
     for pod in snapshot.of(model.PODS).values():
@@ -74,8 +74,8 @@ def _time(fn, runs: int) -> dict:
 def bench(runs: int) -> dict:
     """checks.run on a synced snapshot of `large`: while the sandbox churns and the watch threads apply it (the
     app's situation: the GIL is shared), then alone after both stopped (the checks' own cost)."""
-    import checks
-    from sandbox.run import start_sandbox
+    from arc_top import checks
+    from arc_top.sandbox.run import start_sandbox
 
     sandbox = start_sandbox("large", kubeconfig_path=os.path.join(tempfile.mkdtemp(), "kubeconfig"))
     try:
@@ -92,7 +92,7 @@ def bench(runs: int) -> dict:
     finally:
         sandbox.stop()
     time.sleep(1)
-    from checks import logpatterns
+    from arc_top.checks import logpatterns
 
     logpatterns._CACHE.clear()
     began = time.perf_counter()
@@ -110,8 +110,8 @@ def bench(runs: int) -> dict:
 
 
 def scenario_codes(wait: float) -> dict:
-    import checks
-    from sandbox.run import start_sandbox
+    from arc_top import checks
+    from arc_top.sandbox.run import start_sandbox
 
     table = {}
     for name in SCENARIOS:

@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def start_sandbox_process(scenario: str, kubeconfig: str, params: list[str] = ()) -> subprocess.Popen:
     """`arc-top sandbox` in a child process; returns once it serves."""
-    argv = [sys.executable, "-m", "cli.main", "sandbox", "--scenario", scenario, "--kubeconfig", kubeconfig]
+    argv = [sys.executable, "-m", "arc_top.cli.main", "sandbox", "--scenario", scenario, "--kubeconfig", kubeconfig]
     for p in params:
         argv += ["--set", p]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)

@@ -36,8 +36,8 @@ def _ms(values: list[float]) -> dict:
 
 
 def _finding(conn, code: str, wait: float = 60.0):
-    from kube.monitor import Monitor
-    from tui.findings import ChecksLoop
+    from arc_top.kube.monitor import Monitor
+    from arc_top.tui.findings import ChecksLoop
 
     monitor = Monitor(conn)
     monitor.start()
@@ -59,11 +59,11 @@ def _finding(conn, code: str, wait: float = 60.0):
 
 async def _screen(kubeconfig: str, finding, samples: int) -> list[float]:
     """Seconds from `f` on the finding's row to the fix screen showing its dry-run verdict."""
-    from kube.config import connect
-    from kube.monitor import Monitor
-    from tui.app import ArcTopApp
-    from tui.findings import finding_key
-    from tui.screens.fix import FixScreen
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
+    from arc_top.tui.app import ArcTopApp
+    from arc_top.tui.findings import finding_key
+    from arc_top.tui.screens.fix import FixScreen
 
     conn = connect(kubeconfig, None, (), True)
     app = ArcTopApp(lambda on_change: Monitor(conn, on_change))
@@ -108,9 +108,9 @@ def main() -> None:
     parser.add_argument("--screen-samples", type=int, default=20)
     args = parser.parse_args()
 
-    from fixes.audit import AuditLog
-    from fixes.session import Fixer
-    from kube.config import connect
+    from arc_top.fixes.audit import AuditLog
+    from arc_top.fixes.session import Fixer
+    from arc_top.kube.config import connect
 
     tmp = tempfile.mkdtemp(prefix="arc-top-bench-fix-")
     kubeconfig = os.path.join(tmp, "kubeconfig")

@@ -25,11 +25,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 def start_server(kubeconfig: str, inproc: bool):
     if inproc:
-        from sandbox.run import start_sandbox
+        from arc_top.sandbox.run import start_sandbox
 
         return start_sandbox("large", kubeconfig_path=kubeconfig)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "sandbox", "--scenario", "large", "--kubeconfig",
+    proc = subprocess.Popen([sys.executable, "-m", "arc_top.cli.main", "sandbox", "--scenario", "large", "--kubeconfig",
                              kubeconfig], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root)
     for line in proc.stdout:
         if "Press Ctrl-C" in line:
@@ -46,8 +46,8 @@ def stop_server(server) -> None:
 
 
 def sync_run(kubeconfig: str, seconds: float) -> dict:
-    from kube.config import connect
-    from kube.monitor import Monitor
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
 
     conn = connect(kubeconfig, all_namespaces=True)
     monitor = Monitor(conn)
@@ -82,9 +82,9 @@ def sync_run(kubeconfig: str, seconds: float) -> dict:
 
 
 def memory_run(kubeconfig: str) -> dict:
-    from kube import apis
-    from kube.config import connect
-    from kube.monitor import Monitor, plan
+    from arc_top.kube import apis
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor, plan
 
     conn = connect(kubeconfig, all_namespaces=True)
     for spec in plan(()):      # import the client's API modules before measuring
@@ -111,7 +111,7 @@ def memory_run(kubeconfig: str) -> dict:
 
 def _pods_bytes(snap) -> int:
     """Retained size of one pod projection (deep, shared strings counted once per pod)."""
-    from kube import model
+    from arc_top.kube import model
 
     pods = list(snap.of(model.PODS).values())[:200]
     seen: set[int] = set()
@@ -133,9 +133,9 @@ def _pods_bytes(snap) -> int:
 
 
 def parse_costs(kubeconfig: str) -> dict:
-    from kube import apis, model
-    from kube.config import connect
-    from kube.projections import project
+    from arc_top.kube import apis, model
+    from arc_top.kube.config import connect
+    from arc_top.kube.projections import project
 
     conn = connect(kubeconfig, all_namespaces=True)
     began = time.perf_counter()

@@ -46,12 +46,12 @@ def rss_mb() -> float:
 # ---- the child: arc-top, headless ---------------------------------------------------------------------------
 async def child(kubeconfig: str, seconds: float, cap: int, drop_at: float | None) -> dict:
     sys.path.insert(0, ROOT)
-    from kube.config import connect
-    from kube.monitor import Monitor
-    from kube.objects import ObjectRef
-    from tui.app import ArcTopApp
-    from tui.screens.drill import source_for
-    from tui.screens.logs import LogScreen
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
+    from arc_top.kube.objects import ObjectRef
+    from arc_top.tui.app import ArcTopApp
+    from arc_top.tui.screens.drill import source_for
+    from arc_top.tui.screens.logs import LogScreen
 
     conn = connect(kubeconfig, all_namespaces=True)
     app = ArcTopApp(lambda on_change: Monitor(conn, on_change))

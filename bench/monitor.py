@@ -35,9 +35,9 @@ def p95(values: list[float]) -> float | None:
 # ---- the child: arc-top's real path, headless -----------------------------------------------------------------
 async def child(kubeconfig: str, samples: int, started: float) -> dict:
     sys.path.insert(0, ROOT)
-    from kube.config import connect
-    from kube.monitor import Monitor
-    from tui.app import ArcTopApp
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
+    from arc_top.tui.app import ArcTopApp
 
     conn = connect(kubeconfig, all_namespaces=True)
     app = ArcTopApp(lambda on_change: Monitor(conn, on_change))

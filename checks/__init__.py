@@ -7,12 +7,12 @@ docs links live in checks/catalogue.py (`CODES`); log lines are classified by `c
 Imports: `kube` (its data types) and `probes` (probe results) only — never fixes, tui, widgets, cli or sandbox
 (tests/test_layers.py)."""
 
-from checks.catalogue import CODES, Code
-from checks.credentials import ProbeProblem, ProbeResult, results_by_scale_set
-from checks.engine import run
-from checks.finding import ERROR, INFO, SEVERITIES, WARNING, Finding, LogTail, Subject, worst
-from checks.logpatterns import Pattern
-from checks.logpatterns import match as match_log_line
+from arc_top.checks.catalogue import CODES, Code
+from arc_top.checks.credentials import ProbeProblem, ProbeResult, results_by_scale_set
+from arc_top.checks.engine import run
+from arc_top.checks.finding import ERROR, INFO, SEVERITIES, WARNING, Finding, LogTail, Subject, worst
+from arc_top.checks.logpatterns import Pattern
+from arc_top.checks.logpatterns import match as match_log_line
 
 __all__ = ["CODES", "ERROR", "INFO", "SEVERITIES", "WARNING", "Code", "Finding", "LogTail", "Pattern",
            "ProbeProblem", "ProbeResult", "Subject", "match_log_line", "results_by_scale_set", "run", "worst"]

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
-from checks.catalogue import finding, not_evaluated
-from checks.context import Context, d, s, set_key
-from checks.finding import Finding, Subject
-from checks.registry import check
-from checks.text import quote
-from kube import model
-from probes.urls import config_url_problem
+from arc_top.checks.catalogue import finding, not_evaluated
+from arc_top.checks.context import Context, d, s, set_key
+from arc_top.checks.finding import Finding, Subject
+from arc_top.checks.registry import check
+from arc_top.checks.text import quote
+from arc_top.kube import model
+from arc_top.probes.urls import config_url_problem
 
 TOKEN = "github_token"
 APP_KEYS = ("github_app_id", "github_app_installation_id", "github_app_private_key")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checks.finding import ERROR, INFO, WARNING, Finding, Subject
-from checks.text import clean
+from arc_top.checks.finding import ERROR, INFO, WARNING, Finding, Subject
+from arc_top.checks.text import clean
 
 _GH = "https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners-with-actions-runner-controller/"
 TROUBLESHOOTING = _GH + "troubleshooting-actions-runner-controller-errors"

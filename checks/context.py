@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from checks import logpatterns
-from checks.finding import LogTail, Subject
-from kube import model
+from arc_top.checks import logpatterns
+from arc_top.checks.finding import LogTail, Subject
+from arc_top.kube import model
 
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
                              "storageclass.beta.kubernetes.io/is-default-class")

@@ -13,10 +13,10 @@ import time
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from checks.catalogue import finding
-from checks.finding import ERROR, WARNING, Finding, Subject
-from checks.registry import check
-from probes.model import (  # noqa: F401  (re-exported: the data types live with the probes)
+from arc_top.checks.catalogue import finding
+from arc_top.checks.finding import ERROR, WARNING, Finding, Subject
+from arc_top.checks.registry import check
+from arc_top.probes.model import (  # noqa: F401  (re-exported: the data types live with the probes)
     LEVEL_PERMISSIONS,
     LEVEL_SCOPES,
     PERMISSION_WORDS,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from checks import auth, credentials, network, permissions, practices, scaling, storage  # noqa: F401  (they register)
-from checks.catalogue import finding
-from checks.context import Context
-from checks.finding import Finding, LogTail, Subject
-from checks.registry import CHECKS, Check
-from kube.model import Snapshot
+from arc_top.checks import auth, credentials, network, permissions, practices, scaling, storage  # noqa: F401  (they register)
+from arc_top.checks.catalogue import finding
+from arc_top.checks.context import Context
+from arc_top.checks.finding import Finding, LogTail, Subject
+from arc_top.checks.registry import CHECKS, Check
+from arc_top.kube.model import Snapshot
 
 
 def _crashed(check: Check, exc: BaseException) -> Finding:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kube.model import LogTail  # noqa: F401  (the kube layer reads tails; the checks quote them)
+from arc_top.kube.model import LogTail  # noqa: F401  (the kube layer reads tails; the checks quote them)
 
 ERROR = "error"
 WARNING = "warning"

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from checks.finding import Finding
-from checks.text import mask
-from kube.operations import CREATE, DELETE, PATCH, Operation, Target
+from arc_top.checks.finding import Finding
+from arc_top.checks.text import mask
+from arc_top.kube.operations import CREATE, DELETE, PATCH, Operation, Target
 
 TOKEN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

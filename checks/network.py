@@ -13,13 +13,13 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
-from checks import template as tpl
-from checks.catalogue import finding, not_evaluated
-from checks.context import Context, d, dicts, lst, s, set_key, subject_of
-from checks.finding import Finding, Subject
-from checks.registry import check
-from checks.text import plural
-from kube import model
+from arc_top.checks import template as tpl
+from arc_top.checks.catalogue import finding, not_evaluated
+from arc_top.checks.context import Context, d, dicts, lst, s, set_key, subject_of
+from arc_top.checks.finding import Finding, Subject
+from arc_top.checks.registry import check
+from arc_top.checks.text import plural
+from arc_top.kube import model
 
 PUBLIC_HOSTS = ("github.com", "www.github.com")
 API_PORTS = (443, 6443)

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks import rbac
-from checks import template as tpl
-from checks.catalogue import finding, not_evaluated
-from checks.context import Context, s, set_key, subject_of
-from checks.finding import WARNING, Finding, Subject
-from checks.registry import check
-from checks.text import plural, quote
-from kube import model
+from arc_top.checks import rbac
+from arc_top.checks import template as tpl
+from arc_top.checks.catalogue import finding, not_evaluated
+from arc_top.checks.context import Context, s, set_key, subject_of
+from arc_top.checks.finding import WARNING, Finding, Subject
+from arc_top.checks.registry import check
+from arc_top.checks.text import plural, quote
+from arc_top.kube import model
 
 HOSTPATH_PROVISIONERS = frozenset({"rancher.io/local-path", "microk8s.io/hostpath", "k8s.io/minikube-hostpath",
                                    "docker.io/hostpath", "kubernetes.io/host-path", "hostpath.csi.k8s.io",

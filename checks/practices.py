@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from checks import template as tpl
-from checks.catalogue import finding, not_evaluated
-from checks.context import Context, d, image_tag, s, set_key, subject_of, version_tuple
-from checks.finding import Finding, Subject
-from checks.registry import check
-from checks.text import quote
-from kube import model
+from arc_top.checks import template as tpl
+from arc_top.checks.catalogue import finding, not_evaluated
+from arc_top.checks.context import Context, d, image_tag, s, set_key, subject_of, version_tuple
+from arc_top.checks.finding import Finding, Subject
+from arc_top.checks.registry import check
+from arc_top.checks.text import quote
+from arc_top.kube import model
 
 PSA_PREFIX = "pod-security.kubernetes.io/"
 PHASE_GRACE = 60.0            # seconds a ≥0.14 controller has to write status.phase

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from checks.context import Context, d, dicts, lst, s
-from kube import model
+from arc_top.checks.context import Context, d, dicts, lst, s
+from arc_top.kube import model
 
 # ARC_REFERENCE §3: the Role the chart gives the kube-mode runner (0.4 … 0.14.2). novolume mode drops batch/jobs.
 KUBE_MODE_RULES: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from checks.finding import Finding
+from arc_top.checks.finding import Finding
 
 CheckFn = Callable[..., Iterable[Finding]]
 

@@ -13,11 +13,11 @@ import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from checks.context import d, dicts, lst, s
-from checks.finding import ERROR, Finding
-from checks.fixplan import Facts, FixPlan, PlanError, Variant, decode, encode, pointer
-from checks.template import WORK_PATH
-from kube.operations import DELETE, PATCH, Operation, Target
+from arc_top.checks.context import d, dicts, lst, s
+from arc_top.checks.finding import ERROR, Finding
+from arc_top.checks.fixplan import Facts, FixPlan, PlanError, Variant, decode, encode, pointer
+from arc_top.checks.template import WORK_PATH
+from arc_top.kube.operations import DELETE, PATCH, Operation, Target
 
 ARC_API = "actions.github.com/v1alpha1"
 RUNNER_IMAGE = "ghcr.io/actions/actions-runner:latest"

@@ -15,8 +15,8 @@ import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 
-from checks.finding import ERROR, INFO, RANK, SEVERITIES, WARNING, Finding
-from checks.text import redact as mask_secrets
+from arc_top.checks.finding import ERROR, INFO, RANK, SEVERITIES, WARNING, Finding
+from arc_top.checks.text import redact as mask_secrets
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "junit")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from checks.catalogue import finding, not_evaluated
-from checks.context import Context, set_key, subject_of
-from checks.finding import Finding, Subject
-from checks.registry import capped, check
-from checks.text import age, plural
-from kube import model
+from arc_top.checks.catalogue import finding, not_evaluated
+from arc_top.checks.context import Context, set_key, subject_of
+from arc_top.checks.finding import Finding, Subject
+from arc_top.checks.registry import capped, check
+from arc_top.checks.text import age, plural
+from arc_top.kube import model
 
 WARMUP = 120.0              # a new scale set may have fewer runners than minRunners this long
 PENDING_GRACE = 180.0       # a runner pod may be Pending this long without a failure sign

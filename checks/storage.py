@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from checks import template as tpl
-from checks.catalogue import finding, not_evaluated
-from checks.context import Context, d, lst, s, set_key, subject_of
-from checks.finding import Finding
-from checks.registry import capped, check
-from checks.text import age, quote
-from kube import model
+from arc_top.checks import template as tpl
+from arc_top.checks.catalogue import finding, not_evaluated
+from arc_top.checks.context import Context, d, lst, s, set_key, subject_of
+from arc_top.checks.finding import Finding
+from arc_top.checks.registry import capped, check
+from arc_top.checks.text import age, quote
+from arc_top.kube import model
 
 PENDING_GRACE = 120.0           # seconds a work claim may stay Pending without a failure event
 FAILURE_REASONS = frozenset({"ProvisioningFailed", "FailedBinding", "ClaimLost", "VolumeMismatch"})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from checks.context import d, dicts, lst, s
-from kube import model
+from arc_top.checks.context import d, dicts, lst, s
+from arc_top.kube import model
 
 HOOKS_ENV = "ACTIONS_RUNNER_CONTAINER_HOOKS"
 POD_NAME_ENV = "ACTIONS_RUNNER_POD_NAME"

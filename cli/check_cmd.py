@@ -15,8 +15,8 @@ import os
 import sys
 import time
 
-from cli.cluster import THREADS_GRACE_S, GitHubProbes, add_connection_flags, join_threads, sync_problem
-from cli.monitor_cmd import EXIT_USAGE, connect_checked, fail
+from arc_top.cli.cluster import THREADS_GRACE_S, GitHubProbes, add_connection_flags, join_threads, sync_problem
+from arc_top.cli.monitor_cmd import EXIT_USAGE, connect_checked, fail
 
 FORMATS = ("table", "json", "junit")
 FAIL_ON = ("error", "warning", "info", "never")
@@ -65,7 +65,7 @@ def add_parser(sub) -> None:
 # ---- the command --------------------------------------------------------------------------------------------
 def _list_codes(output: str) -> int:
     """The catalogue: what users grep, filter and silence by."""
-    from checks.catalogue import CODES
+    from arc_top.checks.catalogue import CODES
 
     if output == "json":
         print(json.dumps([{"code": c.code, "severity": c.severity, "title": c.title, "docs": c.docs,
@@ -132,7 +132,7 @@ def _read_github_ca(args: argparse.Namespace) -> str:
 
 
 def _check_demo(args: argparse.Namespace) -> int:
-    from cli.cluster import on_demo_sandbox
+    from arc_top.cli.cluster import on_demo_sandbox
 
     scenario = args.scenario or "incident"
     settle = DEMO_SETTLE_S if args.settle is None else args.settle
@@ -141,8 +141,8 @@ def _check_demo(args: argparse.Namespace) -> int:
 
 
 def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) -> int:
-    from kube.logtail import LogTailer
-    from kube.monitor import Monitor
+    from arc_top.kube.logtail import LogTailer
+    from arc_top.kube.monitor import Monitor
 
     monitor = Monitor(conn)
     monitor.start()
@@ -175,7 +175,7 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
 
 
 def _check_files(args: argparse.Namespace) -> int:
-    from kube.offline import OfflineError, load_files
+    from arc_top.kube.offline import OfflineError, load_files
 
     try:
         offline = load_files(args.files)
@@ -190,9 +190,9 @@ def _check_files(args: argparse.Namespace) -> int:
 
 # ---- output -------------------------------------------------------------------------------------------------
 def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None) -> int:
-    import checks
-    from checks import report
-    from kube import model
+    from arc_top import checks
+    from arc_top.checks import report
+    from arc_top.kube import model
 
     arc = snapshot.arc
     if getattr(arc, "arc_version", ""):

@@ -57,7 +57,7 @@ class GitHubProbes:
     """The credential probes, on their own thread from the first sync; `results()` waits within their budget."""
 
     def __init__(self, api_client, snapshot, timeout: float, extra_ca: bytes | None):
-        from kube.credentials import CredentialProber
+        from arc_top.kube.credentials import CredentialProber
 
         self.budget = 3 * timeout + 2
         self._prober = CredentialProber(api_client, timeout=timeout, extra_ca=extra_ca)
@@ -117,8 +117,8 @@ class LiveChecks:
         self.errors: list[str] = []
 
     def start(self, timeout: float) -> str:
-        from kube.monitor import Monitor
-        from tui.findings import ChecksLoop
+        from arc_top.kube.monitor import Monitor
+        from arc_top.tui.findings import ChecksLoop
 
         self.monitor = Monitor(self.conn)
         self.monitor.start()
@@ -146,7 +146,7 @@ class LiveChecks:
         return run
 
     def scale_sets(self) -> list[str]:
-        from kube import model
+        from arc_top.kube import model
 
         if self.monitor is None:
             return []
@@ -169,9 +169,9 @@ def on_demo_sandbox(args: argparse.Namespace, scenario: str, run: Callable[[obje
     import os
     import tempfile
 
-    from cli.monitor_cmd import connect_checked, fail
-    from sandbox.run import start_sandbox
-    from sandbox.scenario import list_scenarios
+    from arc_top.cli.monitor_cmd import connect_checked, fail
+    from arc_top.sandbox.run import start_sandbox
+    from arc_top.sandbox.scenario import list_scenarios
 
     names = [name for name, _ in list_scenarios()]
     if scenario not in names:

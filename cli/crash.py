@@ -35,7 +35,7 @@ def _masked(text: str) -> str:
     import re
 
     try:
-        from checks.text import redact
+        from arc_top.checks.text import redact
     except Exception:  # the masking itself is broken: keep no line that may hold a credential's value
         redact = None
     text = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"

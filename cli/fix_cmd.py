@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from cli.cluster import LiveChecks, add_connection_flags
-from cli.fix_flow import EXIT_NOT_CLEARED, EXIT_OK, Result, apply_and_report, show_and_decide
-from cli.fix_view import Output, finding_json, print_json, safe
-from cli.monitor_cmd import add_github_flags, add_read_only_flag, connect_checked, fail
+from arc_top.cli.cluster import LiveChecks, add_connection_flags
+from arc_top.cli.fix_flow import EXIT_NOT_CLEARED, EXIT_OK, Result, apply_and_report, show_and_decide
+from arc_top.cli.fix_view import Output, finding_json, print_json, safe
+from arc_top.cli.monitor_cmd import add_github_flags, add_read_only_flag, connect_checked, fail
 
 SETTLE_S = 20.0            # log-based findings (ARC502, ARC403) show after a few check runs
 FIRST_RUN_GRACE_S = 60.0   # beyond --settle: how long to wait for the first check run at all
@@ -74,7 +74,7 @@ def add_parser(sub) -> None:
 
 # ---- the catalogue ----------------------------------------------------------------------------------------------
 def list_fixes(output: str) -> int:
-    from checks import remedies
+    from arc_top.checks import remedies
 
     entries = remedies.catalogue()
     if output == "json":
@@ -108,8 +108,8 @@ def parse_target(text: str) -> tuple[str, str, str] | str:
 
 
 def _usage_problem(args: argparse.Namespace) -> str:
-    from checks import remedies
-    from checks.catalogue import CODES
+    from arc_top.checks import remedies
+    from arc_top.checks.catalogue import CODES
 
     given = ", ".join(flag for dest, flag in _CONNECTION_FLAGS.items() if getattr(args, dest, None))
     if args.demo and given:
@@ -222,7 +222,7 @@ def run_fix(args: argparse.Namespace) -> int:
 
 
 def _fix_demo(args: argparse.Namespace) -> int:
-    from cli.cluster import on_demo_sandbox
+    from arc_top.cli.cluster import on_demo_sandbox
 
     return on_demo_sandbox(args, args.scenario or "kube-permissions", lambda conn: _fix(args, conn))
 
@@ -236,9 +236,9 @@ def _fix(args: argparse.Namespace, conn) -> int:
 
 
 def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
-    from checks.fixplan import PlanError
-    from fixes.session import Fixer
-    from kube.remedy import WriteError
+    from arc_top.checks.fixplan import PlanError
+    from arc_top.fixes.session import Fixer
+    from arc_top.kube.remedy import WriteError
 
     out = Output(args.output)
     problem = live.start(args.timeout)
@@ -296,7 +296,7 @@ def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
 def _verify(live: LiveChecks, out: Output, finding, applied, wait: float):
     """Feed each check run made after the apply to a Verification until it has a verdict; a progress line each
     time what it says changes."""
-    from fixes.verify import WAITING, Verification
+    from arc_top.fixes.verify import WAITING, Verification
 
     verification = Verification.of(finding, applied.at, wait)
     shown = ""

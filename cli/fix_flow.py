@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from cli.fix_view import Output, dry_run_json, plan_json, print_json, safe, show_preview
-from cli.monitor_cmd import fail
+from arc_top.cli.fix_view import Output, dry_run_json, plan_json, print_json, safe, show_preview
+from arc_top.cli.monitor_cmd import fail
 
 EXIT_OK, EXIT_NOT_CLEARED = 0, 1
 
@@ -67,7 +67,7 @@ def show_and_decide(args, out: Output, result: Result, preview, title: str, ques
 
 def apply_and_report(fixer, out: Output, result: Result, preview):
     """Apply; an exit code when it ends here (refused, stale, failed), else the Applied."""
-    from fixes.session import Refused, Stale
+    from arc_top.fixes.session import Refused, Stale
 
     try:
         applied = fixer.apply(preview)

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 
-from checks.text import redact
+from arc_top.checks.text import redact
 
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
                       r"|\x1b[@-Z\\-_]?")
@@ -153,7 +153,7 @@ def finding_json(f) -> dict:
 
 
 def plan_json(preview) -> dict:
-    from fixes.session import op_json
+    from arc_top.fixes.session import op_json
 
     plan, chosen = preview.plan, preview.variant
     return {"title": plan.title, "code": plan.code, "target": target_json(plan.target),

@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from cli import check_cmd, crash, fix_cmd, monitor_cmd, sandbox_cmd, undo_cmd
+from arc_top.cli import check_cmd, crash, fix_cmd, monitor_cmd, sandbox_cmd, undo_cmd
 
 EXIT_INTERRUPTED = 130       # Ctrl-C, as a shell reports SIGINT
 EXIT_PIPE_CLOSED = 141       # the reader of the output went away (`arc-top audit | head -1`), as SIGPIPE reports

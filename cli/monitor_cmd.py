@@ -55,7 +55,7 @@ def fail(message: str) -> int:
 
 def connect_checked(args: argparse.Namespace, kubeconfig: str | None):
     """A checked Connection, or a one-line error string."""
-    from kube.config import ConnectError, check_reachable, connect
+    from arc_top.kube.config import ConnectError, check_reachable, connect
 
     try:
         conn = connect(kubeconfig, args.context, args.namespaces, args.all_namespaces)
@@ -68,8 +68,8 @@ def connect_checked(args: argparse.Namespace, kubeconfig: str | None):
 
 
 def _run_app(conn, title: str, args: argparse.Namespace) -> int:
-    from kube.monitor import Monitor
-    from tui.app import ArcTopApp
+    from arc_top.kube.monitor import Monitor
+    from arc_top.tui.app import ArcTopApp
 
     options: dict = {"title": title, "github": not args.no_github, "github_timeout": args.github_timeout}
     if _accepts(ArcTopApp, "read_only"):       # an app without the parameter has no fix screen: nothing to pass
@@ -126,8 +126,8 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from sandbox.run import start_sandbox
-    from sandbox.scenario import list_scenarios
+    from arc_top.sandbox.run import start_sandbox
+    from arc_top.sandbox.scenario import list_scenarios
 
     names = [name for name, _ in list_scenarios()]
     if args.scenario not in names:

@@ -48,7 +48,7 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sandbox.scenario import list_scenarios
+    from arc_top.sandbox.scenario import list_scenarios
 
     scenarios = dict(list_scenarios())
     if args.list:
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         params = _params(args.params)
     except ValueError as exc:
         return _fail(str(exc))
-    from sandbox.run import start_sandbox
+    from arc_top.sandbox.run import start_sandbox
 
     try:
         sandbox = start_sandbox(args.scenario, port=args.port, params=params,

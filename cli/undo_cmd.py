@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 
-from cli.cluster import add_connection_flags
-from cli.fix_flow import EXIT_OK, Result, apply_and_report, show_and_decide
-from cli.fix_view import Output, print_json, safe
-from cli.monitor_cmd import add_read_only_flag, connect_checked, fail
+from arc_top.cli.cluster import add_connection_flags
+from arc_top.cli.fix_flow import EXIT_OK, Result, apply_and_report, show_and_decide
+from arc_top.cli.fix_view import Output, print_json, safe
+from arc_top.cli.monitor_cmd import add_read_only_flag, connect_checked, fail
 
 
 def add_parsers(sub) -> None:
@@ -41,7 +41,7 @@ def add_parsers(sub) -> None:
 
 # ---- undo -------------------------------------------------------------------------------------------------------
 def run_undo(args: argparse.Namespace) -> int:
-    from fixes.audit import AuditLog
+    from arc_top.fixes.audit import AuditLog
 
     if args.id and args.last:
         return fail("give a fix id or --last, not both")
@@ -62,9 +62,9 @@ def run_undo(args: argparse.Namespace) -> int:
 
 
 def _undo(args: argparse.Namespace, conn, record: dict, audit) -> int:
-    from checks.fixplan import PlanError
-    from fixes.session import Fixer, Refused
-    from kube.remedy import WriteError
+    from arc_top.checks.fixplan import PlanError
+    from arc_top.fixes.session import Fixer, Refused
+    from arc_top.kube.remedy import WriteError
 
     out = Output(args.output)
     fixer = Fixer.for_connection(conn, read_only=bool(getattr(args, "read_only", False)), audit=audit)
@@ -102,7 +102,7 @@ def _record_json(record: dict) -> dict:
 
 # ---- audit ------------------------------------------------------------------------------------------------------
 def run_audit(args: argparse.Namespace) -> int:
-    from fixes.audit import AuditLog
+    from arc_top.fixes.audit import AuditLog
 
     audit = AuditLog()
     records = audit.records()

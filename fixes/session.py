@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from checks import remedies
-from checks.finding import Finding
-from checks.fixplan import (
+from arc_top.checks import remedies
+from arc_top.checks.finding import Finding
+from arc_top.checks.fixplan import (
     Facts,
     FixPlan,
     PatchFailed,
@@ -32,9 +32,9 @@ from checks.fixplan import (
     mask_ops,
     predicted,
 )
-from fixes.audit import AuditLog, new_id
-from kube import remedy
-from kube.operations import DELETE, PATCH, Operation, Target
+from arc_top.fixes.audit import AuditLog, new_id
+from arc_top.kube import remedy
+from arc_top.kube.operations import DELETE, PATCH, Operation, Target
 
 RETRIES = 3
 PREVIEW_ATTEMPTS = 6       # a busy scale set's status moves every few seconds; a preview is cheap (~15 ms)
@@ -493,7 +493,7 @@ def _finding_json(f: Finding) -> dict:
 
 
 def _record_finding(record: dict) -> Finding:
-    from checks.finding import Subject
+    from arc_top.checks.finding import Subject
 
     f = record.get("finding") or {}
     s = f.get("subject") or {}

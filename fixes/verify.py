@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from checks.finding import Finding
-from kube import model
+from arc_top.checks.finding import Finding
+from arc_top.kube import model
 
 CONFIRM_RUNS = 2
 CONFIRM_SECONDS = 2.0

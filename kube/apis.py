@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from kube import model
+from arc_top.kube import model
 
 ARC_GROUP = "actions.github.com"
 ARC_VERSION = "v1alpha1"

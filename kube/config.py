@@ -55,7 +55,7 @@ def kubeconfig_paths(kubeconfig: str | None = None) -> tuple[list[str], bool]:
 
 def _read(path: str) -> dict | None:
     """A kubeconfig file, within the limits of any outside input (size, depth, no YAML aliases)."""
-    from kube.untrusted import InputError, decode, load_one, read_limited
+    from arc_top.kube.untrusted import InputError, decode, load_one, read_limited
 
     try:
         with open(path, "rb") as f:
@@ -247,7 +247,7 @@ def check_reachable(conn: Connection, timeout: float = 5.0) -> None:
     cluster-wide with -A). Raises ConnectError with one line; returns None when both work."""
     from kubernetes.client.exceptions import ApiException
 
-    from kube import apis
+    from arc_top.kube import apis
 
     api = conn.api_client
     limit = (timeout, timeout)
@@ -268,7 +268,7 @@ def check_reachable(conn: Connection, timeout: float = 5.0) -> None:
 
 
 def _api_error_line(conn: Connection, exc, what: str) -> str:
-    from kube.apis import status_message
+    from arc_top.kube.apis import status_message
 
     status = exc.status or 0
     if status == 401:

@@ -21,10 +21,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ALL_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-import probes
-from kube import apis, model
-from kube.model import Snapshot
-from probes.model import CREDENTIAL_KEYS, Credentials
+from arc_top import probes
+from arc_top.kube import apis, model
+from arc_top.kube.model import Snapshot
+from arc_top.probes.model import CREDENTIAL_KEYS, Credentials
 
 CA_KEY_DEFAULT = "ca.crt"
 

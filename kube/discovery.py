@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kube import apis
-from kube.projections import CONTROLLER_NAMES
+from arc_top.kube import apis
+from arc_top.kube.projections import CONTROLLER_NAMES
 
 VERSION_RE = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+.][0-9A-Za-z.-]+)?$")
 _CHART_RE = re.compile(r"-(v?\d+\.\d+\.\d+[0-9A-Za-z.+-]*)$")

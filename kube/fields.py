@@ -11,7 +11,7 @@ from datetime import datetime
 from sys import intern
 from types import MappingProxyType
 
-from kube.model import EMPTY
+from arc_top.kube.model import EMPTY
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"   # may hold a Secret's data: never kept
 

@@ -27,9 +27,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kube import apis
-from kube.apis import read_json, status_message
-from kube.watch import StreamThread, connection_line, is_read_timeout, read_chunks
+from arc_top.kube import apis
+from arc_top.kube.apis import read_json, status_message
+from arc_top.kube.watch import StreamThread, connection_line, is_read_timeout, read_chunks
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0           # no byte for this long: reconnect (resuming) in case the stream silently died

@@ -26,8 +26,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from kube import apis, model
-from kube.model import LogTail, Snapshot
+from arc_top.kube import apis, model
+from arc_top.kube.model import LogTail, Snapshot
 
 KIB = 1024
 TAILED_ROLES = ("runner", "workflow", "listener", "controller")

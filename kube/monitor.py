@@ -17,11 +17,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from kube import apis, model
-from kube.discovery import ArcInfo, discover
-from kube.model import ChangeSet, KindState, Snapshot
-from kube.state import ClusterState
-from kube.watch import KindWatcher, WatchSpec
+from arc_top.kube import apis, model
+from arc_top.kube.discovery import ArcInfo, discover
+from arc_top.kube.model import ChangeSet, KindState, Snapshot
+from arc_top.kube.state import ClusterState
+from arc_top.kube.watch import KindWatcher, WatchSpec
 
 ARC_POD_SELECTOR = "app.kubernetes.io/component in (runner,runner-scale-set-listener,controller-manager)"
 WORKFLOW_POD_SELECTOR = "runner-pod"

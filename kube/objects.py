@@ -14,9 +14,9 @@ import copy
 import re
 from dataclasses import dataclass
 
-from kube import apis
-from kube.apis import Resource, read_json
-from kube.fields import LAST_APPLIED
+from arc_top.kube import apis
+from arc_top.kube.apis import Resource, read_json
+from arc_top.kube.fields import LAST_APPLIED
 
 _BY_KIND: dict[str, Resource] = {res.kind: res for res in (
     apis.SCALE_SETS, apis.RUNNER_SETS, apis.RUNNERS, apis.LISTENERS, apis.PODS, apis.VOLUMES, apis.EVENTS,

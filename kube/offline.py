@@ -22,13 +22,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from kube import apis, model
-from kube.discovery import A_MANAGER_NAMESPACE, VERSION_RE, ArcInfo, controller_info, image_tag, version_key
-from kube.fields import as_dict, as_list, as_str, epoch
-from kube.model import KindState, Snapshot
-from kube.projections import project
-from kube.untrusted import MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_VALUES, InputError, Item, decode, documents
-from kube.untrusted import read_limited as _read_limited
+from arc_top.kube import apis, model
+from arc_top.kube.discovery import A_MANAGER_NAMESPACE, VERSION_RE, ArcInfo, controller_info, image_tag, version_key
+from arc_top.kube.fields import as_dict, as_list, as_str, epoch
+from arc_top.kube.model import KindState, Snapshot
+from arc_top.kube.projections import project
+from arc_top.kube.untrusted import MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_VALUES, InputError, Item, decode, documents
+from arc_top.kube.untrusted import read_limited as _read_limited
 
 STDIN = "-"
 EVENTS_GROUP = "events.k8s.io"

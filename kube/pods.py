@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from sys import intern
 
-from kube import model
-from kube.fields import as_dict, as_int, as_list, as_str, controller_ref, identity, opt_int, pod_spec, str_map
+from arc_top.kube import model
+from arc_top.kube.fields import as_dict, as_int, as_list, as_str, controller_ref, identity, opt_int, pod_spec, str_map
 
 ARC_RUNNER_MARKERS = ("actions-ephemeral-runner", "actions.github.com/scale-set-name")
 CONTROLLER_NAMES = ("gha-rs-controller", "gha-runner-scale-set-controller")

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from types import MappingProxyType
 
-from kube import model
-from kube.fields import (
+from arc_top.kube import model
+from arc_top.kube.fields import (
     LAST_APPLIED,
     as_dict,
     as_int,
@@ -29,8 +29,8 @@ from kube.fields import (
     str_map,
     uid_of,
 )
-from kube.model import EMPTY
-from kube.pods import CONTROLLER_NAMES, L_SET_NAME, pod, pod_role, pod_status
+from arc_top.kube.model import EMPTY
+from arc_top.kube.pods import CONTROLLER_NAMES, L_SET_NAME, pod, pod_role, pod_status
 
 __all__ = ["CONTROLLER_NAMES", "pod_role", "pod_status", "project", "uid_of"]
 

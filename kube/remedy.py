@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 
-from kube.apis import read_json, request, status_message
-from kube.operations import CREATE, DELETE, JSON_PATCH, PATCH, Operation, Target
+from arc_top.kube.apis import read_json, request, status_message
+from arc_top.kube.operations import CREATE, DELETE, JSON_PATCH, PATCH, Operation, Target
 
 REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 TIMEOUT = (5.0, 20.0)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace as _replace
 from types import MappingProxyType
 
-from kube.model import KINDS, ChangeSet, KindState, Snapshot
+from arc_top.kube.model import KINDS, ChangeSet, KindState, Snapshot
 
 REFRESH_AFTER_S = 10.0        # a bookmark wakes the UI when its last drain is older than this (quiet clusters)
 

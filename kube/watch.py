@@ -32,10 +32,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kube.apis import Resource, status_message
-from kube.model import KindState
-from kube.projections import project, uid_of
-from kube.state import ClusterState
+from arc_top.kube.apis import Resource, status_message
+from arc_top.kube.model import KindState
+from arc_top.kube.projections import project, uid_of
+from arc_top.kube.state import ClusterState
 
 PAGE_SIZE = 500
 WATCH_SECONDS = (240, 300)          # server-side watch timeout, randomised so watchers do not re-watch in step

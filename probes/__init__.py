@@ -26,7 +26,7 @@ def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'probes' has no attribute {name!r}")
-    return getattr(import_module(f"probes.{module}"), name)
+    return getattr(import_module(f".{module}", __name__), name)
 
 
 __all__ = sorted(_LAZY)

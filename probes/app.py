@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from probes import jwt
-from probes.client import GitHubClient, ProbeError
-from probes.model import LEVEL_PERMISSIONS, Credentials, ProbeProblem, ProbeResult
-from probes.urls import Target
+from arc_top.probes import jwt
+from arc_top.probes.client import GitHubClient, ProbeError
+from arc_top.probes.model import LEVEL_PERMISSIONS, Credentials, ProbeProblem, ProbeResult
+from arc_top.probes.urls import Target
 
 MAX_SKEW_S = 60.0
 _CLOCK_WORDS = ("'Expiration time' claim", "'Issued at' claim")

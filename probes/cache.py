@@ -11,7 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from probes.model import ProbeResult
+from arc_top.probes.model import ProbeResult
 
 Key = tuple[str, str, str, str]
 

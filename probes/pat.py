@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from probes.client import GitHubClient, ProbeError
-from probes.model import LEVEL_PERMISSIONS, LEVEL_SCOPES, Credentials, ProbeProblem, ProbeResult, token_kind
-from probes.urls import Target
+from arc_top.probes.client import GitHubClient, ProbeError
+from arc_top.probes.model import LEVEL_PERMISSIONS, LEVEL_SCOPES, Credentials, ProbeProblem, ProbeResult, token_kind
+from arc_top.probes.urls import Target
 
 EXPIRY_WARNING_DAYS = 7.0
 DAY = 86400.0

@@ -7,10 +7,10 @@ import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
-from probes.cache import ProbeCache, cache_key
-from probes.client import ClientPool, GitHubClient, ProbeError, RateLimited, Unreachable, UntrustedCertificate
-from probes.model import Credentials, ProbeProblem, ProbeResult, mask_token
-from probes.urls import Target, parse
+from arc_top.probes.cache import ProbeCache, cache_key
+from arc_top.probes.client import ClientPool, GitHubClient, ProbeError, RateLimited, Unreachable, UntrustedCertificate
+from arc_top.probes.model import Credentials, ProbeProblem, ProbeResult, mask_token
+from arc_top.probes.urls import Target, parse
 
 
 def not_evaluated(namespace: str, secret: str, config_url: str, reason: str, *, resource_version: str = "",
@@ -29,8 +29,8 @@ def probe(creds: Credentials, config_url: str, *, pool: ClientPool | None = None
           clock: Callable[[], float] = time.time) -> ProbeResult:
     """Probe one Secret's credential against the target of `config_url`. `ca_pems`: extra CAs for this host (the
     scale set's githubServerTLS); `ca_note`: why such a CA could not be read, quoted when TLS then fails."""
-    from probes.app import probe_app
-    from probes.pat import probe_token
+    from arc_top.probes.app import probe_app
+    from arc_top.probes.pat import probe_token
 
     started = clock()
 

@@ -13,9 +13,9 @@ import json
 import re
 from dataclasses import dataclass
 
-from sandbox.errors import ApiError, bad_request
-from sandbox.pod_security import LATEST, enforced_policy, label_problems, violations
-from sandbox.resources import REVIEWS, Resource
+from arc_top.sandbox.errors import ApiError, bad_request
+from arc_top.sandbox.pod_security import LATEST, enforced_policy, label_problems, violations
+from arc_top.sandbox.resources import REVIEWS, Resource
 
 # --- names ------------------------------------------------------------------------------------------------
 

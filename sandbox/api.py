@@ -12,16 +12,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from sandbox import discovery, errors, openapi, tables
-from sandbox.cluster import Cluster
-from sandbox.patch import patch_for_content_type
-from sandbox.proto_objects import decode_k8s_object
-from sandbox.rbac import Attributes, UserInfo
-from sandbox.resources import BY_PATH, REVIEWS, Resource
-from sandbox.responses import JSON, Response, Stream
-from sandbox.selectors import parse_field_selector, parse_label_selector
-from sandbox.ssar_proto import is_protobuf
-from sandbox.streams import log_stream, watch_stream
+from arc_top.sandbox import discovery, errors, openapi, tables
+from arc_top.sandbox.cluster import Cluster
+from arc_top.sandbox.patch import patch_for_content_type
+from arc_top.sandbox.proto_objects import decode_k8s_object
+from arc_top.sandbox.rbac import Attributes, UserInfo
+from arc_top.sandbox.resources import BY_PATH, REVIEWS, Resource
+from arc_top.sandbox.responses import JSON, Response, Stream
+from arc_top.sandbox.selectors import parse_field_selector, parse_label_selector
+from arc_top.sandbox.ssar_proto import is_protobuf
+from arc_top.sandbox.streams import log_stream, watch_stream
 
 ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
 

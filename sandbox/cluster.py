@@ -11,12 +11,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sandbox import admission, errors
-from sandbox.logs import LogStore
-from sandbox.rbac import Authorizer, UserInfo
-from sandbox.requestlog import RequestLog
-from sandbox.resources import Resource, lookup
-from sandbox.store import Store, now_rfc3339
+from arc_top.sandbox import admission, errors
+from arc_top.sandbox.logs import LogStore
+from arc_top.sandbox.rbac import Authorizer, UserInfo
+from arc_top.sandbox.requestlog import RequestLog
+from arc_top.sandbox.resources import Resource, lookup
+from arc_top.sandbox.store import Store, now_rfc3339
 
 
 def _res(res: Resource | str) -> Resource:
@@ -152,7 +152,7 @@ class Cluster:
 
     def apply_objects(self, objects: list[dict]) -> None:
         """Create (or replace) objects as a scenario declares them, namespaces first."""
-        from sandbox.resources import resource_for
+        from arc_top.sandbox.resources import resource_for
         ordered = sorted(objects, key=lambda o: 0 if o.get("kind") == "Namespace" else 1)
         for obj in ordered:
             res = resource_for(obj.get("apiVersion", ""), obj.get("kind", ""))

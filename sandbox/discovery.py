@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.resources import RESOURCES, Resource, groups
+from arc_top.sandbox.resources import RESOURCES, Resource, groups
 
 VERSION_INFO = {
     "major": "1",

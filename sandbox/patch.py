@@ -11,7 +11,7 @@ import json
 
 import yaml
 
-from sandbox.errors import ApiError, bad_request, unsupported_media
+from arc_top.sandbox.errors import ApiError, bad_request, unsupported_media
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 
-from sandbox.errors import bad_request
-from sandbox.ssar_proto import (
+from arc_top.sandbox.errors import bad_request
+from arc_top.sandbox.ssar_proto import (
     BYTES,
     MAGIC,
     VARINT,

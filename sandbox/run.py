@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sandbox.cluster import Cluster
-from sandbox.controller import Controller
-from sandbox.kubeconfig import kubeconfig, write_kubeconfig
-from sandbox.requestlog import RequestRecord
-from sandbox.scenario import Scenario, load_scenario
-from sandbox.server import SandboxServer
+from arc_top.sandbox.cluster import Cluster
+from arc_top.sandbox.controller import Controller
+from arc_top.sandbox.kubeconfig import kubeconfig, write_kubeconfig
+from arc_top.sandbox.requestlog import RequestRecord
+from arc_top.sandbox.scenario import Scenario, load_scenario
+from arc_top.sandbox.server import SandboxServer
 
 
 @dataclass

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import yaml
 
-from sandbox import crds, rbac, scenario_large
-from sandbox.github import FakeGitHub, generate_rsa_key
-from sandbox.rbac import UserInfo
-from sandbox.scenario_chart import namespace, node, render_controller, render_scale_set
+from arc_top.sandbox import crds, rbac, scenario_large
+from arc_top.sandbox.github import FakeGitHub, generate_rsa_key
+from arc_top.sandbox.rbac import UserInfo
+from arc_top.sandbox.scenario_chart import namespace, node, render_controller, render_scale_set
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)(?::([A-Za-z0-9_.-]+))?\s*\}\}")

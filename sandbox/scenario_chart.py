@@ -17,8 +17,8 @@ import copy
 import hashlib
 import json
 
-from sandbox.controller.common import A_SET_ID, F_ARS, JOB_STREAM_ANNOTATION, b64
-from sandbox.rbac import KUBE_MODE_RULES, NOVOLUME_RULES
+from arc_top.sandbox.controller.common import A_SET_ID, F_ARS, JOB_STREAM_ANNOTATION, b64
+from arc_top.sandbox.rbac import KUBE_MODE_RULES, NOVOLUME_RULES
 
 CHART_VERSION = "0.14.2"
 RUNNER_IMAGE = "ghcr.io/actions/actions-runner:latest"

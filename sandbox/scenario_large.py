@@ -14,14 +14,14 @@ import itertools
 import math
 import uuid
 
-from sandbox.controller.churn import CHURN_ANNOTATION
-from sandbox.controller.common import A_SPEC_HASH, ARS, ER, ERS, rfc3339
-from sandbox.controller.images import image_id
-from sandbox.controller.runners import RUNNER_IDS, build_pod, jit_secret
-from sandbox.controller.runnerset import new_er, new_ers, spec_hash
-from sandbox.controller.volumes import bind_claim, ephemeral_claim, provisioned_volume
-from sandbox.resources import lookup
-from sandbox.store import random_suffix
+from arc_top.sandbox.controller.churn import CHURN_ANNOTATION
+from arc_top.sandbox.controller.common import A_SPEC_HASH, ARS, ER, ERS, rfc3339
+from arc_top.sandbox.controller.images import image_id
+from arc_top.sandbox.controller.runners import RUNNER_IDS, build_pod, jit_secret
+from arc_top.sandbox.controller.runnerset import new_er, new_ers, spec_hash
+from arc_top.sandbox.controller.volumes import bind_claim, ephemeral_claim, provisioned_volume
+from arc_top.sandbox.resources import lookup
+from arc_top.sandbox.store import random_suffix
 
 NAMESPACES = ("arc-runners", "team-a", "team-b")
 PODS_PER_NODE = 110

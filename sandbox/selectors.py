@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from sandbox.errors import ApiError, bad_request
-from sandbox.resources import Resource
+from arc_top.sandbox.errors import ApiError, bad_request
+from arc_top.sandbox.resources import Resource
 
 _SPECIAL = frozenset("=!(),<>")
 _BINARY_OPS = "in, notin, =, ==, !=, gt, lt"

@@ -9,10 +9,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sandbox.api import Api, Request
-from sandbox.cluster import Cluster
-from sandbox.responses import Response, Stream
-from sandbox.tls import Certificates, make_certificates
+from arc_top.sandbox.api import Api, Request
+from arc_top.sandbox.cluster import Cluster
+from arc_top.sandbox.responses import Response, Stream
+from arc_top.sandbox.tls import Certificates, make_certificates
 
 _QUIET_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, ssl.SSLError, TimeoutError,
                  OSError)

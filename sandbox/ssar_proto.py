@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sandbox.errors import bad_request, unsupported_media
+from arc_top.sandbox.errors import bad_request, unsupported_media
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 MAGIC = b"k8s\x00"

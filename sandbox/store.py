@@ -19,8 +19,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sandbox import errors
-from sandbox.resources import BY_KEY, Resource
+from arc_top.sandbox import errors
+from arc_top.sandbox.resources import BY_KEY, Resource
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 RBAC_KEYS = {

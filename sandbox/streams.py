@@ -6,11 +6,11 @@ import json
 import time
 from collections.abc import Callable, Iterator
 
-from sandbox import errors
-from sandbox.logs import rfc3339nano
-from sandbox.resources import Resource, lookup
-from sandbox.responses import Response, Stream
-from sandbox.store import bookmark_rv
+from arc_top.sandbox import errors
+from arc_top.sandbox.logs import rfc3339nano
+from arc_top.sandbox.resources import Resource, lookup
+from arc_top.sandbox.responses import Response, Stream
+from arc_top.sandbox.store import bookmark_rv
 
 BOOKMARK_EVERY_S = 3.0
 DEFAULT_WATCH_TIMEOUT_S = 1800.0

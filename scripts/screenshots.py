@@ -33,8 +33,8 @@ TIMEOUT_S = 60.0
 
 async def fix_arc501(pilot) -> str:
     """The Findings panel, the cursor on arc-runner-set's ARC501, `f`, until the server accepted the dry-run."""
-    from tui.findings import finding_key
-    from tui.screens.fix import FixScreen
+    from arc_top.tui.findings import finding_key
+    from arc_top.tui.screens.fix import FixScreen
 
     app = pilot.app
     main = app.main_screen
@@ -66,10 +66,10 @@ async def fix_arc501(pilot) -> str:
 
 
 async def shoot(scenario: str, width: int, height: int, keys: tuple[str, ...] | str, out_dir: str) -> str:
-    from kube.config import check_reachable, connect
-    from kube.monitor import Monitor
-    from sandbox.run import start_sandbox
-    from tui.app import ArcTopApp
+    from arc_top.kube.config import check_reachable, connect
+    from arc_top.kube.monitor import Monitor
+    from arc_top.sandbox.run import start_sandbox
+    from arc_top.tui.app import ArcTopApp
 
     path = tempfile.NamedTemporaryFile(suffix=".kubeconfig", delete=False).name
     sandbox = start_sandbox(scenario, kubeconfig_path=path)

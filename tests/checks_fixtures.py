@@ -14,12 +14,12 @@ import copy
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-import checks
-from checks.finding import Finding, LogTail
-from kube import model
-from kube.discovery import ArcInfo, ControllerInfo
-from kube.model import KindState, Snapshot
-from kube.projections import project
+from arc_top import checks
+from arc_top.checks.finding import Finding, LogTail
+from arc_top.kube import model
+from arc_top.kube.discovery import ArcInfo, ControllerInfo
+from arc_top.kube.model import KindState, Snapshot
+from arc_top.kube.projections import project
 
 NOW = 1_800_000_000.0
 RUNNER_IMAGE = "ghcr.io/actions/actions-runner:2.329.0"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.run import Sandbox, start_sandbox
+from arc_top.sandbox.run import Sandbox, start_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def _uses(obj, memo: dict) -> frozenset[str]:
         names.update(c.co_names)
         strings.update(s for s in c.co_consts if isinstance(s, str))
     if names & SANDBOX_NAMES or "--demo" in strings or any("cli.main demo" in s for s in strings) or \
-            ("sandbox" in strings and ("ARC_TOP" in names or "cli.main" in strings)):
+            ("sandbox" in strings and ("ARC_TOP" in names or "arc_top.cli.main" in strings)):
         found.add("sandbox")
     if names & TMUX_NAMES:
         found.add("tmux")

@@ -7,14 +7,14 @@ from __future__ import annotations
 import threading
 import time
 
-from fixes.audit import AuditLog
-from fixes.session import Fixer
-from fixes.verify import CLEARED, Verification
-from kube.config import connect
-from kube.monitor import Monitor
-from sandbox.run import Sandbox
+from arc_top.fixes.audit import AuditLog
+from arc_top.fixes.session import Fixer
+from arc_top.fixes.verify import CLEARED, Verification
+from arc_top.kube.config import connect
+from arc_top.kube.monitor import Monitor
+from arc_top.sandbox.run import Sandbox
+from arc_top.tui.findings import ChecksLoop
 from tests.waiting import wait_for
-from tui.findings import ChecksLoop
 
 
 class Diagnosis:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from sandbox.github import generate_rsa_key
+from arc_top.sandbox.github import generate_rsa_key
 
 ORG, REPO, ENT = "arc-org", "app-repo", "arc-ent"
 

@@ -19,12 +19,12 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-import checks
-from checks import report
-from checks.finding import Finding, Subject
-from cli.main import main
+from arc_top import checks
+from arc_top.checks import report
+from arc_top.checks.finding import Finding, Subject
+from arc_top.cli.main import main
 
-ARC_TOP = [sys.executable, "-m", "cli.main"]
+ARC_TOP = [sys.executable, "-m", "arc_top.cli.main"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCHEMA = json.load(open(os.path.join(ROOT, "checks", "findings.schema.json"), encoding="utf-8"))
 TOKEN = "ghp_CheckCliSecretValueNeverPrinted0123456789"
@@ -384,7 +384,7 @@ def test_cluster_strings_are_sanitised_and_masked():
 
 
 def test_list_prints_every_code_of_the_catalogue():
-    from checks.catalogue import CODES
+    from arc_top.checks.catalogue import CODES
 
     proc = run("check", "--list")
     assert proc.returncode == 0

@@ -42,8 +42,8 @@ KUBECTL_KINDS = ("autoscalingrunnersets,ephemeralrunnersets,ephemeralrunners,aut
 
 
 def _check(*args: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "cli.main", "check", "-o", "json", "--fail-on", "never", *args],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-m", "arc_top.cli.main", "check", "-o", "json", "--fail-on", "never",
+                           *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -61,7 +61,7 @@ def _cluster_side(report: dict) -> set[tuple]:
 
 def _scenario(name: str, workdir: str) -> dict:
     kubeconfig = os.path.join(workdir, f"{name}.kubeconfig")
-    sandbox = subprocess.Popen([sys.executable, "-m", "cli.main", "sandbox", "--scenario", name, "--kubeconfig",
+    sandbox = subprocess.Popen([sys.executable, "-m", "arc_top.cli.main", "sandbox", "--scenario", name, "--kubeconfig",
                                 kubeconfig], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         for line in sandbox.stdout:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kube import model
+from arc_top.kube import model
 from tests.checks_fixtures import APP, APP_KEY, TOKEN, codes, fleet, of, replace, secret, tail, without
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from checks import engine
-from checks.catalogue import CODES
+from arc_top.checks import engine
+from arc_top.checks.catalogue import CODES
 
 EXPECTED = {
     "ARC000": "info",

@@ -8,10 +8,10 @@ import random
 
 import pytest
 
-import checks
-from checks import registry
-from checks.finding import RANK, Finding
-from kube import model
+from arc_top import checks
+from arc_top.checks import registry
+from arc_top.checks.finding import RANK, Finding
+from arc_top.kube import model
 from tests.checks_fixtures import NOW, codes, fleet, run, runner, runner_template, snapshot
 
 

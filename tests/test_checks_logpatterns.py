@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from checks import logpatterns
-from checks.text import clean, redact
+from arc_top.checks import logpatterns
+from arc_top.checks.text import clean, redact
 
 SAMPLES = [
     ("F1", "ARC502", "System.UnauthorizedAccessException: Access to the path '/home/runner/_work/_tool' is denied."),
@@ -61,7 +61,7 @@ def test_ordinary_lines_match_nothing(line):
 
 
 def test_every_pattern_has_a_sample_and_supports_a_catalogue_code():
-    from checks.catalogue import CODES
+    from arc_top.checks.catalogue import CODES
 
     assert {p.id for p in logpatterns.PATTERNS} == {fid for fid, _, _ in SAMPLES}
     assert all(p.code in CODES for p in logpatterns.PATTERNS)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from checks.network import allows, selects
-from kube import model
+from arc_top.checks.network import allows, selects
+from arc_top.kube import model
 from tests.checks_fixtures import codes, fleet, network_policy, of, tail
 
 LISTENER_SELECTOR = {"matchLabels": {"app.kubernetes.io/component": "runner-scale-set-listener"}}

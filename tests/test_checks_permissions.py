@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks import rbac
-from kube import model
+from arc_top.checks import rbac
+from arc_top.kube import model
 from tests.checks_fixtures import (
     KUBE_RULES,
     binding,

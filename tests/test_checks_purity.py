@@ -13,8 +13,8 @@ FORBIDDEN = ("textual", "kubernetes", "httpx", "rich")
 def test_importing_and_running_checks_loads_no_ui_client_or_http_library():
     code = (
         "import sys, time\n"
-        "import checks\n"
-        "from kube.model import Snapshot, KINDS, KindState\n"
+        "from arc_top import checks\n"
+        "from arc_top.kube.model import Snapshot, KINDS, KindState\n"
         "snap = Snapshot(objects={k: {} for k in KINDS}, kinds={k: KindState(k, 'live', synced=True) for k in KINDS},"
         " version=1)\n"
         "checks.run(snap, now=time.time())\n"

@@ -8,9 +8,9 @@ import copy
 
 import pytest
 
-from checks import remedies
-from checks.finding import ERROR, Finding, Subject
-from checks.fixplan import (
+from arc_top.checks import remedies
+from arc_top.checks.finding import ERROR, Finding, Subject
+from arc_top.checks.fixplan import (
     Facts,
     PatchFailed,
     PlanError,
@@ -21,7 +21,7 @@ from checks.fixplan import (
     mask_secret_value,
     masked_object,
 )
-from kube.operations import DELETE, PATCH
+from arc_top.kube.operations import DELETE, PATCH
 
 TOKEN = "ghp_" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXyZ0a1b2"
 

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from kube import model
-from kube.projections import project
+from arc_top.kube import model
+from arc_top.kube.projections import project
 
 CLASSIC = "ghp_" + "Zq9Xw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcBa"
 FINE = "github_pat_11AAAAAAA0" + "bcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcd"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kube import model
+from arc_top.kube import model
 from tests.checks_fixtures import (
     codes,
     event,

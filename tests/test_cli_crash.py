@@ -15,8 +15,8 @@ import threading
 
 import pytest
 
-from cli import check_cmd, crash
-from cli.main import build_parser, main
+from arc_top.cli import check_cmd, crash
+from arc_top.cli.main import build_parser, main
 from tests.waiting import wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -63,7 +63,7 @@ def test_a_bug_in_a_command_is_one_line_and_a_crash_file(capsys, monkeypatch, st
 
 
 def test_a_bug_in_a_check_is_a_crash_too(tmp_path, capsys, monkeypatch, state_home):
-    import checks
+    from arc_top import checks
     from tests.test_kube_offline import sample_docs, write_yaml
 
     def failing_checks(*args, **kwargs):
@@ -147,7 +147,7 @@ def test_a_reader_that_leaves_is_no_bug(tmp_path):
     read, write = os.pipe()
     os.close(read)                                            # the reader has gone before arc-top writes
     try:
-        proc = subprocess.run([sys.executable, "-m", "cli.main", "check", "--list"], stdout=write,
+        proc = subprocess.run([sys.executable, "-m", "arc_top.cli.main", "check", "--list"], stdout=write,
                               stderr=subprocess.PIPE, cwd=ROOT, env=env, timeout=60)
     finally:
         os.close(write)
@@ -161,8 +161,8 @@ def install_boom(monkeypatch, delay: float, run: dict) -> None:
     from textual.app import App
     from textual.widgets import Static
 
-    import tui.app
-    from cli import monitor_cmd
+    from arc_top.cli import monitor_cmd
+    from arc_top.tui import app as tui_app
 
     class Boom(App):
         def __init__(self, monitor_factory, **options):
@@ -180,7 +180,7 @@ def install_boom(monkeypatch, delay: float, run: dict) -> None:
         def run(self, **kwargs):
             return super().run(**{**kwargs, **run})
 
-    monkeypatch.setattr(tui.app, "ArcTopApp", Boom)
+    monkeypatch.setattr(tui_app, "ArcTopApp", Boom)
     monkeypatch.setattr(monitor_cmd, "connect_checked", lambda args, kubeconfig: object())
 
 
@@ -200,7 +200,7 @@ def test_an_app_exit_message_is_still_shown(capsys, monkeypatch):
     """Only an exception becomes a crash: what the app prints on exit on purpose reaches stderr as before."""
     from textual.app import App
 
-    from cli.monitor_cmd import run_app
+    from arc_top.cli.monitor_cmd import run_app
 
     class Leaving(App):
         def on_mount(self):
@@ -227,7 +227,7 @@ import sys
 sys.path.insert(0, {ROOT!r})
 import pytest
 from tests.test_cli_crash import install_boom
-from cli.main import main
+from arc_top.cli.main import main
 with pytest.MonkeyPatch.context() as mp:
     install_boom(mp, 1.5, {{}})
     code = main(["--kubeconfig", "unused"])

@@ -22,11 +22,11 @@ import sys
 
 import pytest
 
-from checks import remedies
-from sandbox.run import start_sandbox
+from arc_top.checks import remedies
+from arc_top.sandbox.run import start_sandbox
 from tests.conftest import api_client
 
-ARC_TOP = [sys.executable, "-m", "cli.main"]
+ARC_TOP = [sys.executable, "-m", "arc_top.cli.main"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARC = ("actions.github.com", "v1alpha1")
 SET = "arc-runners/arc-runner-set"
@@ -130,9 +130,9 @@ def test_unknown_code_and_unknown_scale_set_are_one_line(state, still):
 
 def test_the_monitor_is_told_read_only(monkeypatch):
     """`arc-top --read-only` hands read_only=True to the monitor (whose fix screen then sends nothing)."""
-    import tui.app
-    from cli import main as cli_main
-    from cli import monitor_cmd
+    from arc_top.cli import main as cli_main
+    from arc_top.cli import monitor_cmd
+    from arc_top.tui import app as tui_app
 
     seen: list[bool] = []
 
@@ -144,7 +144,7 @@ def test_the_monitor_is_told_read_only(monkeypatch):
 
         def run(self):
             pass
-    monkeypatch.setattr(tui.app, "ArcTopApp", App)
+    monkeypatch.setattr(tui_app, "ArcTopApp", App)
     monkeypatch.setattr(monitor_cmd, "connect_checked", lambda args, kubeconfig: object())
     assert cli_main.main(["--read-only"]) == 0 and cli_main.main([]) == 0
     assert seen == [True, False]

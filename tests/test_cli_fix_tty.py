@@ -16,10 +16,10 @@ import time
 
 import pytest
 
-from sandbox.run import start_sandbox
+from arc_top.sandbox.run import start_sandbox
 from tests.conftest import Kubectl, api_client
 
-ARC_TOP = [sys.executable, "-m", "cli.main"]
+ARC_TOP = [sys.executable, "-m", "arc_top.cli.main"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SET = "arc-runners/arc-runner-set"
 QUESTION = "[y/N]"

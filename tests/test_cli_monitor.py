@@ -14,7 +14,7 @@ import yaml
 
 from tests.waiting import wait_for
 
-ARC_TOP = [sys.executable, "-m", "cli.main"]
+ARC_TOP = [sys.executable, "-m", "arc_top.cli.main"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -112,7 +112,7 @@ def test_demo_in_a_real_terminal(tmux, tmp_path):
     term = tmux(160, 48)
     # COLUMNS/LINES leak from the test process into the tmux server's environment and would
     # override the pane's real size in Textual: the pane must be the terminal.
-    term.start(f"env -u COLUMNS -u LINES {sys.executable} -m cli.main demo; echo $? > {status}; sleep 30")
+    term.start(f"env -u COLUMNS -u LINES {sys.executable} -m arc_top.cli.main demo; echo $? > {status}; sleep 30")
     wanted = ("Scale sets", "Runners", "Volumes", "Events",                 # the four panels
               "team-a-kube", "team-b-ssd", "team-b-dind", "legacy-set",      # the scenario's scale sets
               "https://127.0.0.1:")                                          # the header's server: 160 wide

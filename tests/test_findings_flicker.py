@@ -14,10 +14,10 @@ from types import MappingProxyType
 
 import pytest
 
-from kube import model
-from kube.logtail import LogTailer
-from kube.model import LogTail, Snapshot
-from kube.projections import project
+from arc_top.kube import model
+from arc_top.kube.logtail import LogTailer
+from arc_top.kube.model import LogTail, Snapshot
+from arc_top.kube.projections import project
 from tests.checks_fixtures import fleet, of
 from tests.waiting import wait_for
 
@@ -234,7 +234,7 @@ class Runs:
 
 @pytest.fixture
 def permissions(tmp_path):
-    from sandbox.run import start_sandbox
+    from arc_top.sandbox.run import start_sandbox
 
     sb = start_sandbox("kube-permissions", kubeconfig_path=str(tmp_path / "config"), speed=3.0)
     yield sb
@@ -244,10 +244,10 @@ def permissions(tmp_path):
 def test_arc502_stays_across_check_runs_under_churn_and_clears_after_the_fs_group_fix(permissions):
     from kubernetes import client
 
-    from kube.config import connect
-    from kube.monitor import Monitor
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
+    from arc_top.tui.findings import ChecksLoop
     from tests.conftest import api_client
-    from tui.findings import ChecksLoop
 
     runs = Runs()
     monitor = Monitor(connect(permissions.kubeconfig_path, all_namespaces=True))

@@ -11,8 +11,8 @@ import json
 import pytest
 from kubernetes import client
 
-from fixes.session import Refused, Stale
-from sandbox.run import start_sandbox
+from arc_top.fixes.session import Refused, Stale
+from arc_top.sandbox.run import start_sandbox
 from tests.conftest import Kubectl, api_client
 from tests.fix_fixtures import Diagnosis
 from tests.waiting import wait_for
@@ -259,7 +259,7 @@ def test_arc506_label_then_arc407_delete_failed_runners_admits_new_runners(rehea
 def test_read_only_sends_no_mutating_request_while_every_fix_is_previewed(rehearsal, tmp_path):
     sb, diag = rehearsal("incident")
     diag.find("ARC501")
-    from checks import remedies
+    from arc_top.checks import remedies
 
     fixer = diag.fixer(tmp_path, read_only=True)
     mark = sb.mark()

@@ -10,8 +10,8 @@ import sys
 import pytest
 import yaml
 
-from kube.config import ConnectError, check_reachable, connect
-from sandbox.rbac import UserInfo
+from arc_top.kube.config import ConnectError, check_reachable, connect
+from arc_top.sandbox.rbac import UserInfo
 
 
 def failure(fn, *args, **kwargs) -> str:
@@ -170,7 +170,7 @@ def test_in_cluster_config_when_there_is_no_kubeconfig(healthy, tmp_path, monkey
     (sa / "token").write_text(healthy.token("viewer"))
     (sa / "ca.crt").write_bytes(base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]))
     (sa / "namespace").write_text("team-a\n")
-    monkeypatch.setattr("kube.config.SA_DIR", str(sa))
+    monkeypatch.setattr("arc_top.kube.config.SA_DIR", str(sa))
     monkeypatch.setattr(incluster, "SERVICE_TOKEN_FILENAME", str(sa / "token"))
     monkeypatch.setattr(incluster, "SERVICE_CERT_FILENAME", str(sa / "ca.crt"))
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kube.config import connect
-from kube.discovery import chart_version, controller_info, discover, image_tag
+from arc_top.kube.config import connect
+from arc_top.kube.discovery import chart_version, controller_info, discover, image_tag
 
 
 def test_versions_from_image_tags_and_chart_labels():
@@ -31,7 +31,7 @@ def test_discovery_on_the_sandbox(healthy):
 
 def test_legacy_summerwind_arc_is_named(healthy):
     """A summerwind CRD installed in the sandbox (as `kubectl apply` of the legacy chart would) is found."""
-    from kube import apis
+    from arc_top.kube import apis
     from tests.conftest import api_client
 
     crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",

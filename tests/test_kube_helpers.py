@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from kube import apis
-from kube.projections import project
+from arc_top.kube import apis
+from arc_top.kube.projections import project
 from tests.waiting import wait_for
 
 

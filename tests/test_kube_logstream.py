@@ -9,8 +9,17 @@ import time
 import pytest
 from kubernetes import client
 
-from kube.logstream import Dedup, LogFollower, LogLines, LogRequest, LogStatus, container_end, split_stamp, ts_key
-from sandbox.controller.lograte import RATE_ANNOTATION
+from arc_top.kube.logstream import (
+    Dedup,
+    LogFollower,
+    LogLines,
+    LogRequest,
+    LogStatus,
+    container_end,
+    split_stamp,
+    ts_key,
+)
+from arc_top.sandbox.controller.lograte import RATE_ANNOTATION
 from tests.conftest import api_client
 from tests.waiting import wait_for
 
@@ -190,7 +199,7 @@ def test_undecodable_bytes_pass_through_and_are_replaced(healthy):
 
 
 def test_log_rate_knob_parsing_and_stop(healthy):
-    from sandbox.controller.lograte import rate_of
+    from arc_top.sandbox.controller.lograte import rate_of
 
     assert rate_of({"metadata": {"annotations": {RATE_ANNOTATION: "250"}}}) == 250.0
     assert rate_of({"metadata": {"annotations": {RATE_ANNOTATION: "fast"}}}) == 0.0

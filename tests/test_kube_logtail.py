@@ -8,10 +8,10 @@ from types import MappingProxyType
 
 import pytest
 
-from kube import model
-from kube.logtail import LogTailer
-from kube.model import Snapshot
-from kube.projections import project
+from arc_top.kube import model
+from arc_top.kube.logtail import LogTailer
+from arc_top.kube.model import Snapshot
+from arc_top.kube.projections import project
 from tests.waiting import wait_for
 
 NOW = 1_750_000_000.0
@@ -259,7 +259,7 @@ DENIED = "Access to the path '/home/runner/_work/_tool' is denied."
 
 @pytest.fixture(scope="module")
 def kube_permissions(tmp_path_factory):
-    from sandbox.run import start_sandbox
+    from arc_top.sandbox.run import start_sandbox
 
     sb = start_sandbox("kube-permissions", kubeconfig_path=str(tmp_path_factory.mktemp("kc") / "config"))
     yield sb
@@ -268,8 +268,8 @@ def kube_permissions(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def monitor(kube_permissions):
-    from kube.config import connect
-    from kube.monitor import Monitor
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
 
     m = Monitor(connect(kube_permissions.kubeconfig_path, all_namespaces=True))
     m.start()
@@ -312,9 +312,9 @@ def test_the_budget_holds_against_a_churning_cluster(monitor):
 
 
 def test_the_previous_containers_log_is_read(tmp_path):
-    from kube.config import connect
-    from kube.monitor import Monitor
-    from sandbox.run import start_sandbox
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
+    from arc_top.sandbox.run import start_sandbox
 
     sb = start_sandbox("healthy", kubeconfig_path=str(tmp_path / "config"), speed=4.0)
     m = Monitor(connect(sb.kubeconfig_path, all_namespaces=True))

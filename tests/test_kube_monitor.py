@@ -10,13 +10,13 @@ import threading
 
 import pytest
 
-from kube import model
-from kube.config import connect
-from kube.monitor import Monitor
-from sandbox import streams
-from sandbox.rbac import UserInfo
-from sandbox.resources import BY_KEY, REVIEWS
-from sandbox.run import start_sandbox
+from arc_top.kube import model
+from arc_top.kube.config import connect
+from arc_top.kube.monitor import Monitor
+from arc_top.sandbox import streams
+from arc_top.sandbox.rbac import UserInfo
+from arc_top.sandbox.resources import BY_KEY, REVIEWS
+from arc_top.sandbox.run import start_sandbox
 from tests.test_kube_helpers import converges, frozen
 from tests.waiting import wait_for
 

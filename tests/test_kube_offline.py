@@ -10,8 +10,8 @@ import json
 import pytest
 import yaml
 
-from kube import model
-from kube.offline import ABSENT, OfflineError, load_files, snapshot_from_files
+from arc_top.kube import model
+from arc_top.kube.offline import ABSENT, OfflineError, load_files, snapshot_from_files
 from tests.waiting import wait_for
 
 ARC = "actions.github.com/v1alpha1"
@@ -175,9 +175,9 @@ KUBECTL_KINDS = ("autoscalingrunnersets,ephemeralrunnersets,ephemeralrunners,aut
 
 
 def test_saved_kubectl_output_has_the_uids_a_live_monitor_has(tmp_path):
-    from kube.config import connect
-    from kube.monitor import Monitor
-    from sandbox.run import start_sandbox
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
+    from arc_top.sandbox.run import start_sandbox
     from tests.conftest import Kubectl
 
     sb = start_sandbox("incident", kubeconfig_path=str(tmp_path / "kubeconfig"), speed=6.0)
@@ -254,8 +254,7 @@ def test_top_level_items_of_something_not_a_list_is_one_line(tmp_path):
 
 def test_the_pure_python_yaml_parser_gives_the_same(tmp_path, monkeypatch):
     """Without libyaml (CSafeLoader), the same events come from PyYAML's own parser."""
-    import kube.untrusted as untrusted
-
+    import arc_top.kube.untrusted as untrusted
     loader = type("_PureLoader", (yaml.SafeLoader,), {})
     loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
     path = tmp_path / "sorted.yaml"
@@ -270,7 +269,7 @@ def test_the_pure_python_yaml_parser_gives_the_same(tmp_path, monkeypatch):
 
 
 def test_load_one_reads_a_single_config_document_within_the_limits():
-    from kube.untrusted import InputError, load_one
+    from arc_top.kube.untrusted import InputError, load_one
 
     assert load_one("apiVersion: v1\nkind: Config\nclusters: []\n", "cfg") == {
         "apiVersion": "v1", "kind": "Config", "clusters": []}

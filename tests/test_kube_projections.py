@@ -7,11 +7,11 @@ import random
 
 import pytest
 
-from kube import model
-from kube.projections import project
-from sandbox.resources import lookup
-from sandbox.run import start_sandbox
-from sandbox.tables import table
+from arc_top.kube import model
+from arc_top.kube.projections import project
+from arc_top.sandbox.resources import lookup
+from arc_top.sandbox.run import start_sandbox
+from arc_top.sandbox.tables import table
 from tests.waiting import wait_for
 
 RAW_KINDS = {  # sandbox resource key → (model kind, API kind)
@@ -187,12 +187,12 @@ def test_projections_never_raise_on_junk(incident):
 def test_projection_takes_the_direct_path_to_a_slim_row(incident, monkeypatch):
     """What keeps projection cheap (a figure: bench/kube_layer.py's project_pod_us, a few µs per pod): every pod
     of the incident takes the direct path (no exception, no fallback) to a slots row that keeps no raw dict."""
-    import kube.projections
+    from arc_top.kube import projections as kube_projections
 
     def no_fallback(*args):
         raise AssertionError(f"fell back on {args[0]}")
 
-    monkeypatch.setattr(kube.projections, "_fallback", no_fallback)
+    monkeypatch.setattr(kube_projections, "_fallback", no_fallback)
     pods = incident.cluster.list("pods")
     assert len(pods) >= 12
     for raw in pods:

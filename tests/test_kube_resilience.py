@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from kube import model
-from kube.config import connect
-from kube.monitor import Monitor
-from sandbox.run import start_sandbox
+from arc_top.kube import model
+from arc_top.kube.config import connect
+from arc_top.kube.monitor import Monitor
+from arc_top.sandbox.run import start_sandbox
 from tests.test_kube_helpers import converges, frozen
 from tests.waiting import wait_for
 
@@ -152,7 +152,7 @@ def test_a_tls_stream_cut_is_not_mistaken_for_a_broken_watcher():
     import urllib3
     from kubernetes.client.exceptions import ApiException
 
-    from kube.watch import is_read_timeout
+    from arc_top.kube.watch import is_read_timeout
 
     cut = ssl.SSLError(1, "[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol")
     cut.reason = "UNEXPECTED_EOF_WHILE_READING"

@@ -13,19 +13,19 @@ from dataclasses import replace
 import pytest
 import urllib3
 
-from kube import model
-from kube.apis import SECRETS as SECRETS_API
-from kube.config import connect
-from kube.model import SERVICE_ACCOUNTS, KindState
-from kube.monitor import Monitor
-from kube.state import ClusterState
-from kube.watch import STALL_AFTER_S, STALL_ENV, KindWatcher, WatchSpec, stall_after_default, stall_line
-from sandbox.run import start_sandbox
+from arc_top.kube import model
+from arc_top.kube.apis import SECRETS as SECRETS_API
+from arc_top.kube.config import connect
+from arc_top.kube.model import SERVICE_ACCOUNTS, KindState
+from arc_top.kube.monitor import Monitor
+from arc_top.kube.state import ClusterState
+from arc_top.kube.watch import STALL_AFTER_S, STALL_ENV, KindWatcher, WatchSpec, stall_after_default, stall_line
+from arc_top.sandbox.run import start_sandbox
+from arc_top.tui.status import STALE_AFTER_S, connection_state, header_text, stale_kinds
 from tests.conftest import api_client
 from tests.test_kube_helpers import converges, frozen
 from tests.tui_fixtures import MONO, live_kinds
 from tests.waiting import until, wait_for
-from tui.status import STALE_AFTER_S, connection_state, header_text, stale_kinds
 
 # The sandbox sends a bookmark after 3 s without an event (checked every 0.5 s): a bound well above that, so a
 # healthy quiet watch never counts as stalled even on a loaded machine.
@@ -48,10 +48,10 @@ def test_the_stall_bound_defaults_to_90_s_and_the_environment_can_shorten_it(mon
 
 # ---- the store: how old each kind's data is ----------------------------------------------------------------
 def test_bookmarks_stamp_the_kind_and_the_quietest_source_is_the_kinds_age(monkeypatch):
-    import kube.state
+    from arc_top.kube import state as kube_state
 
     now = [100.0]
-    monkeypatch.setattr(kube.state.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(kube_state.time, "monotonic", lambda: now[0])
     state = ClusterState()
     state.apply(model.PODS, "ADDED", model.Named("Pod", "u1", "ns", "p", 0.0), "pods/a")
     now[0] = 102.0
@@ -68,14 +68,14 @@ def test_bookmarks_stamp_the_kind_and_the_quietest_source_is_the_kinds_age(monke
 
 
 def test_a_bookmark_wakes_a_ui_that_has_not_drained_for_a_while_without_a_new_version(monkeypatch):
-    import kube.state
+    from arc_top.kube import state as kube_state
 
     woken = []
     state = ClusterState(lambda: woken.append(1))
     version = state.version
     state.touch(model.SECRETS, "secrets/*")
     assert woken == []                                         # drained (made) just now: nothing to wake for
-    monkeypatch.setattr(kube.state, "REFRESH_AFTER_S", 0.0)
+    monkeypatch.setattr(kube_state, "REFRESH_AFTER_S", 0.0)
     state.touch(model.SECRETS, "secrets/*")
     state.touch(model.NAMESPACES, "namespaces/*")
     assert woken == [1]                                        # once per drain, like any change
@@ -313,12 +313,12 @@ async def test_a_running_apps_header_says_when_data_is_old_and_not_when_the_clus
     """The screen redraws on changes; a quiet cluster sends only bookmarks, which change nothing. The store wakes
     the screen for them now and then (ChangeSet.refreshed), so the header never calls quiet data old; a stall
     (here with a stall bound far away, so only the age speaks) makes it old until the stall ends."""
-    import kube.state
-    import tui.status
-    from tui.app import ArcTopApp
+    from arc_top.kube import state as kube_state
+    from arc_top.tui import status as tui_status
+    from arc_top.tui.app import ArcTopApp
 
-    monkeypatch.setattr(tui.status, "STALE_AFTER_S", HEADER_STALE_S)
-    monkeypatch.setattr(kube.state, "REFRESH_AFTER_S", 1.0)
+    monkeypatch.setattr(tui_status, "STALE_AFTER_S", HEADER_STALE_S)
+    monkeypatch.setattr(kube_state, "REFRESH_AFTER_S", 1.0)
     conn = connect(sandbox.kubeconfig_path, all_namespaces=True)
     app = ArcTopApp(lambda on_change: Monitor(conn, on_change, stall_after=600.0))
     async with app.run_test(size=(200, 48)) as pilot:

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from kube import model
-from kube.model import KindState, Volume
-from kube.state import ClusterState
+from arc_top.kube import model
+from arc_top.kube.model import KindState, Volume
+from arc_top.kube.state import ClusterState
 
 
 def vol(uid: str, phase: str = "Bound") -> Volume:
@@ -103,8 +103,8 @@ def test_concurrent_writers_and_a_reader_agree():
 
 
 def test_kube_modules_do_not_import_the_kubernetes_client():
-    modules = "kube, kube.model, kube.state, kube.projections, kube.fields, kube.pods, kube.apis, kube.watch, " \
-              "kube.discovery, kube.monitor, kube.config"
+    names = ("model", "state", "projections", "fields", "pods", "apis", "watch", "discovery", "monitor", "config")
+    modules = ", ".join(f"arc_top.kube.{m}" for m in names)
     code = (f"import sys, {modules}; bad = [m for m in sys.modules if m.split('.')[0] in "
             "('kubernetes', 'textual', 'urllib3')]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))

@@ -7,11 +7,11 @@ import pathlib
 import subprocess
 import sys
 
-import checks
-from checks import credentials
-from checks.credentials import ProbeProblem, ProbeResult, link_listener_findings, probe_findings, severity_of
-from checks.finding import Finding, Subject
-from probes.cache import ProbeCache, cache_key
+from arc_top import checks
+from arc_top.checks import credentials
+from arc_top.checks.credentials import ProbeProblem, ProbeResult, link_listener_findings, probe_findings, severity_of
+from arc_top.checks.finding import Finding, Subject
+from arc_top.probes.cache import ProbeCache, cache_key
 from tests.checks_fixtures import NOW, snapshot
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def test_cache_per_resource_version_and_ttls():
 
 
 def test_importing_probes_loads_neither_textual_nor_kubernetes():
-    code = ("import sys, probes, probes.app, probes.pat, probes.cache\n"
+    code = ("import sys, arc_top.probes, arc_top.probes.app, arc_top.probes.pat, arc_top.probes.cache\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'kubernetes', 'rich'}))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

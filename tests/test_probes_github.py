@@ -11,14 +11,14 @@ import time
 import httpx
 import pytest
 
-import probes
-from checks import credentials
-from checks.credentials import ProbeResult, probe_findings
-from probes.client import GitHubClient, RateLimited
-from probes.model import Credentials
-from sandbox.cluster import Cluster
-from sandbox.github import FakeGitHub
-from sandbox.server import SandboxServer
+from arc_top import probes
+from arc_top.checks import credentials
+from arc_top.checks.credentials import ProbeResult, probe_findings
+from arc_top.probes.client import GitHubClient, RateLimited
+from arc_top.probes.model import Credentials
+from arc_top.sandbox.cluster import Cluster
+from arc_top.sandbox.github import FakeGitHub
+from arc_top.sandbox.server import SandboxServer
 from tests import probes_fixtures as fx
 
 

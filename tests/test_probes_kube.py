@@ -10,19 +10,19 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-import probes
-import probes.jwt
-from checks import credentials
-from cli.main import main
-from kube import model
-from kube.credentials import CredentialProber, read_credentials
-from kube.model import KindState, Snapshot
-from kube.projections import project
-from sandbox.controller.common import ARS
-from sandbox.github import FakeGitHub
-from sandbox.run import start_sandbox
-from sandbox.scenario import GITHUB_CA_CONFIGMAP
-from sandbox.scenario_chart import render_scale_set, secret
+from arc_top import probes
+from arc_top.checks import credentials
+from arc_top.cli.main import main
+from arc_top.kube import model
+from arc_top.kube.credentials import CredentialProber, read_credentials
+from arc_top.kube.model import KindState, Snapshot
+from arc_top.kube.projections import project
+from arc_top.probes import jwt as probes_jwt
+from arc_top.sandbox.controller.common import ARS
+from arc_top.sandbox.github import FakeGitHub
+from arc_top.sandbox.run import start_sandbox
+from arc_top.sandbox.scenario import GITHUB_CA_CONFIGMAP
+from arc_top.sandbox.scenario_chart import render_scale_set, secret
 from tests import probes_fixtures as fx
 from tests.conftest import api_client
 from tests.test_check_cli import SCHEMA, validate
@@ -152,13 +152,13 @@ def test_a_secret_that_cannot_be_read_is_not_evaluated(sandbox):
 
 def test_check_end_to_end_reports_each_variant_and_never_prints_a_secret(sandbox, capsys, caplog, monkeypatch):
     jwts: list[str] = []
-    signer = probes.jwt.app_jwt
+    signer = probes_jwt.app_jwt
 
     def recording(*args, **kwargs):
         token = signer(*args, **kwargs)
         jwts.append(token)
         return token
-    monkeypatch.setattr(probes.jwt, "app_jwt", recording)
+    monkeypatch.setattr(probes_jwt, "app_jwt", recording)
     caplog.set_level(logging.DEBUG)
     outputs: dict[str, str] = {}
     for fmt in ("json", "table", "junit"):

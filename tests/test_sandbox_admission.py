@@ -7,9 +7,9 @@ import itertools
 
 import pytest
 
-from sandbox import admission
-from sandbox.errors import ApiError
-from sandbox.resources import lookup
+from arc_top.sandbox import admission
+from arc_top.sandbox.errors import ApiError
+from arc_top.sandbox.resources import lookup
 
 PODS = lookup("pods")
 RUNNER_IMAGE = "ghcr.io/actions/actions-runner:latest"

@@ -10,7 +10,7 @@ import time
 
 from tests.conftest import Kubectl
 
-ARC_TOP = [sys.executable, "-m", "cli.main"]
+ARC_TOP = [sys.executable, "-m", "arc_top.cli.main"]
 
 
 def test_list_names_every_scenario_with_a_description():
@@ -62,8 +62,9 @@ def test_foreground_sandbox_serves_kubectl_and_stops_on_ctrl_c(tmp_path):
 
 
 def test_sandbox_runs_without_any_ui_code():
-    code = ("import sys; from sandbox.run import start_sandbox; sb = start_sandbox('healthy'); sb.stop(); "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'tui', 'widgets')]; "
+    code = ("import sys; from arc_top.sandbox.run import start_sandbox; sb = start_sandbox('healthy'); sb.stop(); "
+            "bad = [m for m in sys.modules if m.split('.')[0] == 'textual' "
+            "or m.startswith(('arc_top.tui', 'arc_top.widgets'))]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr

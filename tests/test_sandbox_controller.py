@@ -11,10 +11,10 @@ from contextlib import AbstractContextManager
 
 import pytest
 
-from sandbox.cluster import Cluster
-from sandbox.controller import Controller
-from sandbox.controller.common import ARS, ER, ERS, LISTENER
-from sandbox.scenario import load_scenario
+from arc_top.sandbox.cluster import Cluster
+from arc_top.sandbox.controller import Controller
+from arc_top.sandbox.controller.common import ARS, ER, ERS, LISTENER
+from arc_top.sandbox.scenario import load_scenario
 from tests import waiting
 from tests.waiting import wait_for
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.crds import arc_crds, crd_printer_columns, crd_schema, schema_has
+from arc_top.sandbox.crds import arc_crds, crd_printer_columns, crd_schema, schema_has
 
 
 def by_kind(crds: list[dict]) -> dict[str, dict]:

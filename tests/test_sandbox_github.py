@@ -8,8 +8,8 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from sandbox.github import FakeGitHub, api_base, generate_rsa_key, parse_config_url
-from sandbox.github.jwt import arc_claims, load_private_key, sign_jwt
+from arc_top.sandbox.github import FakeGitHub, api_base, generate_rsa_key, parse_config_url
+from arc_top.sandbox.github.jwt import arc_claims, load_private_key, sign_jwt
 
 T0 = 1_780_000_000.0
 HOST = "127.0.0.1:8443"

@@ -10,7 +10,7 @@ import json
 import pytest
 from kubernetes import client
 
-from sandbox.run import start_sandbox
+from arc_top.sandbox.run import start_sandbox
 from tests.conftest import Kubectl, api_client
 
 NS = "arc-runners"
@@ -235,7 +235,7 @@ def _init(command: list[str], mount: str | None = "/home/runner/_work", **securi
     (_init(["sh", "-c", "echo hello"], runAsUser=0), 0, False),
 ])
 def test_chown_init_container_cases(init, code, fixed):
-    from sandbox.controller.runner_program import init_outcome
+    from arc_top.sandbox.controller.runner_program import init_outcome
 
     lines, exit_code, chowned = init_outcome({"spec": {}}, init)
     assert (exit_code, chowned) == (code, fixed), lines

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sandbox.crds import arc_crds
-from sandbox.openapi import openapi_document, openapi_index
+from arc_top.sandbox.crds import arc_crds
+from arc_top.sandbox.openapi import openapi_document, openapi_index
 
 ARC_GV = "apis/actions.github.com/v1alpha1"
 ARS_ITEM = "/apis/actions.github.com/v1alpha1/namespaces/{namespace}/autoscalingrunnersets/{name}"

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from sandbox.errors import ApiError
-from sandbox.patch import (
+from arc_top.sandbox.errors import ApiError
+from arc_top.sandbox.patch import (
     JSON_PATCH_REJECTED,
     PatchRejected,
     json_patch,

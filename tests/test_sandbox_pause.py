@@ -9,9 +9,9 @@ import time
 import pytest
 from kubernetes import client
 
-from sandbox.cluster import Cluster
-from sandbox.controller.lograte import RATE_ANNOTATION
-from sandbox.run import start_sandbox
+from arc_top.sandbox.cluster import Cluster
+from arc_top.sandbox.controller.lograte import RATE_ANNOTATION
+from arc_top.sandbox.run import start_sandbox
 from tests.conftest import api_client
 
 STILL_SECONDS = 2.0

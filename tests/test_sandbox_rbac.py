@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox import rbac
-from sandbox.rbac import (
+from arc_top.sandbox import rbac
+from arc_top.sandbox.rbac import (
     CLUSTER_ROLE_BINDINGS,
     CLUSTER_ROLES,
     KUBE_MODE_RULES,

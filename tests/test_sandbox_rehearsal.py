@@ -8,7 +8,7 @@ import json
 import pytest
 from kubernetes import client
 
-from sandbox.run import start_sandbox
+from arc_top.sandbox.run import start_sandbox
 from tests.conftest import Kubectl, api_client
 from tests.waiting import wait_for
 

@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from sandbox.requestlog import RequestLog, RequestRecord
+from arc_top.sandbox.requestlog import RequestLog, RequestRecord
 from tests.conftest import Kubectl, api_client
 
 

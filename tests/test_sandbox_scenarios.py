@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from sandbox.cluster import Cluster
-from sandbox.controller import Controller
-from sandbox.controller.common import ARS, ERS
-from sandbox.scenario import Scenario, list_scenarios, load_scenario
+from arc_top.sandbox.cluster import Cluster
+from arc_top.sandbox.controller import Controller
+from arc_top.sandbox.controller.common import ARS, ERS
+from arc_top.sandbox.scenario import Scenario, list_scenarios, load_scenario
 
 ALL = (
     "healthy",

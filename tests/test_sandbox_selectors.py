@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.errors import ApiError
-from sandbox.resources import lookup
-from sandbox.selectors import parse_field_selector, parse_label_selector, selector_from_label_selector_object
+from arc_top.sandbox.errors import ApiError
+from arc_top.sandbox.resources import lookup
+from arc_top.sandbox.selectors import parse_field_selector, parse_label_selector, selector_from_label_selector_object
 
 PODS = lookup("pods")
 EVENTS = lookup("events")

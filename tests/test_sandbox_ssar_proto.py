@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from sandbox.errors import ApiError
-from sandbox.ssar_proto import decode_k8s_protobuf, is_protobuf
+from arc_top.sandbox.errors import ApiError
+from arc_top.sandbox.ssar_proto import decode_k8s_protobuf, is_protobuf
 
 # --- a tiny encoder, writing fields the way gogo-protobuf does (empty strings included) ----------------
 

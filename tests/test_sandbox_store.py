@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.errors import ApiError
-from sandbox.resources import lookup
-from sandbox.store import Store, bookmark_rv
+from arc_top.sandbox.errors import ApiError
+from arc_top.sandbox.resources import lookup
+from arc_top.sandbox.store import Store, bookmark_rv
 
 NS, CM, POD = lookup("namespaces"), lookup("configmaps"), lookup("pods")
 

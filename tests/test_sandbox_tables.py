@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from sandbox.crds import arc_crds
-from sandbox.errors import ApiError
-from sandbox.resources import lookup
-from sandbox.tables import human_duration, table
+from arc_top.sandbox.crds import arc_crds
+from arc_top.sandbox.errors import ApiError
+from arc_top.sandbox.resources import lookup
+from arc_top.sandbox.tables import human_duration, table
 
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 T0 = "2027-01-15T07:00:00Z"  # one hour before NOW

@@ -11,8 +11,8 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from sandbox.controller.common import ARS
-from sandbox.store import Store
+from arc_top.sandbox.controller.common import ARS
+from arc_top.sandbox.store import Store
 from tests.conftest import Kubectl, api_client
 
 GROUP, VERSION, PLURAL = "actions.github.com", "v1alpha1", "autoscalingrunnersets"
@@ -119,8 +119,8 @@ def test_custom_resource_precondition_names_the_kind_and_group(healthy, custom):
 
 
 def test_store_checks_uid_before_resource_version_and_an_empty_precondition_counts():
-    from sandbox.errors import ApiError
-    from sandbox.resources import lookup
+    from arc_top.sandbox.errors import ApiError
+    from arc_top.sandbox.resources import lookup
 
     store, res = Store(), lookup("namespaces")
     made = store.create(res, {"metadata": {"name": "a"}})

@@ -26,10 +26,10 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 from textual.widgets.data_table import RowKey
 
+from arc_top.widgets import textual_internals as internals
+from arc_top.widgets.footer import KeysFooter
+from arc_top.widgets.resource_table import ColumnSpec, ResourceTable, TableRow
 from tests.waiting import until
-from widgets import textual_internals as internals
-from widgets.footer import KeysFooter
-from widgets.resource_table import ColumnSpec, ResourceTable, TableRow
 
 TEXTUAL = version("textual")
 ROOT = Path(__file__).resolve().parent.parent

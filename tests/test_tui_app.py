@@ -13,13 +13,13 @@ from rich.console import Console
 from textual.command import CommandPalette
 from textual.widgets import Input
 
-from kube.model import EVENTS, RUNNERS, SCALE_SETS, VOLUMES, KindState
+from arc_top.kube.model import EVENTS, RUNNERS, SCALE_SETS, VOLUMES, KindState
+from arc_top.tui.app import ArcTopApp
+from arc_top.tui.screens.help import HelpScreen, help_table
+from arc_top.tui.screens.main import MainScreen
+from arc_top.widgets.resource_table import ResourceTable
 from tests.tui_fixtures import MONO, NOW, FakeMonitor, event, incident_monitor, kube_runner, runner, scale_set
 from tests.waiting import until  # (test_tui_findings and test_tui_fix_units import it from here)
-from tui.app import ArcTopApp
-from tui.screens.help import HelpScreen, help_table
-from tui.screens.main import MainScreen
-from widgets.resource_table import ResourceTable
 
 pytestmark = pytest.mark.asyncio
 

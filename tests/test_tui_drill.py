@@ -9,18 +9,18 @@ import base64
 import pytest
 from kubernetes import client
 
-from kube.config import connect
-from kube.monitor import Monitor
-from kube.objects import ObjectRef
-from sandbox.controller.lograte import RATE_ANNOTATION
+from arc_top.kube.config import connect
+from arc_top.kube.monitor import Monitor
+from arc_top.kube.objects import ObjectRef
+from arc_top.sandbox.controller.lograte import RATE_ANNOTATION
+from arc_top.tui.app import ArcTopApp
+from arc_top.tui.screens.describe import DescribeScreen
+from arc_top.tui.screens.drill import source_for
+from arc_top.tui.screens.logs import LogScreen
+from arc_top.tui.screens.yaml_view import YamlScreen
+from arc_top.widgets.log_view import LogView
 from tests.conftest import api_client
 from tests.waiting import held_in_app, until, wait_for  # (other modules import until from here)
-from tui.app import ArcTopApp
-from tui.screens.describe import DescribeScreen
-from tui.screens.drill import source_for
-from tui.screens.logs import LogScreen
-from tui.screens.yaml_view import YamlScreen
-from widgets.log_view import LogView
 
 NS = "arc-runners"
 RUNNER_LABELS = {"app.kubernetes.io/component": "runner", "actions.github.com/scale-set-name": "arc-runner-set",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.run import start_sandbox
+from arc_top.sandbox.run import start_sandbox
+from arc_top.tui.screens.logs import LogScreen
+from arc_top.widgets.text import MARKERS
 from tests.test_tui_drill import NS, live_app, screen_text
 from tests.waiting import held_in_app, until
-from tui.screens.logs import LogScreen
-from widgets.text import MARKERS
 
 TOOL_LINE = "_work/_tool' is denied"
 

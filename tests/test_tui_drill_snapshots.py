@@ -7,13 +7,13 @@ from __future__ import annotations
 import base64
 import copy
 
-from kube.logstream import LogLines, LogStatus
-from kube.objects import ObjectRef, mask_object
+from arc_top.kube.logstream import LogLines, LogStatus
+from arc_top.kube.objects import ObjectRef, mask_object
+from arc_top.tui.app import ArcTopApp
+from arc_top.tui.trends import TrendSampler
 from tests.test_tui_snapshots import loaded
 from tests.tui_fixtures import MONO, NOW, incident_monitor, seed_trends
 from tests.waiting import until
-from tui.app import ArcTopApp
-from tui.trends import TrendSampler
 
 NS = "arc-runners"
 RUNNER = "arc-runner-set-h8ff4-runner-668fh"
@@ -216,7 +216,7 @@ def test_describe_pod_200x60(snap_compare):
 
 def test_yaml_secret_80x24(snap_compare):
     async def run(pilot) -> None:
-        from tui.screens.yaml_view import YamlScreen
+        from arc_top.tui.screens.yaml_view import YamlScreen
 
         await loaded(pilot)
         app = pilot.app

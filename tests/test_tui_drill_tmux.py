@@ -17,7 +17,7 @@ def test_demo_runner_log_in_a_real_terminal(tmux, tmp_path):  # noqa: F811
     status = tmp_path / "status"
     term = tmux(120, 36)
     # COLUMNS/LINES from the test process would override the pane's size in Textual (see test_cli_monitor).
-    term.start(f"env -u COLUMNS -u LINES {sys.executable} -m cli.main demo; echo $? > {status}; sleep 30")
+    term.start(f"env -u COLUMNS -u LINES {sys.executable} -m arc_top.cli.main demo; echo $? > {status}; sleep 30")
     term.wait_for(lambda s: "arc-runner-set" in s and "Runners" in s, timeout=45)
     term.keys("2")
     # Only the healthy set's runners (the incident's failed ones have no pod to follow): the filter keeps them.

@@ -10,18 +10,18 @@ import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 
-from kube.objects import MASK, ObjectRef, mask_object, mask_value, without_managed_fields
+from arc_top.kube.objects import MASK, ObjectRef, mask_object, mask_value, without_managed_fields
+from arc_top.tui.screens.describe_text import describe_lines, wrap
+from arc_top.tui.screens.drill import crumbs, resolve
+from arc_top.tui.screens.help import help_rows
+from arc_top.tui.screens.logs import containers_of, default_container
+from arc_top.tui.screens.relations import log_target, owner_chain, relations
+from arc_top.widgets.log_view import LogView, log_text, short_stamp
+from arc_top.widgets.text import Palette
 from tests.test_tui_drill_snapshots import RUNNER, RUNNER_UID, drill_app, objects, runner_row
 from tests.test_tui_snapshots import loaded
 from tests.tui_fixtures import incident_monitor
 from tests.waiting import until
-from tui.screens.describe_text import describe_lines, wrap
-from tui.screens.drill import crumbs, resolve
-from tui.screens.help import help_rows
-from tui.screens.logs import containers_of, default_container
-from tui.screens.relations import log_target, owner_chain, relations
-from widgets.log_view import LogView, log_text, short_stamp
-from widgets.text import Palette
 
 NS = "arc-runners"
 
@@ -141,7 +141,7 @@ def test_rows_resolve_to_objects():
     snapshot = incident_monitor().snapshot()
     assert resolve(RUNNER_UID, snapshot) == ObjectRef("EphemeralRunner", NS, RUNNER, RUNNER_UID)
     assert resolve("ars-team-b-team-b-ssd", snapshot).kind == "AutoscalingRunnerSet"
-    from tui.rows.events import fold_events
+    from arc_top.tui.rows.events import fold_events
     folded = fold_events(list(snapshot.of("events").values()))
     key = next(f.key for f in folded if f.object_kind == "PersistentVolumeClaim")
     assert resolve(key, snapshot).kind == "PersistentVolumeClaim"
@@ -205,7 +205,7 @@ def test_help_lists_every_drill_key():
 # ---- screens on the fake source -------------------------------------------------------------------------
 @pytest.mark.asyncio
 async def test_yaml_managed_fields_and_search():
-    from tui.screens.yaml_view import YamlScreen
+    from arc_top.tui.screens.yaml_view import YamlScreen
 
     app = drill_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -261,8 +261,8 @@ async def test_l_on_a_scale_set_opens_its_listener_log_and_esc_unwinds():
 
 @pytest.mark.asyncio
 async def test_container_picker_switches_containers():
+    from arc_top.tui.screens.logs import LogScreen
     from tests.test_tui_drill_snapshots import FakeSource
-    from tui.screens.logs import LogScreen
 
     source = FakeSource()
     pod = source.objects[("Pod", NS, RUNNER)]

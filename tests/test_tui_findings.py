@@ -11,13 +11,13 @@ from dataclasses import replace
 import pytest
 from rich.console import Console
 
-from kube.model import RUNNERS, Snapshot
+from arc_top.kube.model import RUNNERS, Snapshot
+from arc_top.tui.findings import NO_FINDINGS, ChecksLoop, FindingsView, finding_key
+from arc_top.tui.screens.finding import FindingScreen
+from arc_top.tui.screens.main import MainScreen
 from tests.test_tui_app import cells, loaded, make_app, shown, table
 from tests.tui_fixtures import FakeMonitor, event, incident_monitor, kube_runner, pod, runner, scale_set, volume
 from tests.waiting import until, wait_for
-from tui.findings import NO_FINDINGS, ChecksLoop, FindingsView, finding_key
-from tui.screens.finding import FindingScreen
-from tui.screens.main import MainScreen
 
 DIND_RUNNER = "er-team-b-team-b-dind-x7k2p-runner-4vx8n"
 SSD_CLAIM = "pvc-team-b-team-b-ssd-n5m7p-runner-h2kqz-work"
@@ -384,7 +384,7 @@ def test_checks_loop_thread_delivers_and_stops():
 
 
 def test_view_reports_the_uids_whose_rows_change():
-    from checks.finding import Finding, Subject
+    from arc_top.checks.finding import Finding, Subject
 
     a = Finding("ARC405", "error", "Runner pods stuck Pending", Subject("Pod", "ns", "p", "uid-p"), scale_set="ns/s")
     b = Finding("ARC203", "error", "Work volume claim stuck Pending", Subject("PersistentVolumeClaim", "ns", "p-work",
@@ -400,7 +400,7 @@ def test_view_reports_the_uids_whose_rows_change():
 
 @pytest.mark.asyncio
 async def test_help_lists_the_finding_keys():
-    from tui.screens.help import HelpScreen, help_rows
+    from arc_top.tui.screens.help import HelpScreen, help_rows
 
     app = make_app(incident_monitor())
     async with app.run_test(size=(100, 40)) as pilot:
@@ -447,11 +447,11 @@ async def test_fs_group_patch_clears_the_work_volume_findings_in_a_running_monit
 
     from kubernetes import client
 
-    from kube.config import connect
-    from kube.monitor import Monitor
-    from sandbox.run import start_sandbox
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
+    from arc_top.sandbox.run import start_sandbox
+    from arc_top.tui.app import ArcTopApp
     from tests.conftest import api_client
-    from tui.app import ArcTopApp
 
     started = time.monotonic()
     sandbox = start_sandbox("kube-permissions", kubeconfig_path=str(tmp_path / "kubeconfig"), speed=3.0)

@@ -8,18 +8,18 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from fixes.audit import AuditLog
-from kube.config import connect
-from kube.monitor import Monitor
-from sandbox.run import start_sandbox
+from arc_top.fixes.audit import AuditLog
+from arc_top.kube.config import connect
+from arc_top.kube.monitor import Monitor
+from arc_top.sandbox.run import start_sandbox
+from arc_top.tui.app import ArcTopApp
+from arc_top.tui.findings import finding_key
+from arc_top.tui.screens.fix import FixScreen
+from arc_top.tui.screens.fix_confirm import ConfirmFixScreen
+from arc_top.tui.screens.main import MainScreen
 from tests.conftest import api_client
 from tests.test_tui_drill import until
 from tests.test_tui_fix_units import fix_text, notes
-from tui.app import ArcTopApp
-from tui.findings import finding_key
-from tui.screens.fix import FixScreen
-from tui.screens.fix_confirm import ConfirmFixScreen
-from tui.screens.main import MainScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -158,7 +158,7 @@ async def test_fix_arc501_from_the_findings_panel_verify_cleared_then_undo(tmp_p
 
 
 async def test_read_only_sends_no_mutating_request(incident, audit_home):
-    from tui.fixing import fixable
+    from arc_top.tui.fixing import fixable
 
     mark = incident.mark()
     app = live_app(incident, read_only=True)

@@ -4,12 +4,12 @@ look at the result (rsvg-convert to PNG) before committing it."""
 
 from __future__ import annotations
 
-from fixes.session import Applied
-from fixes.verify import Verification
+from arc_top.fixes.session import Applied
+from arc_top.fixes.verify import Verification
+from arc_top.tui.fixing import Watch
+from arc_top.tui.screens.fix import FixScreen
 from tests.test_tui_snapshots import incident_app, loaded
 from tests.tui_fixtures import NOW, fix_finding, fix_preview
-from tui.fixing import Watch
-from tui.screens.fix import FixScreen
 
 WARNING = ("the cause is still present (ARC506 Namespace PodSecurity level rejects this container mode): new runners "
            "will fail the same way")

@@ -15,7 +15,7 @@ def test_fix_arc501_in_a_real_terminal(tmux, tmp_path):  # noqa: F811
     term = tmux(80, 24)
     # COLUMNS/LINES from the test process would override the pane's size in Textual (see test_cli_monitor); the
     # audit goes to this test's own directory.
-    term.start(f"env -u COLUMNS -u LINES XDG_STATE_HOME={tmp_path / 'state'} {sys.executable} -m cli.main demo "
+    term.start(f"env -u COLUMNS -u LINES XDG_STATE_HOME={tmp_path / 'state'} {sys.executable} -m arc_top.cli.main demo "
                f"--scenario kube-permissions; echo $? > {status}; sleep 30")
     term.wait_for(lambda s: "Scale sets" in s and "runner-set" in s, timeout=45)     # names may be cut in the middle
     # The checks have run and the Findings panel has its rows (its title counts them): `5` can focus it …

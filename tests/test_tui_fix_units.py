@@ -11,16 +11,16 @@ from dataclasses import replace
 import pytest
 from rich.console import Console
 
-from checks.finding import Finding, Subject
-from fixes.session import Applied, Fixer, Refused, Stale
+from arc_top.checks.finding import Finding, Subject
+from arc_top.fixes.session import Applied, Fixer, Refused, Stale
+from arc_top.tui.app import FindingsReady
+from arc_top.tui.fixing import NO_CONNECTION, NOTHING_TO_UNDO, FixSession
+from arc_top.tui.screens.drill import Breadcrumb
+from arc_top.tui.screens.fix import FixScreen
+from arc_top.tui.screens.fix_confirm import ConfirmFixScreen
+from arc_top.tui.screens.main import MainScreen
 from tests.test_tui_app import loaded, make_app, table, until
 from tests.tui_fixtures import fix_preview, incident_monitor
-from tui.app import FindingsReady
-from tui.fixing import NO_CONNECTION, NOTHING_TO_UNDO, FixSession
-from tui.screens.drill import Breadcrumb
-from tui.screens.fix import FixScreen
-from tui.screens.fix_confirm import ConfirmFixScreen
-from tui.screens.main import MainScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -373,7 +373,7 @@ async def test_a_warning_keeps_cancel_the_default():
 
 
 async def test_a_plan_that_cannot_be_made_is_one_line_and_r_tries_again():
-    from checks.fixplan import PlanError
+    from arc_top.checks.fixplan import PlanError
 
     clock = Clock()
     app = make_app(incident_monitor())

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from kube.config import connect
-from kube.monitor import Monitor
+from arc_top.kube.config import connect
+from arc_top.kube.monitor import Monitor
+from arc_top.tui.app import ArcTopApp
 from tests.conftest import api_client
 from tests.waiting import until
-from tui.app import ArcTopApp
 
 NS = "arc-runners"
 

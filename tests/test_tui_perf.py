@@ -9,7 +9,7 @@ import pytest
 from rich.text import Text
 from textual.app import App
 
-from widgets.resource_table import ColumnSpec, ResourceTable, TableRow
+from arc_top.widgets.resource_table import ColumnSpec, ResourceTable, TableRow
 
 COLUMNS = [ColumnSpec("name", "NAME"), ColumnSpec("value", "VALUE")]
 
@@ -127,7 +127,7 @@ def _random_objects(rng: random.Random, count: int, start: int = 0) -> dict[str,
 
 def _random_findings(rng: random.Random, snap, step: int) -> list:
     """Findings about random runners, runner and workflow pods, work volumes (and a few objects already gone)."""
-    from checks.finding import Finding, Subject
+    from arc_top.checks.finding import Finding, Subject
 
     kinds = {"runners": "EphemeralRunner", "pods": "Pod", "volumes": "PersistentVolumeClaim"}
     out = []
@@ -148,11 +148,11 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
     of adds, changes, deletes and findings its rows must equal those built from scratch from the same snapshot."""
     from dataclasses import replace
 
-    from kube.state import ClusterState
+    from arc_top.kube.state import ClusterState
+    from arc_top.tui.findings import FindingsView
+    from arc_top.tui.rows import RowCache, RowContext, Scope, runner_rows
+    from arc_top.tui.rows.index import SnapshotIndex
     from tests import tui_fixtures as fx
-    from tui.findings import FindingsView
-    from tui.rows import RowCache, RowContext, Scope, runner_rows
-    from tui.rows.index import SnapshotIndex
 
     rng = random.Random(11)
     state = ClusterState()

@@ -6,8 +6,8 @@ import pytest
 from rich.text import Text
 from textual.app import App
 
+from arc_top.widgets.resource_table import ColumnSpec, ResourceTable, TableRow
 from tests.waiting import until
-from widgets.resource_table import ColumnSpec, ResourceTable, TableRow
 
 pytestmark = pytest.mark.asyncio
 
@@ -119,7 +119,7 @@ async def test_untouched_cursor_stays_on_the_first_row_when_rows_come_above():
 
 async def test_name_column_keeps_its_width_when_the_widest_name_leaves(monkeypatch):
     """Churn: the longest runner name comes and goes; narrowing the column re-truncated every row each time."""
-    monkeypatch.setattr("widgets.resource_table.STICKY_ROWS", 10)       # a big table, in small
+    monkeypatch.setattr("arc_top.widgets.resource_table.STICKY_ROWS", 10)       # a big table, in small
     app = TableApp()
     async with app.run_test(size=(100, 12)) as pilot:
         table = app.query_one(ResourceTable)
@@ -137,7 +137,7 @@ async def test_name_column_keeps_its_width_when_the_widest_name_leaves(monkeypat
 
 
 async def test_a_wide_value_in_another_column_coming_and_going_leaves_the_name_column_alone(monkeypatch):
-    monkeypatch.setattr("widgets.resource_table.STICKY_ROWS", 10)
+    monkeypatch.setattr("arc_top.widgets.resource_table.STICKY_ROWS", 10)
     app = TableApp()
     async with app.run_test(size=(60, 12)) as pilot:
         table = app.query_one(ResourceTable)

@@ -8,7 +8,21 @@ from dataclasses import replace
 
 from rich.text import Text
 
-from kube.model import EVENTS, PODS, SECRETS, KindState, Snapshot
+from arc_top.kube.model import EVENTS, PODS, SECRETS, KindState, Snapshot
+from arc_top.tui.panels import PANEL_BY_ID, panel_state
+from arc_top.tui.rows import (
+    RowContext,
+    Scope,
+    event_rows,
+    fold_events,
+    listener_status,
+    runner_rows,
+    scale_set_rows,
+    volume_rows,
+)
+from arc_top.tui.status import connection_state, counts, header_text
+from arc_top.widgets.sparkline import sparkline, trend_text
+from arc_top.widgets.text import clean_line, safe_text, status_text, strip_escapes, truncate_middle
 from tests.tui_fixtures import (
     CONTROLLER_NS,
     MONO,
@@ -23,20 +37,6 @@ from tests.tui_fixtures import (
     runner,
     scale_set,
 )
-from tui.panels import PANEL_BY_ID, panel_state
-from tui.rows import (
-    RowContext,
-    Scope,
-    event_rows,
-    fold_events,
-    listener_status,
-    runner_rows,
-    scale_set_rows,
-    volume_rows,
-)
-from tui.status import connection_state, counts, header_text
-from widgets.sparkline import sparkline, trend_text
-from widgets.text import clean_line, safe_text, status_text, strip_escapes, truncate_middle
 
 HOSTILE = ("[red]x[/] [link=https://evil.example]click[/link] \x1b[31mred\x1b[0m \x1b]0;pwned\x07 "
            "\x1b]8;;http://e\x1b\\l\x1b]8;;\x1b\\ \x9b2J\x07bell\x00nul\rcr\u202egnp")
@@ -222,9 +222,10 @@ def test_runner_without_pod_pending():
 
 
 def test_ui_modules_do_not_import_the_kubernetes_client():
-    code = ("import sys; import tui.app, tui.screens.main, tui.palette, tui.rows, widgets.resource_table; "
+    code = ("import sys; import arc_top.tui.app, arc_top.tui.screens.main, arc_top.tui.palette, arc_top.tui.rows, "
+            "arc_top.widgets.resource_table; "
             "bad = [m for m in sys.modules if m == 'kubernetes' or m.startswith('kubernetes.') "
-            "or m == 'kube.monitor' or m == 'kube.config']; print(bad); sys.exit(1 if bad else 0)")
+            "or m == 'arc_top.kube.monitor' or m == 'arc_top.kube.config']; print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -236,7 +237,7 @@ def test_plain_text_builds_what_the_text_constructor_builds():
     from rich.style import Style
     from rich.text import Text
 
-    from widgets.text import plain_text, safe_text
+    from arc_top.widgets.text import plain_text, safe_text
     for plain, style in (("", ""), ("✔ Running", "bold"), ("arc-runner-set-h8ff4-runner-668fh", Style(color="red"))):
         fast, slow = plain_text(plain, style), Text(plain, style=style, end="")
         assert {k: getattr(fast, k) for k in Text.__slots__} == {k: getattr(slow, k) for k in Text.__slots__}

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
+from arc_top.tui.app import ArcTopApp
+from arc_top.tui.trends import TrendSampler
 from tests.tui_fixtures import MONO, NOW, incident_monitor, seed_trends
-from tui.app import ArcTopApp
-from tui.trends import TrendSampler
 
 
 def incident_app() -> ArcTopApp:

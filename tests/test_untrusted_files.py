@@ -16,9 +16,9 @@ import threading
 import pytest
 import yaml
 
-import kube.offline as offline
-import kube.untrusted as untrusted
-from cli.main import main
+import arc_top.kube.offline as offline
+import arc_top.kube.untrusted as untrusted
+from arc_top.cli.main import main
 from tests.test_kube_offline import controller_pod, runner_pod
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,7 +51,7 @@ def run_capped(*args: str, stdin=None, input: bytes | None = None) -> subprocess
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, timeout=110, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "arc_top.cli.main", *args], capture_output=True, timeout=110, cwd=ROOT,
                           preexec_fn=cap, stdin=stdin, input=input)
 
 
@@ -127,7 +127,7 @@ def test_a_70_mib_file_is_refused_without_being_read(tmp_path, capsys):
 
 
 def test_a_70_mib_pipe_is_read_only_up_to_the_limit(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "check", "--from", "-"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "arc_top.cli.main", "check", "--from", "-"], cwd=ROOT,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     chunk = (POD * 1000).encode()
     sent = [0]

@@ -7,7 +7,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.widgets import Static
 
-from widgets.footer import KeysFooter
+from arc_top.widgets.footer import KeysFooter
 
 pytestmark = pytest.mark.asyncio
 

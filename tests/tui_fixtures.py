@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
-from kube.model import (
+from arc_top.kube.model import (
     EVENTS,
     KINDS,
     LISTENERS,
@@ -320,7 +320,7 @@ ARS_TARGET = ("actions.github.com/v1alpha1", "AutoscalingRunnerSet", "autoscalin
 
 def fix_finding(name: str = "arc-runner-set", ns: str = "arc-runners", code: str = "ARC501"):
     """The finding a fix preview is about (checks.finding.Finding), as the checks report it."""
-    from checks.finding import Finding, Subject
+    from arc_top.checks.finding import Finding, Subject
 
     return Finding(code, "error", "Kube mode work volume is not writable by the runner",
                    Subject("AutoscalingRunnerSet", ns, name, f"ars-{ns}-{name}"), scale_set=f"{ns}/{name}",
@@ -356,9 +356,9 @@ def fix_preview(*, read_only: bool = False, denied: str = "", rejected: str = ""
     checks.fixplan.diff from `fix_ars`, the verdict as the Fixer would give it."""
     import json
 
-    from checks.fixplan import FixPlan, Variant, apply_patch, diff
-    from fixes.session import Preview, Step
-    from kube.operations import PATCH, Operation, Target
+    from arc_top.checks.fixplan import FixPlan, Variant, apply_patch, diff
+    from arc_top.fixes.session import Preview, Step
+    from arc_top.kube.operations import PATCH, Operation, Target
 
     target = Target(*ARS_TARGET, ns, name)
     before = fix_ars(name, ns)

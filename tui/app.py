@@ -24,16 +24,16 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
-from kube.model import PODS
-from tui import fixing
-from tui.findings import ChecksLoop
-from tui.fixing import FixSession
-from tui.palette import ObjectsProvider
-from tui.protocol import MonitorFactory, MonitorLike, connection_of
-from tui.screens.help import HelpScreen
-from tui.screens.main import MainScreen
-from tui.trends import TrendSampler
-from widgets.text import clean_line
+from arc_top.kube.model import PODS
+from arc_top.tui import fixing
+from arc_top.tui.findings import ChecksLoop
+from arc_top.tui.fixing import FixSession
+from arc_top.tui.palette import ObjectsProvider
+from arc_top.tui.protocol import MonitorFactory, MonitorLike, connection_of
+from arc_top.tui.screens.help import HelpScreen
+from arc_top.tui.screens.main import MainScreen
+from arc_top.tui.trends import TrendSampler
+from arc_top.widgets.text import clean_line
 
 
 class MonitorReady(Message):
@@ -265,7 +265,7 @@ class ArcTopApp(App):
             api_client = getattr(connection_of(self.monitor), "api_client", None) if self.monitor else None
             if api_client is None:
                 return None
-            from fixes.session import Fixer
+            from arc_top.fixes.session import Fixer
 
             fixer = Fixer.for_connection(connection_of(self.monitor), read_only=self.read_only)
             self.set_fix_session(FixSession(fixer, self.verify_wait))

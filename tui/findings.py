@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from rich.text import Text
 
-from kube.model import PODS, SCALE_SETS
-from widgets.text import DEFAULT_PALETTE, ERROR, INFO, MARKERS, OK, WARN, Palette, clean_line, status_text
+from arc_top.kube.model import PODS, SCALE_SETS
+from arc_top.widgets.text import DEFAULT_PALETTE, ERROR, INFO, MARKERS, OK, WARN, Palette, clean_line, status_text
 
 if TYPE_CHECKING:
-    from checks.finding import Finding, LogTail
+    from arc_top.checks.finding import Finding, LogTail
 
 # checks.finding's severities (not imported: importing `checks` loads every check) → widgets.text's.
 SEVERITY = {"error": ERROR, "warning": WARN, "info": INFO}
@@ -204,7 +204,7 @@ def make_tailer(monitor: object):
     api = getattr(getattr(monitor, "conn", None), "api_client", None)
     if api is None:
         return None
-    from kube.logtail import LogTailer
+    from arc_top.kube.logtail import LogTailer
 
     return LogTailer(api)
 
@@ -249,14 +249,13 @@ class ChecksLoop:
 
     def _loop(self) -> None:
         if self._run_checks is None:
-            import checks
-
+            from arc_top import checks
             self._run_checks = checks.run
         if self._tailer is None:
             self._tailer = make_tailer(self.monitor)
         conn = getattr(self.monitor, "conn", None)
         if self.github and conn is not None and getattr(conn, "api_client", None) is not None:
-            from kube.credentials import CredentialProber
+            from arc_top.kube.credentials import CredentialProber
 
             self._prober = CredentialProber(conn.api_client, timeout=self.github_timeout)
         # Not while the first lists arrive: checks of half a cluster would be wrong and would slow the lists down.

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tui.findings import worst_first
+from arc_top.tui.findings import worst_first
 
 NO_CONNECTION = "fixes need a cluster connection"
 NOTHING_TO_UNDO = "nothing to undo in this session"
@@ -46,7 +46,7 @@ class FixSession:
 
     def __init__(self, fixer: Any, verify_wait: float = 60.0, clock: Callable[[], float] = time.time) -> None:
         # Imported here, on the UI thread: `watch` runs on the apply worker's.
-        from fixes.verify import Verification
+        from arc_top.fixes.verify import Verification
 
         self._verification = Verification
         self.fixer = fixer
@@ -117,7 +117,7 @@ class FixSession:
 
 def fixable(findings: Iterable) -> list:
     """The findings arc-top can fix, worst first, each once."""
-    from checks import remedies
+    from arc_top.checks import remedies
 
     out, seen = [], set()
     for f in worst_first(findings):
@@ -163,7 +163,7 @@ def open_fix(main: Any) -> None:
     if session is None:
         main.notify(NO_CONNECTION, severity="warning", markup=False, timeout=4)
         return
-    from tui.screens.fix import FixScreen
+    from arc_top.tui.screens.fix import FixScreen
 
     main.app.push_screen(FixScreen(session, candidates, context=main.findings.findings, trail=(panel.spec.title,)))
 
@@ -175,7 +175,7 @@ def open_undo(screen: Any, trail: tuple[str, ...] = ()) -> None:
     if last is None:
         screen.notify(NOTHING_TO_UNDO, severity="information", markup=False, timeout=3)
         return
-    from tui.screens.fix import FixScreen
+    from arc_top.tui.screens.fix import FixScreen
 
     screen.app.push_screen(FixScreen(session, [last.preview.plan.finding], undo=last, trail=trail))
 
@@ -189,7 +189,7 @@ def can_undo(app: Any) -> bool:
 def deliver(app: Any, ended: list[Watch]) -> None:
     """After a check run or a tick: the fix screens show the new state; a verdict nobody is looking at is
     announced."""
-    from tui.screens.fix import FixScreen
+    from arc_top.tui.screens.fix import FixScreen
 
     showing = None
     for screen in app.screen_stack:

@@ -8,8 +8,8 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 
-from kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, Snapshot
-from widgets.text import clean_line
+from arc_top.kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, Snapshot
+from arc_top.widgets.text import clean_line
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,13 @@ from textual.containers import Vertical
 from textual.dom import NoScreen
 from textual.widgets import Input, Static
 
-from kube.model import EVENTS, LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, VOLUMES, KindState
-from tui import rows
-from tui.rows import RowContext, Scope, TableRow
-from tui.status import namespaces_label
-from widgets.resource_table import ColumnSpec, ResourceTable
-from widgets.text import ERROR, INFO, MUTED, OK, WARN, Palette, clean_line, status_text
-from widgets.textual_internals import set_border_title_text
+from arc_top.kube.model import EVENTS, LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, VOLUMES, KindState
+from arc_top.tui import rows
+from arc_top.tui.rows import RowContext, Scope, TableRow
+from arc_top.tui.status import namespaces_label
+from arc_top.widgets.resource_table import ColumnSpec, ResourceTable
+from arc_top.widgets.text import ERROR, INFO, MUTED, OK, WARN, Palette, clean_line, status_text
+from arc_top.widgets.textual_internals import set_border_title_text
 
 # Not a Kubernetes kind: a change set naming it carries new check results (MainScreen.findings_steps).
 FINDINGS = "findings"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from kube.model import ChangeSet, Snapshot
+from arc_top.kube.model import ChangeSet, Snapshot
 
 
 class ConnectionLike(Protocol):

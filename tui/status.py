@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 
-from kube.model import RUNNERS, SCALE_SETS, KindState, Snapshot
-from tui.findings import NO_FINDINGS, FindingsView, summary_text
-from tui.rows import Scope
-from widgets.text import DEFAULT_PALETTE, ERROR, INFO, OK, WARN, Palette, clean_line, status_text
+from arc_top.kube.model import RUNNERS, SCALE_SETS, KindState, Snapshot
+from arc_top.tui.findings import NO_FINDINGS, FindingsView, summary_text
+from arc_top.tui.rows import Scope
+from arc_top.widgets.text import DEFAULT_PALETTE, ERROR, INFO, OK, WARN, Palette, clean_line, status_text
 
 BOLD = Style(bold=True)
 

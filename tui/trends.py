@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from kube.model import PODS, SCALE_SETS, Snapshot
-from tui.rows import Trends
+from arc_top.kube.model import PODS, SCALE_SETS, Snapshot
+from arc_top.tui.rows import Trends
 
 
 class TrendSampler:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from widgets.textual_internals import footer_ready
+from arc_top.widgets.textual_internals import footer_ready
 
 
 class KeysFooter(Footer):

@@ -32,7 +32,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from widgets.text import ERROR, INFO, MARKERS, OK, WARN, Palette, strip_escapes
+from arc_top.widgets.text import ERROR, INFO, MARKERS, OK, WARN, Palette, strip_escapes
 
 MARK_PREFIX = 2            # "✖ " before a marked line, "⚠ " before arc-top's own notes
 NOTE = WARN                # LogLine.meta of arc-top's own lines: their severity (ok, info, warn, error)

@@ -27,8 +27,8 @@ from textual.cache import LRUCache
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, Row, RowDoesNotExist, RowKey
 
-from widgets import textual_internals as internals
-from widgets.text import age, is_shared, shared_text, truncate_middle
+from arc_top.widgets import textual_internals as internals
+from arc_top.widgets.text import age, is_shared, shared_text, truncate_middle
 
 AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is never narrower
 

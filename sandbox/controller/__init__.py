@@ -16,18 +16,18 @@ import threading
 import time
 from collections.abc import Callable
 
-from sandbox.controller.churn import Churn
-from sandbox.controller.common import ARS, ER, ERS, LISTENER, Timing
-from sandbox.controller.events import ManagerLog, Recorder
-from sandbox.controller.jobs import Jobs
-from sandbox.controller.kubelet import Kubelet
-from sandbox.controller.listener import Listeners
-from sandbox.controller.listener_process import ListenerProcess
-from sandbox.controller.lograte import LogRate
-from sandbox.controller.runners import Runners
-from sandbox.controller.runnerset import RunnerSets
-from sandbox.controller.volumes import Volumes
-from sandbox.store import Change
+from arc_top.sandbox.controller.churn import Churn
+from arc_top.sandbox.controller.common import ARS, ER, ERS, LISTENER, Timing
+from arc_top.sandbox.controller.events import ManagerLog, Recorder
+from arc_top.sandbox.controller.jobs import Jobs
+from arc_top.sandbox.controller.kubelet import Kubelet
+from arc_top.sandbox.controller.listener import Listeners
+from arc_top.sandbox.controller.listener_process import ListenerProcess
+from arc_top.sandbox.controller.lograte import LogRate
+from arc_top.sandbox.controller.runners import Runners
+from arc_top.sandbox.controller.runnerset import RunnerSets
+from arc_top.sandbox.controller.volumes import Volumes
+from arc_top.sandbox.store import Change
 
 __all__ = ["Controller", "Timing"]
 

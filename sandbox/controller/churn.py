@@ -12,8 +12,8 @@ from __future__ import annotations
 import random
 import time
 
-from sandbox.controller.common import ARS
-from sandbox.controller.jobs import repository_for
+from arc_top.sandbox.controller.common import ARS
+from arc_top.sandbox.controller.jobs import repository_for
 
 CHURN_ANNOTATION = "sandbox.arc-top.dev/churn-events-per-second"
 JOB_SECONDS = (2.0, 6.0)

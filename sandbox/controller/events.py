@@ -10,7 +10,7 @@ import json
 import time
 from collections import deque
 
-from sandbox.errors import ApiError
+from arc_top.sandbox.errors import ApiError
 
 EVENT_TTL = 3600.0
 MAX_EVENTS = 20_000

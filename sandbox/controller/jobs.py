@@ -15,8 +15,8 @@ import random
 from collections import deque
 from dataclasses import dataclass
 
-from sandbox.controller import runner_program
-from sandbox.controller.common import (
+from arc_top.sandbox.controller import runner_program
+from arc_top.sandbox.controller.common import (
     ER,
     JOB_STREAM_ANNOTATION,
     L_RUNNER_POD,
@@ -25,9 +25,9 @@ from sandbox.controller.common import (
     github_url_labels,
     runner_stamp,
 )
-from sandbox.controller.runners import RunnerProc
-from sandbox.errors import ApiError
-from sandbox.rbac import KUBE_MODE_RULES, NOVOLUME_RULES, Attributes, service_account_user
+from arc_top.sandbox.controller.runners import RunnerProc
+from arc_top.sandbox.errors import ApiError
+from arc_top.sandbox.rbac import KUBE_MODE_RULES, NOVOLUME_RULES, Attributes, service_account_user
 
 HOOK_SECONDS = 1.0  # the hook's checks before it fails a job
 PREPARE_TIMEOUT_SECONDS = 120.0  # ACTIONS_RUNNER_PREPARE_JOB_TIMEOUT_SECONDS is 600; the sandbox is impatient

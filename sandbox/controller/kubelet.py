@@ -12,10 +12,10 @@ import itertools
 import random
 from collections import Counter
 
-from sandbox.controller import images
-from sandbox.controller.common import L_COMPONENT, L_EPHEMERAL, L_RUNNER_POD, rfc3339
-from sandbox.controller.podstatus import PodRun, pod_status, started_state, terminated_state
-from sandbox.controller.scheduler import fitting_nodes, unschedulable_message
+from arc_top.sandbox.controller import images
+from arc_top.sandbox.controller.common import L_COMPONENT, L_EPHEMERAL, L_RUNNER_POD, rfc3339
+from arc_top.sandbox.controller.podstatus import PodRun, pod_status, started_state, terminated_state
+from arc_top.sandbox.controller.scheduler import fitting_nodes, unschedulable_message
 
 PULL_SECONDS = 1.2
 CHECK_SECONDS = 0.3          # a pull of an image already on the node (a manifest HEAD only)

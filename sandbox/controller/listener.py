@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from sandbox.controller.common import (
+from arc_top.sandbox.controller.common import (
     ARC_API,
     ARS,
     CONTROLLER_IMAGE,
@@ -28,7 +28,7 @@ from sandbox.controller.common import (
     listener_name,
     owner_ref,
 )
-from sandbox.errors import ApiError
+from arc_top.sandbox.errors import ApiError
 
 REACT_SECONDS = 1.0          # the controller notices a terminated listener pod
 APP_KEYS = ("github_app_id", "github_app_installation_id", "github_app_private_key")

@@ -16,9 +16,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sandbox.controller import network
-from sandbox.controller.common import ARS, ERS, LISTENER, listener_name, set_key
-from sandbox.controller.listener import config_credentials, read_config
+from arc_top.sandbox.controller import network
+from arc_top.sandbox.controller.common import ARS, ERS, LISTENER, listener_name, set_key
+from arc_top.sandbox.controller.listener import config_credentials, read_config
 
 FAIL_SECONDS = 1.5           # a failing listener lives this long
 RECHECK_SECONDS = 3.0        # a healthy listener re-validates its session this often

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from sandbox.selectors import selector_from_label_selector_object
+from arc_top.sandbox.selectors import selector_from_label_selector_object
 
 CLUSTER_DNS = "10.96.0.10"
 GITHUB_IP = "140.82.112.3"  # what a public GitHub host resolves to, for ipBlock checks

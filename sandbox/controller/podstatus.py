@@ -6,7 +6,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sandbox.controller.common import rfc3339
+from arc_top.sandbox.controller.common import rfc3339
 
 
 @dataclass

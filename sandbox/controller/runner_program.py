@@ -12,8 +12,8 @@ import shlex
 import time
 from dataclasses import dataclass
 
-from sandbox.controller import network
-from sandbox.controller.common import RUNNER_VERSION, container, env_map, runner_stamp
+from arc_top.sandbox.controller import network
+from arc_top.sandbox.controller.common import RUNNER_VERSION, container, env_map, runner_stamp
 
 RUNNER_UID = 1001
 STARTUP_SECONDS = 1.5  # until `Listening for Jobs`

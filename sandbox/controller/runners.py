@@ -13,8 +13,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sandbox.controller import runner_program
-from sandbox.controller.common import (
+from arc_top.sandbox.controller import runner_program
+from arc_top.sandbox.controller.common import (
     CONTROLLER_VERSION,
     ER,
     F_REGISTRATION,
@@ -25,7 +25,7 @@ from sandbox.controller.common import (
     rfc3339,
     set_key,
 )
-from sandbox.errors import ApiError
+from arc_top.sandbox.errors import ApiError
 
 BACKOFF = (0.0, 5.0, 10.0, 20.0, 40.0, 80.0)
 MAX_FAILURES = 5

@@ -9,7 +9,7 @@ count: they block new runners, F10), delete finished ones, and report the counts
 
 from __future__ import annotations
 
-from sandbox.controller.common import (
+from arc_top.sandbox.controller.common import (
     A_SET_ID,
     A_SPEC_HASH,
     ARC_API,
@@ -30,7 +30,7 @@ from sandbox.controller.common import (
     owner_ref,
     short_hash,
 )
-from sandbox.errors import ApiError
+from arc_top.sandbox.errors import ApiError
 
 CREATE_BATCH = 50            # ERs made per pass; the rest on the next pass keeps passes short
 REGISTER_RETRY_SECONDS = 10.0

@@ -10,8 +10,8 @@ StorageClass knobs a scenario can set (annotations, sandbox-only):
 
 from __future__ import annotations
 
-from sandbox.controller.common import owner_ref
-from sandbox.errors import ApiError
+from arc_top.sandbox.controller.common import owner_ref
+from arc_top.sandbox.errors import ApiError
 
 A_PROVISIONING_ERROR = "sandbox.arc-top.dev/provisioning-error"
 A_IGNORES_FSGROUP = "sandbox.arc-top.dev/ignores-fsgroup"

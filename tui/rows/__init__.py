@@ -5,14 +5,21 @@ Each panel's columns (tui/rows/columns.py) sit next to the builder that fills th
 which columns fit its width.
 """
 
-from tui.rows.columns import EVENT_COLUMNS, FINDING_COLUMNS, RUNNER_COLUMNS, SCALE_SET_COLUMNS, VOLUME_COLUMNS, WIDE
-from tui.rows.context import RowCache, RowContext, Scope, Trends, age, pod_severity
-from tui.rows.events import FoldedEvent, event_rows, fold_events
-from tui.rows.findings import finding_rows
-from tui.rows.runners import pod_status_text, runner_rows, runner_state, runner_status
-from tui.rows.scale_sets import listener_status, scale_set_row, scale_set_rows
-from tui.rows.volumes import volume_rows
-from widgets.resource_table import TableRow
+from arc_top.tui.rows.columns import (
+           EVENT_COLUMNS,
+           FINDING_COLUMNS,
+           RUNNER_COLUMNS,
+           SCALE_SET_COLUMNS,
+           VOLUME_COLUMNS,
+           WIDE,
+)
+from arc_top.tui.rows.context import RowCache, RowContext, Scope, Trends, age, pod_severity
+from arc_top.tui.rows.events import FoldedEvent, event_rows, fold_events
+from arc_top.tui.rows.findings import finding_rows
+from arc_top.tui.rows.runners import pod_status_text, runner_rows, runner_state, runner_status
+from arc_top.tui.rows.scale_sets import listener_status, scale_set_row, scale_set_rows
+from arc_top.tui.rows.volumes import volume_rows
+from arc_top.widgets.resource_table import TableRow
 
 __all__ = ["EVENT_COLUMNS", "FINDING_COLUMNS", "RUNNER_COLUMNS", "SCALE_SET_COLUMNS", "VOLUME_COLUMNS", "WIDE",
            "FoldedEvent", "RowCache", "RowContext", "Scope", "TableRow", "Trends", "age", "event_rows", "finding_rows",

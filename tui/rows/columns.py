@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from widgets.resource_table import ColumnSpec
+from arc_top.widgets.resource_table import ColumnSpec
 
 WIDE = 96           # a table at least this wide shows the wide column set
 PROBLEM_WIDE = WIDE + 40    # …and this wide, the top finding's title in the Problem column

@@ -10,10 +10,10 @@ from typing import TypeVar
 
 from rich.text import Text
 
-from kube.model import EVENTS, LISTENERS, PODS, RUNNERS, VOLUMES, Event, Listener, Pod, Runner, Snapshot, Volume
-from tui.findings import NO_FINDINGS, FindingsView
-from tui.rows.index import SnapshotIndex
-from widgets.text import (
+from arc_top.kube.model import EVENTS, LISTENERS, PODS, RUNNERS, VOLUMES, Event, Listener, Pod, Runner, Snapshot, Volume
+from arc_top.tui.findings import NO_FINDINGS, FindingsView
+from arc_top.tui.rows.index import SnapshotIndex
+from arc_top.widgets.text import (
     DEFAULT_PALETTE,
     ERROR,
     MUTED,

@@ -9,10 +9,10 @@ from functools import lru_cache
 
 from rich.text import Text
 
-from kube.model import EVENTS, Event
-from tui.rows.context import RowContext, age
-from widgets.resource_table import TableRow
-from widgets.text import MUTED, WARN, clean_line, safe_text, status_text
+from arc_top.kube.model import EVENTS, Event
+from arc_top.tui.rows.context import RowContext, age
+from arc_top.widgets.resource_table import TableRow
+from arc_top.widgets.text import MUTED, WARN, clean_line, safe_text, status_text
 
 KIND_SHORT = {"Pod": "pod", "PersistentVolumeClaim": "pvc", "AutoscalingRunnerSet": "ars",
               "EphemeralRunnerSet": "ers", "EphemeralRunner": "er", "AutoscalingListener": "listener",

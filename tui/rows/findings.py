@@ -6,10 +6,18 @@ from __future__ import annotations
 
 from rich.style import Style
 
-from tui.findings import FindingsView, finding_key, group_key, group_order, severity_text, subject_label, summary_text
-from tui.rows.context import RowContext
-from widgets.resource_table import TableRow
-from widgets.text import clean_line, plain_text, safe_text
+from arc_top.tui.findings import (
+    FindingsView,
+    finding_key,
+    group_key,
+    group_order,
+    severity_text,
+    subject_label,
+    summary_text,
+)
+from arc_top.tui.rows.context import RowContext
+from arc_top.widgets.resource_table import TableRow
+from arc_top.widgets.text import clean_line, plain_text, safe_text
 
 NO_SET = "(no scale set)"
 GROUP = Style(bold=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kube.model import EVENTS, PODS, RUNNERS, VOLUMES, ChangeSet, Event, Pod, Runner, Snapshot, Volume
-from tui.findings import NO_FINDINGS, FindingsView
+from arc_top.kube.model import EVENTS, PODS, RUNNERS, VOLUMES, ChangeSet, Event, Pod, Runner, Snapshot, Volume
+from arc_top.tui.findings import NO_FINDINGS, FindingsView
 
 Name = tuple[str, str]                       # (namespace, name)
 ObjectKey = tuple[str, str, str]             # (namespace, kind, name)

@@ -7,12 +7,12 @@ import bisect
 
 from rich.text import Text
 
-from kube.model import Pod, Runner
-from tui.findings import problem_text
-from tui.rows.context import POD_ERRORS, RowContext, age_text, pod_severity
-from tui.rows.index import SnapshotIndex
-from widgets.resource_table import TableRow
-from widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, safe_text, shared_text, status_cell
+from arc_top.kube.model import Pod, Runner
+from arc_top.tui.findings import problem_text
+from arc_top.tui.rows.context import POD_ERRORS, RowContext, age_text, pod_severity
+from arc_top.tui.rows.index import SnapshotIndex
+from arc_top.widgets.resource_table import TableRow
+from arc_top.widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, safe_text, shared_text, status_cell
 
 
 def runner_status(runner: Runner, pod: Pod | None, palette: Palette, pod_detail: bool = True) -> Text:

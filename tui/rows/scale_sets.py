@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from kube.model import SCALE_SETS, ScaleSet
-from tui.findings import set_problem_text
-from tui.rows.columns import TREND_WIDTH, WIDE_TREND_WIDTH
-from tui.rows.context import LISTENER_YOUNG, MODES, RowContext, age_text, pod_severity
-from widgets.resource_table import TableRow
-from widgets.sparkline import sparkline, trend_text
-from widgets.text import ERROR, NONE, OK, WARN, Palette, safe_text, status_text
+from arc_top.kube.model import SCALE_SETS, ScaleSet
+from arc_top.tui.findings import set_problem_text
+from arc_top.tui.rows.columns import TREND_WIDTH, WIDE_TREND_WIDTH
+from arc_top.tui.rows.context import LISTENER_YOUNG, MODES, RowContext, age_text, pod_severity
+from arc_top.widgets.resource_table import TableRow
+from arc_top.widgets.sparkline import sparkline, trend_text
+from arc_top.widgets.text import ERROR, NONE, OK, WARN, Palette, safe_text, status_text
 
 
 def listener_status(ctx: RowContext, scale_set: ScaleSet) -> tuple[str, str, int]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from kube.model import VOLUMES, Volume
-from tui.findings import problem_text
-from tui.rows.context import ACCESS, RowContext, age_text
-from widgets.resource_table import TableRow
-from widgets.text import ERROR, OK, WARN, safe_text, status_text
+from arc_top.kube.model import VOLUMES, Volume
+from arc_top.tui.findings import problem_text
+from arc_top.tui.rows.context import ACCESS, RowContext, age_text
+from arc_top.widgets.resource_table import TableRow
+from arc_top.widgets.text import ERROR, OK, WARN, safe_text, status_text
 
 
 def volume_rows(ctx: RowContext) -> list[TableRow]:

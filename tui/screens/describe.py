@@ -14,11 +14,11 @@ from textual.content import Content
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from kube.model import Snapshot
-from kube.objects import ObjectRef, short_error
-from tui.screens.describe_text import describe_lines, wrap
-from tui.screens.drill import DrillScreen, DrillSource, SearchMixin
-from tui.screens.relations import (
+from arc_top.kube.model import Snapshot
+from arc_top.kube.objects import ObjectRef, short_error
+from arc_top.tui.screens.describe_text import describe_lines, wrap
+from arc_top.tui.screens.drill import DrillScreen, DrillSource, SearchMixin
+from arc_top.tui.screens.relations import (
     CHILD,
     LISTENER,
     OWNER,
@@ -29,9 +29,9 @@ from tui.screens.relations import (
     log_target,
     relations,
 )
-from widgets.footer import KeysFooter
-from widgets.log_view import LogView
-from widgets.text import ERROR, MUTED, OK, WARN, clean_line, status_text
+from arc_top.widgets.footer import KeysFooter
+from arc_top.widgets.log_view import LogView
+from arc_top.widgets.text import ERROR, MUTED, OK, WARN, clean_line, status_text
 
 ROLE_LABEL = {OWNER: "↑ owner", THIS: "● this", LISTENER: "◆ listener", CHILD: "↓ child"}
 
@@ -134,7 +134,7 @@ class DescribeScreen(SearchMixin, DrillScreen):
         """A scale set's GitHub credential, as the checks' last probe saw it (masked: ghp_…a1b2)."""
         if obj.get("kind") != "AutoscalingRunnerSet":
             return None
-        from checks.credentials import results_by_scale_set
+        from arc_top.checks.credentials import results_by_scale_set
 
         if not getattr(self.app, "github", True):
             return "not probed (--no-github)", MUTED
@@ -145,7 +145,7 @@ class DescribeScreen(SearchMixin, DrillScreen):
         result = results_by_scale_set(checks_loop.probe_results).get(f"{meta.get('namespace')}/{meta.get('name')}")
         if result is None:
             return "not probed yet", MUTED
-        from checks.credentials import summary
+        from arc_top.checks.credentials import summary
 
         return summary(result), (OK if result.ok else ERROR if result.evaluated else WARN)
 

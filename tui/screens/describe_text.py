@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 from rich.text import Text
 
-from kube.fields import epoch
-from kube.model import PODS, RUNNER_SETS, RUNNERS, VOLUMES, Snapshot
-from kube.pods import pod_status
-from widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, status_text
+from arc_top.kube.fields import epoch
+from arc_top.kube.model import PODS, RUNNER_SETS, RUNNERS, VOLUMES, Snapshot
+from arc_top.kube.pods import pod_status
+from arc_top.widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, status_text
 
 ARC_ENV = ("ACTIONS_", "RUNNER_", "GITHUB_", "DOCKER_")
 LABEL_W = 18

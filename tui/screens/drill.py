@@ -22,12 +22,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from kube.logstream import LogEvent, LogRequest
-from kube.model import EVENTS, LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, VOLUMES, Snapshot
-from kube.objects import ObjectRef
-from tui.protocol import connection_of
-from widgets.log_view import LogView
-from widgets.text import Palette, clean_line
+from arc_top.kube.logstream import LogEvent, LogRequest
+from arc_top.kube.model import EVENTS, LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, VOLUMES, Snapshot
+from arc_top.kube.objects import ObjectRef
+from arc_top.tui.protocol import connection_of
+from arc_top.widgets.log_view import LogView
+from arc_top.widgets.text import Palette, clean_line
 
 KIND_OF = {SCALE_SETS: "AutoscalingRunnerSet", RUNNER_SETS: "EphemeralRunnerSet", RUNNERS: "EphemeralRunner",
            LISTENERS: "AutoscalingListener", PODS: "Pod", VOLUMES: "PersistentVolumeClaim"}
@@ -54,15 +54,15 @@ class KubeSource:
         self.api_client = api_client
 
     def fetch(self, ref: ObjectRef) -> dict:
-        from kube.objects import fetch
+        from arc_top.kube.objects import fetch
         return fetch(self.api_client, ref)
 
     def events(self, ref: ObjectRef, uid: str) -> list[dict]:
-        from kube.objects import events_for
+        from arc_top.kube.objects import events_for
         return events_for(self.api_client, ref, uid)
 
     def follow(self, request: LogRequest, on_event: Callable[[LogEvent], None]) -> Follower:
-        from kube.logstream import LogFollower
+        from arc_top.kube.logstream import LogFollower
         return LogFollower(self.api_client, request, on_event)
 
 
@@ -110,7 +110,7 @@ def resolve(key: str | None, snapshot: Snapshot | None, findings: object = None)
             return ObjectRef(kind, obj.namespace, obj.name, obj.uid)
     if key.startswith("ev-"):
         try:
-            from tui.rows.events import fold_events
+            from arc_top.tui.rows.events import fold_events
             folded = {f.key: f for f in fold_events(list(snapshot.of(EVENTS).values()))}
         except Exception:          # the events panel changed its keys: nothing to drill into
             return None
@@ -151,8 +151,8 @@ def snapshot_of(app) -> Callable[[], Snapshot | None]:
 
 def log_screen(app, source: DrillSource, ref: ObjectRef, trail: tuple[str, ...], notify) -> Screen | None:
     """The log screen for `ref` (its pod), or None after telling the user why there is none."""
-    from tui.screens.logs import LogScreen
-    from tui.screens.relations import log_target
+    from arc_top.tui.screens.logs import LogScreen
+    from arc_top.tui.screens.relations import log_target
 
     snapshot = snapshot_of(app)
     pod = log_target(ref, snapshot())
@@ -171,12 +171,12 @@ def open_logs(main) -> None:
 
 
 def open_describe(main) -> None:
-    from tui.screens.describe import DescribeScreen
+    from arc_top.tui.screens.describe import DescribeScreen
     _open(main, lambda source, ref, trail: DescribeScreen(source, ref, trail, snapshot_of(main.app)))
 
 
 def open_yaml(main) -> None:
-    from tui.screens.yaml_view import YamlScreen
+    from arc_top.tui.screens.yaml_view import YamlScreen
     _open(main, lambda source, ref, trail: YamlScreen(source, ref, trail, snapshot_of(main.app)))
 
 
@@ -262,7 +262,7 @@ class DrillScreen(Screen):
         self.dismiss()
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from arc_top.tui.screens.help import HelpScreen
         self.app.push_screen(HelpScreen())
 
     # Screens opened from here carry this screen's whole trail: the breadcrumb is the stack `esc` unwinds.
@@ -272,11 +272,11 @@ class DrillScreen(Screen):
             self.app.push_screen(screen)
 
     def open_describe_of(self, ref: ObjectRef) -> None:
-        from tui.screens.describe import DescribeScreen
+        from arc_top.tui.screens.describe import DescribeScreen
         self.app.push_screen(DescribeScreen(self.source, ref, self.trail, self.snapshot))
 
     def open_yaml_of(self, ref: ObjectRef) -> None:
-        from tui.screens.yaml_view import YamlScreen
+        from arc_top.tui.screens.yaml_view import YamlScreen
         self.app.push_screen(YamlScreen(self.source, ref, self.trail, self.snapshot))
 
 

@@ -18,8 +18,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.findings import severity_text, worst_first
-from widgets.text import DEFAULT_PALETTE, Palette, clean_line, safe_text
+from arc_top.tui.findings import severity_text, worst_first
+from arc_top.widgets.text import DEFAULT_PALETTE, Palette, clean_line, safe_text
 
 HEADING = Style(bold=True, underline=True)
 LABEL = Style(dim=True)

@@ -26,9 +26,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.fixing import FixSession, Watch, open_undo
-from tui.screens.drill import Breadcrumb
-from tui.screens.fix_status import (
+from arc_top.tui.fixing import FixSession, Watch, open_undo
+from arc_top.tui.screens.drill import Breadcrumb
+from arc_top.tui.screens.fix_status import (
     APPLIED,
     APPLYING,
     FAILED,
@@ -38,7 +38,7 @@ from tui.screens.fix_status import (
     choice_text,
     status_text,
 )
-from tui.screens.fix_text import (
+from arc_top.tui.screens.fix_text import (
     change_renderable,
     heading,
     how_renderable,
@@ -46,8 +46,8 @@ from tui.screens.fix_text import (
     line,
     short,
 )
-from widgets.footer import KeysFooter
-from widgets.text import ERROR, WARN, Palette, clean_line
+from arc_top.widgets.footer import KeysFooter
+from arc_top.widgets.text import ERROR, WARN, Palette, clean_line
 
 STALE_NOTE = "the object changed since the preview: review the new diff (nothing was written)"
 
@@ -286,7 +286,7 @@ class FixScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fix-apply")
     def _apply(self, preview) -> None:
-        from fixes.session import Refused, Stale
+        from arc_top.fixes.session import Refused, Stale
 
         session = self.session
         try:
@@ -367,7 +367,7 @@ class FixScreen(Screen):
                     markup=False, timeout=3)
 
     def action_apply(self) -> None:
-        from tui.screens.fix_confirm import ConfirmFixScreen
+        from arc_top.tui.screens.fix_confirm import ConfirmFixScreen
 
         self.app.push_screen(ConfirmFixScreen(self.preview, self.palette), self._confirmed)
 
@@ -422,11 +422,11 @@ class FixScreen(Screen):
         open_undo(self, self.parent_trail)
 
     def action_nothing_to_undo(self) -> None:
-        from tui.fixing import NOTHING_TO_UNDO
+        from arc_top.tui.fixing import NOTHING_TO_UNDO
 
         self.notify(NOTHING_TO_UNDO, severity="information", markup=False, timeout=3)
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from arc_top.tui.screens.help import HelpScreen
 
         self.app.push_screen(HelpScreen())

@@ -10,8 +10,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.screens.fix_text import confirm_renderable
-from widgets.text import DEFAULT_PALETTE, Palette
+from arc_top.tui.screens.fix_text import confirm_renderable
+from arc_top.widgets.text import DEFAULT_PALETTE, Palette
 
 
 class ConfirmFixScreen(ModalScreen[bool]):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tui.fixing import CLEARED, PRESENT, verdict_line
-from tui.screens.fix_text import (
+from arc_top.tui.fixing import CLEARED, PRESENT, verdict_line
+from arc_top.tui.screens.fix_text import (
     apply_text,
     evidence_text,
     joined,
@@ -17,7 +17,7 @@ from tui.screens.fix_text import (
     verdict_text,
     warning_text,
 )
-from widgets.text import DEFAULT_PALETTE, ERROR, INFO, OK, Palette, safe_text
+from arc_top.widgets.text import DEFAULT_PALETTE, ERROR, INFO, OK, Palette, safe_text
 
 PLANNING, PREVIEWING, READY, FAILED, APPLYING, APPLIED = "planning", "previewing", "ready", "failed", "applying", \
     "applied"

@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from widgets.text import DEFAULT_PALETTE, ERROR, INFO, MARKERS, MUTED, OK, WARN, Palette, clean_line, safe_text
+from arc_top.widgets.text import DEFAULT_PALETTE, ERROR, INFO, MARKERS, MUTED, OK, WARN, Palette, clean_line, safe_text
 
 HEADING = Style(bold=True, underline=True)
 LABEL = Style(dim=True)

@@ -26,16 +26,16 @@ def _bindings(items: Iterable[BindingType]) -> list[Binding]:
 
 def binding_groups(app) -> list[tuple[str, list[Binding]]]:
     """(group title, bindings) for the app, the main screen, the tables, the drill-down screens and this one."""
-    from tui.screens.describe import DescribeScreen
-    from tui.screens.drill import DrillScreen
-    from tui.screens.finding import FindingScreen
-    from tui.screens.fix import FixScreen
-    from tui.screens.fix_confirm import ConfirmFixScreen
-    from tui.screens.logs import ContainerPicker, LogScreen
-    from tui.screens.main import MainScreen
-    from tui.screens.yaml_view import YamlScreen
-    from widgets.log_view import LogView
-    from widgets.resource_table import ResourceTable
+    from arc_top.tui.screens.describe import DescribeScreen
+    from arc_top.tui.screens.drill import DrillScreen
+    from arc_top.tui.screens.finding import FindingScreen
+    from arc_top.tui.screens.fix import FixScreen
+    from arc_top.tui.screens.fix_confirm import ConfirmFixScreen
+    from arc_top.tui.screens.logs import ContainerPicker, LogScreen
+    from arc_top.tui.screens.main import MainScreen
+    from arc_top.tui.screens.yaml_view import YamlScreen
+    from arc_top.widgets.log_view import LogView
+    from arc_top.widgets.resource_table import ResourceTable
 
     tables = _bindings(ResourceTable.BINDINGS)
     return [("Everywhere", _bindings(type(app).BINDINGS)), ("Main screen", _bindings(MainScreen.BINDINGS)),

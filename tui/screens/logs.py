@@ -24,14 +24,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from checks.logpatterns import match as match_pattern
-from kube.logstream import LogLines, LogRequest, LogStatus
-from kube.model import Snapshot
-from kube.objects import ObjectRef, short_error
-from tui.screens.drill import DrillScreen, DrillSource, SearchMixin
-from widgets.footer import KeysFooter
-from widgets.log_view import LogView, log_text
-from widgets.text import ERROR, INFO, MARKERS, OK, WARN, clean_line
+from arc_top.checks.logpatterns import match as match_pattern
+from arc_top.kube.logstream import LogLines, LogRequest, LogStatus
+from arc_top.kube.model import Snapshot
+from arc_top.kube.objects import ObjectRef, short_error
+from arc_top.tui.screens.drill import DrillScreen, DrillSource, SearchMixin
+from arc_top.widgets.footer import KeysFooter
+from arc_top.widgets.log_view import LogView, log_text
+from arc_top.widgets.text import ERROR, INFO, MARKERS, OK, WARN, clean_line
 
 DRAIN_S = 0.1
 DEFAULT_CAP = 50_000

@@ -18,17 +18,17 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
-from tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
-from tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
-from tui.rows import RowCache, RowContext, Scope
-from tui.rows.index import SnapshotIndex
-from tui.screens.finding import FindingScreen
-from tui.status import header_text
-from tui.trends import TrendSampler
-from widgets.footer import KeysFooter
-from widgets.resource_table import ResourceTable
-from widgets.text import ERROR, INFO, Palette, clean_line
+from arc_top.kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
+from arc_top.tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
+from arc_top.tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
+from arc_top.tui.rows import RowCache, RowContext, Scope
+from arc_top.tui.rows.index import SnapshotIndex
+from arc_top.tui.screens.finding import FindingScreen
+from arc_top.tui.status import header_text
+from arc_top.tui.trends import TrendSampler
+from arc_top.widgets.footer import KeysFooter
+from arc_top.widgets.resource_table import ResourceTable
+from arc_top.widgets.text import ERROR, INFO, Palette, clean_line
 
 AGE_STAGGER_S = 0.1          # seconds between two panels' age repaints (see MainScreen.tick)
 
@@ -335,7 +335,7 @@ class MainScreen(Screen):
             # Offered on the rows findings are shown on (not on events); a row without a fixable one says so.
             return isinstance(focused, ResourceTable) and focused.id != "events-table"
         if action == "undo":
-            from tui.fixing import can_undo
+            from arc_top.tui.fixing import can_undo
             return not isinstance(focused, Input) and can_undo(self.app)
         if action == "nothing_to_undo":
             return not isinstance(focused, Input)
@@ -485,26 +485,26 @@ class MainScreen(Screen):
 
     # Fixes: tui/fixing.py picks the row's fixable findings and opens tui/screens/fix.py.
     def action_fix(self) -> None:
-        from tui import fixing
+        from arc_top.tui import fixing
         fixing.open_fix(self)
 
     def action_undo(self) -> None:
-        from tui import fixing
+        from arc_top.tui import fixing
         fixing.open_undo(self)
 
     def action_nothing_to_undo(self) -> None:
-        from tui.fixing import NOTHING_TO_UNDO
+        from arc_top.tui.fixing import NOTHING_TO_UNDO
         self.notify(NOTHING_TO_UNDO, severity="information", markup=False, timeout=3)
 
     # Drill-down (issue 6): tui/screens/drill.py resolves the row under the cursor and opens the screen.
     def action_logs(self) -> None:
-        from tui.screens import drill
+        from arc_top.tui.screens import drill
         drill.open_logs(self)
 
     def action_describe(self) -> None:
-        from tui.screens import drill
+        from arc_top.tui.screens import drill
         drill.open_describe(self)
 
     def action_yaml(self) -> None:
-        from tui.screens import drill
+        from arc_top.tui.screens import drill
         drill.open_yaml(self)

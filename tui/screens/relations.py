@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kube.model import LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, SECRETS, VOLUMES, Snapshot
-from kube.objects import ObjectRef
+from arc_top.kube.model import LISTENERS, PODS, RUNNER_SETS, RUNNERS, SCALE_SETS, SECRETS, VOLUMES, Snapshot
+from arc_top.kube.objects import ObjectRef
 
 OWNER, THIS, LISTENER, CHILD = "owner", "this", "listener", "child"
 KIND_OF = {SCALE_SETS: "AutoscalingRunnerSet", RUNNER_SETS: "EphemeralRunnerSet", RUNNERS: "EphemeralRunner",

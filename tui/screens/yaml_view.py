@@ -13,12 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
-from kube.model import Snapshot
-from kube.objects import ObjectRef, short_error, without_managed_fields
-from tui.screens.drill import DrillScreen, DrillSource, SearchMixin
-from widgets.footer import KeysFooter
-from widgets.log_view import LogView, log_text
-from widgets.text import ERROR, Palette, clean_line, status_text
+from arc_top.kube.model import Snapshot
+from arc_top.kube.objects import ObjectRef, short_error, without_managed_fields
+from arc_top.tui.screens.drill import DrillScreen, DrillSource, SearchMixin
+from arc_top.widgets.footer import KeysFooter
+from arc_top.widgets.log_view import LogView, log_text
+from arc_top.widgets.text import ERROR, Palette, clean_line, status_text
 
 _KEY = re.compile(r"^(\s*(?:- )?)([^\s:#'\"][^:#]*?|'[^']*'|\"[^\"]*\"):(?=\s|$)")
 
