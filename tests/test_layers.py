@@ -67,3 +67,56 @@ def test_each_package_states_its_rule():
     for package in PACKAGES:
         doc = ast.get_docstring(ast.parse((ROOT / package / "__init__.py").read_text(encoding="utf-8"))) or ""
         assert "import" in doc.lower(), f"{package}/__init__.py does not say what it may import"
+
+
+def test_no_module_imports_itself_through_others():
+    """No import cycle between modules. Every import counts, also one inside a function (it runs at the first call:
+    a cycle all the same, only later). `from arc_top.x.y import Z` is the module x.y, or x.y.Z when Z is a module;
+    relative imports resolve against the importing module's package."""
+    files = {}                                    # module (x.y; a package is its __init__) → file
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def imported(module: str, path: pathlib.Path):
+        package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                bases = [(alias.name, None) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join([*package[:len(package) + 1 - node.level], *filter(None, [node.module])]) \
+                    if node.level else node.module or ""
+                bases = [(base, alias.name) for alias in node.names]
+            else:
+                continue
+            for base, name in bases:
+                base = "" if base == "arc_top" else base.removeprefix("arc_top.")
+                full = f"{base}.{name}".lstrip(".") if name else base
+                yield node.lineno, full if full in files else base
+
+    graph: dict[str, dict[str, int]] = {}         # module → {a module it imports: the line of the first import}
+    for module, path in files.items():
+        graph[module] = {}
+        for line, target in imported(module, path):
+            if target in files and target != module:
+                graph[module].setdefault(target, line)
+
+    cycles, done, stack = [], set(), []           # depth-first: an import of a module on the stack closes a cycle
+
+    def visit(module: str) -> None:
+        stack.append(module)
+        for target in graph[module]:
+            if target in stack:
+                cycle = stack[stack.index(target):] + [target]
+                cycles.append(" → ".join(f"{a} ({files[a].relative_to(ROOT)}:{graph[a][b]})"
+                                         for a, b in zip(cycle[:-1], cycle[1:], strict=True)) + f" → {target}")
+            elif target not in done:
+                visit(target)
+        stack.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module)
+    assert cycles == [], "import cycles (each module with the line that imports the next):\n" + "\n".join(cycles)

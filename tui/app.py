@@ -25,7 +25,6 @@ from textual.message import Message
 from textual.widgets import Input
 
 from arc_top.kube.model import PODS
-from arc_top.tui import fixing
 from arc_top.tui.findings import ChecksLoop
 from arc_top.tui.fixing import FixSession
 from arc_top.tui.palette import ObjectsProvider
@@ -255,7 +254,7 @@ class ArcTopApp(App):
         if session is not None and not message.error and self.monitor is not None and session.waiting():
             # Every check run feeds the verifications of applied fixes (a failed run is no verdict).
             ended = session.check_run(message.findings, self.monitor.snapshot())
-            fixing.deliver(self, ended)
+            self._deliver_verdicts(ended)
 
     # ---------------------------------------------------------------- fixes
     def fix_session(self) -> FixSession | None:
@@ -280,7 +279,14 @@ class ArcTopApp(App):
     def _tick_fixes(self) -> None:
         session = self._fix_session
         if session is not None and session.waiting():
-            fixing.deliver(self, session.tick())
+            self._deliver_verdicts(session.tick())
+
+    def _deliver_verdicts(self, ended: list) -> None:
+        """The fix screens show the new state; a verdict nobody is looking at is announced (tui/screens/fix.py,
+        loaded at the first fix: the verifications live in tui/fixing.py, which imports no screen)."""
+        from arc_top.tui.screens.fix import deliver
+
+        deliver(self, ended)
 
     async def flush(self) -> None:
         monitor = self.monitor
@@ -377,5 +383,13 @@ class ArcTopApp(App):
         self.exit()
 
     def action_help(self) -> None:
+        """`?` here, and on the drill-down and fix screens (which the help screen lists, so they do not import it)."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def open_view_of(self, screen, view: str, ref) -> None:
+        """A drill-down screen's `l`, `d`, `y`: another view of `ref` (tui/screens/navigation.py, which imports the
+        screens; drill.py, their base, cannot)."""
+        from arc_top.tui.screens.navigation import open_view_of
+
+        open_view_of(screen, view, ref)

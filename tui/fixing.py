@@ -3,8 +3,8 @@ can fix, and the verification of every fix applied in this session.
 
 Verifications live here, not in the fix screen: they are fed by the app's check runs (`FindingsReady`) and a
 one-second tick, so a fix keeps being verified, and its outcome audited and announced, after the operator has left
-the fix screen. Nothing here imports textual; `fixes` and `checks` are imported at the first use (the first frame
-paints before them).
+the fix screen. Nothing here imports textual, nor a screen (tui/screens/fix.py opens the fix screen and tells it of
+new verdicts); `fixes` and `checks` are imported at the first use (the first frame paints before them).
 """
 
 from __future__ import annotations
@@ -140,66 +140,8 @@ def verdict_line(w: Watch, now: float | None = None) -> str:
     return w.verification.message(now)
 
 
-# ---- the main screen's keys ---------------------------------------------------------------------------------
-def open_fix(main: Any) -> None:
-    """`f`: the fix screen for the finding under the cursor (a finding's row), or for the worst fixable finding of
-    the row's object (a scale set, runner or volume row; `tab` there moves to the others)."""
-    panel = main.focused_panel() or main.panel("findings")
-    key = panel.table.cursor_key
-    if not main.findings.ready:
-        main.notify(NOT_CHECKED, severity="information", markup=False, timeout=3)
-        return
-    found = main.row_findings(panel.spec.id, key)
-    candidates = fixable(found)
-    if not candidates:
-        if not found:
-            what = "no findings for this row: nothing to fix"
-        else:
-            codes = ", ".join(sorted({f.code for f in found}))
-            what = f"arc-top has no fix for this row's findings ({codes})"
-        main.notify(what, severity="information", markup=False, timeout=4)
-        return
-    session = session_of(main.app)
-    if session is None:
-        main.notify(NO_CONNECTION, severity="warning", markup=False, timeout=4)
-        return
-    from arc_top.tui.screens.fix import FixScreen
-
-    main.app.push_screen(FixScreen(session, candidates, context=main.findings.findings, trail=(panel.spec.title,)))
-
-
-def open_undo(screen: Any, trail: tuple[str, ...] = ()) -> None:
-    """`u`: the fix screen for undoing the last fix applied in this session (diff, dry-run, confirm, apply)."""
-    session = session_of(screen.app)
-    last = session.last_undoable() if session is not None else None
-    if last is None:
-        screen.notify(NOTHING_TO_UNDO, severity="information", markup=False, timeout=3)
-        return
-    from arc_top.tui.screens.fix import FixScreen
-
-    screen.app.push_screen(FixScreen(session, [last.preview.plan.finding], undo=last, trail=trail))
-
-
+# ---- the main screen's `u` ----------------------------------------------------------------------------------
 def can_undo(app: Any) -> bool:
     """Something of this session to undo (without making the Fixer: no session, nothing applied)."""
     session = getattr(app, "_fix_session", None)
     return session is not None and session.last_undoable() is not None
-
-
-def deliver(app: Any, ended: list[Watch]) -> None:
-    """After a check run or a tick: the fix screens show the new state; a verdict nobody is looking at is
-    announced."""
-    from arc_top.tui.screens.fix import FixScreen
-
-    showing = None
-    for screen in app.screen_stack:
-        if isinstance(screen, FixScreen):
-            screen.verification_changed()
-            if screen is app.screen:
-                showing = screen.watch
-    for w in ended:
-        if w is showing:
-            continue
-        cleared = w.state == CLEARED
-        app.notify(("✔ " if cleared else "✖ ") + verdict_line(w), title="fix " + w.applied.id,
-                   severity="information" if cleared else "warning", markup=False, timeout=8)

@@ -7,6 +7,9 @@ EphemeralRunner's runner pod (same name), a scale set's listener pod.
 
 The data comes from a `DrillSource`: `KubeSource` reads through the monitor's official-client ApiClient
 (kube/objects.py, kube/logstream.py); tests put a `drill_source` attribute on their fake monitor.
+
+The screens that the keys open are opened by tui/screens/navigation.py: they derive from DrillScreen here, so this
+module imports none of them.
 """
 
 from __future__ import annotations
@@ -123,61 +126,11 @@ def resolve(key: str | None, snapshot: Snapshot | None, findings: object = None)
     return None
 
 
-def _cursor(main) -> tuple[str, ObjectRef | None]:
-    panel = main.focused_panel() or main.panel("scalesets")
-    return panel.spec.title, resolve(panel.table.cursor_key, main.snapshot, getattr(main, "findings", None))
-
-
-def _open(main, make: Callable[[DrillSource, ObjectRef, tuple[str, ...]], Screen | None]) -> None:
-    title, ref = _cursor(main)
-    if ref is None:
-        main.notify("no object under the cursor", severity="warning", markup=False, timeout=3)
-        return
-    source = source_for(main.app)
-    if source is None:
-        main.notify("not connected yet", severity="warning", markup=False, timeout=3)
-        return
-    screen = make(source, ref, (title,))
-    if screen is not None:
-        main.app.push_screen(screen)
-
-
 def snapshot_of(app) -> Callable[[], Snapshot | None]:
     def get() -> Snapshot | None:
         main = getattr(app, "main_screen", None)
         return getattr(main, "snapshot", None)
     return get
-
-
-def log_screen(app, source: DrillSource, ref: ObjectRef, trail: tuple[str, ...], notify) -> Screen | None:
-    """The log screen for `ref` (its pod), or None after telling the user why there is none."""
-    from arc_top.tui.screens.logs import LogScreen
-    from arc_top.tui.screens.relations import log_target
-
-    snapshot = snapshot_of(app)
-    pod = log_target(ref, snapshot())
-    if pod is None:
-        why = {"EphemeralRunner": "has no pod (yet)", "AutoscalingRunnerSet": "has no listener pod",
-               "AutoscalingListener": "has no pod"}.get(ref.kind, "has no log: logs are a pod's")
-        notify(f"{ref.label} {why}", severity="warning", markup=False, timeout=4)
-        return None
-    if pod != ref and ref.label not in trail[-2:]:
-        trail = (*trail, ref.label)          # "… › EphemeralRunner x › Pod x › log": how we got to the pod
-    return LogScreen(source, pod, trail, snapshot)
-
-
-def open_logs(main) -> None:
-    _open(main, lambda source, ref, trail: log_screen(main.app, source, ref, trail, main.notify))
-
-
-def open_describe(main) -> None:
-    from arc_top.tui.screens.describe import DescribeScreen
-    _open(main, lambda source, ref, trail: DescribeScreen(source, ref, trail, snapshot_of(main.app)))
-
-
-def open_yaml(main) -> None:
-    from arc_top.tui.screens.yaml_view import YamlScreen
-    _open(main, lambda source, ref, trail: YamlScreen(source, ref, trail, snapshot_of(main.app)))
 
 
 # ---- what the drill-down screens share ----------------------------------------------------------------------
@@ -261,23 +214,21 @@ class DrillScreen(Screen):
     def action_close(self) -> None:
         self.dismiss()
 
+    # The help screen and the other views import this module (help lists its keys, the views derive from it), so
+    # it opens them through the app (ArcTopApp.action_help, .open_view_of → tui/screens/navigation.py), not by
+    # importing them: the screens' imports stay one-way (tests/test_layers.py).
     def action_help(self) -> None:
-        from arc_top.tui.screens.help import HelpScreen
-        self.app.push_screen(HelpScreen())
+        self.app.action_help()
 
     # Screens opened from here carry this screen's whole trail: the breadcrumb is the stack `esc` unwinds.
     def open_logs_of(self, ref: ObjectRef) -> None:
-        screen = log_screen(self.app, self.source, ref, self.trail, self.notify)
-        if screen is not None:
-            self.app.push_screen(screen)
+        self.app.open_view_of(self, "log", ref)
 
     def open_describe_of(self, ref: ObjectRef) -> None:
-        from arc_top.tui.screens.describe import DescribeScreen
-        self.app.push_screen(DescribeScreen(self.source, ref, self.trail, self.snapshot))
+        self.app.open_view_of(self, "describe", ref)
 
     def open_yaml_of(self, ref: ObjectRef) -> None:
-        from arc_top.tui.screens.yaml_view import YamlScreen
-        self.app.push_screen(YamlScreen(self.source, ref, self.trail, self.snapshot))
+        self.app.open_view_of(self, "yaml", ref)
 
 
 class SearchMixin:

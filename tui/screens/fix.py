@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -26,7 +27,17 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from arc_top.tui.fixing import FixSession, Watch, open_undo
+from arc_top.tui.fixing import (
+    CLEARED,
+    NO_CONNECTION,
+    NOT_CHECKED,
+    NOTHING_TO_UNDO,
+    FixSession,
+    Watch,
+    fixable,
+    session_of,
+    verdict_line,
+)
 from arc_top.tui.screens.drill import Breadcrumb
 from arc_top.tui.screens.fix_status import (
     APPLIED,
@@ -207,7 +218,7 @@ class FixScreen(Screen):
         return status_text(self, self.palette, now)
 
     def verification_changed(self) -> None:
-        """The app's check run or tick moved this screen's verification on (tui/fixing.deliver)."""
+        """The app's check run or tick moved this screen's verification on (`deliver`, below)."""
         if self.watch is not None:
             for status in self.query("#fix-status").results(Static):
                 status.update(self._status_text())
@@ -422,11 +433,60 @@ class FixScreen(Screen):
         open_undo(self, self.parent_trail)
 
     def action_nothing_to_undo(self) -> None:
-        from arc_top.tui.fixing import NOTHING_TO_UNDO
-
         self.notify(NOTHING_TO_UNDO, severity="information", markup=False, timeout=3)
 
     def action_help(self) -> None:
-        from arc_top.tui.screens.help import HelpScreen
+        self.app.action_help()         # through the app: the help screen lists this screen's keys, so imports it
 
-        self.app.push_screen(HelpScreen())
+
+# ---- opening it (the main screen's `f` and `u`, this screen's `u`), and the app's verdicts ------------------
+def open_fix(main: Any) -> None:
+    """`f`: the fix screen for the finding under the cursor (a finding's row), or for the worst fixable finding of
+    the row's object (a scale set, runner or volume row; `tab` there moves to the others)."""
+    panel = main.focused_panel() or main.panel("findings")
+    key = panel.table.cursor_key
+    if not main.findings.ready:
+        main.notify(NOT_CHECKED, severity="information", markup=False, timeout=3)
+        return
+    found = main.row_findings(panel.spec.id, key)
+    candidates = fixable(found)
+    if not candidates:
+        if not found:
+            what = "no findings for this row: nothing to fix"
+        else:
+            codes = ", ".join(sorted({f.code for f in found}))
+            what = f"arc-top has no fix for this row's findings ({codes})"
+        main.notify(what, severity="information", markup=False, timeout=4)
+        return
+    session = session_of(main.app)
+    if session is None:
+        main.notify(NO_CONNECTION, severity="warning", markup=False, timeout=4)
+        return
+    main.app.push_screen(FixScreen(session, candidates, context=main.findings.findings, trail=(panel.spec.title,)))
+
+
+def open_undo(screen: Any, trail: tuple[str, ...] = ()) -> None:
+    """`u`: the fix screen for undoing the last fix applied in this session (diff, dry-run, confirm, apply)."""
+    session = session_of(screen.app)
+    last = session.last_undoable() if session is not None else None
+    if last is None:
+        screen.notify(NOTHING_TO_UNDO, severity="information", markup=False, timeout=3)
+        return
+    screen.app.push_screen(FixScreen(session, [last.preview.plan.finding], undo=last, trail=trail))
+
+
+def deliver(app: Any, ended: list[Watch]) -> None:
+    """After a check run or a tick: the fix screens show the new state; a verdict nobody is looking at is
+    announced."""
+    showing = None
+    for screen in app.screen_stack:
+        if isinstance(screen, FixScreen):
+            screen.verification_changed()
+            if screen is app.screen:
+                showing = screen.watch
+    for w in ended:
+        if w is showing:
+            continue
+        cleared = w.state == CLEARED
+        app.notify(("✔ " if cleared else "✖ ") + verdict_line(w), title="fix " + w.applied.id,
+                   severity="information" if cleared else "warning", markup=False, timeout=8)

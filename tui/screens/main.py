@@ -483,28 +483,28 @@ class MainScreen(Screen):
             title = f"{len(found)} finding{'s' if len(found) != 1 else ''} · {self._row_label(key)}"
         self.app.push_screen(FindingScreen(found, title, self.palette))
 
-    # Fixes: tui/fixing.py picks the row's fixable findings and opens tui/screens/fix.py.
+    # Fixes: tui/screens/fix.py opens the fix screen for the row's fixable findings (tui/fixing.py picks them).
     def action_fix(self) -> None:
-        from arc_top.tui import fixing
-        fixing.open_fix(self)
+        from arc_top.tui.screens import fix
+        fix.open_fix(self)
 
     def action_undo(self) -> None:
-        from arc_top.tui import fixing
-        fixing.open_undo(self)
+        from arc_top.tui.screens import fix
+        fix.open_undo(self)
 
     def action_nothing_to_undo(self) -> None:
         from arc_top.tui.fixing import NOTHING_TO_UNDO
         self.notify(NOTHING_TO_UNDO, severity="information", markup=False, timeout=3)
 
-    # Drill-down (issue 6): tui/screens/drill.py resolves the row under the cursor and opens the screen.
+    # Drill-down (issue 6): tui/screens/navigation.py opens the screen of the row under the cursor.
     def action_logs(self) -> None:
-        from arc_top.tui.screens import drill
-        drill.open_logs(self)
+        from arc_top.tui.screens import navigation
+        navigation.open_logs(self)
 
     def action_describe(self) -> None:
-        from arc_top.tui.screens import drill
-        drill.open_describe(self)
+        from arc_top.tui.screens import navigation
+        navigation.open_describe(self)
 
     def action_yaml(self) -> None:
-        from arc_top.tui.screens import drill
-        drill.open_yaml(self)
+        from arc_top.tui.screens import navigation
+        navigation.open_yaml(self)
