@@ -2,7 +2,7 @@
 
 Each lookup is a `cached_property`: a run over 5,000 runner pods builds each index once and only the indexes
 some check asks for. Objects are the slim frozen ones of kube.model; raw sub-documents (templates, specs,
-bodies) are read-only dicts read through the defensive helpers below.
+bodies) are read-only dicts read through core.data's defensive readers (`d`, `lst`, `s`, `dicts`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from functools import cached_property
 
 from arc_top.checks import logpatterns
 from arc_top.checks.finding import LogTail, Subject
+from arc_top.core.data import d, dicts, lst, s  # noqa: F401 (the checks import them from here)
 from arc_top.kube import model
 
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
@@ -25,23 +26,6 @@ KIND_WORDS = {model.SECRETS: "secrets", model.STORAGE_CLASSES: "storage classes"
               model.LISTENERS: "autoscaling listeners", model.SERVICE_ACCOUNTS: "service accounts",
               model.RUNNER_SETS: "ephemeral runner sets", model.SCALE_SETS: "autoscaling runner sets"}
 CLUSTER_KINDS = (model.STORAGE_CLASSES, model.NAMESPACES)
-
-
-# ---- defensive readers for raw sub-documents ------------------------------------------------------------------
-def d(value) -> Mapping:
-    return value if isinstance(value, Mapping) else {}
-
-
-def lst(value) -> Sequence:
-    return value if isinstance(value, (list, tuple)) else ()
-
-
-def s(value) -> str:
-    return value if isinstance(value, str) else ("" if value is None else str(value))
-
-
-def dicts(value) -> Iterable[Mapping]:
-    return (v for v in lst(value) if isinstance(v, Mapping))
 
 
 def set_key(obj) -> str:

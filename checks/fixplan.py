@@ -11,16 +11,14 @@ from __future__ import annotations
 import base64
 import copy
 import difflib
-import json
 from dataclasses import dataclass, field
 
 import yaml
 
 from arc_top.checks.finding import Finding
-from arc_top.checks.text import mask
+from arc_top.core.text import mask_secret_value
 from arc_top.kube.operations import CREATE, DELETE, PATCH, Operation, Target
 
-TOKEN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # Server-owned fields a diff leaves out: they change with every write and say nothing about the change.
 _VOLATILE_META = ("resourceVersion", "generation", "managedFields")
@@ -190,24 +188,6 @@ _MISSING = object()
 
 
 # ---- masking and the diff -------------------------------------------------------------------------------------
-def mask_secret_value(raw: str) -> str:
-    """A Secret value as an operator may see it: `ghp_…a1b2⏎` (prefix, last four, a mark for each trailing or
-    leading whitespace character), `[private key]` for PEM keys, `…` for short values."""
-    core = raw.strip()
-    lead = "".join(_mark(c) for c in raw[:len(raw) - len(raw.lstrip())])
-    trail = "".join(_mark(c) for c in raw[len(raw.rstrip()):])
-    if "PRIVATE KEY" in core:
-        shown = "[private key]"
-    else:
-        prefix = next((p for p in TOKEN_PREFIXES if core.startswith(p)), "")
-        shown = mask(core[len(prefix):], prefix) if core else ""
-    return f"{lead}{shown}{trail}"
-
-
-def _mark(c: str) -> str:
-    return {"\n": "⏎", "\r": "␍", "\t": "⇥"}.get(c, "␠")
-
-
 def decode(value: object) -> str:
     try:
         return base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
@@ -284,12 +264,3 @@ def predicted(before: dict | None, op: Operation) -> dict | None:
     if op.verb == CREATE:
         return copy.deepcopy(op.body or {})
     return apply_patch(before or {}, op.patch)
-
-
-def describe_ops(op: Operation) -> str:
-    """A one-line JSON rendering of a patch's ops (masked), for audit lines and `-o json`."""
-    if op.verb == PATCH:
-        return json.dumps(mask_ops(op), separators=(",", ":"))
-    if op.verb == DELETE:
-        return json.dumps({"preconditions": {"uid": op.uid, "resourceVersion": op.resource_version}})
-    return json.dumps(masked_object(op.body, op.secret), separators=(",", ":"))

@@ -4,19 +4,18 @@ and the exit code. Pure (no textual, kubernetes or httpx; no Rich): CI logs and 
 Every string that reaches the output goes through `clean`: escape sequences and control characters are
 removed (a pod log line must not retitle a terminal or break an XML parser) and anything shaped like a
 credential (GitHub tokens, bearer tokens, JWTs, PEM private keys) is masked to its prefix and last four
-characters (checks.text.redact), whatever a check put in its evidence.
+characters (core.text.redact), whatever a check put in its evidence.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 
 from arc_top.checks.finding import ERROR, INFO, RANK, SEVERITIES, WARNING, Finding
-from arc_top.checks.text import redact as mask_secrets
+from arc_top.core.text import clean_line, plural, redact, strip_escapes
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "junit")
@@ -29,27 +28,11 @@ MAX_EVIDENCE = 10                                   # evidence items per finding
 EVIDENCE_LINES = 3                                  # table lines per evidence item
 
 # ---- sanitising -----------------------------------------------------------------------------------------------
-_OSC = r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b)|$)"
-_STRING = r"\x1b[PX^_][^\x1b]*(?:\x1b\\|$)"
-_CSI = r"\x1b\[[0-?]*[ -/]*[@-~]?"
-_OTHER_ESC = r"\x1b[ -/]*[0-~]?"
-# C0 (but tab and newline), DEL, C1, bidi overrides, and what XML 1.0 cannot carry (surrogates, U+FFFE/F).
-_CONTROLS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
-_ESCAPES = re.compile("|".join((_OSC, _STRING, _CSI, _OTHER_ESC, _CONTROLS)))
-_BREAKS = re.compile(r"\r\n|[\r\n\t]")
-
-
 def clean(value: object, *, single_line: bool = True) -> str:
-    """A cluster string made safe to print: no escapes or controls, credentials masked, one line by default.
-    (Stricter than checks.text.clean, for output formats: also bidi overrides and what XML cannot carry; never
-    shortened: the table cuts to its width, JSON and JUnit keep everything.)"""
-    text = "" if value is None else str(value)
-    if not text:
-        return text
-    text = _ESCAPES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    if single_line:
-        text = _BREAKS.sub(" ", text)
-    return mask_secrets(text)
+    """A cluster string made safe to print: no escapes or controls (core.text's one set, which also drops what XML
+    cannot carry), credentials masked, one line by default. Never shortened: the table cuts to its width, JSON
+    and JUnit keep everything."""
+    return redact(clean_line(value) if single_line else strip_escapes(value))
 
 
 # ---- severities and the exit code -----------------------------------------------------------------------------
@@ -151,13 +134,9 @@ def _group_name(scale_set: str) -> str:
     return clean(scale_set) if scale_set else "cluster-wide (no scale set)"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 or word == INFO else "s")
-
-
 def _counts(findings: Sequence[Finding]) -> str:
     counts = summary(findings)
-    return ", ".join(_plural(counts[s], s) for s in SEVERITIES if counts[s]) or "no findings"
+    return ", ".join(plural(counts[s], s, s if s == INFO else "") for s in SEVERITIES if counts[s]) or "no findings"
 
 
 def groups(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
@@ -219,7 +198,7 @@ def render_table(findings: Iterable[Finding], source: Mapping, *, fail_on: str =
         verdict = f"{failing} at or above {fail_on}: exit 1"
     else:
         verdict = f"nothing at or above {fail_on}: exit 0"
-    total = _plural(len(items), "finding")
+    total = plural(len(items), "finding")
     lines.extend(textwrap.wrap(f"{total} ({_counts(items)}); {verdict}" if items else f"{total}; {verdict}",
                                width))
     if ascii_only:                          # masks and cuts use "…"

@@ -9,23 +9,17 @@ character, no token-looking string reaches the screen, a pipe or a CI log.
 from __future__ import annotations
 
 import os
-import re
 import sys
 
-from arc_top.checks.text import redact
+from arc_top.core.text import clean_line, redact
 
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
-                      r"|\x1b[@-Z\\-_]?")
-_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 _COLOURS = {"+": "32", "-": "31", "@": "36", "#": "1"}
 
 
 def safe(text: object) -> str:
-    """One display line: escapes and control characters out (indentation kept), credentials masked."""
-    line = "" if text is None else str(text)
-    if "\x1b" in line:
-        line = _ESCAPES.sub("", line)
-    return redact(_CONTROLS.sub(" ", line.replace("\t", "    ")))
+    """One display line: escapes and control characters out, line breaks folded to spaces, tabs to four (the
+    indentation kept), credentials masked."""
+    return redact(clean_line(("" if text is None else str(text)).replace("\t", "    ")))
 
 
 class Output:
@@ -109,7 +103,10 @@ def show_preview(out: Output, preview, title: str, finding=None) -> None:
         width = max(len(v.name) for v in plan.variants)
         for v in plan.variants:
             mark = "*" if v.name == chosen.name else " "
-            out.line(f"  {mark} {v.name:<{width}}  {v.summary}" + ("   (chosen)" if v.name == chosen.name else ""))
+            out.line(f"  {mark} {v.name:<{width}}  {v.detail or v.summary}"
+                     + ("   (chosen)" if v.name == chosen.name else ""))
+        if chosen.detail:
+            out.line(f"Change: {chosen.summary}")
     else:
         out.line(f"Change: {chosen.summary}")
     for note in plan.notes:
@@ -158,7 +155,8 @@ def plan_json(preview) -> dict:
     plan, chosen = preview.plan, preview.variant
     return {"title": plan.title, "code": plan.code, "target": target_json(plan.target),
             "helm_release": plan.helm_release, "notes": [safe(n) for n in plan.notes],
-            "variants": [{"name": v.name, "summary": v.summary} for v in plan.variants],
+            "variants": [{"name": v.name, "summary": v.summary, **({"detail": v.detail} if v.detail else {})}
+                         for v in plan.variants],
             "chosen": chosen.name, "summary": chosen.summary,
             "operations": [op_json(s.op) for s in preview.steps],
             "diff": [safe(line) for line in preview.diff_lines()],

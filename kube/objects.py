@@ -2,8 +2,8 @@
 
 Used by the drill-down screens (describe, YAML). What reaches the UI never holds a secret value: a Secret's
 `data`/`stringData` and the last-applied annotation that may repeat them, and env values whose names
-say they are credentials, are replaced by a mask (a known token prefix, the last four characters and the
-length). Textual-free.
+say they are credentials, are masked by core.text's one rule (`ghp_…a1b2⏎`: a known token prefix, the last four
+characters of a long value, a mark for surrounding whitespace; `[private key]` for a PEM key). Textual-free.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import copy
 import re
 from dataclasses import dataclass
 
+from arc_top.core.data import s
+from arc_top.core.text import mask_secret_value
 from arc_top.kube import apis
 from arc_top.kube.apis import Resource, read_json
 from arc_top.kube.fields import LAST_APPLIED
@@ -24,7 +26,6 @@ _BY_KIND: dict[str, Resource] = {res.kind: res for res in (
     apis.CLUSTER_ROLES, apis.ROLE_BINDINGS, apis.CLUSTER_ROLE_BINDINGS)}
 KINDS = tuple(_BY_KIND)
 
-TOKEN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "-----BEGIN ")
 SENSITIVE_NAME = re.compile(r"TOKEN|SECRET|PASSW|PRIVATE|CREDENTIAL|JITCONFIG|API_?KEY|_KEY$|^KEY$", re.I)
 MASK = "••••"
 
@@ -45,10 +46,6 @@ class ObjectRef:
     @property
     def known(self) -> bool:
         return self.kind in _BY_KIND
-
-
-def resource_of(kind: str) -> Resource | None:
-    return _BY_KIND.get(kind)
 
 
 # ---- reading ----------------------------------------------------------------------------------------------
@@ -92,19 +89,6 @@ def short_error(exc: BaseException) -> str:
 
 
 # ---- masking ----------------------------------------------------------------------------------------------
-def mask_value(value: object) -> str:
-    """`ghp_…Wx9z (40 chars)`: a known prefix and the last four characters of a long value, else nothing."""
-    text = "" if value is None else str(value)
-    if not text:
-        return ""
-    prefix = next((p for p in TOKEN_PREFIXES if text.startswith(p)), "")
-    if prefix == "-----BEGIN ":
-        prefix = text.split("\n", 1)[0][:40]
-        return f"{prefix}{MASK} ({len(text)} chars)"
-    tail = text[-4:] if len(text) >= 16 else ""
-    return f"{prefix}{MASK}{tail} ({len(text)} chars)"
-
-
 def _decoded(value: object) -> str:
     try:
         return base64.b64decode(str(value), validate=True).decode("utf-8", errors="replace")
@@ -131,13 +115,13 @@ def _mask(node: object) -> None:
         for key in ("data", "stringData"):
             values = node.get(key)
             if isinstance(values, dict):
-                node[key] = {k: mask_value(_decoded(v) if key == "data" else v) for k, v in values.items()}
+                node[key] = {k: mask_secret_value(_decoded(v) if key == "data" else s(v)) for k, v in values.items()}
         annotations = (node.get("metadata") or {}).get("annotations")
         if isinstance(annotations, dict) and LAST_APPLIED in annotations:
             annotations[LAST_APPLIED] = f"{MASK} (may hold the secret's values: not shown)"
     name, value = node.get("name"), node.get("value")
     if isinstance(name, str) and isinstance(value, str) and value and SENSITIVE_NAME.search(name):
-        node["value"] = mask_value(value)
+        node["value"] = mask_secret_value(value)
     for child in node.values():
         if isinstance(child, (dict, list)):
             _mask(child)

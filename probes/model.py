@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from arc_top.core.text import mask_token, token_prefix
+
 LEVEL_SCOPES = {"repository": "repo", "organization": "admin:org", "enterprise": "manage_runners:enterprise"}
 # What ARC needs of a fine-grained token or a GitHub App at each level (ARC_REFERENCE §5).
 LEVEL_PERMISSIONS = {"repository": "administration", "organization": "organization_self_hosted_runners"}
@@ -69,19 +71,7 @@ TOKEN_KEY = "github_token"
 APP_ID_KEY, INSTALLATION_KEY, PRIVATE_KEY_KEY = "github_app_id", "github_app_installation_id", "github_app_private_key"
 APP_KEYS = (APP_ID_KEY, INSTALLATION_KEY, PRIVATE_KEY_KEY)
 CREDENTIAL_KEYS = (TOKEN_KEY, *APP_KEYS)
-TOKEN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
 TOKEN_KINDS = {"ghp_": "classic", "github_pat_": "fine-grained"}
-
-
-def token_prefix(token: str) -> str:
-    return next((p for p in TOKEN_PREFIXES if token.startswith(p)), "")
-
-
-def mask_token(token: str) -> str:
-    """`ghp_…a1b2`: the known prefix, an ellipsis and the last four characters (only the prefix when short)."""
-    prefix = token_prefix(token)
-    tail = token[-4:] if len(token) - len(prefix) >= 12 else ""
-    return f"{prefix}…{tail}"
 
 
 def token_kind(token: str) -> str:
@@ -172,4 +162,4 @@ class Credentials:
 
 
 __all__ = ["APP_KEYS", "CREDENTIAL_KEYS", "TOKEN_KEY", "Credentials", "ProbeProblem", "ProbeResult", "mask_token",
-           "token_kind", "token_prefix"]
+           "token_kind"]

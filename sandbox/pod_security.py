@@ -11,6 +11,8 @@ import json
 import re
 from collections.abc import Callable
 
+from arc_top.core.data import d, lst
+
 LEVELS = ("privileged", "baseline", "restricted")
 LABEL_PREFIX = "pod-security.kubernetes.io/"
 LATEST = 10**6  # the minor version that stands for "latest"
@@ -38,14 +40,6 @@ def label_problems(labels: dict) -> list[tuple[str, object, str]]:
     return problems
 
 
-def _d(value: object) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _l(value: object) -> list:
-    return value if isinstance(value, list) else []
-
-
 def _s(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -66,17 +60,17 @@ class _Pod:
     """The parts of a pod the checks read."""
 
     def __init__(self, pod: object):
-        pod = _d(pod)
-        meta, self.spec = _d(pod.get("metadata")), _d(pod.get("spec"))
-        self.annotations = _d(meta.get("annotations"))
-        self.sc = _d(self.spec.get("securityContext"))
-        self.volumes = [_d(v) for v in _l(self.spec.get("volumes"))]
-        self.containers = [_d(c) for key in ("initContainers", "containers", "ephemeralContainers")
-                           for c in _l(self.spec.get(key))]
+        pod = d(pod)
+        meta, self.spec = d(pod.get("metadata")), d(pod.get("spec"))
+        self.annotations = d(meta.get("annotations"))
+        self.sc = d(self.spec.get("securityContext"))
+        self.volumes = [d(v) for v in lst(self.spec.get("volumes"))]
+        self.containers = [d(c) for key in ("initContainers", "containers", "ephemeralContainers")
+                           for c in lst(self.spec.get(key))]
 
 
 def _csc(container: dict) -> dict:
-    return _d(container.get("securityContext"))
+    return d(container.get("securityContext"))
 
 
 Result = tuple[str, str] | None  # (forbidden reason, detail)
@@ -100,7 +94,7 @@ def _host_path_volumes(p: _Pod, minor: int) -> Result:
 def _host_ports(p: _Pod, minor: int) -> Result:
     bad, ports = [], set()
     for c in p.containers:
-        used = [pt["hostPort"] for pt in map(_d, _l(c.get("ports"))) if type(pt.get("hostPort")) is int
+        used = [pt["hostPort"] for pt in map(d, lst(c.get("ports"))) if type(pt.get("hostPort")) is int
                 and pt["hostPort"]]
         if used:
             bad.append(_s(c.get("name")))
@@ -118,7 +112,7 @@ _BASELINE_CAPS = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "K
 def _capabilities_baseline(p: _Pod, minor: int) -> Result:
     bad, caps = [], set()
     for c in p.containers:
-        extra = {_s(a) for a in _l(_d(_csc(c).get("capabilities")).get("add"))} - _BASELINE_CAPS
+        extra = {_s(a) for a in lst(d(_csc(c).get("capabilities")).get("add"))} - _BASELINE_CAPS
         if extra:
             bad.append(_s(c.get("name")))
             caps |= extra
@@ -136,9 +130,9 @@ def _app_armor(p: _Pod, minor: int) -> Result:
 
     def bad(sc: dict) -> bool:
         profile = sc.get("appArmorProfile")
-        if profile is None or _d(profile).get("type") in ("RuntimeDefault", "Localhost"):
+        if profile is None or d(profile).get("type") in ("RuntimeDefault", "Localhost"):
             return False
-        values.add(_s(_d(profile).get("type")))
+        values.add(_s(d(profile).get("type")))
         return True
 
     if bad(p.sc):
@@ -168,7 +162,7 @@ def _se_linux(p: _Pod, minor: int) -> Result:
         opts = sc.get("seLinuxOptions")
         if opts is None:
             return False
-        opts, wrong = _d(opts), False
+        opts, wrong = d(opts), False
         if _s(opts.get("type")) not in allowed:
             types.add(_s(opts.get("type")))
             wrong = True
@@ -204,7 +198,7 @@ def _proc_mount(p: _Pod, minor: int) -> Result:
 
 def _seccomp_type(sc: dict) -> object:
     profile = sc.get("seccompProfile")
-    return None if profile is None else _d(profile).get("type")
+    return None if profile is None else d(profile).get("type")
 
 
 def _seccomp_baseline(p: _Pod, minor: int) -> Result:
@@ -230,13 +224,13 @@ _SYSCTLS = [  # (since minor, names)
 
 def _sysctls(p: _Pod, minor: int) -> Result:
     allowed = set().union(*(names for since, names in _SYSCTLS if minor >= since))
-    bad = [_s(_d(s).get("name")) for s in _l(p.sc.get("sysctls")) if _s(_d(s).get("name")) not in allowed]
+    bad = [_s(d(s).get("name")) for s in lst(p.sc.get("sysctls")) if _s(d(s).get("name")) not in allowed]
     return ("forbidden sysctls", ", ".join(bad)) if bad else None
 
 
 def _host_process(p: _Pod, minor: int) -> Result:
     def on(sc: dict) -> bool:
-        return _d(sc.get("windowsOptions")).get("hostProcess") is True
+        return d(sc.get("windowsOptions")).get("hostProcess") is True
 
     setters = ["pod"] if on(p.sc) else []
     bad = [_s(c.get("name")) for c in p.containers if on(_csc(c))]
@@ -263,10 +257,10 @@ def _capabilities_restricted(p: _Pod, minor: int) -> Result:
         if capabilities is None:
             missing_drop.append(name)
             continue
-        capabilities = _d(capabilities)
-        if "ALL" not in _l(capabilities.get("drop")):
+        capabilities = d(capabilities)
+        if "ALL" not in lst(capabilities.get("drop")):
             missing_drop.append(name)
-        extra = {_s(a) for a in _l(capabilities.get("add")) if a != "NET_BIND_SERVICE"}
+        extra = {_s(a) for a in lst(capabilities.get("add")) if a != "NET_BIND_SERVICE"}
         if extra:
             adding.append(name)
             caps |= extra
@@ -393,7 +387,7 @@ _CHECKS: list[tuple[str, str, int, Check, tuple[str, ...]]] = [
 
 def enforced_policy(namespace: dict | None) -> tuple[str, int]:
     """(level, minor) from the namespace's enforce labels; bad values fail closed like PSA does."""
-    labels = _d(_d(_d(namespace).get("metadata")).get("labels"))
+    labels = d(d(d(namespace).get("metadata")).get("labels"))
     level = labels.get(LABEL_PREFIX + "enforce", "privileged")
     minor = parse_version(labels.get(LABEL_PREFIX + "enforce-version", "latest"))
     return (level if level in LEVELS else "restricted"), (LATEST if minor is None else minor)

@@ -12,7 +12,7 @@ import arc_top.kube
 import arc_top.tui
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-LAYERS = ("kube", "probes", "checks", "fixes", "tui", "widgets", "cli", "sandbox")
+LAYERS = ("core", "kube", "probes", "checks", "fixes", "tui", "widgets", "cli", "sandbox")
 
 
 def test_the_installed_distribution_has_one_top_level_name():

@@ -294,7 +294,7 @@ async def test_describe_owner_chain_and_yaml_masking(healthy):
         await app.push_screen(YamlScreen(source_for(app), secret, ("test",)))
         await until(pilot, lambda: isinstance(app.screen, YamlScreen) and app.screen.loaded)
         yaml_text = "\n".join(line.plain for line in app.screen.view.lines())
-        assert "kind: Secret" in yaml_text and "github_token: ghp_••••" in yaml_text
+        assert "kind: Secret" in yaml_text and "github_token: ghp_…" in yaml_text
         raw = client.CoreV1Api(api_client(healthy)).read_namespaced_secret(secret.name, NS)
         for value in (raw.data or {}).values():
             assert value not in yaml_text and base64.b64decode(value).decode() not in yaml_text

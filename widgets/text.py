@@ -3,11 +3,12 @@ reaches a cell, so Rich markup renders literally and no escape sequence reaches 
 
 Status texts always carry a marker ("✖ Failed", "⚠ Pending", "✔ Running") so meaning never rests
 on colour alone. Colours come from the running theme's variables via `Palette.from_app`.
+
+`strip_escapes`, `clean_line` and `age` are core.text's (one escape set, one age rule), named here for the widgets.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -15,45 +16,7 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 
-# OSC (title, hyperlink, clipboard…): ESC ] … BEL | ST; unterminated runs to the end.
-_OSC = r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b)|$)"
-# DCS / SOS / PM / APC strings: ESC P|X|^|_ … ST.
-_STRING = r"\x1b[PX^_][^\x1b]*(?:\x1b\\|$)"
-# CSI: ESC [ parameters intermediates final (colours, cursor moves, erase…).
-_CSI = r"\x1b\[[0-?]*[ -/]*[@-~]?"
-# Any other escape: ESC, optional intermediates, one final byte (or a lone ESC).
-_OTHER_ESC = r"\x1b[ -/]*[0-~]?"
-# 8-bit C1 introducers and controls, C0 controls except tab/newline, DEL, bidi overrides.
-_CONTROLS = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
-_ESCAPES = re.compile("|".join((_OSC, _STRING, _CSI, _OTHER_ESC, _CONTROLS)))
-_LINE_BREAKS = re.compile(r"\r\n|[\r\n\t]")
-
-
-def age(seconds: float) -> str:
-    """kubectl-like age: 45s, 12m, 5h, 3d."""
-    seconds = max(0, int(seconds))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
-
-
-def strip_escapes(value: object) -> str:
-    """Remove CSI/OSC/other ESC sequences and C0/C1 controls (tab and newline are kept)."""
-    text = "" if value is None else str(value)
-    if not text or text.isprintable():        # no control character, so no escape sequence either: the usual case
-        return text
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _ESCAPES.sub("", text)
-
-
-def clean_line(value: object) -> str:
-    """`strip_escapes` plus line breaks and tabs folded to spaces: one table cell, one line."""
-    text = strip_escapes(value)
-    return text if text.isprintable() else _LINE_BREAKS.sub(" ", text)
+from arc_top.core.text import age, clean_line, strip_escapes  # noqa: F401 (age: the widgets import it here)
 
 
 def safe_text(value: object, style: str | Style = "", *, single_line: bool = True, **kwargs: Any) -> Text:

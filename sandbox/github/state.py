@@ -40,18 +40,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
+from arc_top.core.text import mask_token  # noqa: F401 (the fake's listener and __init__ import it here)
+
 from .jwt import generate_rsa_key, key_fingerprint, load_public_key, public_pem_of
 
 DAY = 86400.0
 LEVELS = {"none": 0, "read": 1, "write": 2, "admin": 3}
-TOKEN_PREFIXES = ("github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
-
-
-def mask_token(token: str) -> str:
-    """Printable stand-in for a secret: known prefix + "…" + last four (nothing more for short ones)."""
-    prefix = next((p for p in TOKEN_PREFIXES if token.startswith(p)), "")
-    tail = token[-4:] if len(token) - len(prefix) >= 12 else ""
-    return f"{prefix}…{tail}"
 
 
 def user_id(login: str) -> int:

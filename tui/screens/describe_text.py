@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 from rich.text import Text
 
+from arc_top.core.data import d, dicts, lst
+from arc_top.core.text import age
 from arc_top.kube.fields import epoch
 from arc_top.kube.model import PODS, RUNNER_SETS, RUNNERS, VOLUMES, Snapshot
 from arc_top.kube.pods import pod_status
@@ -25,22 +27,6 @@ ARC_ANNOTATIONS = ("runner-scale-set-id", "actions.github.com/runner-group-name"
 POD_SEVERITY = {"Running": OK, "Completed": MUTED, "Succeeded": MUTED, "Pending": WARN, "ContainerCreating": WARN}
 PHASE_SEVERITY = {"Running": OK, "Succeeded": MUTED, "Pending": WARN, "Failed": ERROR, "Outdated": WARN,
                   "Bound": OK, "Lost": ERROR}
-
-
-def ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size * 2:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def _d(value) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
-def _l(value) -> list:
-    return value if isinstance(value, list) else []
 
 
 class Builder:
@@ -80,7 +66,7 @@ class Builder:
         seconds = epoch(stamp)
         if not seconds:
             return ""
-        return f"{clean_line(stamp)} ({ago(self.now - seconds)} ago)"
+        return f"{clean_line(stamp)} ({age(self.now - seconds)} ago)"
 
 
 def severity_of(status: str) -> str:
@@ -93,7 +79,7 @@ def severity_of(status: str) -> str:
 
 # ---- kinds ------------------------------------------------------------------------------------------------
 def _metadata(b: Builder, obj: dict) -> None:
-    meta = _d(obj.get("metadata"))
+    meta = d(obj.get("metadata"))
     b.field("Kind", f"{obj.get('kind', '')} ({obj.get('apiVersion', '')})")
     b.field("Namespace", meta.get("namespace"))
     b.field("Name", meta.get("name"))
@@ -101,11 +87,11 @@ def _metadata(b: Builder, obj: dict) -> None:
     if meta.get("deletionTimestamp"):
         b.field("Deleting since", b.when(meta.get("deletionTimestamp")), WARN)
     if meta.get("finalizers"):
-        b.field("Finalizers", ", ".join(map(str, _l(meta.get("finalizers")))))
-    labels = _d(meta.get("labels"))
+        b.field("Finalizers", ", ".join(map(str, lst(meta.get("finalizers")))))
+    labels = d(meta.get("labels"))
     if labels:
         b.field("Labels", ", ".join(f"{k}={v}" for k, v in sorted(labels.items())))
-    annotations = _d(meta.get("annotations"))
+    annotations = d(meta.get("annotations"))
     shown = [k for k in sorted(annotations) if k in ARC_ANNOTATIONS]
     for key in shown:
         b.field("Annotation", f"{key}={annotations[key]}")
@@ -114,7 +100,7 @@ def _metadata(b: Builder, obj: dict) -> None:
 
 
 def _conditions(b: Builder, status: dict) -> None:
-    conditions = [c for c in _l(status.get("conditions")) if isinstance(c, dict)]
+    conditions = list(dicts(status.get("conditions")))
     if not conditions:
         return
     b.heading("Conditions")
@@ -135,33 +121,33 @@ def _container_state(b: Builder, spec: dict, cs: dict, init: bool) -> None:
         kind = "sidecar"
     b.text(f"{name} ({kind})", style="bold")
     b.field("Image", spec.get("image") or cs.get("image"), indent=2)
-    state = _d(cs.get("state"))
+    state = d(cs.get("state"))
     if "running" in state:
         b.field("State", "Running", OK, indent=2)
-        b.field("Started", b.when(_d(state["running"]).get("startedAt")), indent=2)
+        b.field("Started", b.when(d(state["running"]).get("startedAt")), indent=2)
     elif "terminated" in state:
-        term = _d(state["terminated"])
+        term = d(state["terminated"])
         code = term.get("exitCode")
         b.field("State", f"Terminated {term.get('reason') or ''} exit code {code}".replace("  ", " "),
                 OK if code == 0 else ERROR, indent=2)
         b.field("Message", term.get("message"), indent=2)
         b.field("Finished", b.when(term.get("finishedAt")), indent=2)
     elif "waiting" in state:
-        waiting = _d(state["waiting"])
+        waiting = d(state["waiting"])
         reason = waiting.get("reason") or "Waiting"
         b.field("State", f"Waiting {reason}", ERROR if reason.endswith(("BackOff", "Error", "ErrImagePull")) else WARN,
                 indent=2)
         b.field("Message", waiting.get("message"), indent=2)
     else:
         b.field("State", "not started", WARN, indent=2)
-    last = _d(_d(cs.get("lastState")).get("terminated"))
+    last = d(d(cs.get("lastState")).get("terminated"))
     if last:
         b.field("Last state", f"Terminated {last.get('reason') or ''} exit code {last.get('exitCode')}"
                 .replace("  ", " "), MUTED, indent=2)
     if cs:
         b.field("Ready", str(bool(cs.get("ready"))).lower(), indent=2)
         b.field("Restarts", str(cs.get("restartCount", 0)), WARN if cs.get("restartCount") else None, indent=2)
-    _security(b, _d(spec.get("securityContext")), indent=2)
+    _security(b, d(spec.get("securityContext")), indent=2)
     _env(b, spec, indent=2)
 
 
@@ -169,25 +155,25 @@ def _security(b: Builder, sc: dict, indent: int = 1) -> None:
     keys = ("runAsUser", "runAsGroup", "fsGroup", "runAsNonRoot", "privileged", "allowPrivilegeEscalation",
             "readOnlyRootFilesystem", "fsGroupChangePolicy")
     parts = [f"{k}={str(sc[k]).lower() if isinstance(sc[k], bool) else sc[k]}" for k in keys if k in sc]
-    caps = _d(sc.get("capabilities"))
+    caps = d(sc.get("capabilities"))
     if caps.get("add"):
-        parts.append("add=" + ",".join(map(str, _l(caps["add"]))))
+        parts.append("add=" + ",".join(map(str, lst(caps["add"]))))
     if caps.get("drop"):
-        parts.append("drop=" + ",".join(map(str, _l(caps["drop"]))))
-    seccomp = _d(sc.get("seccompProfile")).get("type")
+        parts.append("drop=" + ",".join(map(str, lst(caps["drop"]))))
+    seccomp = d(sc.get("seccompProfile")).get("type")
     if seccomp:
         parts.append(f"seccomp={seccomp}")
     b.field("Security context", ", ".join(parts) if parts else "none", indent=indent)
 
 
 def _env(b: Builder, spec: dict, indent: int = 2) -> None:
-    for entry in _l(spec.get("env")):
-        if not isinstance(entry, dict) or not str(entry.get("name", "")).startswith(ARC_ENV):
+    for entry in dicts(spec.get("env")):
+        if not str(entry.get("name", "")).startswith(ARC_ENV):
             continue
         value = entry.get("value")
-        source = _d(entry.get("valueFrom"))
+        source = d(entry.get("valueFrom"))
         if source:
-            secret, field_ref = _d(source.get("secretKeyRef")), _d(source.get("fieldRef"))
+            secret, field_ref = d(source.get("secretKeyRef")), d(source.get("fieldRef"))
             if secret:
                 value = f"(from secret {secret.get('name')} key {secret.get('key')})"
             elif field_ref:
@@ -198,7 +184,7 @@ def _env(b: Builder, spec: dict, indent: int = 2) -> None:
 
 
 def _pod(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
-    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
+    spec, status = d(obj.get("spec")), d(obj.get("status"))
     shown, ready, total, restarts = pod_status(obj)
     b.heading("Status")
     b.field("Status", shown, severity_of(shown))
@@ -211,15 +197,14 @@ def _pod(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
     b.field("Reason", status.get("reason"))
     b.field("Message", status.get("message"))
     _conditions(b, status)
-    states = {c.get("name"): c for c in _l(status.get("containerStatuses")) + _l(status.get("initContainerStatuses"))
-              if isinstance(c, dict)}
+    states = {c.get("name"): c for key in ("containerStatuses", "initContainerStatuses")
+              for c in dicts(status.get(key))}
     b.heading("Containers")
     for init, key in ((True, "initContainers"), (False, "containers")):
-        for c in _l(spec.get(key)):
-            if isinstance(c, dict):
-                _container_state(b, c, _d(states.get(c.get("name"))), init)
+        for c in dicts(spec.get(key)):
+            _container_state(b, c, d(states.get(c.get("name"))), init)
     b.heading("Security context (pod)")
-    _security(b, _d(spec.get("securityContext")))
+    _security(b, d(spec.get("securityContext")))
     _volumes(b, obj, snapshot)
 
 
@@ -234,8 +219,8 @@ def _claim_state(snapshot: Snapshot | None, namespace: str, claim: str) -> tuple
 
 
 def _volumes(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
-    meta, spec = _d(obj.get("metadata")), _d(obj.get("spec"))
-    volumes = [v for v in _l(spec.get("volumes")) if isinstance(v, dict)]
+    meta, spec = d(obj.get("metadata")), d(obj.get("spec"))
+    volumes = list(dicts(spec.get("volumes")))
     if not volumes:
         return
     b.heading("Volumes")
@@ -245,15 +230,15 @@ def _volumes(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
         if "ephemeral" in v:
             claim = f"{meta.get('name')}-{name}"
             what = f"ephemeral claim {claim}"
-            template = _d(_d(_d(v["ephemeral"]).get("volumeClaimTemplate")).get("spec"))
+            template = d(d(d(v["ephemeral"]).get("volumeClaimTemplate")).get("spec"))
             if template.get("storageClassName"):
                 what += f" (class {template['storageClassName']})"
         elif "persistentVolumeClaim" in v:
-            claim = str(_d(v["persistentVolumeClaim"]).get("claimName", ""))
+            claim = str(d(v["persistentVolumeClaim"]).get("claimName", ""))
             what = f"claim {claim}"
         else:
             kind = next((k for k in v if k != "name"), "?")
-            source = _d(v.get(kind))
+            source = d(v.get(kind))
             ref = source.get("secretName") or source.get("name") or source.get("path") or ""
             what = f"{kind} {ref}".strip()
         if claim:
@@ -269,8 +254,8 @@ def _volumes(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
 
 
 def _runner(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
-    status = _d(obj.get("status"))
-    meta = _d(obj.get("metadata"))
+    status = d(obj.get("status"))
+    meta = d(obj.get("metadata"))
     phase = status.get("phase") or "Pending"
     b.heading("Runner")
     b.field("Phase", phase, PHASE_SEVERITY.get(phase, WARN))
@@ -279,7 +264,7 @@ def _runner(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
     b.field("Ready", str(bool(status.get("ready"))).lower())
     b.field("Runner id", status.get("runnerId"))
     b.field("Runner name", status.get("runnerName"))
-    b.field("Scale set id", _d(obj.get("spec")).get("runnerScaleSetId"))
+    b.field("Scale set id", d(obj.get("spec")).get("runnerScaleSetId"))
     b.heading("Job")
     job = [("Repository", "jobRepositoryName"), ("Workflow", "jobWorkflowRef"), ("Run id", "workflowRunId"),
            ("Job", "jobDisplayName"), ("Job id", "jobId"), ("Job request id", "jobRequestId")]
@@ -287,7 +272,7 @@ def _runner(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
         b.text("no job assigned", style="dim")
     for label, key in job:
         b.field(label, status.get(key))
-    failures = _d(status.get("failures"))
+    failures = d(status.get("failures"))
     b.heading(f"Failures ({len(failures)})")
     if not failures:
         b.text("none", style="dim")
@@ -306,7 +291,7 @@ def _runner(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
 
 
 def _runner_set(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
-    spec, status, meta = _d(obj.get("spec")), _d(obj.get("status")), _d(obj.get("metadata"))
+    spec, status, meta = d(obj.get("spec")), d(obj.get("status")), d(obj.get("metadata"))
     b.heading("Replicas")
     replicas = spec.get("replicas", 0)
     current = status.get("currentReplicas", 0)
@@ -327,7 +312,7 @@ def _runner_set(b: Builder, obj: dict, snapshot: Snapshot | None) -> None:
 
 def _scale_set(b: Builder, obj: dict, snapshot: Snapshot | None, listener: list[tuple[str, str]],
                credentials: tuple[str, str] | None = None) -> None:
-    spec, status, meta = _d(obj.get("spec")), _d(obj.get("status")), _d(obj.get("metadata"))
+    spec, status, meta = d(obj.get("spec")), d(obj.get("status")), d(obj.get("metadata"))
     b.heading("Scale set")
     b.field("GitHub config URL", spec.get("githubConfigUrl"))
     b.field("Config secret", spec.get("githubConfigSecret"))
@@ -360,19 +345,18 @@ def _scale_set(b: Builder, obj: dict, snapshot: Snapshot | None, listener: list[
         b.field(label, state, severity_of(state) if state else None)
     if any(label.startswith("pod") for label, _ in listener):
         b.text("press l for the listener pod's log", style="dim")
-    template = _d(_d(spec.get("template")).get("spec"))
+    template = d(d(spec.get("template")).get("spec"))
     if template:
         b.heading("Runner pod template")
         b.field("Service account", template.get("serviceAccountName") or "(chart default)")
-        _security(b, _d(template.get("securityContext")))
-        for c in _l(template.get("containers")):
-            if isinstance(c, dict):
-                b.text(f"{c.get('name')} ({c.get('image')})", style="bold")
-                _env(b, c)
+        _security(b, d(template.get("securityContext")))
+        for c in dicts(template.get("containers")):
+            b.text(f"{c.get('name')} ({c.get('image')})", style="bold")
+            _env(b, c)
 
 
 def _listener(b: Builder, obj: dict) -> None:
-    spec = _d(obj.get("spec"))
+    spec = d(obj.get("spec"))
     b.heading("Listener")
     for label, key in (("GitHub config URL", "githubConfigUrl"), ("Config secret", "githubConfigSecret"),
                        ("Scale set", "autoscalingRunnerSetName"),
@@ -383,27 +367,27 @@ def _listener(b: Builder, obj: dict) -> None:
 
 
 def _claim(b: Builder, obj: dict) -> None:
-    spec, status = _d(obj.get("spec")), _d(obj.get("status"))
+    spec, status = d(obj.get("spec")), d(obj.get("status"))
     phase = status.get("phase") or "Pending"
     b.heading("Claim")
     b.field("Phase", phase, PHASE_SEVERITY.get(phase, WARN))
     b.field("Storage class", spec.get("storageClassName") or "(default)")
-    b.field("Access modes", ", ".join(map(str, _l(spec.get("accessModes")))))
-    b.field("Requested", _d(_d(spec.get("resources")).get("requests")).get("storage"))
-    b.field("Capacity", _d(status.get("capacity")).get("storage"))
+    b.field("Access modes", ", ".join(map(str, lst(spec.get("accessModes")))))
+    b.field("Requested", d(d(spec.get("resources")).get("requests")).get("storage"))
+    b.field("Capacity", d(status.get("capacity")).get("storage"))
     b.field("Volume", spec.get("volumeName"))
 
 
 def _secret(b: Builder, obj: dict) -> None:
     b.heading("Secret")
     b.field("Type", obj.get("type"))
-    for key, value in sorted(_d(obj.get("data")).items()):
+    for key, value in sorted(d(obj.get("data")).items()):
         b.field(key, value)
 
 
 def _generic(b: Builder, obj: dict) -> None:
     for section in ("spec", "status"):
-        body = _d(obj.get(section))
+        body = d(obj.get(section))
         if not body:
             continue
         b.heading(section.capitalize())
@@ -420,7 +404,7 @@ def _events(b: Builder, events: Iterable[dict]) -> None:
         b.text("none recent", style="dim")
     for e in events[-30:]:
         seen = epoch(e.get("lastTimestamp") or e.get("eventTime") or e.get("firstTimestamp"))
-        line = Text("  " + (ago(b.now - seen) if seen else "?").rjust(4) + "  ")
+        line = Text("  " + (age(b.now - seen) if seen else "?").rjust(4) + "  ")
         warning = e.get("type") == "Warning"
         line.append_text(status_text(e.get("reason") or "?", WARN if warning else MUTED, b.palette))
         count = e.get("count") or 1
