@@ -17,8 +17,8 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.style import Style
 from rich.text import Text
@@ -29,13 +29,6 @@ from arc_top.widgets.text import DEFAULT_PALETTE, ERROR, INFO, MARKERS, OK, WARN
 if TYPE_CHECKING:
     from arc_top.checks.finding import Finding, LogTail
 
-# checks.finding's severities (not imported: importing `checks` loads every check) → widgets.text's.
-SEVERITY = {"error": ERROR, "warning": WARN, "info": INFO}
-RANK = {"error": 0, "warning": 1, "info": 2}
-WORD = {"error": "error", "warning": "warn", "info": "info"}
-PLURAL = {"error": ("error", "errors"), "warning": ("warning", "warnings"), "info": ("info", "info")}
-SHORT_WORD = {"error": "err", "warning": "warn", "info": "info"}
-ORDER = ("error", "warning", "info")
 KIND_SHORT = {"Pod": "pod", "PersistentVolumeClaim": "pvc", "AutoscalingRunnerSet": "ars",
               "EphemeralRunnerSet": "ers", "EphemeralRunner": "er", "AutoscalingListener": "listener",
               "Namespace": "ns", "ServiceAccount": "sa", "NetworkPolicy": "netpol", "StorageClass": "sc",
@@ -46,8 +39,36 @@ FIRST_RUN_WAIT = 10.0      # seconds after the panels synced: the longest the fi
 Signature = tuple[tuple[str, str, str], ...]        # what a row shows of its findings: (severity, code, title)…
 
 
-def rank(finding: Finding) -> int:
-    return RANK.get(finding.severity, 3)
+class Look(NamedTuple):
+    """How a panel shows a severity: its style (widgets.text: colour and marker), its word in a row's Problem cell
+    ("⚠ warn"), its shortest word ("✖ 3 err": a scale set's cell, the compact header) and its plural ("2 errors")."""
+    style: str
+    word: str
+    short: str
+    many: str
+
+
+@cache
+def looks() -> dict[str, Look]:
+    """checks.finding's severities, worst first → their look. The names, their order and their counts are the
+    checks'; the styles and the words too long for a cell are kept here. Made at the first finding shown, not when
+    this module loads: importing `checks` loads every check, and the first frame paints before."""
+    from arc_top.checks import finding
+
+    by_name = {finding.ERROR: Look(ERROR, finding.ERROR, "err", finding.ERROR + "s"),
+               finding.WARNING: Look(WARN, "warn", "warn", finding.WARNING + "s"),
+               finding.INFO: Look(INFO, finding.INFO, finding.INFO, finding.INFO)}    # "3 info", as checks.report
+    return {severity: by_name[severity] for severity in finding.SEVERITIES}
+
+
+def look_of(severity: str) -> Look:
+    """A severity's look; one the checks do not name is shown as info, by its name."""
+    return looks().get(severity) or Look(INFO, severity, severity, severity)
+
+
+def style_of(severity: str) -> str:
+    """widgets.text's style of a checks severity (ERROR, WARN, INFO)."""
+    return look_of(severity).style
 
 
 def finding_key(f: Finding) -> str:
@@ -85,7 +106,11 @@ class FindingsView:
         self.by_set: dict[str, tuple[Finding, ...]] = {key: tuple(fs) for key, fs in by_set.items()}
         self.signatures: dict[str, Signature] = {uid: tuple((f.severity, f.code, f.title) for f in fs)
                                                  for uid, fs in self.by_uid.items()}
-        self.counts = counts(self.findings)
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        """Findings per severity, worst first (made when first shown: see `counts`)."""
+        return counts(self.findings)
 
     @cached_property
     def by_key(self) -> dict[str, Finding]:
@@ -122,11 +147,10 @@ def _shown(f: Finding) -> tuple:
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, int]:
-    out = {severity: 0 for severity in ORDER}
-    for f in findings:
-        if f.severity in out:
-            out[f.severity] += 1
-    return out
+    """Findings per severity, worst first, as `arc-top check` counts them (checks.report.summary)."""
+    from arc_top.checks.report import summary
+
+    return summary(findings)
 
 
 NO_FINDINGS = FindingsView(ready=False)
@@ -139,7 +163,8 @@ def worst_first(findings: Iterable[Finding]) -> list[Finding]:
 # ---------------------------------------------------------------- cells
 def severity_text(severity: str, palette: Palette = DEFAULT_PALETTE) -> Text:
     """"✖ error", "⚠ warn", "● info": a marker and a word, never colour alone."""
-    return status_text(WORD.get(severity, severity), SEVERITY.get(severity, INFO), palette)
+    look = look_of(severity)
+    return status_text(look.word, look.style, palette)
 
 
 def problem_text(findings: Sequence[Finding], palette: Palette = DEFAULT_PALETTE, *, title: bool = True) -> Text:
@@ -162,12 +187,12 @@ def set_problem_text(findings: Sequence[Finding], palette: Palette = DEFAULT_PAL
         return Text("", end="")
     top = min(findings, key=lambda f: f.sort_key())
     same = sum(1 for f in findings if f.severity == top.severity)
-    severity = SEVERITY.get(top.severity, INFO)
+    look = look_of(top.severity)
     text = Text(end="")
     if not title:
-        text.append(f"{MARKERS[severity]} {same}", palette.style(severity))
+        text.append(f"{MARKERS[look.style]} {same}", palette.style(look.style))
         return text
-    text.append(f"{MARKERS[severity]} {same} {SHORT_WORD.get(top.severity, top.severity)}", palette.style(severity))
+    text.append(f"{MARKERS[look.style]} {same} {look.short}", palette.style(look.style))
     text.append(" " + clean_line(top.title))
     if len(findings) > same:
         text.append(f" +{len(findings) - same}", DIM)
@@ -183,14 +208,15 @@ def summary_text(view: FindingsView, palette: Palette = DEFAULT_PALETTE, *, comp
     if not view.ready:
         return text
     numbers = view.counts if findings is None else counts(findings)
-    parts = [(severity, n) for severity, n in ((s, numbers.get(s, 0)) for s in ORDER) if n]
+    parts = [(severity, look, numbers.get(severity, 0)) for severity, look in looks().items()]
+    parts = [part for part in parts if part[2]]
     if not parts:
         return status_text("no findings", OK, palette)
-    for i, (severity, n) in enumerate(parts):
+    for i, (severity, look, n) in enumerate(parts):
         if i:
             text.append(" ")
-        word = SHORT_WORD[severity] if compact else PLURAL[severity][n != 1]
-        text.append_text(status_text(f"{n} {word}", SEVERITY[severity], palette))
+        word = look.short if compact else severity if n == 1 else look.many
+        text.append_text(status_text(f"{n} {word}", look.style, palette))
     return text
 
 
@@ -334,7 +360,7 @@ def group_order(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
     for f in findings:
         groups.setdefault(f.scale_set, []).append(f)
     out = [(key, worst_first(fs)) for key, fs in groups.items()]
-    out.sort(key=lambda g: (min(rank(f) for f in g[1]), g[0] == "", g[0]))
+    out.sort(key=lambda g: (min(f.rank for f in g[1]), g[0] == "", g[0]))
     return out
 
 

@@ -16,6 +16,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from arc_top.tui.findings import style_of
 from arc_top.widgets.text import DEFAULT_PALETTE, ERROR, INFO, MARKERS, MUTED, OK, WARN, Palette, clean_line, safe_text
 
 HEADING = Style(bold=True, underline=True)
@@ -188,7 +189,7 @@ def how_renderable(preview, palette: Palette = DEFAULT_PALETTE) -> Group:
 
 def finding_text(finding, palette: Palette = DEFAULT_PALETTE) -> Group:
     """`✖ error ARC501 Kube mode work volume is not writable by the runner` and its evidence: what is fixed."""
-    severity = {"error": ERROR, "warning": WARN}.get(finding.severity, INFO)
+    severity = style_of(finding.severity)
     head = _own_line(line(severity, f"{finding.severity or 'finding'} {finding.code} {finding.title}", palette))
     evidence = Table.grid(padding=(0, 1))
     evidence.add_column(no_wrap=True, style=LABEL)
