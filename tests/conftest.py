@@ -23,6 +23,23 @@ def healthy(tmp_path_factory) -> Sandbox:
     sb.stop()
 
 
+@pytest.fixture()
+def sandbox_for(tmp_path):
+    """Sandboxes started by the test, each its own: `sandbox_for(scenario, speed=10.0)` → (the sandbox, a kubectl
+    for it, a CoreV1Api on its admin user); all are stopped after the test."""
+    from kubernetes import client
+
+    started = []
+
+    def start(name: str, speed: float = 10.0):
+        sb = start_sandbox(name, kubeconfig_path=str(tmp_path / f"{name}.kubeconfig"), speed=speed)
+        started.append(sb)
+        return sb, Kubectl(sb, str(tmp_path / "cache")), client.CoreV1Api(api_client(sb))
+    yield start
+    for sb in started:
+        sb.stop()
+
+
 def api_client(sandbox: Sandbox, user: str = "admin"):
     """An official-client ApiClient for one of the scenario's users, from the sandbox's kubeconfig."""
     from kubernetes import config

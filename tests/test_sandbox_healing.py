@@ -10,27 +10,13 @@ import json
 import pytest
 from kubernetes import client
 
-from arc_top.sandbox.run import start_sandbox
-from tests.conftest import Kubectl, api_client
+from tests.conftest import api_client
 
 NS = "arc-runners"
 CONTROLLER_NS = "arc-systems"
 GROUP, VERSION = "actions.github.com", "v1alpha1"
 LISTENER_LABELS = "app.kubernetes.io/component=runner-scale-set-listener"
 WAIT = 90          # generous: a loaded 2-core CI machine
-
-
-@pytest.fixture()
-def sandbox_for(tmp_path):
-    started = []
-
-    def start(name: str, speed: float = 10.0):
-        sb = start_sandbox(name, kubeconfig_path=str(tmp_path / f"{name}.kubeconfig"), speed=speed)
-        started.append(sb)
-        return sb, Kubectl(sb, str(tmp_path / "cache")), client.CoreV1Api(api_client(sb))
-    yield start
-    for sb in started:
-        sb.stop()
 
 
 def log_of(core, pod: str, ns: str, container: str) -> str | None:

@@ -5,27 +5,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from kubernetes import client
 
-from arc_top.sandbox.run import start_sandbox
-from tests.conftest import Kubectl, api_client
 from tests.waiting import wait_for
 
 NS = "arc-runners"
-
-
-@pytest.fixture()
-def sandbox_for(tmp_path):
-    started = []
-
-    def start(name: str, speed: float = 10.0):
-        sb = start_sandbox(name, kubeconfig_path=str(tmp_path / f"{name}.kubeconfig"), speed=speed)
-        started.append(sb)
-        return sb, Kubectl(sb, str(tmp_path / "cache")), client.CoreV1Api(api_client(sb))
-    yield start
-    for sb in started:
-        sb.stop()
 
 
 def runner_pods(core, ars: str) -> list:
