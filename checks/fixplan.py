@@ -33,11 +33,29 @@ class Variant:
     helm: str = ""                    # values snippet that makes it survive `helm upgrade` ("" = not chart-managed)
     risks: tuple[str, ...] = ()
     warning: str = ""                 # set: the cause is still present; Apply is not the default
+    detail: str = ""                  # what sets it apart from the other variants, one line (a picker's row)
 
     @property
     def undoable(self) -> bool:
-        """Undo reverts patches; deleted objects are gone (the controller makes new ones)."""
-        return any(op.verb == PATCH for op in self.operations)
+        """Undo reverts patches and deletes what was created; deleted objects are gone (the controller makes new
+        ones)."""
+        return any(op.verb in (PATCH, CREATE) for op in self.operations)
+
+    @property
+    def guidance(self) -> bool:
+        """Nothing to write: the change belongs where the object is managed (the chart's values, the cluster's
+        own set-up); the variant only says what to change there."""
+        return not self.operations
+
+    def stages(self) -> list[tuple[str, tuple[Operation, ...]]]:
+        """The steps of the fix, in order: consecutive writes with the same `step` label form one step."""
+        out: list[tuple[str, list[Operation]]] = []
+        for op in self.operations:
+            if out and out[-1][0] == op.step:
+                out[-1][1].append(op)
+            else:
+                out.append((op.step, [op]))
+        return [(label, tuple(ops)) for label, ops in out]
 
 
 @dataclass(frozen=True)
@@ -77,10 +95,13 @@ class Facts:
     listeners: list[dict] = field(default_factory=list)        # AutoscalingListeners of the scale set
     runners: list[dict] = field(default_factory=list)          # the scale set's EphemeralRunners
     findings: tuple[Finding, ...] = ()             # the current findings (a cause still present warns)
+    lists: dict[str, list[dict]] = field(default_factory=dict)  # more objects a remedy asked for, by its key
+    unreadable: dict[str, str] = field(default_factory=dict)    # key → why that list could not be read
 
     def objects(self) -> list[dict]:
-        return [o for o in (self.target, self.scale_set, *self.listener_pods, *self.listeners, *self.runners)
-                if isinstance(o, dict)]
+        listed = [o for items in self.lists.values() for o in items]
+        return [o for o in (self.target, self.scale_set, *self.listener_pods, *self.listeners, *self.runners,
+                            *listed) if isinstance(o, dict)]
 
 
 class PlanError(Exception):

@@ -69,8 +69,18 @@ def apply_and_report(fixer, out: Output, result: Result, preview):
     """Apply; an exit code when it ends here (refused, stale, failed), else the Applied."""
     from arc_top.fixes.session import Refused, Stale
 
+    stages = preview.variant.stages()
+    labels = [f"step {k} of {len(stages)} ({label or 'write'})" for k, (label, ops) in enumerate(stages, 1)
+              for _op in ops]
+
+    def progress(i: int, step, state: str) -> None:
+        """A multi-step fix says each write as it is answered (text output; -o json gets `steps`)."""
+        if len(stages) > 1 and state != "sending" and not out.json:
+            mark = "✔" if state == "done" else "✖"
+            out.line(f"{mark} {labels[i]}: {step.op.headline()}" + ("" if state == "done" else ": failed"))
+
     try:
-        applied = fixer.apply(preview)
+        applied = fixer.apply(preview, progress=progress)
     except Refused as exc:
         return result.fail(out, f"not applied: {exc}")
     except Stale as exc:
@@ -81,7 +91,9 @@ def apply_and_report(fixer, out: Output, result: Result, preview):
         out.line(exc.preview.dry_run_verdict)
         return result.fail(out, "the object changed since the preview; nothing was written: review the new diff "
                                 "and run the command again", "stale")
-    result.doc.update(outcome=applied.outcome, message=safe(applied.message()), audit_id=applied.id)
+    result.doc.update(outcome=applied.outcome, message=safe(applied.message()), audit_id=applied.id,
+                      steps=[{"step": label, "done": done, "writes": total}
+                             for label, done, total in applied.stage_states()])
     if applied.outcome == "failed":
         return result.fail(out, applied.message(), "failed")
     out.line(applied.message())

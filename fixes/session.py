@@ -30,11 +30,12 @@ from arc_top.checks.fixplan import (
     diff,
     inverse_patch,
     mask_ops,
+    masked_object,
     predicted,
 )
 from arc_top.fixes.audit import AuditLog, new_id
 from arc_top.kube import remedy
-from arc_top.kube.operations import DELETE, PATCH, Operation, Target
+from arc_top.kube.operations import CREATE, DELETE, PATCH, Operation, Target
 
 RETRIES = 3
 PREVIEW_ATTEMPTS = 6       # a busy scale set's status moves every few seconds; a preview is cheap (~15 ms)
@@ -77,6 +78,8 @@ class Preview:
 
     @property
     def dry_run_verdict(self) -> str:
+        if not self.steps:
+            return "dry-run: nothing to send (guidance only)"
         if self.read_only:
             return "dry-run: not sent (read-only)"
         if self.denied:
@@ -91,11 +94,13 @@ class Preview:
 
     @property
     def can_apply(self) -> bool:
-        return self.accepted
+        return self.accepted and bool(self.steps)
 
     def why_not(self) -> str:
         if self.read_only:
             return "read-only: arc-top sends no write (--read-only)"
+        if not self.steps:
+            return "guidance only: arc-top makes no live change for this; change it where it is managed (below)"
         if self.denied:
             return self.denied
         if self.rejected:
@@ -104,7 +109,13 @@ class Preview:
 
     def diff_lines(self) -> list[str]:
         out = []
+        stages = self.variant.stages()
+        label = None
         for step in self.steps:
+            if len(stages) > 1 and step.op.step != label:
+                label = step.op.step
+                k = next(i for i, (name, _ops) in enumerate(stages, 1) if name == label)
+                out.append(f"## step {k} of {len(stages)}: {label or 'write'}")
             out.append(f"# {step.op.headline()}" + (f" — {step.op.note}" if step.op.note else ""))
             out += step.diff or ["  (no change to show)"]
         return out
@@ -112,6 +123,19 @@ class Preview:
     def signature(self) -> tuple:
         """What the operator reviewed: the writes and their diffs (not resourceVersions)."""
         return tuple((s.op.verb, s.op.target, tuple(s.diff)) for s in self.steps)
+
+
+@dataclass(frozen=True)
+class Reversal:
+    """How to undo one write: the inverse patch of a patch, or the delete (by uid) of an object created."""
+    target: Target
+    patch: tuple[dict, ...] = ()
+    secret: bool = False
+    delete_uid: str = ""
+
+
+# progress(index of the write, its Step, "sending" | "done" | "failed") — from the thread that applies
+Progress = Callable[[int, Step, str], None]
 
 
 @dataclass
@@ -122,15 +146,48 @@ class Applied:
     done: list[Step]
     error: str = ""
     at: float = 0.0                    # wall clock of the first write
-    undo: list[tuple[Target, list[dict], bool]] = field(default_factory=list)   # (target, inverse ops, secret)
+    undo: list[Reversal] = field(default_factory=list)
 
     def message(self) -> str:
         label = f"{self.preview.plan.code} {self.preview.variant.name}"
         if self.outcome == "applied":
             return f"applied {label} ({len(self.done)} write{'s' if len(self.done) != 1 else ''}), audit id {self.id}"
         if self.outcome == "partial":
-            return f"partly applied {label}: {len(self.done)} of {len(self.preview.steps)} writes; {self.error}"
+            return f"partly applied {label}: {self.progress_text()}; {self.error}"
         return f"not applied {label}: {self.error}"
+
+    def stage_states(self) -> list[tuple[str, int, int]]:
+        """Per step of the fix: (label, writes done, writes in the step)."""
+        done = {id(s.op) for s in self.done}
+        return [(label, sum(1 for op in ops if id(op) in done), len(ops))
+                for label, ops in _stages(self.preview.steps)]
+
+    def progress_text(self) -> str:
+        """`2 of 3 writes` — or, for a multi-step fix, `step 1 (change the template) done; step 2 (replace the
+        stuck runners) stopped after 1 of 3 writes`."""
+        states = self.stage_states()
+        if len(states) < 2:
+            return f"{len(self.done)} of {len(self.preview.steps)} writes"
+        parts = []
+        for k, (label, done, total) in enumerate(states, 1):
+            what = f"step {k} ({label or 'write'})"
+            if done == total:
+                parts.append(f"{what} done")
+            elif done:
+                parts.append(f"{what} stopped after {done} of {total} writes")
+            else:
+                parts.append(f"{what} not done")
+        return "; ".join(parts)
+
+
+def _stages(steps: Sequence[Step]) -> list[tuple[str, list[Operation]]]:
+    out: list[tuple[str, list[Operation]]] = []
+    for step in steps:
+        if out and out[-1][0] == step.op.step:
+            out[-1][1].append(step.op)
+        else:
+            out.append((step.op.step, [step.op]))
+    return out
 
 
 class Fixer:
@@ -174,6 +231,12 @@ class Fixer:
         if need.runners:
             facts.runners = remedy.list_objects(self.api, remedies.runner_target(ars.namespace, ""),
                                                 f"actions.github.com/scale-set-name={ars.name}")
+        for listing in need.lists:
+            try:
+                facts.lists[listing.key] = remedy.list_objects(self.api, listing.target, listing.label_selector)
+            except (remedy.Forbidden, remedy.Gone) as exc:      # the remedy says what it can do without them
+                facts.lists[listing.key] = []
+                facts.unreadable[listing.key] = exc.message
         return facts
 
     def plan(self, finding: Finding, findings: Sequence[Finding] = ()) -> FixPlan:
@@ -285,15 +348,16 @@ class Fixer:
             raise
 
     # ---- applying ---------------------------------------------------------------------------------------------
-    def apply(self, preview: Preview) -> Applied:
-        """Send the previewed writes. Raises Refused (read-only, forbidden, rejected) or Stale (the object
-        changed and so did the change: nothing written). A failure after a first write is an `Applied` with
-        outcome `partial`, audited like the rest."""
+    def apply(self, preview: Preview, progress: Progress | None = None) -> Applied:
+        """Send the previewed writes, in order; the first that fails stops the rest. Raises Refused (read-only,
+        forbidden, rejected, guidance only) or Stale (the object changed and so did the change: nothing written).
+        A failure after a first write is an `Applied` with outcome `partial` that says which steps were done,
+        audited like the rest. `progress` hears of each write as it is sent and answered."""
         if not preview.can_apply:
             raise Refused(preview.why_not())
         for _attempt in range(RETRIES + 1):
             try:
-                return self._send(preview)
+                return self._send(preview, progress)
             except remedy.Changed:
                 fresh = preview.rebuild() if preview.rebuild else None
                 if fresh is None:
@@ -304,35 +368,47 @@ class Fixer:
                 preview = fresh
         raise Stale(preview, "the object keeps changing: nothing was written; try again")
 
-    def _send(self, preview: Preview) -> Applied:
+    def _send(self, preview: Preview, progress: Progress | None = None) -> Applied:
         applied = Applied(new_id(), preview, "applied", [], at=time.time())
+        tell = progress or (lambda _i, _step, _state: None)
         for i, step in enumerate(preview.steps):
+            tell(i, step, "sending")
+            answer: dict = {}
             try:
                 if step.op.verb == DELETE:
                     self._delete(step.op)
                 else:
-                    self._execute(step.op, dry_run=False)
+                    answer = self._execute(step.op, dry_run=False)
             except remedy.Gone:
                 if step.op.verb == DELETE:          # gone already: what the delete wanted
                     applied.done.append(step)
+                    tell(i, step, "done")
                     continue
                 applied.outcome, applied.error = ("partial" if i else "failed"), f"{step.op.target.label()} is gone"
+                tell(i, step, "failed")
                 break
             except remedy.Changed as exc:
                 if i == 0:
                     raise
                 applied.outcome, applied.error = "partial", (f"{step.op.target.label()} changed since the preview "
                                                              f"({exc.message})")
+                tell(i, step, "failed")
                 break
             except remedy.WriteError as exc:
                 applied.outcome = "partial" if i else "failed"
-                applied.error = exc.message
+                applied.error = f"{step.op.headline()}: {exc.message}"
+                tell(i, step, "failed")
                 break
             applied.done.append(step)
+            tell(i, step, "done")
             if step.op.verb == PATCH and step.before is not None:
                 inverse = inverse_patch(step.before, step.op.patch)
                 if inverse:
-                    applied.undo.append((step.op.target, inverse, step.op.secret))
+                    applied.undo.append(Reversal(step.op.target, tuple(inverse), step.op.secret))
+            elif step.op.verb == CREATE:
+                uid = str((answer.get("metadata") or {}).get("uid") or "")
+                if uid:
+                    applied.undo.append(Reversal(step.op.target, secret=step.op.secret, delete_uid=uid))
         self._audit_apply(applied)
         if applied.done:
             self.applied.append(applied)
@@ -388,25 +464,40 @@ class Fixer:
             if not fix.get("undo_available"):
                 raise Refused(f"fix {fix_id} cannot be undone from the audit: "
                               + (fix.get("undo_note") or "it made no change that can be undone"))
-            undo = [(Target(**u["target"]), list(u["patch"]), False) for u in fix.get("undo") or ()]
+            undo = [Reversal(Target(**u["target"]), tuple(u.get("patch") or ()), False, str(u.get("delete_uid") or ""))
+                    for u in fix.get("undo") or ()]
         ops = []
-        for target, inverse, secret in undo:
+        for rev in reversed(undo):                 # the last write first: a binding goes before its Role
+            target = rev.target
             try:
                 live = remedy.read(self.api, target)
             except remedy.Gone:
+                if rev.delete_uid:
+                    continue                       # what the fix created is gone already
                 raise Refused(f"{target.label()} no longer exists: nothing to undo") from None
+            meta = live.get("metadata") or {}
+            rv = str(meta.get("resourceVersion", ""))
+            if rev.delete_uid:
+                if meta.get("uid") != rev.delete_uid:
+                    raise Refused(f"{target.label()} is not the object fix {fix_id} created (it was replaced); "
+                                  "undo refused (nothing was written)")
+                ops.append(Operation(DELETE, target, uid=rev.delete_uid, resource_version=rv,
+                                     note=f"undo fix {fix_id}: delete what it created"))
+                continue
             try:
-                apply_patch(live, inverse)
+                apply_patch(live, list(rev.patch))
             except PatchFailed:
                 raise Refused(f"{target.label()} changed since fix {fix_id}: the fields it wrote no longer hold "
                               "what it wrote; undo refused (nothing was written)") from None
-            rv = (live.get("metadata") or {}).get("resourceVersion", "")
             ops.append(Operation(PATCH, target, ({"op": "test", "path": "/metadata/resourceVersion", "value": rv},
-                                                 *inverse), uid=(live.get("metadata") or {}).get("uid", ""),
-                                 resource_version=rv, secret=secret, note=f"undo fix {fix_id}"))
+                                                 *rev.patch), uid=str(meta.get("uid", "")),
+                                 resource_version=rv, secret=rev.secret, note=f"undo fix {fix_id}"))
+        if not ops:
+            raise Refused(f"fix {fix_id}: what it created is gone already; nothing to undo")
         kubectl = tuple(remedies.kubectl_patch(op.target, [o for o in op.patch
                                                            if o["path"] != "/metadata/resourceVersion"])
-                        for op in ops if not op.secret)
+                        for op in ops if not op.secret and op.verb == PATCH)
+        kubectl += tuple(remedies.kubectl_delete([op for op in ops if op.verb == DELETE]))
         variant = Variant("undo", f"undo fix {fix_id} ({code}): restore the fields it changed", tuple(ops),
                           kubectl=kubectl,
                           helm="# if the fix's values snippet went into the chart's values, take it out again too\n")
@@ -415,7 +506,7 @@ class Fixer:
     # ---- audit ------------------------------------------------------------------------------------------------
     def _audit_apply(self, applied: Applied) -> None:
         p = applied.preview
-        secret_undo = any(secret for _t, _ops, secret in applied.undo)
+        secret_undo = any(r.secret and r.patch for r in applied.undo)
         record = {
             "id": applied.id, "event": "undo" if p.undo_of else "apply",
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(applied.at)),
@@ -437,7 +528,9 @@ class Fixer:
             elif not applied.undo:
                 record["undo_note"] = "it deleted objects, which cannot be restored"
             else:
-                record["undo"] = [{"target": _target_json(t), "patch": ops} for t, ops, _s in applied.undo]
+                record["undo"] = [{"target": _target_json(r.target), "patch": list(r.patch)} if r.patch else
+                                  {"target": _target_json(r.target), "delete_uid": r.delete_uid}
+                                  for r in applied.undo]
         try:
             self.audit.append(record)
         except OSError as exc:
@@ -481,8 +574,12 @@ def _op_json(op: Operation) -> dict:
         out["patch"] = mask_ops(op)
     elif op.verb == DELETE:
         out["preconditions"] = {"uid": op.uid, "resourceVersion": op.resource_version}
+    elif op.verb == CREATE:
+        out["object"] = masked_object(op.body, op.secret)
     if op.note:
         out["note"] = op.note
+    if op.step:
+        out["step"] = op.step
     return out
 
 

@@ -59,7 +59,8 @@ class Target:
 class Operation:
     """One write. `patch`: RFC 6902 ops; `body`: the object to create; `uid`/`resource_version`: the delete's
     preconditions (and what the patch's first `test` op checks). `secret`: the object holds secret values, which
-    every display, log and audit record masks."""
+    every display, log and audit record masks. `step`: writes with the same step label form one step of a
+    multi-step fix; the steps run in order and the first that fails stops the rest."""
     verb: str
     target: Target
     patch: tuple[dict, ...] = ()
@@ -68,6 +69,7 @@ class Operation:
     resource_version: str = ""
     secret: bool = False
     note: str = ""              # why this write, in one line ("restart the listener: …")
+    step: str = ""              # the step of a multi-step fix it belongs to ("replace the stuck runners")
     extra: dict = field(default_factory=dict, compare=False)
 
     def headline(self) -> str:

@@ -115,6 +115,13 @@ class FixScreen(Screen):
             super().__init__()
             self.generation, self.error = generation, error
 
+    class Progressed(Message, bubble=False):
+        """The apply worker sent write `index` (`sending`) or heard its answer (`done`, `failed`)."""
+
+        def __init__(self, index: int, state: str) -> None:
+            super().__init__()
+            self.index, self.state = index, state
+
     class Outcome(Message, bubble=False):
         """The apply worker's answer: `applied` (with its `watch`), or a new `preview` (Stale), or `error`."""
 
@@ -143,6 +150,7 @@ class FixScreen(Screen):
         self.note: Text | None = None           # a line under the verdict: stale, refused
         self.applied = None
         self.watch: Watch | None = None
+        self.progress: dict[int, str] = {}      # write index → sending | done | failed, while applying
         self._generation = 0
         self.palette = Palette()
 
@@ -291,7 +299,7 @@ class FixScreen(Screen):
             self._show()
             return
         if yes and self.phase == READY and self.preview is not None and self.preview.can_apply:
-            self.phase, self.note = APPLYING, None
+            self.phase, self.note, self.progress = APPLYING, None, {}
             self._show()
             self._apply(self.preview)
 
@@ -301,7 +309,8 @@ class FixScreen(Screen):
 
         session = self.session
         try:
-            applied = session.fixer.apply(preview)
+            applied = session.fixer.apply(preview, progress=lambda i, _step, state: self.post_message(
+                self.Progressed(i, state)))
         except Stale as exc:
             self.post_message(self.Outcome(preview=exc.preview, stale=True))
             return
@@ -313,6 +322,12 @@ class FixScreen(Screen):
             return
         watch = session.watch(applied)
         self.post_message(self.Outcome(applied=applied, watch=watch))
+
+    def on_fix_screen_progressed(self, message: Progressed) -> None:
+        if self.phase == APPLYING:
+            self.progress[message.index] = message.state
+            for status in self.query("#fix-status").results(Static):
+                status.update(self._status_text())
 
     def on_fix_screen_outcome(self, message: Outcome) -> None:
         if message.applied is not None:

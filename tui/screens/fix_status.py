@@ -17,7 +17,7 @@ from arc_top.tui.screens.fix_text import (
     verdict_text,
     warning_text,
 )
-from arc_top.widgets.text import DEFAULT_PALETTE, ERROR, INFO, OK, Palette, safe_text
+from arc_top.widgets.text import DEFAULT_PALETTE, ERROR, INFO, MUTED, OK, Palette, safe_text
 
 PLANNING, PREVIEWING, READY, FAILED, APPLYING, APPLIED = "planning", "previewing", "ready", "failed", "applying", \
     "applied"
@@ -69,9 +69,14 @@ def status_text(screen, palette: Palette = DEFAULT_PALETTE, now: float | None = 
         out.append(screen.note)
     if screen.phase == APPLYING:
         out.append(line(INFO, "applying…", p))
+        out += step_lines(screen.preview, getattr(screen, "progress", {}), p)
     if screen.phase == APPLIED and screen.applied is not None:
         ok = screen.applied.outcome == "applied"
         out.append(line(OK if ok else ERROR, screen.applied.message(), p, bold=not ok))
+        written = {id(step) for step in screen.applied.done}
+        done = {i for i, step in enumerate(screen.applied.preview.steps) if id(step) in written}
+        failed = len(screen.applied.done) if not ok else -1
+        out += step_lines(screen.applied.preview, {**{i: "done" for i in done}, failed: "failed"}, p)
         if screen.undo_of is not None and screen.applied.done:
             code = screen.undo_of.preview.plan.code
             out.append(line(INFO, f"undone: {code}'s cause is back, and the checks will say so again", p))
@@ -79,6 +84,33 @@ def status_text(screen, palette: Palette = DEFAULT_PALETTE, now: float | None = 
             out.append(line(INFO, "nothing was written: r plans again", p))
         out += verification_lines(screen, p, now)
     return joined(out)
+
+
+def step_lines(preview, progress: dict[int, str], palette: Palette = DEFAULT_PALETTE) -> list[Text]:
+    """A multi-step fix's steps and how far each got: `✔ step 1 of 2 change the template: done`,
+    `… step 2 of 2 replace the stuck runners: 2 of 5 writes`, `✖ … failed at write 3 of 5`, `· … not started`.
+    (Nothing for a fix of one step: its one line says it.)"""
+    if preview is None:
+        return []
+    stages = preview.variant.stages()
+    if len(stages) < 2:
+        return []
+    out, start = [], 0
+    for k, (label, ops) in enumerate(stages, 1):
+        states = [progress.get(i, "") for i in range(start, start + len(ops))]
+        start += len(ops)
+        head = f"step {k} of {len(stages)} {label or 'write'}: "
+        done = states.count("done")
+        if "failed" in states:
+            out.append(line(ERROR, head + f"failed at write {states.index('failed') + 1} of {len(ops)}"
+                            + (f" ({done} done)" if done else ""), palette, bold=True))
+        elif done == len(ops):
+            out.append(line(OK, head + "done", palette))
+        elif done or "sending" in states:
+            out.append(line(INFO, head + f"{done} of {len(ops)} writes", palette))
+        else:
+            out.append(line(MUTED, head + "not started", palette))
+    return out
 
 
 def verification_lines(screen, palette: Palette, now: float | None) -> list[Text]:

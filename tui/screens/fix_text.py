@@ -35,7 +35,7 @@ def line(severity: str, message: object, palette: Palette = DEFAULT_PALETTE, *, 
 
 
 def verdict_severity(preview) -> str:
-    if preview.read_only:
+    if preview.read_only or not preview.steps:
         return MUTED
     return OK if preview.accepted else ERROR
 
@@ -220,8 +220,11 @@ def kubectl_commands(preview) -> tuple[str, ...]:
 
 
 def variants_text(preview_or_plan, chosen: str, palette: Palette = DEFAULT_PALETTE) -> Text:
-    """`variant  ◉ fs-group  ○ chown-init  (v: next)`."""
+    """`variant  ◉ fs-group  ○ chown-init  (v: next)`; variants with a `detail` (a StorageClass picker) one per
+    line, the chosen one always among the rows shown."""
     plan = getattr(preview_or_plan, "plan", preview_or_plan)
+    if any(v.detail for v in plan.variants):
+        return _picker_text(plan, chosen, palette)
     out = Text(end="")
     out.append("variant  ", LABEL)
     for i, v in enumerate(plan.variants):
@@ -231,6 +234,26 @@ def variants_text(preview_or_plan, chosen: str, palette: Palette = DEFAULT_PALET
         out.append("◉ " if mine else "○ ", Style(color=palette.primary) if mine else LABEL)
         out.append_text(safe_text(v.name, Style(bold=True) if mine else Style()))
     if len(plan.variants) > 1:
+        out.append("   (v: next)", LABEL)
+    return out
+
+
+def _picker_text(plan, chosen: str, palette: Palette) -> Text:
+    """Two lines that never wrap: the chosen variant's detail (`◉ gp3 (default) · honours fsGroup · …`), then
+    every other choice by its short name (`○ io2  ○ local-path  (v: next)`)."""
+    variants = list(plan.variants)
+    mine = next((v for v in variants if v.name == chosen), variants[0])
+    out = Text(end="", no_wrap=True, overflow="ellipsis")
+    out.append("variant  ", LABEL)
+    out.append("◉ ", Style(color=palette.primary))
+    out.append_text(safe_text(mine.detail or mine.name, Style(bold=True)))
+    others = [v for v in variants if v is not mine]
+    if others:
+        out.append("\n         ")
+        for i, v in enumerate(others):
+            out.append("  " if i else "")
+            out.append("○ ", LABEL)
+            out.append_text(safe_text((v.detail or v.name).split(" · ")[0]))
         out.append("   (v: next)", LABEL)
     return out
 
