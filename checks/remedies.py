@@ -8,195 +8,50 @@ the operator saw the diff fails, and the plan is made again from the live object
 
 from __future__ import annotations
 
-import json
 import shlex
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
+from arc_top.checks import remedy_guidance, remedy_storage  # noqa: F401  (they register their remedies)
 from arc_top.checks.context import d, dicts, lst, s
-from arc_top.checks.finding import ERROR, Finding
+from arc_top.checks.finding import Finding
 from arc_top.checks.fixplan import Facts, FixPlan, PlanError, Variant, decode, encode, pointer
+from arc_top.checks.remedy_kit import (
+    CREDENTIAL_KEYS,
+    FS_GROUP,
+    INIT_NAME,
+    PSA_ENFORCE,
+    REMEDIES,
+    TRIM_JQ,
+    Needs,
+    ars_needs,
+    delete_op,
+    helm_values,
+    kubectl_delete,
+    kubectl_patch,
+    listener_target,
+    meta_of,
+    namespace_target,
+    other_causes,
+    patch_op,
+    pod_spec_of,
+    pod_target,
+    register,
+    release_of,
+    runner_image,
+    runner_target,
+    scale_set_of,
+    scale_set_target,
+    secret_target,
+    target_of,
+)
+from arc_top.checks.remedy_kit import PLURALS as PLURALS  # re-exported: the fix flow names objects by kind
 from arc_top.checks.template import WORK_PATH
-from arc_top.kube.operations import DELETE, PATCH, Operation, Target
-
-ARC_API = "actions.github.com/v1alpha1"
-RUNNER_IMAGE = "ghcr.io/actions/actions-runner:latest"
-FS_GROUP = 123                        # the runner image's `docker` group; the runner (1001) is a member
-INIT_NAME = "fix-work-permissions"
-HELM_RELEASE = "meta.helm.sh/release-name"
-PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
-LISTENER_COMPONENT = "runner-scale-set-listener"
-# Findings that are symptoms, not causes: their presence does not mean a Failed runner's cause is still there.
-SYMPTOMS = frozenset({"ARC401", "ARC402", "ARC403", "ARC404", "ARC405", "ARC407", "ARC000"})
-TRIM_JQ = '.data.{key} |= (@base64d | gsub("^\\\\s+|\\\\s+$"; "") | @base64)'
-CREDENTIAL_KEYS = ("github_token", "github_app_id", "github_app_installation_id", "github_app_private_key")
-
-
-PLURALS = {"AutoscalingRunnerSet": "autoscalingrunnersets", "EphemeralRunner": "ephemeralrunners",
-           "AutoscalingListener": "autoscalinglisteners", "Pod": "pods", "Secret": "secrets",
-           "Namespace": "namespaces"}
-
-
-def scale_set_target(namespace: str, name: str) -> Target:
-    return Target(ARC_API, "AutoscalingRunnerSet", "autoscalingrunnersets", namespace, name)
-
-
-def runner_target(namespace: str, name: str) -> Target:
-    return Target(ARC_API, "EphemeralRunner", "ephemeralrunners", namespace, name)
-
-
-def listener_target(namespace: str, name: str) -> Target:
-    return Target(ARC_API, "AutoscalingListener", "autoscalinglisteners", namespace, name)
-
-
-def pod_target(namespace: str, name: str) -> Target:
-    return Target("v1", "Pod", "pods", namespace, name)
-
-
-def secret_target(namespace: str, name: str) -> Target:
-    return Target("v1", "Secret", "secrets", namespace, name)
-
-
-def namespace_target(name: str) -> Target:
-    return Target("v1", "Namespace", "namespaces", "", name)
-
-
-@dataclass(frozen=True)
-class Needs:
-    """What to read before planning: the target, and which related objects."""
-    target: Target
-    scale_set: Target | None = None     # read too when the target is not the scale set
-    listener_pods: bool = False
-    listeners: bool = False
-    runners: bool = False
-
-
-@dataclass(frozen=True)
-class Remedy:
-    codes: tuple[str, ...]
-    summary: str                          # for `arc-top fix --list`
-    variants: tuple[str, ...]             # names, default first (for --list; plans may offer fewer)
-    needs: Callable[[Finding], Needs]
-    plan: Callable[[Finding, Facts], FixPlan]
-
-
-REMEDIES: dict[str, Remedy] = {}
-
-
-def _remedy(*codes: str, summary: str, variants: tuple[str, ...], needs: Callable[[Finding], Needs]):
-    def register(fn: Callable[[Finding, Facts], FixPlan]) -> Callable[[Finding, Facts], FixPlan]:
-        r = Remedy(codes, summary, variants, needs, fn)
-        for code in codes:
-            REMEDIES[code] = r
-        return fn
-    return register
-
-
-def fixable(finding: Finding) -> bool:
-    return finding.code in REMEDIES and _scale_set_of(finding) is not None
-
-
-def needs(finding: Finding) -> Needs:
-    remedy = REMEDIES.get(finding.code)
-    if remedy is None:
-        raise PlanError(f"arc-top has no fix for {finding.code}")
-    return remedy.needs(finding)
-
-
-def plan(finding: Finding, facts: Facts) -> FixPlan:
-    """The plan for `finding` from the live objects in `facts`. Raises PlanError (one line) when none fits."""
-    remedy = REMEDIES.get(finding.code)
-    if remedy is None:
-        raise PlanError(f"arc-top has no fix for {finding.code}")
-    if not isinstance(facts.target, Mapping) or not facts.target.get("metadata"):
-        raise PlanError(f"{needs(finding).target.label()} is gone")
-    return remedy.plan(finding, facts)
-
-
-# ---- shared pieces ----------------------------------------------------------------------------------------------
-def _scale_set_of(f: Finding) -> tuple[str, str] | None:
-    if f.scale_set and "/" in f.scale_set:
-        ns, name = f.scale_set.split("/", 1)
-        return ns, name
-    if f.subject.kind == "AutoscalingRunnerSet":
-        return f.subject.namespace, f.subject.name
-    return None
-
-
-def _ars_needs(f: Finding) -> Needs:
-    key = _scale_set_of(f)
-    if key is None:
-        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
-    return Needs(scale_set_target(*key))
-
-
-def _meta(obj: Mapping) -> Mapping:
-    return d(obj.get("metadata"))
-
-
-def _rv_test(obj: Mapping) -> dict:
-    return {"op": "test", "path": "/metadata/resourceVersion", "value": s(_meta(obj).get("resourceVersion"))}
-
-
-def _target_of(obj: Mapping, target: Target) -> Target:
-    meta = _meta(obj)
-    return Target(target.api_version, target.kind, target.plural, s(meta.get("namespace")), s(meta.get("name")))
-
-
-def _patch(obj: Mapping, target: Target, ops: list[dict], note: str = "", secret: bool = False) -> Operation:
-    meta = _meta(obj)
-    return Operation(PATCH, target, tuple([_rv_test(obj), *ops]), uid=s(meta.get("uid")),
-                     resource_version=s(meta.get("resourceVersion")), secret=secret, note=note)
-
-
-def _delete(obj: Mapping, target: Target, note: str = "") -> Operation:
-    meta = _meta(obj)
-    return Operation(DELETE, _target_of(obj, target), uid=s(meta.get("uid")),
-                     resource_version=s(meta.get("resourceVersion")), note=note)
-
-
-def kubectl_patch(target: Target, ops: list[dict]) -> str:
-    where = f" -n {shlex.quote(target.namespace)}" if target.namespace else ""
-    return (f"kubectl patch {target.resource()} {shlex.quote(target.name)}{where} --type json -p "
-            + shlex.quote(json.dumps(ops, separators=(",", ":"))))
-
-
-def _kubectl_delete(ops: list[Operation]) -> list[str]:
-    out = []
-    by_ns: dict[tuple[str, str], list[str]] = {}
-    for op in ops:
-        by_ns.setdefault((op.target.resource(), op.target.namespace), []).append(op.target.name)
-    for (resource, ns), names in by_ns.items():
-        out.append(f"kubectl delete {resource} -n {shlex.quote(ns)} " + " ".join(shlex.quote(n) for n in names))
-    return out
-
-
-def _release(obj: Mapping | None) -> str:
-    return s(d(_meta(obj or {}).get("annotations")).get(HELM_RELEASE))
-
-
-def _helm(release: str, snippet: str) -> str:
-    where = f"the values of Helm release {release}" if release else "the gha-runner-scale-set chart's values"
-    return (f"# {where} (a live patch alone is reverted by the next helm upgrade)\n{snippet.rstrip()}\n")
-
-
-def _pod_spec(ars: Mapping) -> Mapping:
-    return d(d(d(ars.get("spec")).get("template")).get("spec"))
-
-
-def _runner_image(spec: Mapping) -> str:
-    runner = next((c for c in dicts(spec.get("containers")) if c.get("name") == "runner"), None)
-    return s(d(runner).get("image")) or RUNNER_IMAGE
-
-
-def _other_causes(f: Finding, facts: Facts) -> list[Finding]:
-    return [x for x in facts.findings if x.scale_set == f.scale_set and x.code not in SYMPTOMS
-            and x.severity == ERROR and x.code != f.code]
+from arc_top.kube.operations import Operation, Target
 
 
 # ---- ARC501 / ARC502 / ARC508: the work directory -------------------------------------------------------------
 def _fs_group_variant(ars: Mapping, target: Target, release: str) -> Variant:
-    spec = _pod_spec(ars)
+    spec = pod_spec_of(ars)
     base = pointer("spec", "template", "spec")
     if isinstance(spec.get("securityContext"), Mapping):
         ops = [{"op": "add", "path": base + "/securityContext/fsGroup", "value": FS_GROUP}]
@@ -205,9 +60,9 @@ def _fs_group_variant(ars: Mapping, target: Target, release: str) -> Variant:
     return Variant(
         "fs-group", f"set securityContext.fsGroup: {FS_GROUP} on the runner pod template (new runners get a "
                     "work volume group-writable by the runner)",
-        (_patch(ars, target, ops, "new runner pods mount the work volume with group 123"),),
+        (patch_op(ars, target, ops, "new runner pods mount the work volume with group 123"),),
         kubectl=(kubectl_patch(target, ops),),
-        helm=_helm(release, f"template:\n  spec:\n    securityContext:\n      fsGroup: {FS_GROUP}"),
+        helm=helm_values(release, f"template:\n  spec:\n    securityContext:\n      fsGroup: {FS_GROUP}"),
         risks=("Existing runner pods keep their volume; the controller replaces them with new ones.",
                "Volume types that ignore fsGroup (hostPath, local-path) need the init-container variant."))
 
@@ -222,9 +77,9 @@ def chown_init_container(image: str) -> dict:
 
 
 def _chown_variant(ars: Mapping, target: Target, release: str) -> Variant:
-    spec = _pod_spec(ars)
+    spec = pod_spec_of(ars)
     base = pointer("spec", "template", "spec")
-    init = chown_init_container(_runner_image(spec))
+    init = chown_init_container(runner_image(spec))
     inits = spec.get("initContainers")
     if isinstance(inits, list):
         ops = [{"op": "add", "path": base + f"/initContainers/{len(inits)}", "value": init}]
@@ -238,9 +93,9 @@ def _chown_variant(ars: Mapping, target: Target, release: str) -> Variant:
     return Variant(
         "chown-init", f"add an init container that runs `chown -R 1001:{FS_GROUP} {WORK_PATH}` as root with the "
                       "work volume mounted",
-        (_patch(ars, target, ops, "new runner pods chown their work volume before the runner starts"),),
+        (patch_op(ars, target, ops, "new runner pods chown their work volume before the runner starts"),),
         kubectl=(kubectl_patch(target, ops),),
-        helm=_helm(release, snippet + "\n# keep any initContainers you already have in this list"),
+        helm=helm_values(release, snippet + "\n# keep any initContainers you already have in this list"),
         risks=("The init container runs as root (runAsUser: 0); a namespace enforcing the `restricted` "
                "PodSecurity level rejects it.",
                "A Helm values list replaces the chart's whole initContainers list: keep the ones you have."))
@@ -248,9 +103,9 @@ def _chown_variant(ars: Mapping, target: Target, release: str) -> Variant:
 
 def _work_dir_plan(f: Finding, facts: Facts, order: tuple[str, ...]) -> FixPlan:
     ars = facts.target
-    target = _target_of(ars, scale_set_target("", ""))
-    release = _release(ars)
-    spec = _pod_spec(ars)
+    target = target_of(ars, scale_set_target("", ""))
+    release = release_of(ars)
+    spec = pod_spec_of(ars)
     if not spec:
         raise PlanError(f"{target.label()} has no spec.template.spec")
     makers = {"fs-group": _fs_group_variant, "chown-init": _chown_variant}
@@ -260,26 +115,26 @@ def _work_dir_plan(f: Finding, facts: Facts, order: tuple[str, ...]) -> FixPlan:
     return FixPlan(f.code, f, target, variants, release)
 
 
-@_remedy("ARC501", "ARC502", summary="make the work volume writable by the runner (fsGroup 123, or a chown init "
-                                     "container)", variants=("fs-group", "chown-init"), needs=_ars_needs)
+@register("ARC501", "ARC502", summary="make the work volume writable by the runner (fsGroup 123, or a chown init "
+                                     "container)", variants=("fs-group", "chown-init"), needs=ars_needs)
 def _work_dir(f: Finding, facts: Facts) -> FixPlan:
     return _work_dir_plan(f, facts, ("fs-group", "chown-init"))
 
 
-@_remedy("ARC508", summary="chown the work volume in an init container (this volume type ignores fsGroup)",
-         variants=("chown-init",), needs=_ars_needs)
+@register("ARC508", summary="chown the work volume in an init container (this volume type ignores fsGroup)",
+         variants=("chown-init",), needs=ars_needs)
 def _fs_group_ignored(f: Finding, facts: Facts) -> FixPlan:
     return _work_dir_plan(f, facts, ("chown-init", "fs-group"))
 
 
 # ---- ARC507: repair the chown init container ----------------------------------------------------------------
-@_remedy("ARC507", summary="repair the chown init container (mount the work volume, run as root)",
-         variants=("repair-init",), needs=_ars_needs)
+@register("ARC507", summary="repair the chown init container (mount the work volume, run as root)",
+         variants=("repair-init",), needs=ars_needs)
 def _repair_init(f: Finding, facts: Facts) -> FixPlan:
     ars = facts.target
-    target = _target_of(ars, scale_set_target("", ""))
-    release = _release(ars)
-    spec = _pod_spec(ars)
+    target = target_of(ars, scale_set_target("", ""))
+    release = release_of(ars)
+    spec = pod_spec_of(ars)
     ops: list[dict] = []
     fixed = []
     for i, c in enumerate(lst(spec.get("initContainers"))):
@@ -317,8 +172,8 @@ def _repair_init(f: Finding, facts: Facts) -> FixPlan:
                f"        volumeMounts:\n          - name: work\n            mountPath: {WORK_PATH}")
     variant = Variant(
         "repair-init", f"repair init container {names}: mount the `work` volume at {WORK_PATH}, run as root",
-        (_patch(ars, target, ops, "the chown then reaches the volume the runner uses"),),
-        kubectl=(kubectl_patch(target, ops),), helm=_helm(release, snippet),
+        (patch_op(ars, target, ops, "the chown then reaches the volume the runner uses"),),
+        kubectl=(kubectl_patch(target, ops),), helm=helm_values(release, snippet),
         risks=("The init container runs as root (runAsUser: 0); a namespace enforcing the `restricted` "
                "PodSecurity level rejects it.",))
     return FixPlan(f.code, f, target, (variant,), release)
@@ -326,7 +181,7 @@ def _repair_init(f: Finding, facts: Facts) -> FixPlan:
 
 # ---- ARC103: a credential with whitespace -----------------------------------------------------------------------
 def _secret_needs(f: Finding) -> Needs:
-    key = _scale_set_of(f)
+    key = scale_set_of(f)
     if f.subject.kind != "Secret" or key is None:
         raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name}: arc-top cannot read that Secret")
     return Needs(secret_target(f.subject.namespace, f.subject.name), scale_set=scale_set_target(*key),
@@ -341,15 +196,15 @@ def trimmed(key: str, value: str) -> str:
 
 
 def _restart_listener_ops(facts: Facts, why: str) -> list[Operation]:
-    return [_delete(p, pod_target("", ""), why) for p in facts.listener_pods
-            if not _meta(p).get("deletionTimestamp")]
+    return [delete_op(p, pod_target("", ""), why) for p in facts.listener_pods
+            if not meta_of(p).get("deletionTimestamp")]
 
 
-@_remedy("ARC103", summary="rewrite the credentials Secret with trimmed values, then restart the listener",
+@register("ARC103", summary="rewrite the credentials Secret with trimmed values, then restart the listener",
          variants=("trim",), needs=_secret_needs)
 def _trim_secret(f: Finding, facts: Facts) -> FixPlan:
     secret = facts.target
-    target = _target_of(secret, secret_target("", ""))
+    target = target_of(secret, secret_target("", ""))
     data = d(secret.get("data"))
     ops: list[dict] = []
     keys = []
@@ -365,7 +220,7 @@ def _trim_secret(f: Finding, facts: Facts) -> FixPlan:
             keys.append(key)
     if not ops:
         raise PlanError(f"{target.label()}: no credential value has surrounding whitespace any more")
-    write = _patch(secret, target, ops, f"trim {', '.join(keys)}", secret=True)
+    write = patch_op(secret, target, ops, f"trim {', '.join(keys)}", secret=True)
     restarts = _restart_listener_ops(facts, "the listener reads the credentials when it starts")
     ns = shlex.quote(target.namespace)
     jq = " | ".join(TRIM_JQ.format(key=k) for k in keys if k != "github_app_private_key")
@@ -376,8 +231,8 @@ def _trim_secret(f: Finding, facts: Facts) -> FixPlan:
     if "github_app_private_key" in keys:
         commands.append("# github_app_private_key: recreate it from the .pem file: kubectl create secret generic … "
                         "--from-file=github_app_private_key=key.pem --dry-run=client -o yaml | kubectl apply -f -")
-    commands += _kubectl_delete(restarts)
-    release = _release(facts.scale_set)
+    commands += kubectl_delete(restarts)
+    release = release_of(facts.scale_set)
     helm = ("# githubConfigSecret is a Secret you created: recreate it without the newline, e.g.\n"
             "#   kubectl create secret generic NAME --from-literal=github_token=\"$(tr -d '\\n' < token.txt)\"\n"
             "# values passed inline (githubConfigSecret.github_token) must not end with a newline either:\n"
@@ -396,29 +251,29 @@ def _trim_secret(f: Finding, facts: Facts) -> FixPlan:
 
 # ---- ARC402 / ARC407: Failed EphemeralRunners -------------------------------------------------------------------
 def _runners_needs(f: Finding) -> Needs:
-    key = _scale_set_of(f)
+    key = scale_set_of(f)
     if key is None:
         raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
     return Needs(scale_set_target(*key), runners=True)
 
 
-def _failed(runners: list[dict]) -> list[dict]:
+def failed_runners(runners: list[dict]) -> list[dict]:
     return [r for r in runners if d(r.get("status")).get("phase") == "Failed"
-            and not _meta(r).get("deletionTimestamp")]
+            and not meta_of(r).get("deletionTimestamp")]
 
 
-@_remedy("ARC402", "ARC407", summary="delete the Failed EphemeralRunners (the runner set makes new ones)",
+@register("ARC402", "ARC407", summary="delete the Failed EphemeralRunners (the runner set makes new ones)",
          variants=("delete-failed", "delete-this"), needs=_runners_needs)
 def _delete_failed(f: Finding, facts: Facts) -> FixPlan:
     ars = facts.target
-    target = _target_of(ars, scale_set_target("", ""))
-    failed = _failed(facts.runners)
+    target = target_of(ars, scale_set_target("", ""))
+    failed = failed_runners(facts.runners)
     if not failed:
         raise PlanError(f"{target.label()} has no Failed EphemeralRunners any more")
     why = "a Failed EphemeralRunner holds a replica slot until deleted"
-    every = [_delete(r, runner_target("", ""), why) for r in failed]
+    every = [delete_op(r, runner_target("", ""), why) for r in failed]
     this = [op for op in every if op.target.name == f.subject.name]
-    causes = _other_causes(f, facts)
+    causes = other_causes(f, facts)
     warning = ""
     if causes:
         warning = ("the cause is still present (" + ", ".join(sorted({c.code + " " + c.title for c in causes}))
@@ -436,72 +291,72 @@ def _delete_failed(f: Finding, facts: Facts) -> FixPlan:
              "(undo is not possible).",)
     variants = [Variant("delete-failed", f"delete {len(every)} Failed EphemeralRunner"
                                          f"{'' if len(every) == 1 else 's'} of {target.namespace}/{target.name}",
-                        tuple(every), kubectl=tuple(_kubectl_delete(every)), risks=risks, warning=warning)]
+                        tuple(every), kubectl=tuple(kubectl_delete(every)), risks=risks, warning=warning)]
     if this and len(every) > 1:
         variants.append(Variant("delete-this", f"delete only {f.subject.name}", tuple(this),
-                                kubectl=tuple(_kubectl_delete(this)), risks=risks, warning=warning))
-    return FixPlan(f.code, f, target, tuple(variants), _release(ars))
+                                kubectl=tuple(kubectl_delete(this)), risks=risks, warning=warning))
+    return FixPlan(f.code, f, target, tuple(variants), release_of(ars))
 
 
 # ---- ARC403: the listener ---------------------------------------------------------------------------------------
 def _listener_needs(f: Finding) -> Needs:
-    key = _scale_set_of(f)
+    key = scale_set_of(f)
     if key is None:
         raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
     return Needs(scale_set_target(*key), listener_pods=True, listeners=True)
 
 
-@_remedy("ARC403", summary="restart the listener (delete its pod), or recreate the AutoscalingListener",
+@register("ARC403", summary="restart the listener (delete its pod), or recreate the AutoscalingListener",
          variants=("restart-listener", "recreate-listener"), needs=_listener_needs)
 def _restart_listener(f: Finding, facts: Facts) -> FixPlan:
     ars = facts.target
-    target = _target_of(ars, scale_set_target("", ""))
+    target = target_of(ars, scale_set_target("", ""))
     restarts = _restart_listener_ops(facts, "the AutoscalingListener makes a new listener pod")
-    recreate = [_delete(x, listener_target("", ""), "the controller recreates it, with the current Secret")
-                for x in facts.listeners if not _meta(x).get("deletionTimestamp")]
-    causes = _other_causes(f, facts)
+    recreate = [delete_op(x, listener_target("", ""), "the controller recreates it, with the current Secret")
+                for x in facts.listeners if not meta_of(x).get("deletionTimestamp")]
+    causes = other_causes(f, facts)
     warning = ("the cause is still present (" + ", ".join(sorted({c.code for c in causes}))
                + "): a restarted listener fails the same way") if causes else ""
     variants = []
     if restarts:
         variants.append(Variant("restart-listener", "delete the listener pod; the AutoscalingListener makes a new "
                                                     "one, which reads its configuration again",
-                                tuple(restarts), kubectl=tuple(_kubectl_delete(restarts)), warning=warning,
+                                tuple(restarts), kubectl=tuple(kubectl_delete(restarts)), warning=warning,
                                 risks=("Scaling pauses for the seconds the new listener takes to start; running "
                                        "jobs are not affected.",)))
     if recreate:
         variants.append(Variant("recreate-listener", "delete the AutoscalingListener; the controller recreates it "
                                                      "and its config Secret from the scale set's current Secret",
-                                tuple(recreate), kubectl=tuple(_kubectl_delete(recreate)), warning=warning,
+                                tuple(recreate), kubectl=tuple(kubectl_delete(recreate)), warning=warning,
                                 risks=("Scaling pauses until the controller has made the new listener.",)))
     if not variants:
         raise PlanError(f"{target.label()} has no listener to restart (is the controller running? see ARC406)")
-    return FixPlan(f.code, f, target, tuple(variants), _release(ars))
+    return FixPlan(f.code, f, target, tuple(variants), release_of(ars))
 
 
 # ---- ARC506: the namespace's PodSecurity level ------------------------------------------------------------------
 def _namespace_needs(f: Finding) -> Needs:
-    key = _scale_set_of(f)
+    key = scale_set_of(f)
     if f.subject.kind != "Namespace" or key is None:
         raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name}: expected a Namespace")
     return Needs(namespace_target(f.subject.name), scale_set=scale_set_target(*key), runners=True)
 
 
 def _needed_level(ars: Mapping | None) -> str:
-    spec = _pod_spec(ars or {})
+    spec = pod_spec_of(ars or {})
     names = {s(c.get("name")) for c in [*dicts(spec.get("containers")), *dicts(spec.get("initContainers"))]}
     privileged = any(d(c.get("securityContext")).get("privileged") is True
                      for c in [*dicts(spec.get("containers")), *dicts(spec.get("initContainers"))])
     return "privileged" if "dind" in names or privileged else "baseline"
 
 
-@_remedy("ARC506", summary="label the namespace with the PodSecurity level the container mode needs",
+@register("ARC506", summary="label the namespace with the PodSecurity level the container mode needs",
          variants=("label", "label-and-retry"), needs=_namespace_needs)
 def _pod_security(f: Finding, facts: Facts) -> FixPlan:
     ns = facts.target
-    target = _target_of(ns, namespace_target(""))
+    target = target_of(ns, namespace_target(""))
     level = _needed_level(facts.scale_set)
-    labels = _meta(ns).get("labels")
+    labels = meta_of(ns).get("labels")
     path = pointer("metadata", "labels", PSA_ENFORCE)
     if isinstance(labels, Mapping) and PSA_ENFORCE in labels:
         if labels[PSA_ENFORCE] == level:
@@ -512,7 +367,7 @@ def _pod_security(f: Finding, facts: Facts) -> FixPlan:
         ops = [{"op": "add", "path": path, "value": level}]
     else:
         ops = [{"op": "add", "path": "/metadata/labels", "value": {PSA_ENFORCE: level}}]
-    label = _patch(ns, target, ops, f"pods in {target.name} are admitted at the {level} level")
+    label = patch_op(ns, target, ops, f"pods in {target.name} are admitted at the {level} level")
     risks = (f"This loosens a security boundary: every pod in namespace {target.name} may now do what the "
              f"{level} level allows" + (" (privileged containers, host access)." if level == "privileged" else
                                         " (root users, any volume type)."),
@@ -523,14 +378,37 @@ def _pod_security(f: Finding, facts: Facts) -> FixPlan:
     variants = [Variant("label", f"label namespace {target.name} {PSA_ENFORCE}={level}", (label,),
                         kubectl=(f"kubectl label namespace {shlex.quote(target.name)} {PSA_ENFORCE}={level} "
                                  "--overwrite",), helm=helm, risks=risks)]
-    retry = [_delete(r, runner_target("", ""), "rejected under the old level; the runner set makes a new one")
-             for r in _failed(facts.runners) if d(r.get("status")).get("reason") == "InvalidPod"]
+    retry = [delete_op(r, runner_target("", ""), "rejected under the old level; the runner set makes a new one")
+             for r in failed_runners(facts.runners) if d(r.get("status")).get("reason") == "InvalidPod"]
     if retry:
         variants.append(Variant("label-and-retry", f"label the namespace, then delete the {len(retry)} runner"
                                                    f"{'' if len(retry) == 1 else 's'} it rejected (InvalidPod)",
-                                (label, *retry), kubectl=(variants[0].kubectl[0], *_kubectl_delete(retry)),
+                                (label, *retry), kubectl=(variants[0].kubectl[0], *kubectl_delete(retry)),
                                 helm=helm, risks=(*risks, "Deleted EphemeralRunners cannot be restored.")))
-    return FixPlan(f.code, f, target, tuple(variants), _release(facts.scale_set))
+    return FixPlan(f.code, f, target, tuple(variants), release_of(facts.scale_set))
+
+
+def fixable(finding: Finding) -> bool:
+    return finding.code in REMEDIES and scale_set_of(finding) is not None
+
+
+def needs(finding: Finding) -> Needs:
+    remedy = REMEDIES.get(finding.code)
+    if remedy is None:
+        raise PlanError(f"arc-top has no fix for {finding.code}")
+    return remedy.needs(finding)
+
+
+def plan(finding: Finding, facts: Facts) -> FixPlan:
+    """The plan for `finding` from the live objects in `facts`. Raises PlanError (one line) when none fits."""
+    remedy = REMEDIES.get(finding.code)
+    if remedy is None:
+        raise PlanError(f"arc-top has no fix for {finding.code}")
+    if not isinstance(facts.target, Mapping) or not facts.target.get("metadata"):
+        raise PlanError(f"{needs(finding).target.label()} is gone")
+    return remedy.plan(finding, facts)
+
+
 
 
 def catalogue() -> list[dict]:

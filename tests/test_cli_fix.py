@@ -281,3 +281,13 @@ def test_arc103_never_shows_a_secret_value(state, tmp_path):
     masked = "…" + newline.strip()[-4:]
     assert masked in proc.stdout and masked in audit
     assert masked + "⏎" in proc.stdout                   # the old value: its newline is shown as a mark
+
+
+def test_a_guidance_fix_shows_the_helm_change_and_writes_nothing(state, still):
+    mark = still.mark()
+    proc = run(state, "fix", "ARC602", "--scale-set", SET, "--yes", "--kubeconfig", still.kubeconfig_path)
+    assert_refused(proc, "guidance only")                       # --yes cannot apply what has nothing to write
+    assert "helm upgrade" in proc.stdout and "ghcr.io/actions/actions-runner:RUNNER_VERSION" in proc.stdout
+    assert "dry-run: nothing to send (guidance only)" in proc.stdout
+    assert still.mutating_since(mark) == []                     # no dry-run, no access review, no write
+    assert not os.path.exists(audit_path(state))

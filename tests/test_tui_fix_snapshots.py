@@ -9,7 +9,7 @@ from arc_top.fixes.verify import Verification
 from arc_top.tui.fixing import Watch
 from arc_top.tui.screens.fix import FixScreen
 from tests.test_tui_snapshots import incident_app, loaded
-from tests.tui_fixtures import NOW, fix_finding, fix_preview
+from tests.tui_fixtures import NOW, fix_finding, fix_preview, storage_preview
 
 WARNING = ("the cause is still present (ARC506 Namespace PodSecurity level rejects this container mode): new runners "
            "will fail the same way")
@@ -99,3 +99,41 @@ def test_applied_and_cleared_80x24(snap_compare):
 
 def test_applied_still_present_160x48(snap_compare):
     assert snap_compare(incident_app(), terminal_size=(160, 48), run_before=applied_state(cleared=False))
+
+
+# ---- a two-step fix: the StorageClass picker and the steps' progress ------------------------------------------
+def test_storage_class_picker_80x24(snap_compare):
+    assert snap_compare(incident_app(), terminal_size=(80, 24), run_before=open_fix(storage_preview()))
+
+
+def test_storage_class_picker_200x60(snap_compare):
+    assert snap_compare(incident_app(), terminal_size=(200, 60), run_before=open_fix(storage_preview()))
+
+
+def _stopped_at_step_two(preview):
+    """The outcome of a two-step fix whose second step failed at its second write (the first step done)."""
+    async def run_before(pilot) -> None:
+        await open_fix(preview)(pilot)
+        done = preview.steps[:2]                  # the template patch and one runner deleted
+        applied = Applied("20261206-052233-77c1", preview, "partial", list(done), error=(
+            f"{preview.steps[2].op.headline()}: ephemeralrunners.actions.github.com is forbidden"), at=NOW)
+        pilot.app.screen.post_message(FixScreen.Outcome(applied=applied))
+        await pilot.pause()
+        await pilot.pause()
+    return run_before
+
+
+def test_two_step_fix_stopped_at_step_two_160x48(snap_compare):
+    assert snap_compare(incident_app(), terminal_size=(160, 48), run_before=_stopped_at_step_two(storage_preview()))
+
+
+def test_two_step_fix_applying_progress_80x24(snap_compare):
+    preview = storage_preview()
+
+    async def run_before(pilot) -> None:
+        await open_fix(preview)(pilot)
+        screen = pilot.app.screen
+        screen.phase, screen.progress = "applying", {0: "done", 1: "done", 2: "sending"}
+        screen._show()
+        await pilot.pause()
+    assert snap_compare(incident_app(), terminal_size=(80, 24), run_before=run_before)

@@ -400,3 +400,47 @@ def fix_preview(*, read_only: bool = False, denied: str = "", rejected: str = ""
     verdict = "" if not sent else (f"rejected: {rejected}" if rejected else "accepted")
     step = Step(op, before, after, diff(before, after, op), verdict)
     return Preview(plan, chosen, [step], context, server, read_only, denied=denied, rejected=rejected)
+
+
+def storage_preview(name: str = "arc-runner-set", ns: str = "arc-runners", stuck: int = 3):
+    """A fixed preview of ARC201's two-step fix (the template's StorageClass, then the stuck runners), made by the
+    real planner (checks.remedies) from `fix_ars` naming a class that does not exist and three StorageClasses;
+    every write as the Fixer's dry-run would accept it."""
+    import copy
+
+    from arc_top.checks import remedies
+    from arc_top.checks.finding import Finding, Subject
+    from arc_top.checks.fixplan import Facts, diff, predicted
+    from arc_top.fixes.session import Preview, Step
+
+    ars = fix_ars(name, ns)
+    claim = ars["spec"]["template"]["spec"]["volumes"][0]["ephemeral"]["volumeClaimTemplate"]["spec"]
+    claim["storageClassName"] = "fast-ssd"
+
+    def sc(cname: str, provisioner: str, mode: str, default: bool = False) -> dict:
+        meta: dict = {"name": cname}
+        if default:
+            meta["annotations"] = {"storageclass.kubernetes.io/is-default-class": "true"}
+        return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": meta,
+                "provisioner": provisioner, "volumeBindingMode": mode}
+
+    classes = [sc("gp3", "ebs.csi.aws.com", "WaitForFirstConsumer", default=True),
+               sc("io2", "ebs.csi.aws.com", "WaitForFirstConsumer"),
+               sc("local-path", "rancher.io/local-path", "WaitForFirstConsumer")]
+    runners = [{"apiVersion": "actions.github.com/v1alpha1", "kind": "EphemeralRunner",
+                "metadata": {"name": f"{name}-x7k2p-runner-{suffix}", "namespace": ns, "uid": f"er-{suffix}",
+                             "resourceVersion": str(5000 + i)}, "status": {"phase": "Pending"}}
+               for i, suffix in enumerate(("4kq9z", "b8m2t", "wz5rd", "c3n7f")[:stuck])]
+    finding = Finding("ARC201", "error", "Work volume asks for a StorageClass that does not exist",
+                      Subject("AutoscalingRunnerSet", ns, name, ars["metadata"]["uid"]), scale_set=f"{ns}/{name}",
+                      evidence=('storageClassName: "fast-ssd"', "storage classes: gp3, io2, local-path"))
+    plan = remedies.plan(finding, Facts(ars, runners=runners, lists={"storage_classes": classes,
+                                                                    "scale_sets": [ars]}))
+    chosen = plan.variants[0]
+    steps = []
+    for op in chosen.operations:
+        before = copy.deepcopy(ars if op.target.kind == "AutoscalingRunnerSet" else
+                               next(r for r in runners if r["metadata"]["name"] == op.target.name))
+        after = predicted(before, op)
+        steps.append(Step(op, before, after, diff(before, after, op), "accepted"))
+    return Preview(plan, chosen, steps, "arc-sandbox", "https://127.0.0.1:6443", False)

@@ -1,0 +1,208 @@
+"""The work volume fixes (ARC201/ARC202/ARC204), a two-step plan: change the template's claim to a StorageClass
+picked from the cluster's classes, then replace the stuck runners. Rehearsed in the sandbox (`pvc-pending`: the
+template names `fast-ssd`, which does not exist): dry-run writes nothing, apply heals (claims Bound, runners
+Running), the finding clears, undo restores the template. A plan whose second step fails stops there, says what was
+done, and its undo reverses the step that was done."""
+
+from __future__ import annotations
+
+import pytest
+from kubernetes import client
+
+from arc_top.checks.finding import Finding, Subject
+from arc_top.checks.fixplan import Facts, PlanError, apply_patch
+from arc_top.checks.remedies import plan as make_plan
+from arc_top.checks.remedy_storage import REPLACE_STEP, TEMPLATE_STEP, template_ops
+from arc_top.fixes.audit import AuditLog
+from arc_top.fixes.session import Fixer
+from arc_top.kube.config import connect
+from arc_top.sandbox.run import start_sandbox
+from tests.conftest import api_client
+from tests.fix_fixtures import Diagnosis
+from tests.waiting import wait_for
+
+GROUP, VERSION = "actions.github.com", "v1alpha1"
+NS, SET = "arc-runners", "arc-runner-set"
+WORK = "/spec/template/spec/volumes"
+
+
+@pytest.fixture()
+def pvc_pending(tmp_path):
+    sb = start_sandbox("pvc-pending", kubeconfig_path=str(tmp_path / "sb.kubeconfig"), speed=4.0)
+    diag = Diagnosis(sb)
+    yield sb, diag
+    diag.stop()
+    sb.stop()
+
+
+def read_ars(sb) -> dict:
+    return client.CustomObjectsApi(api_client(sb)).get_namespaced_custom_object(GROUP, VERSION, NS,
+                                                                                 "autoscalingrunnersets", SET)
+
+
+def claim_of(ars: dict) -> dict:
+    work = next(v for v in ars["spec"]["template"]["spec"]["volumes"] if v["name"] == "work")
+    return work["ephemeral"]["volumeClaimTemplate"]["spec"]
+
+
+def healed(sb, since: float) -> str:
+    """A runner pod made after `since` that is Running with its work claim Bound ("" while none is)."""
+    api = client.CoreV1Api(api_client(sb))
+    claims = {c.metadata.name: c for c in api.list_namespaced_persistent_volume_claim(NS).items}
+    for pod in api.list_namespaced_pod(NS, label_selector=f"actions.github.com/scale-set-name={SET},"
+                                                          "app.kubernetes.io/component=runner").items:
+        if pod.metadata.creation_timestamp.timestamp() < since - 1 or pod.status.phase != "Running":
+            continue
+        claim = claims.get(f"{pod.metadata.name}-work")
+        if claim is not None and claim.status.phase == "Bound" and claim.spec.storage_class_name == "gp3":
+            return pod.metadata.name
+    return ""
+
+
+def test_arc201_two_steps_dry_run_apply_heal_clear_and_undo(pvc_pending, tmp_path):
+    sb, diag = pvc_pending
+    f = diag.find("ARC201", f"{NS}/{SET}")
+    fixer = diag.fixer(tmp_path)
+    plan = fixer.plan(f, diag.latest()[0])
+    assert plan.variants[0].name == "class=gp3"                       # the cluster's default class first
+    assert "ebs.csi.aws.com" in plan.variants[0].detail and "WaitForFirstConsumer" in plan.variants[0].detail
+    before = read_ars(sb)
+    with sb.paused():                   # the stuck runners listed in the plan stay the ones the preview names
+        preview = fixer.preview(plan, None)
+    assert preview.dry_run_verdict == "dry-run: accepted", preview.dry_run_verdict
+    stages = preview.variant.stages()
+    assert [label for label, _ops in stages] == [TEMPLATE_STEP, REPLACE_STEP]
+    assert all(op.verb == "delete" and op.target.kind == "EphemeralRunner" for op in stages[1][1])
+    lines = preview.diff_lines()
+    assert f"## step 1 of 2: {TEMPLATE_STEP}" in lines and f"## step 2 of 2: {REPLACE_STEP}" in lines
+    assert any(line.strip() == "+              storageClassName: gp3" for line in lines), lines
+    assert read_ars(sb)["spec"] == before["spec"]                     # the dry-run wrote nothing
+
+    heard = []
+    applied = fixer.apply(preview, progress=lambda i, step, state: heard.append((i, state)))
+    assert applied.outcome == "applied", applied.message()
+    assert [state for _i, state in heard if state != "sending"] == ["done"] * len(preview.steps)
+    assert claim_of(read_ars(sb))["storageClassName"] == "gp3"
+    wait_for(lambda: healed(sb, applied.at), 90, 0.5, "a new runner Running on a Bound gp3 claim")
+    diag.cleared(f, applied.at)
+
+    undo = fixer.undo_preview(applied)
+    assert [op.verb for op in undo.variant.operations] == ["patch"]  # the deleted runners are not restored
+    assert fixer.apply(undo).outcome == "applied"
+    assert claim_of(read_ars(sb)) == claim_of(before)                  # the template as it was
+    records = fixer.audit.records()
+    assert records[0]["operations"][1]["step"] == REPLACE_STEP and records[0]["undone"]
+
+
+def _grant(sb, user: str, *, delete_runners: bool) -> None:
+    """`user` may read what the plan needs and patch scale sets; delete EphemeralRunners when asked."""
+    rbac = client.RbacAuthorizationV1Api(api_client(sb))
+    rbac.create_cluster_role({"metadata": {"name": "read-classes"},
+                              "rules": [{"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"],
+                                         "verbs": ["get", "list", "watch"]}]})
+    rbac.create_cluster_role_binding({"metadata": {"name": "read-classes"},
+                                      "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                                  "name": "read-classes"},
+                                      "subjects": [{"kind": "User", "name": user}]})
+    rules = [{"apiGroups": [GROUP], "resources": ["autoscalingrunnersets"], "verbs": ["patch"]}]
+    if delete_runners:
+        rules.append({"apiGroups": [GROUP], "resources": ["ephemeralrunners"], "verbs": ["delete"]})
+    rbac.create_namespaced_role(NS, {"metadata": {"name": "fixer"}, "rules": rules})
+    rbac.create_namespaced_role_binding(NS, {"metadata": {"name": "fixer"},
+                                             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                         "name": "fixer"},
+                                             "subjects": [{"kind": "User", "name": user}]})
+
+
+def test_a_plan_whose_second_step_fails_stops_there_and_its_undo_reverses_the_first(pvc_pending, tmp_path):
+    sb, diag = pvc_pending
+    f = diag.find("ARC201", f"{NS}/{SET}")
+    _grant(sb, "viewer", delete_runners=True)
+    fixer = Fixer.for_connection(connect(sb.kubeconfig_path, "arc-sandbox-viewer", (), True),
+                                 audit=AuditLog(str(tmp_path / "audit.jsonl")))
+    before = read_ars(sb)
+    with sb.paused():
+        preview = fixer.preview(fixer.plan(f, diag.latest()[0]), None)
+        assert preview.can_apply, preview.why_not()
+        assert len(preview.variant.stages()) == 2
+        # the right to delete runners is taken away between the preview and the apply
+        client.RbacAuthorizationV1Api(api_client(sb)).patch_namespaced_role(
+            "fixer", NS, [{"op": "remove", "path": "/rules/1"}])
+        applied = fixer.apply(preview)
+    assert applied.outcome == "partial"
+    assert f"step 1 ({TEMPLATE_STEP}) done" in applied.message()
+    assert f"step 2 ({REPLACE_STEP}) not done" in applied.message() and "forbidden" in applied.message().lower()
+    assert claim_of(read_ars(sb))["storageClassName"] == "gp3"        # step 1 stays done
+    assert fixer.audit.records()[0]["outcome"] == "partial"
+
+    undo = fixer.undo_preview(applied)
+    assert fixer.apply(undo).outcome == "applied"
+    assert claim_of(read_ars(sb)) == claim_of(before)
+
+
+# ---- the template ops, pure ---------------------------------------------------------------------------------
+def _ars(volumes) -> dict:
+    spec = {"containers": [{"name": "runner"}]}
+    if volumes is not None:
+        spec["volumes"] = volumes
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "AutoscalingRunnerSet",
+            "metadata": {"name": SET, "namespace": NS, "uid": "u1", "resourceVersion": "7"},
+            "spec": {"template": {"spec": spec}}}
+
+
+@pytest.mark.parametrize("volumes", [
+    None,                                                                   # no volumes at all
+    [{"name": "other", "emptyDir": {}}],                                    # no `work` volume
+    [{"name": "work", "emptyDir": {}}],                                     # `work` is not a claim template
+    [{"name": "work", "ephemeral": {}}],                                    # an empty ephemeral volume
+    [{"name": "work", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}}],  # the chart's empty claim (ARC204)
+    [{"name": "work", "ephemeral": {"volumeClaimTemplate": {"spec": {"storageClassName": "fast-ssd",
+                                                                     "accessModes": ["ReadWriteOnce"],
+                                                                     "resources": {"requests": {"storage": "4Gi"}}}}}}],
+])
+def test_template_ops_leave_a_complete_claim_naming_the_class(volumes):
+    ars = _ars(volumes)
+    after = apply_patch(ars, template_ops(ars, "gp3"))
+    work = [v for v in after["spec"]["template"]["spec"]["volumes"] if v["name"] == "work"]
+    assert len(work) == 1
+    claim = work[0]["ephemeral"]["volumeClaimTemplate"]["spec"]
+    assert claim["storageClassName"] == "gp3" and claim["accessModes"] == ["ReadWriteOnce"]
+    assert claim["resources"]["requests"]["storage"] == ("4Gi" if volumes and "fast-ssd" in str(volumes) else "1Gi")
+    others = [v for v in after["spec"]["template"]["spec"]["volumes"] if v["name"] != "work"]
+    assert others == [v for v in (volumes or []) if v["name"] != "work"]   # other volumes untouched
+
+
+def _class(name: str, provisioner: str, default: bool = False) -> dict:
+    meta = {"name": name}
+    if default:
+        meta["annotations"] = {"storageclass.kubernetes.io/is-default-class": "true"}
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": meta,
+            "provisioner": provisioner, "volumeBindingMode": "WaitForFirstConsumer"}
+
+
+def _finding(code: str) -> Finding:
+    return Finding(code, "error", "t", Subject("AutoscalingRunnerSet", NS, SET, "u1"), scale_set=f"{NS}/{SET}")
+
+
+def test_the_picker_puts_the_default_first_then_what_healthy_sets_use_and_says_which_ignore_fs_group():
+    ars = _ars([{"name": "work", "ephemeral": {"volumeClaimTemplate": {"spec": {"storageClassName": "nope"}}}}])
+    other = _ars([{"name": "work", "ephemeral": {"volumeClaimTemplate": {"spec": {"storageClassName": "local"}}}}])
+    other["metadata"] = {"name": "other-set", "namespace": NS}
+    classes = [_class("zz-ssd", "ebs.csi.aws.com"), _class("local", "rancher.io/local-path"),
+               _class("std", "pd.csi.storage.gke.io", default=True)]
+    facts = Facts(ars, runners=[], lists={"storage_classes": classes, "scale_sets": [ars, other]})
+    plan = make_plan(_finding("ARC201"), facts)
+    assert [v.name for v in plan.variants] == ["class=std", "class=local", "class=zz-ssd"]
+    local = plan.variant("class=local")
+    assert "ignores fsGroup" in local.detail and any("ARC508" in r for r in local.risks)
+    assert "honours fsGroup" in plan.variants[0].detail
+    assert len(plan.variants[0].stages()) == 1                         # no stuck runner: one step
+
+
+def test_no_class_in_the_cluster_or_no_right_to_list_them_is_a_one_line_plan_error():
+    ars = _ars(None)
+    with pytest.raises(PlanError, match="no StorageClass"):
+        make_plan(_finding("ARC204"), Facts(ars, lists={"storage_classes": [], "scale_sets": []}))
+    with pytest.raises(PlanError, match="cannot list the StorageClasses to choose from: forbidden"):
+        make_plan(_finding("ARC202"), Facts(ars, lists={"storage_classes": []},
+                                            unreadable={"storage_classes": "forbidden"}))
