@@ -11,7 +11,13 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 
-from arc_top.checks import remedy_guidance, remedy_storage  # noqa: F401  (they register their remedies)
+from arc_top.checks import (  # noqa: F401  (each registers its remedies)
+    remedy_guidance,
+    remedy_network,
+    remedy_rbac,
+    remedy_resources,
+    remedy_storage,
+)
 from arc_top.checks.context import d, dicts, lst, s
 from arc_top.checks.finding import Finding
 from arc_top.checks.fixplan import Facts, FixPlan, PlanError, Variant, decode, encode, pointer

@@ -7,6 +7,7 @@ value it replaces is tested too, and a delete carries uid + resourceVersion prec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 from collections.abc import Callable, Mapping
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from arc_top.checks.context import d, dicts, s
 from arc_top.checks.finding import ERROR, Finding
 from arc_top.checks.fixplan import Facts, FixPlan, PlanError
-from arc_top.kube.operations import DELETE, PATCH, Operation, Target
+from arc_top.kube.operations import CREATE, DELETE, PATCH, Operation, Target
 
 ARC_API = "actions.github.com/v1alpha1"
 RUNNER_IMAGE = "ghcr.io/actions/actions-runner:latest"
@@ -141,6 +142,17 @@ def delete_op(obj: Mapping, target: Target, note: str = "") -> Operation:
     meta = meta_of(obj)
     return Operation(DELETE, target_of(obj, target), uid=s(meta.get("uid")),
                      resource_version=s(meta.get("resourceVersion")), note=note)
+
+
+def create_op(target: Target, body: dict, note: str = "", secret: bool = False) -> Operation:
+    """Create `body` (a whole object: apiVersion, kind, metadata.name/namespace as `target` says). Undo deletes it
+    again, by the uid the server gave it."""
+    return Operation(CREATE, target, body=body, secret=secret, note=note)
+
+
+def staged(op: Operation, step: str) -> Operation:
+    """`op` as a write of the step called `step` (a multi-step fix shows and runs its steps in order)."""
+    return dataclasses.replace(op, step=step)
 
 
 def kubectl_patch(target: Target, ops: list[dict]) -> str:

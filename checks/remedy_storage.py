@@ -13,7 +13,6 @@ that or a chown init container to write `_work`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 from arc_top.checks import template as tpl
@@ -37,9 +36,10 @@ from arc_top.checks.remedy_kit import (
     runner_target,
     scale_set_of,
     scale_set_target,
+    staged,
     target_of,
 )
-from arc_top.kube.operations import Operation, Target
+from arc_top.kube.operations import Target
 
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 DEFAULT_SIZE = "1Gi"
@@ -215,8 +215,3 @@ def work_volume_class(f: Finding, facts: Facts) -> FixPlan:
                         "is complete")
     return FixPlan(f.code, f, target, tuple(variants), release,
                    notes=(f"classes: {', '.join(describe_class(sc) for sc in classes)}",))
-
-
-def staged(op: Operation, step: str) -> Operation:
-    """`op` as a write of the step called `step`."""
-    return dataclasses.replace(op, step=step)
