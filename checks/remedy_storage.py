@@ -1,4 +1,4 @@
-"""Fixes for the kubernetes-mode work volume (ARC201, ARC202, ARC204; ARC203 when a class change is the answer).
+"""Fixes for the kubernetes-mode work volume (ARC201, ARC202, ARC204; ARC203, a work claim stuck Pending).
 
 Two steps, shown as such: (1) change the scale set's runner template so that its `work` volume claim template
 names an existing StorageClass and is complete (accessModes, size); (2) replace the stuck runners — delete the
@@ -9,10 +9,17 @@ The class is picked from the cluster's classes, one variant each (`class=NAME`),
 default class, the classes other kubernetes-mode scale sets use without a storage finding, then the rest by name.
 Each says its provisioner, binding mode and whether its volumes honour fsGroup (the runner, UID 1001, needs
 that or a chown init container to write `_work`).
+
+ARC203 (one claim stuck Pending) is guidance from the claim's latest events, with the likely cause named (the class
+does not exist: ARC201's fix; no class and no default: ARC202's; a provisioner failing; WaitForFirstConsumer, normal
+until the pod is scheduled). When the scale set's claim template now names an existing class other than the stuck
+claim's (the template was fixed, the runners made from the old one remain), replacing those runners is the fix.
 """
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Mapping
 
 from arc_top.checks import template as tpl
@@ -39,6 +46,7 @@ from arc_top.checks.remedy_kit import (
     staged,
     target_of,
 )
+from arc_top.checks.storage import FAILURE_REASONS
 from arc_top.kube.operations import Target
 
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
@@ -215,3 +223,169 @@ def work_volume_class(f: Finding, facts: Facts) -> FixPlan:
                         "is complete")
     return FixPlan(f.code, f, target, tuple(variants), release,
                    notes=(f"classes: {', '.join(describe_class(sc) for sc in classes)}",))
+
+
+# ---- ARC203: a work claim stuck Pending ---------------------------------------------------------------------------
+GUIDANCE = "guidance"
+REPLACE_STUCK = "replace-stuck"
+WAIT_FOR_CONSUMER = "WaitForFirstConsumer"
+_CLAIM_LINE = re.compile(r'^PVC (?P<name>.+) Pending for .+ '
+                         r'\((?:storageClassName "(?P<cls>.*)"|no storageClassName)\)$')
+
+
+def claim_target(namespace: str, name: str = "") -> Target:
+    return Target("v1", "PersistentVolumeClaim", "persistentvolumeclaims", namespace, name)
+
+
+def _stuck_needs(f: Finding) -> Needs:
+    key = scale_set_of(f)
+    if key is None:
+        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
+    return Needs(scale_set_target(*key), runners=True,
+                 lists=(Listing("storage_classes", storage_class_target()), Listing("claims", claim_target(key[0]))))
+
+
+def stuck_claim_name(f: Finding) -> str:
+    """The stuck claim the finding is about: its subject, or the work claim of its pod (`<pod>-work`)."""
+    if f.subject.kind == "PersistentVolumeClaim":
+        return f.subject.name
+    if f.subject.kind == "Pod":
+        return f"{f.subject.name}-work"
+    match = _CLAIM_LINE.match(f.evidence[0]) if f.evidence else None
+    return match.group("name") if match else ""
+
+
+def claim_events(f: Finding) -> list[str]:
+    """The claim's latest events, as the finding quotes them (`Reason: message (xN)`, newest first)."""
+    return [line for line in f.evidence[1:] if re.match(r"^[A-Za-z]+: ", line)]
+
+
+def _evidence_class(f: Finding) -> str | None:
+    match = _CLAIM_LINE.match(f.evidence[0]) if f.evidence else None
+    return match.group("cls") if match else None
+
+
+def _runner_class(runner: Mapping) -> str | None:
+    """storageClassName of the work claim in the template an EphemeralRunner was made from (None: unset)."""
+    claim = tpl.claim_spec(tpl.work_volume(d(d(runner.get("spec")).get("spec"))))
+    value = d(claim).get("storageClassName")
+    return None if value is None else s(value)
+
+
+def stuck_cause(claim_class: str | None, classes: Mapping[str, Mapping], events: list[str], where: str,
+                fixed_to: str = "") -> tuple[str, str]:
+    """(kind, the likely cause and what to do, one sentence) of a stuck claim asking for `claim_class`; `fixed_to`:
+    the existing class the template names now, when it differs. Kinds: class-missing, no-class, provisioner,
+    wait-for-consumer."""
+    if fixed_to and (not claim_class or claim_class not in classes):
+        was = f"StorageClass {claim_class!r} does not exist" if claim_class else "the claim names no StorageClass"
+        return "class-missing" if claim_class else "no-class", (
+            f"{was}; the template now names {fixed_to!r}: replace the runners made from the old template")
+    if claim_class and claim_class not in classes:
+        return "class-missing", (f"StorageClass {claim_class!r} does not exist: point the work volume claim template "
+                                 f"at an existing class (arc-top fix ARC201 --scale-set {where}), then replace the "
+                                 "stuck runners")
+    defaults = sorted(n for n, sc in classes.items() if is_default(sc))
+    name = claim_class or (defaults[0] if defaults else "")
+    if not name:
+        return "no-class", ("the claim names no StorageClass and none is marked default: name a class in the "
+                            f"template or mark one default (arc-top fix ARC202 --scale-set {where})")
+    sc = classes[name]
+    provisioner = s(sc.get("provisioner")) or "?"
+    reasons = {line.split(":", 1)[0] for line in events}
+    if reasons & FAILURE_REASONS:
+        return "provisioner", (f"the provisioner of StorageClass {name!r} ({provisioner}) fails: check that it runs "
+                               "(its pods and logs), its credentials and quota; the claim binds once it provisions")
+    if (s(sc.get("volumeBindingMode")) or "Immediate") == WAIT_FOR_CONSUMER:
+        return "wait-for-consumer", (f"StorageClass {name!r} is WaitForFirstConsumer: the claim is Pending until its "
+                                     "runner pod is scheduled, which is normal; if the pod has a node already, its "
+                                     f"provisioner ({provisioner}) has not acted: check it")
+    return "provisioner", (f"the provisioner of StorageClass {name!r} ({provisioner}) has not provisioned the claim: "
+                           "check that it runs (its pods and logs)")
+
+
+def _guidance(f: Finding, facts: Facts, claim: str, claim_class: str | None, cause: tuple[str, str],
+              classes: Mapping[str, Mapping], where: str, fixed: bool) -> Variant:
+    """The no-write variant: the claim's latest events, the likely cause, the commands that look further."""
+    ns = shlex.quote(f.subject.namespace or where.split("/", 1)[0])
+    events = claim_events(f)
+    latest = f" — latest event: {events[0]}" if events else " — no event about the claim yet"
+    commands = [f"kubectl describe pvc {shlex.quote(claim)} -n {ns}",
+                f"kubectl get events -n {ns} --field-selector "
+                + shlex.quote(f"involvedObject.kind=PersistentVolumeClaim,involvedObject.name={claim}")]
+    kind, sentence = cause
+    helm = ""
+    if fixed:
+        set_name = where.split("/", 1)[1]
+        commands.append(f"kubectl get ephemeralrunners -n {ns} -l "
+                        + shlex.quote(f"actions.github.com/scale-set-name={set_name}")
+                        + "   # delete the Pending ones made from the old template")
+    elif kind in ("class-missing", "no-class"):
+        commands.append("kubectl get storageclass")
+        commands.append(f"arc-top fix {'ARC201' if kind == 'class-missing' else 'ARC202'} --scale-set "
+                        + shlex.quote(where))
+        pick = ordered_classes(facts, facts.target)
+        if pick:
+            helm = _helm(release_of(facts.target), s(meta_of(pick[0]).get("name")), _claim_of(facts.target))
+    else:
+        name = claim_class or next((n for n, sc in sorted(classes.items()) if is_default(sc)), "")
+        commands.append(f"kubectl get storageclass {shlex.quote(name)} -o yaml")
+        provisioner = s(classes.get(name, {}).get("provisioner"))
+        if provisioner:
+            commands.append(f"kubectl get csidriver {shlex.quote(provisioner)}   # a CSI provisioner is registered")
+            commands.append("kubectl get pods -A | grep -i " + shlex.quote(provisioner.split(".")[0].split("/")[-1]))
+        pod = claim[:-len("-work")] if claim.endswith("-work") else claim
+        if kind == "wait-for-consumer":
+            commands.append(f"kubectl get pod {shlex.quote(pod)} -n {ns} -o wide   # NODE set: it was scheduled")
+    return Variant(GUIDANCE, f"claim {claim} is Pending: {sentence}{latest}", (), kubectl=tuple(commands), helm=helm,
+                   detail=f"read the claim's events: {kind.replace('-', ' ')}")
+
+
+@register("ARC203", summary="guidance from the stuck claim's events (the likely cause named); once the claim template "
+                            "names an existing class, replace the runners made from the old one",
+          variants=(REPLACE_STUCK, GUIDANCE), needs=_stuck_needs)
+def stuck_claim(f: Finding, facts: Facts) -> FixPlan:
+    ars = facts.target
+    target = target_of(ars, scale_set_target("", ""))
+    where = f"{target.namespace}/{target.name}"
+    claim = stuck_claim_name(f)
+    live = next((c for c in facts.lists.get("claims", ()) if s(meta_of(c).get("name")) == claim), None)
+    if live is not None:
+        value = d(live.get("spec")).get("storageClassName")
+        claim_class = None if value is None else s(value)
+    else:
+        claim_class = _evidence_class(f)
+    if "storage_classes" in facts.unreadable:
+        raise PlanError(f"cannot list the StorageClasses to tell why the claim is stuck: "
+                        f"{facts.unreadable['storage_classes']}")
+    classes = {s(meta_of(sc).get("name")): sc for sc in facts.lists.get("storage_classes", ())
+               if s(meta_of(sc).get("name"))}
+    now = s(d(_claim_of(ars)).get("storageClassName"))
+    fixed = now and now in classes and now != (claim_class or "")
+    cause = stuck_cause(claim_class, classes, claim_events(f), where, now if fixed else "")
+    variants = [_guidance(f, facts, claim, claim_class, cause, classes, where, bool(fixed))]
+    notes = [f"the claim's latest events: {' | '.join(claim_events(f)) or 'none'}", f"likely cause: {cause[1]}"]
+    if live is None and "claims" not in facts.unreadable:
+        notes.append(f"claim {claim} is gone (its runner was replaced?)")
+    if fixed:
+        old = [r for r in stuck_runners(facts.runners) if _runner_class(r) != now]
+        replace = [staged(delete_op(r, runner_target("", ""), f"made for class {claim_class or '(none)'}: its "
+                                    "claim never binds"), REPLACE_STEP) for r in old]
+        if replace:
+            sc = classes[now]
+            count = f"{len(replace)} stuck runner{'s' if len(replace) != 1 else ''}"
+            risks = ["Deleted EphemeralRunners cannot be restored (there is nothing to undo); the runner set makes "
+                     f"new ones from the current template, whose work claims use {now}.",
+                     "Only runners that have not started are deleted; running runners keep their volume."]
+            if not honours_fs_group(sc):
+                risks.insert(0, f"{now}'s provisioner ({s(sc.get('provisioner'))}) ignores fsGroup: the runner "
+                                "(UID 1001) cannot write a root-owned volume without a chown init container "
+                                "(ARC508).")
+            variants.insert(0, Variant(
+                REPLACE_STUCK, f"delete {count}: their claims ask for {claim_class or 'no class'}, the template now "
+                               f"names {now} (the runner set makes new ones)",
+                tuple(replace), kubectl=tuple(kubectl_delete(replace)), risks=tuple(risks),
+                detail=f"replace {count} made from the old template; new claims: {describe_class(sc)}"))
+            notes.append(f"the template was fixed ({claim_class or 'no class'} → {now}); the runners made from the "
+                         "old template remain")
+    return FixPlan(f.code, f, target, tuple(variants), release_of(ars), notes=tuple(notes))

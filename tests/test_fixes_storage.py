@@ -6,13 +6,16 @@ done, and its undo reverses the step that was done."""
 
 from __future__ import annotations
 
+import shlex
+
 import pytest
 from kubernetes import client
 
 from arc_top.checks.finding import Finding, Subject
 from arc_top.checks.fixplan import Facts, PlanError, apply_patch
+from arc_top.checks.remedies import needs as make_needs
 from arc_top.checks.remedies import plan as make_plan
-from arc_top.checks.remedy_storage import REPLACE_STEP, TEMPLATE_STEP, template_ops
+from arc_top.checks.remedy_storage import GUIDANCE, REPLACE_STEP, REPLACE_STUCK, TEMPLATE_STEP, template_ops
 from arc_top.fixes.audit import AuditLog
 from arc_top.fixes.session import Fixer
 from arc_top.kube.config import connect
@@ -206,3 +209,173 @@ def test_no_class_in_the_cluster_or_no_right_to_list_them_is_a_one_line_plan_err
     with pytest.raises(PlanError, match="cannot list the StorageClasses to choose from: forbidden"):
         make_plan(_finding("ARC202"), Facts(ars, lists={"storage_classes": []},
                                             unreadable={"storage_classes": "forbidden"}))
+
+
+# ---- ARC203: a work claim stuck Pending ------------------------------------------------------------------------
+OLD_CLAIM = "arc-runner-set-abc12-runner-x1y2z-work"
+
+
+def _claim_finding(claim: str = OLD_CLAIM, kind: str = "PersistentVolumeClaim", cls: str | None = "fast-ssd",
+                   events: tuple[str, ...] = ('ProvisioningFailed: storageclass.storage.k8s.io "fast-ssd" not found '
+                                              "(x7)",)) -> Finding:
+    named = f'storageClassName "{cls}"' if cls is not None else "no storageClassName"
+    return Finding("ARC203", "error", "Work volume claim stuck Pending", Subject(kind, NS, claim, "u-claim"),
+                   scale_set=f"{NS}/{SET}", evidence=(f"PVC {claim} Pending for 6m ({named})", *events))
+
+
+def _pvc(name: str, cls: str | None) -> dict:
+    spec = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    if cls is not None:
+        spec["storageClassName"] = cls
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": NS},
+            "spec": spec, "status": {"phase": "Pending"}}
+
+
+def _work(cls: str | None) -> list[dict]:
+    spec = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    if cls is not None:
+        spec["storageClassName"] = cls
+    return [{"name": "work", "ephemeral": {"volumeClaimTemplate": {"spec": spec}}}]
+
+
+def _er(name: str, cls: str | None, phase: str = "Pending") -> dict:
+    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "EphemeralRunner",
+            "metadata": {"name": name, "namespace": NS, "uid": f"u-{name}", "resourceVersion": "9"},
+            "spec": {"spec": {"containers": [{"name": "runner"}], "volumes": _work(cls)}}, "status": {"phase": phase}}
+
+
+def _stuck_facts(template_class: str | None, claim_class: str | None = "fast-ssd", runners=(), classes=None,
+                 claims=None) -> Facts:
+    classes = classes if classes is not None else [_class("gp3", "ebs.csi.aws.com", default=True)]
+    claims = claims if claims is not None else [_pvc(OLD_CLAIM, claim_class)]
+    return Facts(_ars(_work(template_class)), runners=list(runners),
+                 lists={"storage_classes": classes, "claims": claims})
+
+
+def test_arc203_needs_the_runners_the_classes_and_the_namespace_claims_from_a_claim_or_a_pod():
+    for f in (_claim_finding(), _claim_finding("arc-runner-set-abc12-runner-x1y2z", kind="Pod")):
+        need = make_needs(f)
+        assert need.target.label() == f"AutoscalingRunnerSet {NS}/{SET}" and need.runners
+        assert [(x.key, x.target.kind, x.target.namespace) for x in need.lists] == [
+            ("storage_classes", "StorageClass", ""), ("claims", "PersistentVolumeClaim", NS)]
+
+
+def test_arc203_a_missing_class_is_guidance_quoting_the_events_and_naming_the_arc201_fix():
+    plan = make_plan(_claim_finding(), _stuck_facts("fast-ssd"))
+    assert [v.name for v in plan.variants] == [GUIDANCE]
+    guide = plan.variants[0]
+    assert guide.guidance and not guide.operations
+    assert "StorageClass 'fast-ssd' does not exist" in guide.summary
+    assert guide.summary.endswith('latest event: ProvisioningFailed: storageclass.storage.k8s.io "fast-ssd" not '
+                                  "found (x7)")
+    assert f"arc-top fix ARC201 --scale-set {NS}/{SET}" in guide.kubectl
+    assert f"kubectl describe pvc {OLD_CLAIM} -n {NS}" in guide.kubectl
+    assert "storageClassName: gp3" in guide.helm                     # the class fix, in the chart's values
+    assert plan.notes[0] == ('the claim\'s latest events: ProvisioningFailed: storageclass.storage.k8s.io "fast-ssd" '
+                             "not found (x7)")
+    assert plan.notes[1].startswith("likely cause: StorageClass 'fast-ssd' does not exist")
+
+
+def test_arc203_a_failing_provisioner_a_waiting_claim_and_no_class_at_all_are_named():
+    broken = [_class("gp3", "ebs.csi.aws.com", default=True)]
+    failing = _claim_finding(cls="gp3", events=('ProvisioningFailed: failed to provision volume with StorageClass '
+                                                '"gp3": AccessDenied (x3)',))
+    guide = make_plan(failing, _stuck_facts("gp3", "gp3", classes=broken)).variants[0]
+    assert "the provisioner of StorageClass 'gp3' (ebs.csi.aws.com) fails" in guide.summary
+    assert "kubectl get csidriver ebs.csi.aws.com   # a CSI provisioner is registered" in guide.kubectl
+    assert guide.detail == "read the claim's events: provisioner"
+
+    waiting = _claim_finding(cls="gp3", events=("WaitForFirstConsumer: waiting for first consumer to be created "
+                                                "before binding",))
+    guide = make_plan(waiting, _stuck_facts("gp3", "gp3", classes=broken)).variants[0]
+    assert "is WaitForFirstConsumer: the claim is Pending until its runner pod is scheduled, which is normal" in \
+        guide.summary
+    assert any(c.startswith("kubectl get pod arc-runner-set-abc12-runner-x1y2z -n") for c in guide.kubectl)
+
+    nothing = _claim_finding(cls=None, events=("FailedBinding: no persistent volumes available for this claim and no "
+                                               "storage class is set",))
+    no_default = [_class("slow", "ebs.csi.aws.com")]
+    guide = make_plan(nothing, _stuck_facts(None, None, classes=no_default)).variants[0]
+    assert "names no StorageClass and none is marked default" in guide.summary
+    assert f"arc-top fix ARC202 --scale-set {NS}/{SET}" in guide.kubectl
+
+
+def test_arc203_replace_stuck_once_the_template_names_an_existing_class_deletes_only_the_old_pending_runners():
+    runners = [_er("old-pending", "fast-ssd"), _er("old-new", "fast-ssd", phase=""), _er("old-running", "fast-ssd",
+                                                                                          phase="Running"),
+               _er("new-pending", "gp3")]
+    plan = make_plan(_claim_finding(), _stuck_facts("gp3", runners=runners))
+    assert [v.name for v in plan.variants] == [REPLACE_STUCK, GUIDANCE]      # the fix is the default
+    replace = plan.variants[0]
+    assert [(op.verb, op.target.kind, op.target.name, op.uid, op.resource_version) for op in replace.operations] == [
+        ("delete", "EphemeralRunner", "old-pending", "u-old-pending", "9"),
+        ("delete", "EphemeralRunner", "old-new", "u-old-new", "9")]
+    assert [label for label, _ops in replace.stages()] == [REPLACE_STEP]
+    assert replace.summary.startswith("delete 2 stuck runners: their claims ask for fast-ssd, the template now names "
+                                      "gp3")
+    assert "gp3 (default) · honours fsGroup" in replace.detail
+    assert replace.kubectl == (f"kubectl delete ephemeralrunners.actions.github.com -n {NS} old-pending old-new",)
+    assert any("cannot be restored" in r for r in replace.risks) and not replace.undoable
+    guide = plan.variants[1]
+    assert "the template now names 'gp3': replace the runners made from the old template" in guide.summary
+    assert not any("arc-top fix ARC201" in c for c in guide.kubectl)
+
+
+def test_arc203_no_replace_without_stuck_runners_or_while_the_template_names_a_missing_class():
+    done = make_plan(_claim_finding(), _stuck_facts("gp3", runners=[_er("new-pending", "gp3")]))
+    assert [v.name for v in done.variants] == [GUIDANCE]
+    missing = make_plan(_claim_finding(), _stuck_facts("other-missing", runners=[_er("old", "fast-ssd")]))
+    assert [v.name for v in missing.variants] == [GUIDANCE]
+
+
+def test_arc203_a_gone_claim_is_read_from_the_evidence_and_unlisted_classes_are_a_plan_error():
+    plan = make_plan(_claim_finding(), _stuck_facts("gp3", claims=[], runners=[_er("old", "fast-ssd")]))
+    assert plan.variants[0].name == REPLACE_STUCK
+    assert any(n == f"claim {OLD_CLAIM} is gone (its runner was replaced?)" for n in plan.notes)
+    facts = _stuck_facts("gp3")
+    facts.unreadable["storage_classes"] = "forbidden"
+    with pytest.raises(PlanError, match="cannot list the StorageClasses to tell why the claim is stuck: forbidden"):
+        make_plan(_claim_finding(), facts)
+
+
+def test_arc203_hostile_names_are_shell_quoted():
+    claim = "x'; rm -rf / [bold]-work"
+    guide = make_plan(_claim_finding(claim), _stuck_facts("fast-ssd", claims=[_pvc(claim, "fast-ssd")])).variants[0]
+    assert f"kubectl describe pvc {shlex.quote(claim)} -n {NS}" in guide.kubectl
+
+
+def _stuck_runner_names(sb) -> set[str]:
+    """EphemeralRunners of the set whose work claim template still names `fast-ssd` and that are not going."""
+    runners = client.CustomObjectsApi(api_client(sb)).list_namespaced_custom_object(
+        GROUP, VERSION, NS, "ephemeralrunners", label_selector=f"actions.github.com/scale-set-name={SET}")["items"]
+    return {r["metadata"]["name"] for r in runners if not r["metadata"].get("deletionTimestamp")
+            and claim_of({"spec": {"template": r["spec"]}})["storageClassName"] == "fast-ssd"}
+
+
+def test_arc203_after_a_template_fixed_by_hand_replace_stuck_replaces_the_old_runners(pvc_pending, tmp_path):
+    sb, diag = pvc_pending
+    f = diag.find("ARC203", f"{NS}/{SET}")
+    fixer = diag.fixer(tmp_path)
+    with sb.paused():                   # as an operator would by hand; the runners made for fast-ssd stay
+        ars = read_ars(sb)
+        index = next(i for i, v in enumerate(ars["spec"]["template"]["spec"]["volumes"]) if v["name"] == "work")
+        path = f"{WORK}/{index}/ephemeral/volumeClaimTemplate/spec/storageClassName"
+        client.CustomObjectsApi(api_client(sb)).patch_namespaced_custom_object(
+            GROUP, VERSION, NS, "autoscalingrunnersets", SET,
+            [{"op": "test", "path": path, "value": "fast-ssd"}, {"op": "replace", "path": path, "value": "gp3"}],
+            _content_type="application/json-patch+json")
+        stuck = _stuck_runner_names(sb)
+        assert stuck
+        plan = fixer.plan(f, diag.latest()[0])
+        assert [v.name for v in plan.variants] == [REPLACE_STUCK, GUIDANCE]
+        preview = fixer.preview(plan, None)
+        assert preview.variant.name == REPLACE_STUCK and preview.dry_run_verdict == "dry-run: accepted", \
+            preview.dry_run_verdict
+        assert {op.target.name for op in preview.variant.operations} == stuck
+        assert _stuck_runner_names(sb) == stuck                          # the dry-run deleted nothing
+        applied = fixer.apply(preview)
+        assert applied.outcome == "applied", applied.message()
+        assert not _stuck_runner_names(sb)            # deleted by the fix (still paused: not the controller's drain)
+    wait_for(lambda: healed(sb, applied.at), 90, 0.5, "a new runner Running on a Bound gp3 claim")
+    diag.cleared(f, applied.at)
+    assert fixer.audit.records()[0]["code"] == "ARC203"
