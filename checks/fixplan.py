@@ -68,6 +68,7 @@ class FixPlan:
     notes: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = field(default=(), compare=False, repr=False)   # what it was planned with
     objects: dict = field(default_factory=dict, compare=False, repr=False)        # API path → the live object read
+    pasted: Pasted | None = field(default=None, compare=False, repr=False)        # typed secret values it writes
 
     @property
     def title(self) -> str:
@@ -97,11 +98,51 @@ class Facts:
     findings: tuple[Finding, ...] = ()             # the current findings (a cause still present warns)
     lists: dict[str, list[dict]] = field(default_factory=dict)  # more objects a remedy asked for, by its key
     unreadable: dict[str, str] = field(default_factory=dict)    # key → why that list could not be read
+    pasted: Pasted | None = None                   # new secret values the operator typed (a rotated token)
 
     def objects(self) -> list[dict]:
         listed = [o for items in self.lists.values() for o in items]
         return [o for o in (self.target, self.scale_set, *self.listener_pods, *self.listeners, *self.runners,
                             *listed) if isinstance(o, dict)]
+
+
+class Pasted:
+    """Secret values the operator typed for a fix (a rotated token, an App key), kept in memory for one plan and
+    never shown: repr and str mask them (`ghp_…a1b2`), and it refuses to be pickled or copied. `verdict`: what the
+    probe of these values found (masked), set by the caller that probed them."""
+
+    __slots__ = ("_values", "verdict")
+
+    def __init__(self, values: dict[str, str], verdict: str = "") -> None:
+        self._values = {str(k): str(v) for k, v in values.items() if isinstance(v, str) and v}
+        self.verdict = verdict
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self._values)
+
+    def values_for_plan(self) -> dict[str, str]:
+        """The values themselves, for the write that stores them (and the probe that checks them first)."""
+        return dict(self._values)
+
+    def masked(self, key: str) -> str:
+        value = self._values.get(key, "")
+        if key in ("github_app_id", "github_app_installation_id"):
+            return value                  # identifiers, not secrets: shown as kubectl would show them
+        return mask_secret_value(value)
+
+    def __repr__(self) -> str:
+        return "Pasted(" + ", ".join(f"{k}={self.masked(k)}" for k in self._values) + ")"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        raise TypeError("pasted secret values are not pickled")
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 class PlanError(Exception):

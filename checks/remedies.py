@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Mapping
 
 from arc_top.checks import (  # noqa: F401  (each registers its remedies)
+    remedy_credentials,
     remedy_guidance,
     remedy_network,
     remedy_rbac,
@@ -40,19 +41,19 @@ from arc_top.checks.remedy_kit import (
     other_causes,
     patch_op,
     pod_spec_of,
-    pod_target,
     register,
     release_of,
+    restart_listener_ops,
     runner_image,
     runner_target,
     scale_set_of,
     scale_set_target,
+    secret_needs,
     secret_target,
     target_of,
 )
-from arc_top.checks.remedy_kit import PLURALS as PLURALS  # re-exported: the fix flow names objects by kind
 from arc_top.checks.template import WORK_PATH
-from arc_top.kube.operations import Operation, Target
+from arc_top.kube.operations import Target
 
 
 # ---- ARC501 / ARC502 / ARC508: the work directory -------------------------------------------------------------
@@ -186,14 +187,6 @@ def _repair_init(f: Finding, facts: Facts) -> FixPlan:
 
 
 # ---- ARC103: a credential with whitespace -----------------------------------------------------------------------
-def _secret_needs(f: Finding) -> Needs:
-    key = scale_set_of(f)
-    if f.subject.kind != "Secret" or key is None:
-        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name}: arc-top cannot read that Secret")
-    return Needs(secret_target(f.subject.namespace, f.subject.name), scale_set=scale_set_target(*key),
-                 listener_pods=True)
-
-
 def trimmed(key: str, value: str) -> str:
     """The value ARC needs: no surrounding whitespace (a PEM key keeps one final newline)."""
     if key == "github_app_private_key":
@@ -201,13 +194,8 @@ def trimmed(key: str, value: str) -> str:
     return value.strip()
 
 
-def _restart_listener_ops(facts: Facts, why: str) -> list[Operation]:
-    return [delete_op(p, pod_target("", ""), why) for p in facts.listener_pods
-            if not meta_of(p).get("deletionTimestamp")]
-
-
 @register("ARC103", summary="rewrite the credentials Secret with trimmed values, then restart the listener",
-         variants=("trim",), needs=_secret_needs)
+         variants=("trim",), needs=secret_needs)
 def _trim_secret(f: Finding, facts: Facts) -> FixPlan:
     secret = facts.target
     target = target_of(secret, secret_target("", ""))
@@ -227,7 +215,7 @@ def _trim_secret(f: Finding, facts: Facts) -> FixPlan:
     if not ops:
         raise PlanError(f"{target.label()}: no credential value has surrounding whitespace any more")
     write = patch_op(secret, target, ops, f"trim {', '.join(keys)}", secret=True)
-    restarts = _restart_listener_ops(facts, "the listener reads the credentials when it starts")
+    restarts = restart_listener_ops(facts, "the listener reads the credentials when it starts")
     ns = shlex.quote(target.namespace)
     jq = " | ".join(TRIM_JQ.format(key=k) for k in keys if k != "github_app_private_key")
     commands = []
@@ -317,7 +305,7 @@ def _listener_needs(f: Finding) -> Needs:
 def _restart_listener(f: Finding, facts: Facts) -> FixPlan:
     ars = facts.target
     target = target_of(ars, scale_set_target("", ""))
-    restarts = _restart_listener_ops(facts, "the AutoscalingListener makes a new listener pod")
+    restarts = restart_listener_ops(facts, "the AutoscalingListener makes a new listener pod")
     recreate = [delete_op(x, listener_target("", ""), "the controller recreates it, with the current Secret")
                 for x in facts.listeners if not meta_of(x).get("deletionTimestamp")]
     causes = other_causes(f, facts)

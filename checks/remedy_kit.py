@@ -192,3 +192,17 @@ def runner_image(spec: Mapping) -> str:
 def other_causes(f: Finding, facts: Facts) -> list[Finding]:
     return [x for x in facts.findings if x.scale_set == f.scale_set and x.code not in SYMPTOMS
             and x.severity == ERROR and x.code != f.code]
+
+
+def secret_needs(f: Finding) -> Needs:
+    """The Secret the finding is about, its scale set and the listener pods (restarted after a credential change)."""
+    key = scale_set_of(f)
+    if f.subject.kind != "Secret" or key is None:
+        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name}: arc-top cannot read that Secret")
+    return Needs(secret_target(f.subject.namespace, f.subject.name), scale_set=scale_set_target(*key),
+                 listener_pods=True)
+
+
+def restart_listener_ops(facts: Facts, why: str) -> list[Operation]:
+    return [delete_op(p, pod_target("", ""), why) for p in facts.listener_pods
+            if not meta_of(p).get("deletionTimestamp")]

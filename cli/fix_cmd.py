@@ -14,6 +14,7 @@ rejected, not confirmed, the object changed (conflict), the write failed.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from arc_top.cli.cluster import LiveChecks, add_connection_flags
@@ -59,6 +60,13 @@ def add_parser(sub) -> None:
     wait.add_argument("--no-wait", action="store_true", help="do not wait for the finding to clear")
     p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format (default: text)")
     p.add_argument("--list", action="store_true", help="list the codes arc-top can fix, their fixes and variants")
+    new = p.add_argument_group("a rotated credential (ARC104–ARC107): never a value on the command line; without "
+                               "these, a terminal asks (nothing is echoed)")
+    new.add_argument("--token-stdin", action="store_true",
+                     help="read the new GitHub token from standard input (surrounding whitespace is dropped)")
+    new.add_argument("--app-id", metavar="ID", help="the new GitHub App's id")
+    new.add_argument("--installation-id", metavar="ID", help="the new GitHub App's installation id")
+    new.add_argument("--private-key-file", metavar="FILE", help="the new GitHub App's private key (.pem)")
     p.add_argument("--settle", type=float, default=SETTLE_S, metavar="SECONDS",
                    help=f"how long to wait for the finding to show (default: {SETTLE_S:g}; log-based findings "
                         "take a few check runs)")
@@ -204,6 +212,66 @@ def _namespaces(args: argparse.Namespace) -> None:
         args.namespaces = [args.subject[2]]
 
 
+# ---- a rotated credential -----------------------------------------------------------------------------------------
+MAX_CREDENTIAL_BYTES = 64 * 1024
+
+
+def read_credential(args: argparse.Namespace, fields: tuple[str, ...]):
+    """The new credential as a `Pasted` (from --token-stdin, the --app-* flags, or a terminal that does not echo),
+    or a one-line problem. Never from a command-line value: process arguments are visible to every local user."""
+    from arc_top.checks.fixplan import Pasted
+
+    app = [args.app_id, args.installation_id, args.private_key_file]
+    if args.token_stdin and any(app):
+        return "give --token-stdin or the --app-id/--installation-id/--private-key-file trio, not both"
+    if args.token_stdin:
+        token = sys.stdin.read(MAX_CREDENTIAL_BYTES + 1)
+        if len(token) > MAX_CREDENTIAL_BYTES:
+            return "standard input holds more than a token (64 KiB or more)"
+        return Pasted({"github_token": token.strip()}) if token.strip() else "standard input held no token"
+    if any(app):
+        if not all(app):
+            return "a GitHub App needs --app-id, --installation-id and --private-key-file"
+        key = _private_key(args.private_key_file)
+        if key.startswith("!"):
+            return key[1:]
+        return Pasted({"github_app_id": args.app_id.strip(), "github_app_installation_id":
+                       args.installation_id.strip(), "github_app_private_key": key})
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return ("the new credential is needed: pass --token-stdin (the token on standard input) or --app-id, "
+                "--installation-id and --private-key-file")
+    import getpass
+
+    try:
+        if "github_token" in fields:
+            token = getpass.getpass("New GitHub token (not echoed): ", stream=sys.stderr)
+            return Pasted({"github_token": token.strip()}) if token.strip() else "no token given"
+        print("New GitHub App credential:", file=sys.stderr)
+        app_id = input("  app id: ").strip()
+        installation = input("  installation id: ").strip()
+        key = _private_key(input("  private key file (.pem): ").strip())
+    except (EOFError, KeyboardInterrupt):
+        return "no credential given"
+    if key.startswith("!"):
+        return key[1:]
+    if not app_id or not installation:
+        return "a GitHub App needs its app id and installation id"
+    return Pasted({"github_app_id": app_id, "github_app_installation_id": installation,
+                   "github_app_private_key": key})
+
+
+def _private_key(path: str) -> str:
+    """The PEM text of `path`, or "!why not"."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read(MAX_CREDENTIAL_BYTES + 1)
+    except OSError as exc:
+        return f"!--private-key-file {path}: cannot read it ({exc.strerror or exc})"
+    if len(text) > MAX_CREDENTIAL_BYTES or "PRIVATE KEY-----" not in text:
+        return f"!--private-key-file {path}: not a PEM private key"
+    return text.strip() + "\n"
+
+
 # ---- the command ------------------------------------------------------------------------------------------------
 def run_fix(args: argparse.Namespace) -> int:
     if args.list:
@@ -237,7 +305,8 @@ def _fix(args: argparse.Namespace, conn) -> int:
 
 def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
     from arc_top.checks.fixplan import PlanError
-    from arc_top.fixes.session import Fixer
+    from arc_top.checks.remedy_credentials import NeedsInput
+    from arc_top.fixes.session import Fixer, Refused
     from arc_top.kube.remedy import WriteError
 
     out = Output(args.output)
@@ -254,12 +323,21 @@ def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
             return fail(f"the checks did not run ({why})")
         near = _near(args, findings)
         return fail(f"no {args.code} finding for {_where(args)} (findings there: {', '.join(near) or 'none'})")
-    fixer = Fixer.for_connection(conn, read_only=bool(getattr(args, "read_only", False)))
+    fixer = Fixer.for_connection(conn, read_only=bool(getattr(args, "read_only", False)),
+                                 github_timeout=args.github_timeout)
     result = Result({"command": "fix", "context": conn.context, "server": conn.server,
                      "read_only": fixer.read_only, "finding": finding_json(finding), "plan": None,
                      "dry_run": None, "outcome": None, "message": "", "audit_id": None, "verification": None})
     try:
-        plan = fixer.plan(finding, findings)
+        try:
+            plan = fixer.plan(finding, findings)
+        except NeedsInput as asked:
+            pasted = read_credential(args, asked.fields)
+            if isinstance(pasted, str):
+                return fail(f"cannot fix {finding.code} on {_where(args)}: {asked}: {pasted}")
+            if not out.json:
+                out.line("Checking the new credential with GitHub (nothing is written unless it passes)…")
+            plan = fixer.plan(finding, findings, pasted=pasted)
         try:
             plan.variant(args.variant)
         except KeyError as exc:
@@ -270,6 +348,8 @@ def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
                                question=f"Apply {preview.variant.name} to {target} on context {conn.context} "
                                         f"({conn.server})?")
     except PlanError as exc:
+        return fail(f"cannot fix {finding.code} on {_where(args)}: {exc}")
+    except Refused as exc:
         return fail(f"cannot fix {finding.code} on {_where(args)}: {exc}")
     except WriteError as exc:
         return fail(f"cannot plan {finding.code}: {exc.message}")

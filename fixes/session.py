@@ -18,11 +18,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from arc_top.checks import remedies
+from arc_top.checks import remedies, remedy_kit
 from arc_top.checks.finding import Finding
 from arc_top.checks.fixplan import (
     Facts,
     FixPlan,
+    Pasted,
     PatchFailed,
     PlanError,
     Variant,
@@ -33,7 +34,9 @@ from arc_top.checks.fixplan import (
     masked_object,
     predicted,
 )
+from arc_top.checks.remedy_credentials import ROTATION_CODES
 from arc_top.fixes.audit import AuditLog, new_id
+from arc_top.fixes.rotation import NotAccepted, probe_pasted
 from arc_top.kube import remedy
 from arc_top.kube.operations import CREATE, DELETE, PATCH, Operation, Target
 
@@ -57,8 +60,9 @@ class Stale(Exception):
 @dataclass
 class Step:
     op: Operation
-    before: dict | None               # the live object the write was planned against
-    after: dict | None                # the server's dry-run answer, else the local prediction (None: deleted)
+    # (not in the repr: a Secret's values would be, and a repr ends up in logs and crash files)
+    before: dict | None = field(repr=False)   # the live object the write was planned against
+    after: dict | None = field(repr=False)    # the server's dry-run answer, else the local prediction (None: deleted)
     diff: list[str]
     verdict: str = ""                 # "accepted", "rejected: <server message>", "" (not dry-run)
 
@@ -192,17 +196,27 @@ def _stages(steps: Sequence[Step]) -> list[tuple[str, list[Operation]]]:
 
 class Fixer:
     def __init__(self, api_client, *, context: str = "", server: str = "", read_only: bool = False,
-                 audit: AuditLog | None = None) -> None:
+                 audit: AuditLog | None = None, github_timeout: float = 5.0,
+                 github_ca: bytes | str | None = None) -> None:
         self.api = api_client
         self.context = context
         self.server = server
         self.read_only = read_only
         self.audit = audit or AuditLog()
         self.applied: list[Applied] = []       # this session's fixes, for `u`
+        self.github_timeout = github_timeout   # for probing a rotated credential before it is written
+        self.github_ca = github_ca
 
     @classmethod
-    def for_connection(cls, conn, read_only: bool = False, audit: AuditLog | None = None) -> Fixer:
-        return cls(conn.api_client, context=conn.context, server=conn.server, read_only=read_only, audit=audit)
+    def for_connection(cls, conn, read_only: bool = False, audit: AuditLog | None = None, *,
+                       github_timeout: float = 5.0, github_ca: bytes | str | None = None) -> Fixer:
+        return cls(conn.api_client, context=conn.context, server=conn.server, read_only=read_only, audit=audit,
+                   github_timeout=github_timeout, github_ca=github_ca)
+
+    @staticmethod
+    def needs_input(finding: Finding) -> bool:
+        """The fix of `finding` needs new secret values from the operator (a rotated credential)."""
+        return finding.code in ROTATION_CODES
 
     # ---- planning ---------------------------------------------------------------------------------------------
     def facts(self, finding: Finding, findings: Sequence[Finding] = ()) -> Facts:
@@ -222,14 +236,14 @@ class Fixer:
                     f"actions.github.com/scale-set-namespace={ars.namespace}")
         facts = Facts(target, scale_set, findings=tuple(findings))
         if need.listener_pods:
-            facts.listener_pods = remedy.list_objects(self.api, remedies.pod_target("", ""),
+            facts.listener_pods = remedy.list_objects(self.api, remedy_kit.pod_target("", ""),
                                                       f"{LISTENER_SELECTOR},{selector}")
         if need.listeners:
-            facts.listeners = [x for x in remedy.list_objects(self.api, remedies.listener_target("", ""))
+            facts.listeners = [x for x in remedy.list_objects(self.api, remedy_kit.listener_target("", ""))
                                if (x.get("spec") or {}).get("autoscalingRunnerSetName") == ars.name
                                and (x.get("spec") or {}).get("autoscalingRunnerSetNamespace") == ars.namespace]
         if need.runners:
-            facts.runners = remedy.list_objects(self.api, remedies.runner_target(ars.namespace, ""),
+            facts.runners = remedy.list_objects(self.api, remedy_kit.runner_target(ars.namespace, ""),
                                                 f"actions.github.com/scale-set-name={ars.name}")
         for listing in need.lists:
             try:
@@ -239,11 +253,22 @@ class Fixer:
                 facts.unreadable[listing.key] = exc.message
         return facts
 
-    def plan(self, finding: Finding, findings: Sequence[Finding] = ()) -> FixPlan:
-        """The plan for `finding` from the live objects (raises PlanError, or the kube.remedy errors)."""
+    def plan(self, finding: Finding, findings: Sequence[Finding] = (), pasted: Pasted | None = None) -> FixPlan:
+        """The plan for `finding` from the live objects (raises PlanError, or the kube.remedy errors). `pasted`:
+        new secret values the operator typed — probed with GitHub first (once), Refused when they do not pass;
+        a rotation without them raises remedy_credentials.NeedsInput naming what to ask for."""
         facts = self.facts(finding, findings)
+        if pasted is not None:
+            facts.pasted = pasted
+            if not pasted.verdict and finding.code in ROTATION_CODES:
+                try:
+                    pasted.verdict = probe_pasted(self.api, facts, pasted, timeout=self.github_timeout,
+                                                  extra_ca=self.github_ca)
+                except NotAccepted as exc:
+                    raise Refused(str(exc)) from None
         plan = remedies.plan(finding, facts)
-        return dataclasses.replace(plan, findings=tuple(findings), objects=_by_path(facts.objects()))
+        return dataclasses.replace(plan, findings=tuple(findings), objects=_by_path(facts.objects()),
+                                   pasted=pasted)
 
     def preview(self, plan: FixPlan, variant: str | None = None, findings: Sequence[Finding] = ()) -> Preview:
         """Access review and server-side dry-run of every write of `variant` (none of it when read-only)."""
@@ -252,7 +277,7 @@ class Fixer:
         findings = tuple(findings) or plan.findings
 
         def replan() -> tuple[FixPlan, Variant]:
-            fresh = self.plan(finding, findings)
+            fresh = self.plan(finding, findings, plan.pasted)
             return fresh, fresh.variant(name)
         return self._preview(plan, plan.variant(name), replan)
 
@@ -494,10 +519,10 @@ class Fixer:
                                  resource_version=rv, secret=rev.secret, note=f"undo fix {fix_id}"))
         if not ops:
             raise Refused(f"fix {fix_id}: what it created is gone already; nothing to undo")
-        kubectl = tuple(remedies.kubectl_patch(op.target, [o for o in op.patch
+        kubectl = tuple(remedy_kit.kubectl_patch(op.target, [o for o in op.patch
                                                            if o["path"] != "/metadata/resourceVersion"])
                         for op in ops if not op.secret and op.verb == PATCH)
-        kubectl += tuple(remedies.kubectl_delete([op for op in ops if op.verb == DELETE]))
+        kubectl += tuple(remedy_kit.kubectl_delete([op for op in ops if op.verb == DELETE]))
         variant = Variant("undo", f"undo fix {fix_id} ({code}): restore the fields it changed", tuple(ops),
                           kubectl=kubectl,
                           helm="# if the fix's values snippet went into the chart's values, take it out again too\n")
@@ -549,7 +574,7 @@ def _by_path(objects: list[dict]) -> dict[str, dict]:
     for obj in objects:
         meta = obj.get("metadata") or {}
         kind, version = str(obj.get("kind", "")), str(obj.get("apiVersion", ""))
-        plural = remedies.PLURALS.get(kind)
+        plural = remedy_kit.PLURALS.get(kind)
         if plural and meta.get("name"):
             out[Target(version, kind, plural, str(meta.get("namespace") or ""), str(meta["name"])).path()] = obj
     return out

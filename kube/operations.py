@@ -72,6 +72,15 @@ class Operation:
     step: str = ""              # the step of a multi-step fix it belongs to ("replace the stuck runners")
     extra: dict = field(default_factory=dict, compare=False)
 
+    def __repr__(self) -> str:
+        """As the dataclass would, except that an operation on secret values shows none of them (a repr ends up in
+        logs, crash files and test failures)."""
+        patch = f"<{len(self.patch)} ops: secret values not shown>" if self.secret else repr(self.patch)
+        body = "<secret object not shown>" if self.secret and self.body is not None else repr(self.body)
+        return (f"Operation(verb={self.verb!r}, target={self.target!r}, patch={patch}, body={body}, uid={self.uid!r}, "
+                f"resource_version={self.resource_version!r}, secret={self.secret!r}, note={self.note!r}, "
+                f"step={self.step!r})")
+
     def headline(self) -> str:
         """`patch AutoscalingRunnerSet arc-runners/arc-runner-set`."""
         return f"{self.verb} {self.target.label()}"

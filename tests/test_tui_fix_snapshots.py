@@ -137,3 +137,18 @@ def test_two_step_fix_applying_progress_80x24(snap_compare):
         screen._show()
         await pilot.pause()
     assert snap_compare(incident_app(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_credential_dialog_80x24(snap_compare):
+    """The rotated token's dialog over the fix screen: the label says it is checked with GitHub first; what is typed
+    shows as ••• only."""
+    from arc_top.tui.screens.fix_credential import CredentialScreen
+
+    async def run_before(pilot) -> None:
+        await open_fix(fix_preview())(pilot)
+        await pilot.app.push_screen(CredentialScreen(("github_token",), "Secret arc-runners/expired-token"))
+        await pilot.pause()
+        for ch in "ghp_notshown":
+            await pilot.press(ch)
+        await pilot.pause()
+    assert snap_compare(incident_app(), terminal_size=(80, 24), run_before=run_before)

@@ -266,7 +266,8 @@ class ArcTopApp(App):
                 return None
             from arc_top.fixes.session import Fixer
 
-            fixer = Fixer.for_connection(connection_of(self.monitor), read_only=self.read_only)
+            fixer = Fixer.for_connection(connection_of(self.monitor), read_only=self.read_only,
+                                         github_timeout=self.github_timeout)
             self.set_fix_session(FixSession(fixer, self.verify_wait))
         return self._fix_session
 

@@ -110,6 +110,13 @@ class FixScreen(Screen):
             super().__init__()
             self.generation, self.preview = generation, preview
 
+    class NeedsCredential(Message, bubble=False):
+        """The plan needs the new credential (`fields`: what to ask for)."""
+
+        def __init__(self, generation: int, fields: tuple[str, ...], where: str) -> None:
+            super().__init__()
+            self.generation, self.fields, self.where = generation, fields, where
+
     class Failed(Message, bubble=False):
         def __init__(self, generation: int, error: str) -> None:
             super().__init__()
@@ -151,6 +158,7 @@ class FixScreen(Screen):
         self.applied = None
         self.watch: Watch | None = None
         self.progress: dict[int, str] = {}      # write index → sending | done | failed, while applying
+        self.pasted = None                      # a rotated credential typed for this finding (checks.fixplan.Pasted)
         self._generation = 0
         self.palette = Palette()
 
@@ -254,21 +262,48 @@ class FixScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fix-preview")
     def _prepare(self, generation: int, finding, context: tuple, variant: str | None, plan) -> None:
+        from arc_top.checks.remedy_credentials import NeedsInput
+        from arc_top.fixes.session import Refused
+
         fixer = self.session.fixer
         try:
             if self.undo_of is not None:
                 preview = fixer.undo_preview(self.undo_of)
             else:
                 if plan is None:
-                    plan = fixer.plan(finding, context)
+                    plan = fixer.plan(finding, context, pasted=self.pasted)
                     self.post_message(self.Planned(generation, plan))
                 if variant and variant not in {v.name for v in plan.variants}:
                     variant = None               # the new plan does not offer it (any more): its default
                 preview = fixer.preview(plan, variant, context)
+        except NeedsInput as exc:
+            self.post_message(self.NeedsCredential(generation, exc.fields, str(exc)))
+            return
         except Exception as exc:  # PlanError, Refused, kube.remedy.WriteError (.message), anything else: one line
+            if self.pasted is not None and isinstance(exc, Refused):
+                self.pasted = None                # refused by its probe: r asks again
             self.post_message(self.Failed(generation, _error_line(exc)))
             return
         self.post_message(self.Previewed(generation, preview))
+
+    def on_fix_screen_needs_credential(self, message: NeedsCredential) -> None:
+        if message.generation != self._generation:
+            return
+        self.phase, self.error = FAILED, f"{message.where}: r asks for it again"
+        self._show()
+        from arc_top.tui.screens.fix_credential import CredentialScreen
+
+        self.app.push_screen(CredentialScreen(message.fields, self.plan_target_label()), self._credential_given)
+
+    def _credential_given(self, pasted) -> None:
+        if pasted is None:
+            return                                # cancelled: the screen says how to ask again
+        self.pasted = pasted
+        self._prepare_next()
+
+    def plan_target_label(self) -> str:
+        s = self.finding.subject
+        return f"{s.kind} {s.namespace}/{s.name}" if s.namespace else f"{s.kind} {s.name}"
 
     def on_fix_screen_planned(self, message: Planned) -> None:
         if message.generation == self._generation:
@@ -423,6 +458,7 @@ class FixScreen(Screen):
     def action_finding(self, step: int) -> None:
         self.index = (self.index + step) % len(self.findings)
         self.preview, self.variant, self.note, self.applied, self.watch = None, None, None, None, None
+        self.pasted = None
         self._prepare_next()
 
     def action_replan_quietly(self) -> None:

@@ -48,7 +48,9 @@ def status_text(screen, palette: Palette = DEFAULT_PALETTE, now: float | None = 
     verification — from the screen's state (phase, preview, note, applied, watch)."""
     p = palette
     out: list[Text] = []
-    if screen.phase == PLANNING:
+    if screen.phase == PLANNING and getattr(screen, "pasted", None) is not None:
+        out.append(line(INFO, "checking the new credential with GitHub… (nothing is written unless it passes)", p))
+    elif screen.phase == PLANNING:
         out.append(line(INFO, "planning… (reading the live objects)", p))
     elif screen.phase == PREVIEWING:
         out.append(line(INFO, "reading the live objects… (read-only: no dry-run)" if screen.read_only

@@ -1,0 +1,131 @@
+"""Rotating a credential (ARC104–ARC107) on the `bad-credentials` sandbox, through the real Fixer: the plan asks
+for the new token; a pasted token that GitHub refuses (revoked) or that lacks the scope the scale set's level needs
+is refused before any request that writes (no dry-run, no access review either), with the probe's reason; a good
+one is probed, written, the listener restarted, and the finding clears. The pasted value never appears in the
+diff, the kubectl equivalent, the plan's or Facts' repr, the audit file or the log records; undo (in the same
+session) writes the old value back."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+
+import pytest
+from kubernetes import client
+
+from arc_top.checks.fixplan import Pasted
+from arc_top.checks.remedy_credentials import NeedsInput
+from arc_top.fixes.session import Refused, op_json
+from arc_top.sandbox.run import start_sandbox
+from tests.conftest import api_client
+from tests.fix_fixtures import diagnosed
+
+NS = "arc-runners"
+
+
+@pytest.fixture()
+def creds(tmp_path):
+    with diagnosed("bad-credentials", tmp_path) as running:
+        yield running
+
+
+def secret_token(sb, name: str) -> str:
+    secret = client.CoreV1Api(api_client(sb)).read_namespaced_secret(name, NS)
+    return base64.b64decode(secret.data["github_token"]).decode()
+
+
+def test_a_refused_or_under_scoped_token_is_never_written_and_a_good_one_clears_arc104(creds, tmp_path, caplog):
+    sb, diag = creds
+    f = diag.find("ARC104", f"{NS}/expired-token-set")
+    assert f.subject.kind == "Secret" and f.subject.name == "expired-token"
+    fixer = diag.fixer(tmp_path)
+    with pytest.raises(NeedsInput) as asked:
+        fixer.plan(f, diag.latest()[0])
+    assert asked.value.fields == ("github_token",)
+
+    revoked, under_scoped = secret_token(sb, "revoked-token"), secret_token(sb, "missing-scope-token")
+    good, old = secret_token(sb, "arc-github-token"), secret_token(sb, "expired-token")
+    for bad, why in ((revoked, "401"), (under_scoped, "admin:org")):
+        mark = sb.mark()
+        with pytest.raises(Refused) as refused:
+            fixer.plan(f, diag.latest()[0], pasted=Pasted({"github_token": bad}))
+        assert "nothing was written" in str(refused.value) and why in str(refused.value), str(refused.value)
+        assert bad not in str(refused.value)
+        assert sb.mutating_since(mark) == []                       # not a dry-run, not an access review
+    assert secret_token(sb, "expired-token") == old
+
+    with caplog.at_level(logging.DEBUG):
+        plan = fixer.plan(f, diag.latest()[0], pasted=Pasted({"github_token": good}))
+        preview = fixer.preview(plan)
+        assert preview.dry_run_verdict == "dry-run: accepted", preview.dry_run_verdict
+        assert [label for label, _ops in preview.variant.stages()] == ["write the new credential",
+                                                                      "restart the listener"]
+        assert secret_token(sb, "expired-token") == old            # the dry-run wrote nothing
+        applied = fixer.apply(preview)
+    assert applied.outcome == "applied", applied.message()
+    assert secret_token(sb, "expired-token") == good
+    shown = "\n".join([*preview.diff_lines(), *preview.variant.kubectl, preview.variant.summary, repr(plan),
+                       repr(preview), json.dumps([op_json(s.op) for s in preview.steps]), applied.message(),
+                       *plan.notes, (tmp_path / "audit.jsonl").read_text(), caplog.text])
+    for value in (good, old, base64.b64encode(good.encode()).decode(), base64.b64encode(old.encode()).decode()):
+        assert value not in shown
+    assert good[:4] + "…" + good[-4:] in preview.variant.summary    # the masked form, so the operator can tell
+    diag.cleared(f, applied.at)
+
+    undo = fixer.undo_preview(applied)
+    assert fixer.apply(undo).outcome == "applied"
+    assert secret_token(sb, "expired-token") == old
+
+
+def test_a_pasted_value_never_shows_in_repr_or_pickle():
+    import pickle
+
+    value = "ghp_" + "s3cr3t" * 6
+    pasted = Pasted({"github_token": value})
+    assert value not in repr(pasted) and value not in str(pasted) and "ghp_…" in repr(pasted)
+    with pytest.raises(TypeError):
+        pickle.dumps(pasted)
+
+
+# ---- arc-top fix, as a runbook runs it ----------------------------------------------------------------------
+def _arc_top(sb, state, *args: str, stdin: str = ""):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XDG_STATE_HOME=str(state), NO_COLOR="1")
+    argv = [sys.executable, "-m", "arc_top.cli.main", "fix", *args, "--kubeconfig", sb.kubeconfig_path]
+    proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=240, env=env)
+    return argv, proc
+
+
+def test_the_cli_reads_the_token_from_stdin_refuses_a_revoked_one_and_never_prints_either(tmp_path):
+    sb = start_sandbox("bad-credentials", kubeconfig_path=str(tmp_path / "cli.kubeconfig"), speed=4.0)
+    try:
+        good, revoked = secret_token(sb, "arc-github-token"), secret_token(sb, "revoked-token")
+        old = secret_token(sb, "expired-token")
+        target = ("ARC104", "--target", "secret/arc-runners/expired-token")
+
+        argv, proc = _arc_top(sb, tmp_path, *target, "--yes", "--no-wait")              # no terminal, no input
+        assert proc.returncode == 2 and "--token-stdin" in proc.stderr, proc.stderr
+
+        mark = sb.mark()
+        argv, proc = _arc_top(sb, tmp_path, *target, "--token-stdin", "--yes", "--no-wait", stdin=revoked + "\n")
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "401" in proc.stderr, proc.stderr
+        assert "nothing was written" in proc.stderr and sb.mutating_since(mark) == []
+        assert secret_token(sb, "expired-token") == old
+
+        argv, proc = _arc_top(sb, tmp_path, *target, "--token-stdin", "--yes", "--no-wait", "-o", "json",
+                              stdin=good + "\n")
+        assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr)
+        doc = json.loads(proc.stdout)
+        assert doc["outcome"] == "applied" and [s["step"] for s in doc["steps"]] == [
+            "write the new credential", "restart the listener"]
+        assert secret_token(sb, "expired-token") == good
+        audit = (tmp_path / "arc-top" / "audit.jsonl").read_text()
+        for value in (good, revoked, old, base64.b64encode(good.encode()).decode()):
+            assert value not in proc.stdout + proc.stderr + audit
+            assert all(value not in arg for arg in argv)                        # never a process argument
+    finally:
+        sb.stop()
