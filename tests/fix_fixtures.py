@@ -4,6 +4,7 @@ writes over HTTPS through the official client."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -77,3 +78,19 @@ class Diagnosis:
     def stop(self) -> None:
         self.loop.stop()
         self.monitor.stop()
+
+
+@contextlib.contextmanager
+def diagnosed(scenario: str, tmp_path, speed: float = 4.0):
+    """A sandbox of `scenario` with a Diagnosis on it, both stopped afterwards: (sandbox, diagnosis)."""
+    from arc_top.sandbox.run import start_sandbox
+
+    sb = start_sandbox(scenario, kubeconfig_path=str(tmp_path / f"{scenario}.kubeconfig"), speed=speed)
+    try:
+        diag = Diagnosis(sb)
+        try:
+            yield sb, diag
+        finally:
+            diag.stop()
+    finally:
+        sb.stop()

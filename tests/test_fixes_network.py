@@ -18,9 +18,8 @@ from arc_top.checks.fixplan import Facts, PlanError
 from arc_top.checks.remedies import needs as remedy_needs
 from arc_top.checks.remedies import plan as make_plan
 from arc_top.checks.remedy_network import ALL_POLICIES, kubectl_apply, policies_key, spaces
-from arc_top.sandbox.run import start_sandbox
 from tests.conftest import api_client
-from tests.fix_fixtures import Diagnosis
+from tests.fix_fixtures import diagnosed
 from tests.waiting import wait_for
 
 GROUP, VERSION = "actions.github.com", "v1alpha1"
@@ -33,11 +32,8 @@ L_NAME, L_NS, L_COMP = ("actions.github.com/scale-set-name", "actions.github.com
 
 @pytest.fixture()
 def network_policy(tmp_path):
-    sb = start_sandbox("network-policy", kubeconfig_path=str(tmp_path / "sb.kubeconfig"), speed=4.0)
-    diag = Diagnosis(sb)
-    yield sb, diag
-    diag.stop()
-    sb.stop()
+    with diagnosed("network-policy", tmp_path) as running:
+        yield running
 
 
 def policies(sb, ns: str) -> dict[str, dict]:

@@ -20,9 +20,8 @@ from arc_top.checks.fixplan import Facts, PlanError, apply_patch
 from arc_top.checks.remedies import plan as make_plan
 from arc_top.checks.remedy_rbac import ACCOUNT_STEP, BIND_STEP, ROLE_STEP
 from arc_top.kube.operations import CREATE, PATCH
-from arc_top.sandbox.run import start_sandbox
 from tests.conftest import api_client
-from tests.fix_fixtures import Diagnosis
+from tests.fix_fixtures import diagnosed
 from tests.waiting import wait_for
 
 NS, SET, SA = "team-a", "team-a-custom-sa", "ci-runner"
@@ -43,11 +42,8 @@ CHART_RULES = [
 # ---- the rehearsal ------------------------------------------------------------------------------------------
 @pytest.fixture()
 def incident(tmp_path):
-    sb = start_sandbox("incident", kubeconfig_path=str(tmp_path / "sb.kubeconfig"), speed=4.0)
-    diag = Diagnosis(sb)
-    yield sb, diag
-    diag.stop()
-    sb.stop()
+    with diagnosed("incident", tmp_path) as running:
+        yield running
 
 
 def rbac_names(sb) -> tuple[set[str], set[str]]:

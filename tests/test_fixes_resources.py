@@ -16,9 +16,8 @@ from arc_top.checks.finding import ERROR, WARNING, Finding, Subject
 from arc_top.checks.fixplan import Facts, PatchFailed, PlanError, apply_patch, inverse_patch
 from arc_top.checks.remedies import plan as make_plan
 from arc_top.checks.remedy_resources import PRESETS, quantity, resource_ops
-from arc_top.sandbox.run import start_sandbox
 from tests.conftest import api_client
-from tests.fix_fixtures import Diagnosis
+from tests.fix_fixtures import diagnosed
 from tests.waiting import wait_for
 
 GROUP, VERSION = "actions.github.com", "v1alpha1"
@@ -229,11 +228,8 @@ def test_quantities():
 # ---- rehearsed in the sandbox --------------------------------------------------------------------------------------
 @pytest.fixture()
 def kube_permissions(tmp_path):
-    sb = start_sandbox("kube-permissions", kubeconfig_path=str(tmp_path / "sb.kubeconfig"), speed=4.0)
-    diag = Diagnosis(sb)
-    yield sb, diag
-    diag.stop()
-    sb.stop()
+    with diagnosed("kube-permissions", tmp_path) as running:
+        yield running
 
 
 def _custom(sb):

@@ -19,9 +19,8 @@ from arc_top.checks.remedy_storage import GUIDANCE, REPLACE_STEP, REPLACE_STUCK,
 from arc_top.fixes.audit import AuditLog
 from arc_top.fixes.session import Fixer
 from arc_top.kube.config import connect
-from arc_top.sandbox.run import start_sandbox
 from tests.conftest import api_client
-from tests.fix_fixtures import Diagnosis
+from tests.fix_fixtures import diagnosed
 from tests.waiting import wait_for
 
 GROUP, VERSION = "actions.github.com", "v1alpha1"
@@ -31,11 +30,8 @@ WORK = "/spec/template/spec/volumes"
 
 @pytest.fixture()
 def pvc_pending(tmp_path):
-    sb = start_sandbox("pvc-pending", kubeconfig_path=str(tmp_path / "sb.kubeconfig"), speed=4.0)
-    diag = Diagnosis(sb)
-    yield sb, diag
-    diag.stop()
-    sb.stop()
+    with diagnosed("pvc-pending", tmp_path) as running:
+        yield running
 
 
 def read_ars(sb) -> dict:

@@ -67,15 +67,16 @@ async def found(pilot, code: str, scale_set: str, timeout: float = 60):
 
 
 async def open_fix(pilot, finding) -> FixScreen:
-    """`5`, the cursor on the finding's row, `f`."""
+    """`5`, the cursor on the finding's row, `f`: the fix screen (a dialog it opens may be over it already)."""
     app = pilot.app
     await pilot.press("5")
     findings = app.main_screen.panel("findings").table
     await until(pilot, lambda: findings.has_row(finding_key(finding)), what="the finding's row")
     assert findings.select_key(finding_key(finding))
     await pilot.press("f")
-    await until(pilot, lambda: isinstance(app.screen, FixScreen), timeout=10, what="the fix screen")
-    return app.screen
+    await until(pilot, lambda: any(isinstance(s, FixScreen) for s in app.screen_stack), timeout=10,
+                what="the fix screen")
+    return next(s for s in app.screen_stack if isinstance(s, FixScreen))
 
 
 async def settled(pilot, screen: FixScreen) -> str:
