@@ -82,10 +82,10 @@ class Preview:
 
     @property
     def dry_run_verdict(self) -> str:
-        if not self.steps:
-            return "dry-run: nothing to send (guidance only)"
         if self.read_only:
             return "dry-run: not sent (read-only)"
+        if not self.steps:
+            return "dry-run: nothing to send (guidance only)"
         if self.denied:
             return f"dry-run: not sent ({self.denied})"
         if self.rejected:
@@ -257,6 +257,9 @@ class Fixer:
         """The plan for `finding` from the live objects (raises PlanError, or the kube.remedy errors). `pasted`:
         new secret values the operator typed — probed with GitHub first (once), Refused when they do not pass;
         a rotation without them raises remedy_credentials.NeedsInput naming what to ask for."""
+        if self.read_only and pasted is None and finding.code in ROTATION_CODES:
+            raise Refused("read-only: rotating the credential would write it, so arc-top does not ask for it "
+                          "(--read-only)")
         facts = self.facts(finding, findings)
         if pasted is not None:
             facts.pasted = pasted

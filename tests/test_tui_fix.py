@@ -182,10 +182,7 @@ async def test_read_only_sends_no_mutating_request(incident, audit_home):
             text = await settled(pilot, screen)
             if screen.phase == "ready":
                 opened.add(finding.code)
-                if screen.preview.variant.guidance:      # ARC602 and kin: nothing to send in any mode
-                    assert "dry-run: nothing to send (guidance only)" in text
-                else:
-                    assert "dry-run: not sent (read-only)" in text
+                assert "dry-run: not sent (read-only)" in text
                 assert "read-only: arc-top sends no write" in text
                 assert "kubectl" in text
                 await pilot.press("enter")                    # does nothing but say so
