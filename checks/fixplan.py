@@ -308,6 +308,8 @@ def diff(before: dict | None, after: dict | None, op: Operation, context: int = 
     secret = op.secret
     a = masked_object(before, secret)
     b = masked_object(after, secret) if after is not None else {}
+    if op.verb == CREATE and isinstance(b.get("metadata"), dict):     # a dry-run's throwaway uid and timestamp
+        b["metadata"] = {k: v for k, v in b["metadata"].items() if k not in ("uid", "creationTimestamp")}
     if op.verb == DELETE and a:
         a = {"apiVersion": a.get("apiVersion"), "kind": a.get("kind"),
              "metadata": {k: v for k, v in (a.get("metadata") or {}).items()

@@ -19,19 +19,12 @@ import time
 
 from arc_top.cli.cluster import LiveChecks, add_connection_flags
 from arc_top.cli.fix_flow import EXIT_NOT_CLEARED, EXIT_OK, Result, apply_and_report, show_and_decide
+from arc_top.cli.fix_target import codes_near, finding_matches, parse_target, where_text
 from arc_top.cli.fix_view import Output, finding_json, print_json, safe
 from arc_top.cli.monitor_cmd import add_github_flags, add_read_only_flag, connect_checked, fail
 
 SETTLE_S = 20.0            # log-based findings (ARC502, ARC403) show after a few check runs
 FIRST_RUN_GRACE_S = 60.0   # beyond --settle: how long to wait for the first check run at all
-KINDS = {
-    "AutoscalingRunnerSet": ("ars", "autoscalingrunnerset", "autoscalingrunnersets",
-                             "autoscalingrunnersets.actions.github.com"),
-    "EphemeralRunner": ("er", "ephemeralrunner", "ephemeralrunners", "ephemeralrunners.actions.github.com"),
-    "Pod": ("po", "pod", "pods"),
-    "Secret": ("secret", "secrets"),
-    "Namespace": ("ns", "namespace", "namespaces"),
-}
 _CONNECTION_FLAGS = {"kubeconfig": "--kubeconfig", "context": "--context", "namespaces": "--namespace",
                      "all_namespaces": "--all-namespaces"}
 
@@ -58,7 +51,12 @@ def add_parser(sub) -> None:
     wait.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
                       help="after the apply, watch this long for the finding to clear (default: 60)")
     wait.add_argument("--no-wait", action="store_true", help="do not wait for the finding to clear")
-    p.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format (default: text)")
+    p.add_argument("-o", "--output", choices=("text", "json", "patch", "yaml"), default="text",
+                   help="output format (default: text); with --from also patch (kubectl commands) or yaml (the "
+                        "objects after the fix)")
+    p.add_argument("--from", dest="files", nargs="+", metavar="FILE",
+                   help="plan from saved 'kubectl get … -o yaml|json' output or an arc-top dump, without a cluster "
+                        "('-' = standard input); nothing is sent anywhere")
     p.add_argument("--list", action="store_true", help="list the codes arc-top can fix, their fixes and variants")
     new = p.add_argument_group("a rotated credential (ARC104–ARC107): never a value on the command line; without "
                                "these, a terminal asks (nothing is echoed)")
@@ -96,30 +94,13 @@ def list_fixes(output: str) -> int:
 
 
 # ---- which finding ----------------------------------------------------------------------------------------------
-def parse_target(text: str) -> tuple[str, str, str] | str:
-    """`KIND/NAMESPACE/NAME` → (Kind, namespace, name); `namespace/NAME` and `namespace//NAME` → ("Namespace", "",
-    NAME). A one-line problem otherwise."""
-    parts = text.split("/")
-    kind = next((k for k, names in KINDS.items() if parts[0].lower() in names), None)
-    if kind is None:
-        return (f"--target {text}: unknown kind {parts[0]!r}; use ars, er, pod, secret or namespace "
-                "(KIND/NAMESPACE/NAME)")
-    if kind == "Namespace":
-        if len(parts) == 2 and parts[1]:
-            return kind, "", parts[1]
-        if len(parts) == 3 and not parts[1] and parts[2]:
-            return kind, "", parts[2]
-        return f"--target {text}: a namespace is namespace/NAME"
-    if len(parts) != 3 or not parts[1] or not parts[2]:
-        return f"--target {text}: give KIND/NAMESPACE/NAME, e.g. {parts[0]}/arc-runners/NAME"
-    return kind, parts[1], parts[2]
-
-
 def _usage_problem(args: argparse.Namespace) -> str:
     from arc_top.checks import remedies
     from arc_top.checks.catalogue import CODES
 
     given = ", ".join(flag for dest, flag in _CONNECTION_FLAGS.items() if getattr(args, dest, None))
+    if args.files and (given or args.demo):
+        return f"--from plans from the files: it takes no {given or '--demo'}"
     if args.demo and given:
         return f"--demo fixes the embedded sandbox: it takes no {given}"
     if args.scenario and not args.demo:
@@ -154,33 +135,6 @@ def _usage_problem(args: argparse.Namespace) -> str:
     return ""
 
 
-def _matches(args: argparse.Namespace, f) -> bool:
-    if f.code != args.code:
-        return False
-    if args.scale_set:
-        return f.scale_set == args.scale_set
-    kind, ns, name = args.subject
-    s = f.subject
-    return s.kind == kind and s.name == name and (s.namespace == ns or kind == "Namespace")
-
-
-def _where(args: argparse.Namespace) -> str:
-    if args.scale_set:
-        return args.scale_set
-    kind, ns, name = args.subject
-    return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
-
-
-def _near(args: argparse.Namespace, findings) -> list[str]:
-    """The codes found where the user pointed (the scale set, or the object and its scale set)."""
-    if args.scale_set:
-        near = [f for f in findings if f.scale_set == args.scale_set]
-    else:
-        kind, ns, name = args.subject
-        near = [f for f in findings if f.subject.name == name and f.subject.kind == kind]
-    return sorted({f.code for f in near})
-
-
 def _find(live: LiveChecks, args: argparse.Namespace):
     """(finding, all findings) once a check run shows it; (None, the last run's findings) after --settle."""
     start = time.monotonic()
@@ -195,7 +149,7 @@ def _find(live: LiveChecks, args: argparse.Namespace):
         if run is None or run.error:
             continue
         findings = run.findings
-        hits = sorted((f for f in findings if _matches(args, f)), key=lambda f: f.sort_key())
+        hits = sorted((f for f in findings if finding_matches(args, f)), key=lambda f: f.sort_key())
         if hits:
             return hits[0], findings
 
@@ -280,6 +234,12 @@ def run_fix(args: argparse.Namespace) -> int:
     problem = _usage_problem(args)
     if problem:
         return fail(problem)
+    if args.files:
+        from arc_top.cli.fix_saved import fix_from_files
+
+        return fix_from_files(args)
+    if args.output in ("patch", "yaml"):
+        return fail(f"-o {args.output} needs --from FILE (against a cluster, use --dry-run, or -o json)")
     if args.demo:
         return _fix_demo(args)
     _namespaces(args)
@@ -321,8 +281,8 @@ def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
         if live.last is None:
             why = live.errors[-1] if live.errors else "no check run finished"
             return fail(f"the checks did not run ({why})")
-        near = _near(args, findings)
-        return fail(f"no {args.code} finding for {_where(args)} (findings there: {', '.join(near) or 'none'})")
+        near = codes_near(args, findings)
+        return fail(f"no {args.code} finding for {where_text(args)} (findings there: {', '.join(near) or 'none'})")
     fixer = Fixer.for_connection(conn, read_only=bool(getattr(args, "read_only", False)),
                                  github_timeout=args.github_timeout)
     result = Result({"command": "fix", "context": conn.context, "server": conn.server,
@@ -334,7 +294,7 @@ def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
         except NeedsInput as asked:
             pasted = read_credential(args, asked.fields)
             if isinstance(pasted, str):
-                return fail(f"cannot fix {finding.code} on {_where(args)}: {asked}: {pasted}")
+                return fail(f"cannot fix {finding.code} on {where_text(args)}: {asked}: {pasted}")
             if not out.json:
                 out.line("Checking the new credential with GitHub (nothing is written unless it passes)…")
             plan = fixer.plan(finding, findings, pasted=pasted)
@@ -348,9 +308,9 @@ def _fix_live(args: argparse.Namespace, conn, live: LiveChecks) -> int:
                                question=f"Apply {preview.variant.name} to {target} on context {conn.context} "
                                         f"({conn.server})?")
     except PlanError as exc:
-        return fail(f"cannot fix {finding.code} on {_where(args)}: {exc}")
+        return fail(f"cannot fix {finding.code} on {where_text(args)}: {exc}")
     except Refused as exc:
-        return fail(f"cannot fix {finding.code} on {_where(args)}: {exc}")
+        return fail(f"cannot fix {finding.code} on {where_text(args)}: {exc}")
     except WriteError as exc:
         return fail(f"cannot plan {finding.code}: {exc.message}")
     if code is not None:

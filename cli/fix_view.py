@@ -132,7 +132,7 @@ def show_preview(out: Output, preview, title: str, finding=None) -> None:
         out.lines(chosen.kubectl)
     if chosen.helm:
         out.line()
-        out.line("Helm (a live patch is reverted by the next helm upgrade: keep the change in the values):")
+        out.line("Helm values (where the change is kept: see the snippet's first line):")
         out.lines(chosen.helm.rstrip("\n").splitlines())
     out.line()
 

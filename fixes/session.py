@@ -219,16 +219,23 @@ class Fixer:
         return finding.code in ROTATION_CODES
 
     # ---- planning ---------------------------------------------------------------------------------------------
+    def read(self, target: Target) -> dict:
+        """The live object (kube.remedy.Gone when it does not exist). SavedFixer reads saved files instead."""
+        return remedy.read(self.api, target)
+
+    def list_objects(self, target: Target, label_selector: str = "") -> list[dict]:
+        return remedy.list_objects(self.api, target, label_selector)
+
     def facts(self, finding: Finding, findings: Sequence[Finding] = ()) -> Facts:
         need = remedies.needs(finding)
         try:
-            target = remedy.read(self.api, need.target)
+            target = self.read(need.target)
         except remedy.Gone:
             raise PlanError(f"{need.target.label()} no longer exists") from None
         scale_set = None
         if need.scale_set is not None:
             try:
-                scale_set = remedy.read(self.api, need.scale_set)
+                scale_set = self.read(need.scale_set)
             except remedy.Gone:
                 scale_set = None
         ars = need.scale_set or need.target
@@ -236,18 +243,17 @@ class Fixer:
                     f"actions.github.com/scale-set-namespace={ars.namespace}")
         facts = Facts(target, scale_set, findings=tuple(findings))
         if need.listener_pods:
-            facts.listener_pods = remedy.list_objects(self.api, remedy_kit.pod_target("", ""),
-                                                      f"{LISTENER_SELECTOR},{selector}")
+            facts.listener_pods = self.list_objects(remedy_kit.pod_target("", ""), f"{LISTENER_SELECTOR},{selector}")
         if need.listeners:
-            facts.listeners = [x for x in remedy.list_objects(self.api, remedy_kit.listener_target("", ""))
+            facts.listeners = [x for x in self.list_objects(remedy_kit.listener_target("", ""))
                                if (x.get("spec") or {}).get("autoscalingRunnerSetName") == ars.name
                                and (x.get("spec") or {}).get("autoscalingRunnerSetNamespace") == ars.namespace]
         if need.runners:
-            facts.runners = remedy.list_objects(self.api, remedy_kit.runner_target(ars.namespace, ""),
-                                                f"actions.github.com/scale-set-name={ars.name}")
+            facts.runners = self.list_objects(remedy_kit.runner_target(ars.namespace, ""),
+                                              f"actions.github.com/scale-set-name={ars.name}")
         for listing in need.lists:
             try:
-                facts.lists[listing.key] = remedy.list_objects(self.api, listing.target, listing.label_selector)
+                facts.lists[listing.key] = self.list_objects(listing.target, listing.label_selector)
             except (remedy.Forbidden, remedy.Gone) as exc:      # the remedy says what it can do without them
                 facts.lists[listing.key] = []
                 facts.unreadable[listing.key] = exc.message

@@ -56,6 +56,7 @@ class Offline:
     saved_at: float = 0.0            # newest timestamp seen in the objects: about when they were saved
     counts: dict[str, int] = field(default_factory=dict)     # kind key → objects kept
     ignored: dict[str, int] = field(default_factory=dict)    # unknown "group/Kind" → objects skipped
+    raw: list[dict] = field(default_factory=list)            # every object as saved (load_files(keep_raw=True))
 
 
 def _group(api_version: str) -> str:
@@ -287,11 +288,13 @@ class _Builder:
                        controllers_listed=listed)
 
 
-def load_files(paths: Sequence[str]) -> Offline:
-    """Read every file (`-` = standard input, read once); raises OfflineError with one line."""
+def load_files(paths: Sequence[str], keep_raw: bool = False) -> Offline:
+    """Read every file (`-` = standard input, read once); raises OfflineError with one line. `keep_raw`: keep every
+    object as saved too, whatever its kind (`arc-top fix --from` plans from them)."""
     if not paths:
         raise OfflineError("no files given: pass the output of kubectl get … -o yaml")
     builder = _Builder()
+    kept_raw: list[dict] = []
     names: list[str] = []
     stdin_done = False
     total = 0
@@ -306,6 +309,9 @@ def load_files(paths: Sequence[str]) -> Offline:
         try:
             for group, kind, raw in _file_objects(text, name):
                 builder.add(group, kind, raw)
+                if keep_raw and raw:
+                    raw.setdefault("kind", kind)
+                    kept_raw.append(raw)
                 if builder.kept > MAX_OBJECTS:
                     raise OfflineError(f"{name}: the files hold more than {MAX_OBJECTS:,} objects arc-top keeps: "
                                        "check fewer namespaces at once")
@@ -321,7 +327,8 @@ def load_files(paths: Sequence[str]) -> Offline:
     objects = MappingProxyType({k: MappingProxyType(v) for k, v in builder.objects.items()})
     snapshot = Snapshot(objects=objects, kinds=MappingProxyType(kinds), version=1, arc=builder.arc(names))
     return Offline(snapshot=snapshot, files=tuple(names), saved_at=builder.saved_at,
-                   counts={k: len(v) for k, v in builder.objects.items()}, ignored=dict(builder.ignored))
+                   counts={k: len(v) for k, v in builder.objects.items()}, ignored=dict(builder.ignored),
+                   raw=kept_raw)
 
 
 def snapshot_from_files(paths: Sequence[str]) -> Snapshot:
