@@ -348,6 +348,13 @@ def _stuck_runner_names(sb) -> set[str]:
             and claim_of({"spec": {"template": r["spec"]}})["storageClassName"] == "fast-ssd"}
 
 
+def _runner_phases(sb) -> dict[str, tuple]:
+    runners = client.CustomObjectsApi(api_client(sb)).list_namespaced_custom_object(
+        GROUP, VERSION, NS, "ephemeralrunners", label_selector=f"actions.github.com/scale-set-name={SET}")["items"]
+    return {r["metadata"]["name"]: ((r.get("status") or {}).get("phase"), r["metadata"].get("deletionTimestamp"))
+            for r in runners}
+
+
 def test_arc203_after_a_template_fixed_by_hand_replace_stuck_replaces_the_old_runners(pvc_pending, tmp_path):
     sb, diag = pvc_pending
     f = diag.find("ARC203", f"{NS}/{SET}")
@@ -361,17 +368,17 @@ def test_arc203_after_a_template_fixed_by_hand_replace_stuck_replaces_the_old_ru
             [{"op": "test", "path": path, "value": "fast-ssd"}, {"op": "replace", "path": path, "value": "gp3"}],
             _content_type="application/json-patch+json")
         stuck = _stuck_runner_names(sb)
-        assert stuck
+        assert stuck, "no runner made for fast-ssd left"
         plan = fixer.plan(f, diag.latest()[0])
-        assert [v.name for v in plan.variants] == [REPLACE_STUCK, GUIDANCE]
+        assert [v.name for v in plan.variants] == [REPLACE_STUCK, GUIDANCE], (plan.notes, stuck)
         preview = fixer.preview(plan, None)
         assert preview.variant.name == REPLACE_STUCK and preview.dry_run_verdict == "dry-run: accepted", \
             preview.dry_run_verdict
-        assert {op.target.name for op in preview.variant.operations} == stuck
+        assert {op.target.name for op in preview.variant.operations} == stuck, _runner_phases(sb)
         assert _stuck_runner_names(sb) == stuck                          # the dry-run deleted nothing
         applied = fixer.apply(preview)
         assert applied.outcome == "applied", applied.message()
-        assert not _stuck_runner_names(sb)            # deleted by the fix (still paused: not the controller's drain)
+        assert not _stuck_runner_names(sb), _runner_phases(sb)   # deleted by the fix (paused: not the controller)
     wait_for(lambda: healed(sb, applied.at), 90, 0.5, "a new runner Running on a Bound gp3 claim")
     diag.cleared(f, applied.at)
     assert fixer.audit.records()[0]["code"] == "ARC203"
