@@ -4,8 +4,8 @@ Entry point: `run(snapshot, now=..., logs=..., probes=...) -> list[Finding]` (ch
 GitHub credential probe results (`ProbeResult`, checks/credentials.py). The codes, their wording and
 docs links live in checks/catalogue.py (`CODES`); log lines are classified by `checks.logpatterns.match`.
 
-Imports: `kube` (its data types) and `probes` (probe results) only — never fixes, tui, widgets, cli or sandbox
-(tests/test_layers.py)."""
+Imports: `core` (text helpers), `kube` (its data types) and `probes` (probe results) only — never fixes, tui,
+widgets, cli or sandbox (tests/test_layers.py)."""
 
 from arc_top.checks.catalogue import CODES, Code
 from arc_top.checks.credentials import ProbeProblem, ProbeResult, results_by_scale_set

@@ -2,4 +2,4 @@
 apply (kube.remedy) → audit → verify, and undo. Above checks/ and kube/ (it uses both), below tui/ and cli/
 (both use it); it imports neither, nor textual.
 
-Imports: `kube`, `probes`, `checks` only (tests/test_layers.py)."""
+Imports: `core`, `kube`, `probes`, `checks` only (tests/test_layers.py)."""

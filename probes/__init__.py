@@ -7,8 +7,8 @@ Read-only: only GETs (`/user`, `/app`, `…/installation`, `…/actions/runners`
 `probe()` never raises for an expected failure: GitHub unreachable, rate limited or answering oddly gives a result
 that is not evaluated (ARC000), never a false error.
 
-Imports: no other arc-top package (tests/test_layers.py); `probes.model` and `probes.urls` are plain data the
-checks read, so this package loads httpx only when a probe runs."""
+Imports: no other arc-top package but `core` (plain text helpers) (tests/test_layers.py); `probes.model` and
+`probes.urls` are plain data the checks read, so this package loads httpx only when a probe runs."""
 
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
 """Reusable widgets and text helpers: resource table with keyed reconcile, sparklines, safe cluster text.
 
-Imports: no other arc-top package: reusable widgets stand alone (tests/test_layers.py)."""
+Imports: no other arc-top package but `core` (plain text helpers): reusable widgets stand alone
+(tests/test_layers.py)."""
