@@ -382,3 +382,39 @@ def test_arc203_after_a_template_fixed_by_hand_replace_stuck_replaces_the_old_ru
     wait_for(lambda: healed(sb, applied.at), 90, 0.5, "a new runner Running on a Bound gp3 claim")
     diag.cleared(f, applied.at)
     assert fixer.audit.records()[0]["code"] == "ARC203"
+
+
+@pytest.mark.parametrize("code", ["ARC202", "ARC204"])
+def test_arc202_and_arc204_are_fixed_in_the_sandbox_and_undone(pvc_pending, tmp_path, code):
+    """pvc-pending made to show ARC202 (the template names no class and the cluster has no default) or ARC204 (the
+    chart's empty claim template): the fix completes the claim with gp3, new runners run on Bound claims, the finding
+    clears, undo restores the template."""
+    sb, diag = pvc_pending
+    api = client.CustomObjectsApi(api_client(sb))
+    with sb.paused():
+        ars = read_ars(sb)
+        index = next(i for i, v in enumerate(ars["spec"]["template"]["spec"]["volumes"]) if v["name"] == "work")
+        claim = f"{WORK}/{index}/ephemeral/volumeClaimTemplate/spec"
+        if code == "ARC202":
+            ops = [{"op": "remove", "path": f"{claim}/storageClassName"}]
+            client.StorageV1Api(api_client(sb)).patch_storage_class(
+                "gp3", {"metadata": {"annotations": {"storageclass.kubernetes.io/is-default-class": "false"}}})
+        else:
+            ops = [{"op": "replace", "path": claim, "value": {"storageClassName": "gp3"}}]   # no size, no modes
+        api.patch_namespaced_custom_object(GROUP, VERSION, NS, "autoscalingrunnersets", SET, ops,
+                                           _content_type="application/json-patch+json")
+    before = read_ars(sb)
+    f = diag.find(code, f"{NS}/{SET}", timeout=90)
+    fixer = diag.fixer(tmp_path)
+    with sb.paused():
+        preview = fixer.preview(fixer.plan(f, diag.latest()[0]), "class=gp3")
+        assert preview.dry_run_verdict == "dry-run: accepted", preview.dry_run_verdict
+        applied = fixer.apply(preview)
+    assert applied.outcome == "applied", applied.message()
+    fixed = claim_of(read_ars(sb))
+    assert fixed["storageClassName"] == "gp3" and fixed["accessModes"] == ["ReadWriteOnce"]
+    assert fixed["resources"]["requests"]["storage"]
+    wait_for(lambda: healed(sb, applied.at), 90, 0.5, "a new runner Running on a Bound gp3 claim")
+    diag.cleared(f, applied.at)
+    assert fixer.apply(fixer.undo_preview(applied)).outcome == "applied"
+    assert claim_of(read_ars(sb)) == claim_of(before)
