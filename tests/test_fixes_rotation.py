@@ -129,3 +129,26 @@ def test_the_cli_reads_the_token_from_stdin_refuses_a_revoked_one_and_never_prin
             assert all(value not in arg for arg in argv)                        # never a process argument
     finally:
         sb.stop()
+
+
+def test_switching_a_token_secret_to_a_github_app_writes_the_three_keys_and_drops_the_token():
+    from arc_top.checks import remedies
+    from arc_top.checks.finding import Finding, Subject
+    from arc_top.checks.fixplan import Facts, apply_patch
+
+    token = "ghp_" + "t0k3n" * 8
+    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow" + "A" * 40 + "\n-----END RSA PRIVATE KEY-----\n"
+    secret = {"apiVersion": "v1", "kind": "Secret",
+              "metadata": {"name": "creds", "namespace": NS, "uid": "s1", "resourceVersion": "9"},
+              "data": {"github_token": base64.b64encode(token.encode()).decode()}}
+    ars = {"metadata": {"name": "set", "namespace": NS}, "spec": {"githubConfigUrl": "https://github.com/org"}}
+    f = Finding("ARC107", "error", "t", Subject("Secret", NS, "creds", "s1"), scale_set=f"{NS}/set")
+    pasted = Pasted({"github_app_id": "123", "github_app_installation_id": "456", "github_app_private_key": key})
+    plan = remedies.plan(f, Facts(secret, scale_set=ars, pasted=pasted))
+    (write,) = plan.variants[0].operations            # no listener pod: nothing to restart
+    after = apply_patch(secret, list(write.patch))
+    assert sorted(after["data"]) == ["github_app_id", "github_app_installation_id", "github_app_private_key"]
+    assert base64.b64decode(after["data"]["github_app_private_key"]).decode() == key
+    shown = "\n".join([*plan.variants[0].kubectl, plan.variants[0].summary, repr(plan)])
+    assert "MIIEow" not in shown and token not in shown and "[private key]" in plan.variants[0].summary
+    assert "--from-file=github_app_private_key=app.pem" in plan.variants[0].kubectl[0]
