@@ -46,6 +46,7 @@ from arc_top.checks.remedy_kit import (
     restart_listener_ops,
     runner_image,
     runner_target,
+    scale_set_key,
     scale_set_of,
     scale_set_target,
     secret_needs,
@@ -245,9 +246,7 @@ def _trim_secret(f: Finding, facts: Facts) -> FixPlan:
 
 # ---- ARC402 / ARC407: Failed EphemeralRunners -------------------------------------------------------------------
 def _runners_needs(f: Finding) -> Needs:
-    key = scale_set_of(f)
-    if key is None:
-        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
+    key = scale_set_key(f)
     return Needs(scale_set_target(*key), runners=True)
 
 
@@ -294,9 +293,7 @@ def _delete_failed(f: Finding, facts: Facts) -> FixPlan:
 
 # ---- ARC403: the listener ---------------------------------------------------------------------------------------
 def _listener_needs(f: Finding) -> Needs:
-    key = scale_set_of(f)
-    if key is None:
-        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
+    key = scale_set_key(f)
     return Needs(scale_set_target(*key), listener_pods=True, listeners=True)
 
 

@@ -112,11 +112,16 @@ def scale_set_of(f: Finding) -> tuple[str, str] | None:
     return None
 
 
-def ars_needs(f: Finding) -> Needs:
+def scale_set_key(f: Finding) -> tuple[str, str]:
+    """(namespace, name) of the finding's scale set; PlanError when it names none."""
     key = scale_set_of(f)
     if key is None:
         raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
-    return Needs(scale_set_target(*key))
+    return key
+
+
+def ars_needs(f: Finding) -> Needs:
+    return Needs(scale_set_target(*scale_set_key(f)))
 
 
 def meta_of(obj: Mapping) -> Mapping:

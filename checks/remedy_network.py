@@ -44,7 +44,7 @@ from arc_top.checks.remedy_kit import (
     meta_of,
     pod_target,
     register,
-    scale_set_of,
+    scale_set_key,
     scale_set_target,
 )
 from arc_top.kube.operations import Target
@@ -89,9 +89,7 @@ def policies_key(namespace: str) -> str:
 
 
 def _needs(f: Finding) -> Needs:
-    key = scale_set_of(f)
-    if key is None:
-        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
+    key = scale_set_key(f)
     ns, name = key
     spaces = [x for x in dict.fromkeys((ns, f.subject.namespace, *(r.namespace for r in f.related))) if x]
     return Needs(scale_set_target(*key), listener_pods=True, listeners=True, lists=(

@@ -34,7 +34,7 @@ from arc_top.checks.remedy_kit import (
     pod_spec_of,
     register,
     release_of,
-    scale_set_of,
+    scale_set_key,
     scale_set_target,
     staged,
     target_of,
@@ -75,9 +75,7 @@ def account_target(namespace: str, name: str = "") -> Target:
 
 
 def _needs(f: Finding) -> Needs:
-    key = scale_set_of(f)
-    if key is None:
-        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
+    key = scale_set_key(f)
     ns, _name = key
     return Needs(scale_set_target(*key),
                  lists=(Listing("roles", role_target(ns)), Listing("role_bindings", binding_target(ns)),

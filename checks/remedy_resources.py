@@ -34,7 +34,7 @@ from arc_top.checks.remedy_kit import (
     pod_spec_of,
     register,
     release_of,
-    scale_set_of,
+    scale_set_key,
     scale_set_target,
     target_of,
 )
@@ -81,9 +81,7 @@ DEFAULT_PRESET = "medium"
 
 
 def _needs(f: Finding) -> Needs:
-    key = scale_set_of(f)
-    if key is None:
-        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
+    key = scale_set_key(f)
     return Needs(scale_set_target(*key),
                  lists=(Listing("scale_sets", Target(ARC_API, "AutoscalingRunnerSet", "autoscalingrunnersets",
                                                      "", "")),))

@@ -41,7 +41,7 @@ from arc_top.checks.remedy_kit import (
     register,
     release_of,
     runner_target,
-    scale_set_of,
+    scale_set_key,
     scale_set_target,
     staged,
     target_of,
@@ -62,9 +62,7 @@ def storage_class_target(name: str = "") -> Target:
 
 
 def _needs(f: Finding) -> Needs:
-    key = scale_set_of(f)
-    if key is None:
-        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
+    key = scale_set_key(f)
     return Needs(scale_set_target(*key), runners=True,
                  lists=(Listing("storage_classes", storage_class_target()),
                         Listing("scale_sets", Target(ARC_API, "AutoscalingRunnerSet", "autoscalingrunnersets", "",
@@ -238,9 +236,7 @@ def claim_target(namespace: str, name: str = "") -> Target:
 
 
 def _stuck_needs(f: Finding) -> Needs:
-    key = scale_set_of(f)
-    if key is None:
-        raise PlanError(f"{f.code} on {f.subject.kind} {f.subject.name} names no scale set")
+    key = scale_set_key(f)
     return Needs(scale_set_target(*key), runners=True,
                  lists=(Listing("storage_classes", storage_class_target()), Listing("claims", claim_target(key[0]))))
 
