@@ -152,3 +152,30 @@ def test_switching_a_token_secret_to_a_github_app_writes_the_three_keys_and_drop
     shown = "\n".join([*plan.variants[0].kubectl, plan.variants[0].summary, repr(plan)])
     assert "MIIEow" not in shown and token not in shown and "[private key]" in plan.variants[0].summary
     assert "--from-file=github_app_private_key=app.pem" in plan.variants[0].kubectl[0]
+
+
+def test_rotating_to_a_github_app_is_probed_written_and_the_listener_runs_with_it(creds, tmp_path):
+    """ARC104 on expired-token-set, rotated to the scenario's GitHub App: a wrong installation id is refused by the
+    probe (nothing written); the right one passes, the Secret holds the App's three keys and no token, the listener
+    restarts with them and the finding clears."""
+    sb, diag = creds
+    app = sb.cluster.github.state.apps[0]
+    f = diag.find("ARC104", f"{NS}/expired-token-set")
+    fixer = diag.fixer(tmp_path)
+    values = {"github_app_id": str(app.id), "github_app_installation_id": "1", "github_app_private_key":
+              app.private_key_pem}
+    mark = sb.mark()
+    with pytest.raises(Refused, match="nothing was written"):
+        fixer.plan(f, diag.latest()[0], pasted=Pasted(values))
+    assert sb.mutating_since(mark) == []
+    values["github_app_installation_id"] = str(app.installations[0].id)
+    plan = fixer.plan(f, diag.latest()[0], pasted=Pasted(values))
+    preview = fixer.preview(plan)
+    assert preview.dry_run_verdict == "dry-run: accepted", preview.dry_run_verdict
+    applied = fixer.apply(preview)
+    assert applied.outcome == "applied", applied.message()
+    data = client.CoreV1Api(api_client(sb)).read_namespaced_secret("expired-token", NS).data
+    assert sorted(data) == ["github_app_id", "github_app_installation_id", "github_app_private_key"]
+    key_line = app.private_key_pem.splitlines()[1]
+    assert key_line not in "\n".join([*preview.diff_lines(), repr(plan), (tmp_path / "audit.jsonl").read_text()])
+    diag.cleared(f, applied.at)
