@@ -3,6 +3,7 @@
     python scripts/screenshots.py            # every shot below
     python scripts/screenshots.py incident   # only this scenario's shots
     python scripts/screenshots.py fix-arc501 # only the fix screen (`f` on kube-permissions' ARC501)
+    python scripts/screenshots.py fix-arc201 # ARC201's two-step fix on pvc-pending, applied
 
 Each shot starts the scenario's sandbox, opens arc-top on it at a fixed terminal size, waits until every
 watched kind is synced and the simulation has settled for a few seconds, and saves an SVG.
@@ -26,6 +27,7 @@ SHOTS = [  # (scenario, width, height, keys pressed before the shot, or a corout
     ("kube-permissions", 80, 24, ("5",)),         # the Findings panel, focused, on a small terminal
     ("bad-credentials", 160, 48, ()),
     ("kube-permissions", 160, 48, "fix-arc501"),  # `f` on ARC501: the diff and the dry-run, before `enter`
+    ("pvc-pending", 160, 48, "fix-arc201"),       # `f` on ARC201, `enter`, `y`: both steps done, then verified
 ]
 SETTLE_S = 6.0
 TIMEOUT_S = 60.0
@@ -33,6 +35,27 @@ TIMEOUT_S = 60.0
 
 async def fix_arc501(pilot) -> str:
     """The Findings panel, the cursor on arc-runner-set's ARC501, `f`, until the server accepted the dry-run."""
+    await fix_screen(pilot, "ARC501")
+    return "fix-arc501"
+
+
+async def fix_arc201(pilot) -> str:
+    """ARC201's fix applied: `f`, `enter`, `y`, until the outcome and the verification's verdict show."""
+    screen = await fix_screen(pilot, "ARC201")
+    await pilot.press("enter")
+    await pilot.pause(0.3)
+    await pilot.press("y")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT_S
+    while not (screen.phase == "applied" and screen.watch is not None and screen.watch.ended):
+        if loop.time() > deadline:
+            raise SystemExit("fix-arc201: timed out")
+        await pilot.pause(0.1)
+    return "fix-arc201"
+
+
+async def fix_screen(pilot, code: str):
+    """The Findings panel, the cursor on arc-runner-set's `code`, `f`, until the server accepted the dry-run."""
     from arc_top.tui.findings import finding_key
     from arc_top.tui.screens.fix import FixScreen
 
@@ -44,16 +67,16 @@ async def fix_arc501(pilot) -> str:
     async def until(condition) -> None:
         while not condition():
             if loop.time() > deadline:
-                raise SystemExit("fix-arc501: timed out")
+                raise SystemExit(f"fix {code}: timed out")
             await pilot.pause(0.05)
 
-    def arc501():
+    def found():
         return next((f for f in main.findings.findings
-                     if f.code == "ARC501" and f.scale_set == "arc-runners/arc-runner-set"), None)
-    await until(lambda: arc501() is not None)
+                     if f.code == code and f.scale_set == "arc-runners/arc-runner-set"), None)
+    await until(lambda: found() is not None)
     await pilot.press("5")
     table = main.panel("findings").table
-    await until(lambda: table.select_key(finding_key(arc501())))
+    await until(lambda: table.select_key(finding_key(found())))
     await pilot.press("f")
     await until(lambda: isinstance(app.screen, FixScreen))
     screen = app.screen
@@ -62,7 +85,7 @@ async def fix_arc501(pilot) -> str:
         if screen.preview is not None and screen.preview.accepted:
             break
         await pilot.press("r")
-    return "fix-arc501"
+    return screen
 
 
 async def shoot(scenario: str, width: int, height: int, keys: tuple[str, ...] | str, out_dir: str) -> str:
@@ -83,7 +106,7 @@ async def shoot(scenario: str, width: int, height: int, keys: tuple[str, ...] | 
             await pilot.pause(SETTLE_S)
             prefix = scenario
             if isinstance(keys, str):
-                prefix = await {"fix-arc501": fix_arc501}[keys](pilot)
+                prefix = await {"fix-arc501": fix_arc501, "fix-arc201": fix_arc201}[keys](pilot)
             else:
                 for key in keys:
                     await pilot.press(key)
