@@ -164,7 +164,7 @@ class Applied:
         """Per step of the fix: (label, writes done, writes in the step)."""
         done = {id(s.op) for s in self.done}
         return [(label, sum(1 for op in ops if id(op) in done), len(ops))
-                for label, ops in _stages(self.preview.steps)]
+                for label, ops in self.preview.variant.stages()]
 
     def progress_text(self) -> str:
         """`2 of 3 writes` — or, for a multi-step fix, `step 1 (change the template) done; step 2 (replace the
@@ -183,15 +183,6 @@ class Applied:
                 parts.append(f"{what} not done")
         return "; ".join(parts)
 
-
-def _stages(steps: Sequence[Step]) -> list[tuple[str, list[Operation]]]:
-    out: list[tuple[str, list[Operation]]] = []
-    for step in steps:
-        if out and out[-1][0] == step.op.step:
-            out[-1][1].append(step.op)
-        else:
-            out.append((step.op.step, [step.op]))
-    return out
 
 
 class Fixer:
