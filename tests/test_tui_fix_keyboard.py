@@ -5,6 +5,8 @@ created and the listener is healthy again (it scales the runners up, ARC403 goes
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from kubernetes import client
 
@@ -37,40 +39,37 @@ def desired_replicas(sb) -> int:
     return max((int((s.get("spec") or {}).get("replicas") or 0) for s in sets), default=0)
 
 
-async def test_arc201_from_the_keyboard_ends_with_bound_claims_and_running_runners(tmp_path, audit_home):  # noqa: F811
-    sb = start_sandbox("pvc-pending", kubeconfig_path=str(tmp_path / "kubeconfig"), speed=4.0)
+@contextlib.asynccontextmanager
+async def fixed_from_the_keyboard(tmp_path, scenario: str, code: str):
+    """`scenario`'s sandbox and the monitor on it; `f` on arc-runner-set's `code`, `enter`, `y`. Yields (sandbox,
+    pilot, fix screen, its text once applied); both are stopped afterwards."""
+    sb = start_sandbox(scenario, kubeconfig_path=str(tmp_path / "kubeconfig"), speed=4.0)
     try:
         app = live_app(sb, verify_wait=120.0)
         async with app.run_test(size=(160, 48)) as pilot:
-            finding = await found(pilot, "ARC201", f"{NS}/{SET}")
-            screen = await open_fix(pilot, finding)
-            text = await confirm_and_apply(pilot, screen)
-            assert "applied ARC201 class=gp3" in text, text
-            assert "step 1 of 2 change the template: done" in text and "step 2 of 2 replace the stuck runners: done" \
-                in text, text
-            at = screen.applied.at
-            await until(pilot, lambda: "cleared" in (screen.watch.verification.message() if screen.watch else ""),
-                        timeout=120, what="ARC201 cleared")
-        wait_for(lambda: bound_and_running(sb, at), 90, 0.5, "a runner Running on a Bound gp3 claim")
+            screen = await open_fix(pilot, await found(pilot, code, f"{NS}/{SET}"))
+            yield sb, pilot, screen, await confirm_and_apply(pilot, screen)
     finally:
         sb.stop()
+
+
+async def test_arc201_from_the_keyboard_ends_with_bound_claims_and_running_runners(tmp_path, audit_home):  # noqa: F811
+    async with fixed_from_the_keyboard(tmp_path, "pvc-pending", "ARC201") as (sb, pilot, screen, text):
+        assert "applied ARC201 class=gp3" in text, text
+        assert "step 1 of 2 change the template: done" in text and "step 2 of 2 replace the stuck runners: done" \
+            in text, text
+        await until(pilot, lambda: "cleared" in (screen.watch.verification.message() if screen.watch else ""),
+                    timeout=120, what="ARC201 cleared")
+        wait_for(lambda: bound_and_running(sb, screen.applied.at), 90, 0.5, "a runner Running on a Bound gp3 claim")
 
 
 async def test_arc301_from_the_keyboard_ends_with_a_healthy_listener(tmp_path, audit_home):  # noqa: F811
-    sb = start_sandbox("network-policy", kubeconfig_path=str(tmp_path / "kubeconfig"), speed=4.0)
-    try:
-        app = live_app(sb, verify_wait=120.0)
-        async with app.run_test(size=(160, 48)) as pilot:
-            finding = await found(pilot, "ARC301", f"{NS}/{SET}")
-            screen = await open_fix(pilot, finding)
-            text = await confirm_and_apply(pilot, screen)
-            assert "applied ARC301" in text, text
-            main = app.main_screen
+    async with fixed_from_the_keyboard(tmp_path, "network-policy", "ARC301") as (sb, pilot, screen, text):
+        assert "applied ARC301" in text, text
+        main = pilot.app.main_screen
 
-            def healthy() -> bool:
-                codes = {f.code for f in main.findings.findings if f.scale_set == f"{NS}/{SET}"}
-                return not codes & {"ARC301", "ARC302", "ARC403"}
-            await until(pilot, healthy, timeout=120, what="ARC301, ARC302 and ARC403 gone")
+        def healthy() -> bool:
+            codes = {f.code for f in main.findings.findings if f.scale_set == f"{NS}/{SET}"}
+            return not codes & {"ARC301", "ARC302", "ARC403"}
+        await until(pilot, healthy, timeout=120, what="ARC301, ARC302 and ARC403 gone")
         wait_for(lambda: desired_replicas(sb) >= 2, 90, 0.5, "the listener scaling the runners to minRunners")
-    finally:
-        sb.stop()
