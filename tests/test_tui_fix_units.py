@@ -255,14 +255,20 @@ async def test_fix_flow_confirm_cancel_default_apply_and_verification_clears():
         await until(pilot, lambda: NOTHING_TO_UNDO in notes(app), what="nothing left to undo")
 
 
+
+async def arc407_fix_screen(pilot, clock: Clock, **fixer_options):
+    """The checked incident app with a FakeFixer(clock, **fixer_options), the fix screen open on ARC407's row:
+    (main screen, fixer, fix screen)."""
+    main = await checked(pilot)
+    fixer = FakeFixer(clock, **fixer_options)
+    with_fixer(pilot.app, fixer, clock)
+    return main, fixer, await open_on(pilot, "findings", finding_key(main, "ARC407"))
+
 async def test_still_present_after_the_wait_shows_the_evidence_and_a_closed_screen_notifies():
     clock = Clock()
     app = make_app(incident_monitor())
     async with app.run_test(size=(120, 40)) as pilot:
-        main = await checked(pilot)
-        fixer = FakeFixer(clock)
-        with_fixer(app, fixer, clock)
-        screen = await open_on(pilot, "findings", finding_key(main, "ARC407"))
+        main, fixer, screen = await arc407_fix_screen(pilot, clock)
         await ready(pilot, screen, "dry-run: accepted")
         await pilot.press("enter", "y")
         await until(pilot, lambda: screen.phase == "applied", what="applied")
@@ -290,10 +296,7 @@ async def test_stale_and_refused_show_on_the_screen_and_nothing_is_applied():
     clock = Clock()
     app = make_app(incident_monitor())
     async with app.run_test(size=(120, 40)) as pilot:
-        main = await checked(pilot)
-        fixer = FakeFixer(clock)
-        with_fixer(app, fixer, clock)
-        screen = await open_on(pilot, "findings", finding_key(main, "ARC407"))
+        main, fixer, screen = await arc407_fix_screen(pilot, clock)
         await ready(pilot, screen, "dry-run: accepted")
         newer = fixer._preview(screen.finding, "chown-init")
         fixer.outcomes = [Stale(newer, "the object changed since the preview: nothing was written; review the new "
@@ -320,10 +323,7 @@ async def test_read_only_shows_the_plan_and_enter_only_says_so():
     app = make_app(incident_monitor(), read_only=True)
     assert app.read_only
     async with app.run_test(size=(80, 24)) as pilot:
-        main = await checked(pilot)
-        fixer = FakeFixer(clock, read_only=True)
-        with_fixer(app, fixer, clock)
-        screen = await open_on(pilot, "findings", finding_key(main, "ARC407"))
+        main, fixer, screen = await arc407_fix_screen(pilot, clock, read_only=True)
         text = await ready(pilot, screen, "read-only")
         assert "dry-run: not sent (read-only)" in text
         assert "read-only: arc-top sends no write" in text
@@ -341,10 +341,7 @@ async def test_an_account_that_may_not_write_keeps_the_kubectl_command():
     clock = Clock()
     app = make_app(incident_monitor())
     async with app.run_test(size=(120, 40)) as pilot:
-        main = await checked(pilot)
-        fixer = FakeFixer(clock, denied=DENIED)
-        with_fixer(app, fixer, clock)
-        screen = await open_on(pilot, "findings", finding_key(main, "ARC407"))
+        main, fixer, screen = await arc407_fix_screen(pilot, clock, denied=DENIED)
         text = await ready(pilot, screen, "Apply disabled")
         assert f"✖ Apply disabled: {DENIED}" in text
         assert f"dry-run: not sent ({DENIED})" in text
@@ -362,10 +359,7 @@ async def test_a_warning_keeps_cancel_the_default():
     app = make_app(incident_monitor())
     warning = "the cause is still present (ARC506 …): new runners will fail the same way"
     async with app.run_test(size=(80, 24)) as pilot:
-        main = await checked(pilot)
-        fixer = FakeFixer(clock, warning=warning)
-        with_fixer(app, fixer, clock)
-        screen = await open_on(pilot, "findings", finding_key(main, "ARC407"))
+        main, fixer, screen = await arc407_fix_screen(pilot, clock, warning=warning)
         text = await ready(pilot, screen, "warning")
         assert f"⚠ warning: {warning}" in text and "apply anyway" in text
         await pilot.press("enter")
@@ -384,10 +378,8 @@ async def test_a_plan_that_cannot_be_made_is_one_line_and_r_tries_again():
     clock = Clock()
     app = make_app(incident_monitor())
     async with app.run_test(size=(120, 40)) as pilot:
-        main = await checked(pilot)
-        fixer = FakeFixer(clock, plan_error=PlanError("EphemeralRunner team-b/x no longer exists"))
-        with_fixer(app, fixer, clock)
-        screen = await open_on(pilot, "findings", finding_key(main, "ARC407"))
+        gone = PlanError("EphemeralRunner team-b/x no longer exists")
+        main, fixer, screen = await arc407_fix_screen(pilot, clock, plan_error=gone)
         await until(pilot, lambda: screen.phase == "failed", what="failed")
         assert "✖ cannot plan this fix: EphemeralRunner team-b/x no longer exists" in fix_text(screen)
         assert "r Re-plan" in footer(app)
