@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from arc_top.checks import logpatterns
+from arc_top.checks import logpatterns, prediction
 from arc_top.checks.finding import LogTail, Subject
 from arc_top.core.data import d, dicts, lst, s  # noqa: F401 (the checks import them from here)
 from arc_top.kube import model
@@ -161,6 +161,23 @@ class Context:
     @cached_property
     def controller_pods(self) -> list[model.Pod]:
         return list(self.pods_by_role.get("controller", ()))
+
+    def live_runner_pods(self, ars: model.ScaleSet) -> list[model.Pod]:
+        """The scale set's runner pods that are not being deleted."""
+        return [p for p in self.runner_pods_by_set.get((ars.namespace, ars.name), ()) if not p.deleting]
+
+    def predicted_runner_pod(self, ars: model.ScaleSet) -> model.Pod | None:
+        """The runner pod ARC would render from the scale set's template, when it has no live runner pod (None
+        when one exists: that pod is the evidence). Such a pod's findings start with `prediction.PREDICTED`."""
+        cache = self.__dict__.setdefault("_predicted", {})
+        if ars.uid not in cache:
+            cache[ars.uid] = None if self.live_runner_pods(ars) else prediction.predicted_pod(ars)
+        return cache[ars.uid]
+
+    def predicted_evidence(self, ars: model.ScaleSet, *, live_evidence: bool = False) -> list[str]:
+        """`[PREDICTED]` for a finding judged on the template of a scale set that has no live runner pod and no
+        other live evidence (log lines, rejections); else `[]`."""
+        return [] if live_evidence or self.live_runner_pods(ars) else [prediction.PREDICTED]
 
     def scale_set_of_pod(self, pod: model.Pod) -> model.ScaleSet | None:
         """The ARS a runner, listener or workflow pod belongs to."""

@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
+from arc_top.checks import prediction
 from arc_top.checks import template as tpl
 from arc_top.checks.catalogue import finding, not_evaluated
 from arc_top.checks.context import Context, d, dicts, lst, s, set_key, subject_of
@@ -138,6 +139,9 @@ def _rules_text(policy: model.Named) -> str:
 @check("ARC301", "ARC302", "ARC303")
 def egress(ctx: Context) -> Iterator[Finding]:
     pods = [p for role in ("listener", "runner") for p in ctx.pods_by_role.get(role, ()) if not p.deleting]
+    # A scale set with no live runner pod (minRunners: 0): the pod ARC would render from its template.
+    predicted = {p.uid: ars for ars in ctx.scale_sets if (p := ctx.predicted_runner_pod(ars)) is not None}
+    pods += [ctx.predicted_runner_pod(ars) for ars in predicted.values()]
     namespaces = sorted({p.namespace for p in pods})
     isolating: dict[str, list[model.Named]] = {}
     for ns in namespaces:
@@ -154,7 +158,7 @@ def egress(ctx: Context) -> Iterator[Finding]:
     seen: dict[tuple, list] = {}          # (ns, labels, scale set, role) → pods; labels maps are shared objects
     for p in pods:
         if p.namespace in isolating:
-            ars = ctx.scale_set_of_pod(p)
+            ars = predicted.get(p.uid) or ctx.scale_set_of_pod(p)
             seen.setdefault((p.namespace, id(p.labels), set_key(ars) if ars else "", p.role), [p, ars, 0])[2] += 1
     reported: set[tuple[str, str, str]] = set()
     for (ns, _, key, role), (pod, ars, count) in seen.items():
@@ -168,12 +172,16 @@ def egress(ctx: Context) -> Iterator[Finding]:
                 continue
             reported.add((code, key, role))
             related: tuple[Subject, ...] = tuple(subject_of("NetworkPolicy", pol) for pol in policies[1:])
-            evidence = [f"{role} pod {pod.name} ({ns}) and {count - 1} like it" if count > 1
-                        else f"{role} pod {pod.name} ({ns})",
-                        *[_rules_text(pol) for pol in policies[:3]],
-                        f"no egress rule allows {what}"]
+            if pod.uid in predicted:
+                head = [prediction.PREDICTED, f"runner pod template of {ars.name} ({ns}), with ARC's runner labels"]
+                related += (ctx.ars_subject(ars),)
+            else:
+                head = [f"{role} pod {pod.name} ({ns}) and {count - 1} like it" if count > 1
+                        else f"{role} pod {pod.name} ({ns})"]
+                related += (subject_of("Pod", pod),)
+            evidence = [*head, *[_rules_text(pol) for pol in policies[:3]], f"no egress rule allows {what}"]
             yield finding(code, subject_of("NetworkPolicy", policies[0]), scale_set=key, evidence=evidence,
-                          related=related + (subject_of("Pod", pod),))
+                          related=related)
 
 
 # ---- ARC304 -------------------------------------------------------------------------------------------------------

@@ -54,7 +54,8 @@ def fs_group(ctx: Context) -> Iterator[Finding]:
         if tpl.claim_spec(tpl.work_volume(spec)) is None:
             continue                  # no PVC work volume: ARC204's business
         lines = hits.get(set_key(ars), ([], []))[0]
-        evidence = ["spec.template.spec.securityContext.fsGroup is not set",
+        evidence = [*ctx.predicted_evidence(ars, live_evidence=bool(lines)),
+                    "spec.template.spec.securityContext.fsGroup is not set",
                     "no init container chowns /home/runner/_work (with the work volume mounted)", *lines[:2]]
         yield finding("ARC501", ctx.ars_subject(ars), scale_set=set_key(ars), evidence=evidence,
                       severity="" if lines else WARNING,
@@ -79,7 +80,8 @@ def chown_init(ctx: Context) -> Iterator[Finding]:
         spec = tpl.pod_spec(ars)
         problems = [p for p in (tpl.chown_problem(c, spec) for c in tpl.chown_inits(spec)) if p]
         if problems and not tpl.working_chown(spec) and not tpl.runs_as_root(spec):
-            yield finding("ARC507", ctx.ars_subject(ars), scale_set=set_key(ars), evidence=problems)
+            yield finding("ARC507", ctx.ars_subject(ars), scale_set=set_key(ars),
+                          evidence=[*ctx.predicted_evidence(ars), *problems])
 
 
 @check("ARC508")
@@ -103,7 +105,7 @@ def fs_group_ignored(ctx: Context) -> Iterator[Finding]:
         if provisioner not in HOSTPATH_PROVISIONERS:
             continue
         yield finding("ARC508", ctx.ars_subject(ars), scale_set=set_key(ars),
-                      evidence=[f"securityContext.fsGroup: {tpl.fs_group(spec)}",
+                      evidence=[*ctx.predicted_evidence(ars), f"securityContext.fsGroup: {tpl.fs_group(spec)}",
                                 f"StorageClass {name}: provisioner {provisioner} (hostPath volumes ignore fsGroup)"],
                       related=(subject_of("StorageClass", sc),))
 
@@ -150,7 +152,8 @@ def kube_mode_rbac(ctx: Context) -> Iterator[Finding]:
             yield not_evaluated("ARC503", f"cannot see all of {missing_what} for {ars.namespace}/{account}",
                                 ctx.ars_subject(ars), key)
             continue
-        evidence = [f"service account {ars.namespace}/{account} lacks {rbac.describe(lacking)}",
+        evidence = [*ctx.predicted_evidence(ars, live_evidence=bool(logged)),
+                    f"service account {ars.namespace}/{account} lacks {rbac.describe(lacking)}",
                     "bound: " + ("; ".join(grants.sources) or "nothing")]
         evidence += [f"{label}: the role does not exist" for label in grants.unresolved]
         sa = ctx.service_accounts.get((ars.namespace, account))
@@ -178,7 +181,8 @@ def runner_container(ctx: Context) -> Iterator[Finding]:
             if not lacking:
                 continue
             evidence = [f"runner container lacks {', '.join(lacking)}"]
-        yield finding("ARC505", ctx.ars_subject(ars), scale_set=set_key(ars), evidence=evidence)
+        yield finding("ARC505", ctx.ars_subject(ars), scale_set=set_key(ars),
+                      evidence=[*ctx.predicted_evidence(ars), *evidence])
 
 
 @check("ARC506")
@@ -196,6 +200,7 @@ def pod_security(ctx: Context) -> Iterator[Finding]:
             continue
         level = ns.labels.get(PSA_ENFORCE, "")
         evidence = [f"namespace {ns.name}: {PSA_ENFORCE}={level}"]
+        rejected: list[str] = []
         if mode == "dind" and level in ("baseline", "restricted"):
             evidence.append("dind mode runs the `dind` container privileged")
             rejected = [er.message for er in ctx.runners_by_set.get((ars.namespace, ars.name), ())
@@ -207,5 +212,6 @@ def pod_security(ctx: Context) -> Iterator[Finding]:
             evidence.append(f"no {tpl.HOOK_TEMPLATE_ENV}: the hook's workflow pods get no securityContext")
         else:
             continue
+        evidence = [*ctx.predicted_evidence(ars, live_evidence=bool(rejected)), *evidence]
         yield finding("ARC506", ctx.namespace_subject(ns.name), scale_set=set_key(ars), evidence=evidence,
                       related=(ctx.ars_subject(ars),))

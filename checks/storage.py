@@ -92,9 +92,10 @@ def storage_class(ctx: Context) -> Iterator[Finding]:
             if name not in ctx.storage_classes:
                 fix = (f"Set the work volume claim's storageClassName to an existing class"
                        f"{' such as ' + repr(defaults[0]) if defaults else ''} (classes: {known}).")
+                events = _class_events(ctx, ars)
                 yield finding("ARC201", ctx.ars_subject(ars), scale_set=set_key(ars), fix=fix,
-                              evidence=[f"storageClassName: {quote(name)}", f"storage classes: {known}",
-                                        *_class_events(ctx, ars)])
+                              evidence=[*ctx.predicted_evidence(ars, live_evidence=bool(events)),
+                                        f"storageClassName: {quote(name)}", f"storage classes: {known}", *events])
             elif name in defaults:
                 yield finding("ARC206", ctx.ars_subject(ars), scale_set=set_key(ars),
                               evidence=[f"storageClassName: {quote(name)} (the default class)"])
@@ -102,9 +103,11 @@ def storage_class(ctx: Context) -> Iterator[Finding]:
         if name == "":
             continue                      # "" asks for pre-provisioned volumes without a class
         if not defaults:
+            events = _class_events(ctx, ars)
             yield finding("ARC202", ctx.ars_subject(ars), scale_set=set_key(ars),
-                          evidence=["the work volume claim template sets no storageClassName",
-                                    f"storage classes: {known}; none is marked default", *_class_events(ctx, ars)])
+                          evidence=[*ctx.predicted_evidence(ars, live_evidence=bool(events)),
+                                    "the work volume claim template sets no storageClassName",
+                                    f"storage classes: {known}; none is marked default", *events])
         else:
             yield finding("ARC206", ctx.ars_subject(ars), scale_set=set_key(ars),
                           evidence=[f"no storageClassName: claims get the default class {defaults[0]!r}"])
