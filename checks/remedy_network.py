@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from arc_top.checks import prediction
 from arc_top.checks import template as tpl
 from arc_top.checks.context import d, dicts, lst, s
 from arc_top.checks.finding import Finding
@@ -56,7 +57,6 @@ CREATED_FOR = "arc-top/created-for"
 L_SET_NAME = "actions.github.com/scale-set-name"
 L_SET_NS = "actions.github.com/scale-set-namespace"
 L_COMPONENT = "app.kubernetes.io/component"
-L_EPHEMERAL = "actions-ephemeral-runner"
 RUNNER_COMPONENT = "runner"
 NS_NAME = "kubernetes.io/metadata.name"      # every namespace carries it (Kubernetes ≥ 1.21)
 DNS_NAMESPACE = "kube-system"
@@ -118,10 +118,10 @@ def _labels(obj: Mapping) -> dict:
 
 def runner_labels(ars: Mapping) -> dict:
     """The labels ARC gives a runner pod of `ars` (for a scale set with no runner pod now)."""
-    meta = meta_of(ars)
-    template = d(d(d(ars.get("spec")).get("template")).get("metadata")).get("labels")
-    return {**{str(k): s(v) for k, v in d(template).items()}, L_SET_NAME: s(meta.get("name")),
-            L_SET_NS: s(meta.get("namespace")), L_COMPONENT: RUNNER_COMPONENT, L_EPHEMERAL: "True"}
+    meta, spec = meta_of(ars), d(ars.get("spec"))
+    return prediction.runner_labels(s(meta.get("name")), s(meta.get("namespace")),
+                                    d(d(spec.get("template")).get("metadata")).get("labels"),
+                                    s(spec.get("githubConfigUrl")), s(d(meta.get("labels")).get(prediction.L_VERSION)))
 
 
 def _pods(ars: Mapping, facts: Facts) -> dict[str, list[tuple[str, Mapping]]]:
