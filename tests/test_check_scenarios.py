@@ -1,7 +1,7 @@
 """`arc-top check` on every sandbox scenario: exactly the expected codes live, and the same cluster-side findings
 from saved `kubectl get … -o yaml` output.
 
-The seven sandboxes run at once (each `arc-top sandbox` in its own process). The live check watches each for
+One sandbox per scenario, all at once (each `arc-top sandbox` its own process). The live check watches each for
 SETTLE_S seconds; then the sandbox is paused (POST /sandbox/pause) so that a second live run (objects only) and
 kubectl see the very same objects.
 """
@@ -16,6 +16,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from kubernetes import config
+
+from arc_top.checks.prediction import PREDICTED
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETTLE_S = 10.0
@@ -33,6 +35,8 @@ EXPECTED: dict[str, set[str]] = {
     "failed-runners": {"ARC109", "ARC401", "ARC405", "ARC407", "ARC506", "ARC601", "ARC602"},
     "incident": {"ARC104", "ARC109", "ARC201", "ARC203", "ARC206", "ARC401", "ARC403", "ARC404", "ARC405", "ARC407",
                  "ARC501", "ARC502", "ARC503", "ARC506", "ARC601", "ARC602"},
+    # no runner pod at all: ARC301/ARC303 and ARC501 are predicted from the runner templates
+    "scaled-to-zero": {"ARC109", "ARC206", "ARC301", "ARC303", "ARC501", "ARC602"},
 }
 # Found only in logs, or by the GitHub credential probes (not run on saved files): saved objects cannot show them.
 FROM_LOGS = {"ARC304", "ARC404", "ARC502", "ARC104", "ARC105", "ARC106", "ARC107"}
@@ -99,6 +103,10 @@ def test_every_scenario_reports_its_codes_live_and_the_same_from_saved_kubectl_o
         if _cluster_side(got["from"]) != _cluster_side(got["live_objects"]):
             problems.append(f"{name}: from saved output {sorted(_cluster_side(got['from']))} != live "
                             f"{sorted(_cluster_side(got['live_objects']))}")
+        if name == "scaled-to-zero":
+            predicted = {f["code"] for f in got["live"]["findings"] if f["evidence"][:1] == [PREDICTED]}
+            if not {"ARC301", "ARC501"} <= predicted:
+                problems.append(f"scaled-to-zero: predicted only {sorted(predicted)}")
         if name == "healthy":
             worst = {f["severity"] for f in got["live"]["findings"]}
             if worst & {"error", "warning"}:

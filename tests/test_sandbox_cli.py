@@ -18,7 +18,7 @@ def test_list_names_every_scenario_with_a_description():
     assert out.returncode == 0
     names = {line.split()[0]: line for line in out.stdout.splitlines()}
     for name in ("healthy", "kube-permissions", "pvc-pending", "bad-credentials", "network-policy",
-                 "failed-runners", "incident", "large"):
+                 "failed-runners", "incident", "large", "scaled-to-zero"):
         assert name in names
         assert len(names[name].split(maxsplit=1)) == 2, f"{name} has no description"
 
