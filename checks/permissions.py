@@ -112,11 +112,13 @@ def fs_group_ignored(ctx: Context) -> Iterator[Finding]:
 
 # ---- kube-mode RBAC --------------------------------------------------------------------------------------------
 def runner_account(ctx: Context, ars: model.ScaleSet) -> str:
+    """The account runner pods run as: the template's; else a live runner pod's; else (the pod ARC would render
+    names none) the namespace's `default`, which Kubernetes gives a pod without one."""
     account = s(tpl.pod_spec(ars).get("serviceAccountName"))
     if account:
         return account
     pod = next(iter(ctx.runner_pods_by_set.get((ars.namespace, ars.name), ())), None)
-    return (pod.service_account if pod is not None else "") or f"{ars.name}-gha-rs-kube-mode"
+    return (pod.service_account if pod is not None else "") or "default"
 
 
 def _rbac_fully_visible(ctx: Context) -> bool:

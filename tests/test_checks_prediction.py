@@ -268,3 +268,12 @@ def test_an_odd_template_renders_without_error():
     assert pod["metadata"]["labels"]["actions.github.com/scale-set-name"] == SET
     assert deep_merge({}, pod)["spec"]["containers"] == "runner"
     assert of(raws, "ARC000") == []
+
+
+def test_a_template_naming_no_account_is_predicted_to_run_as_the_namespaces_default():
+    raws = at_zero()
+    ars = next(r for r in raws if r["kind"] == "AutoscalingRunnerSet")
+    del ars["spec"]["template"]["spec"]["serviceAccountName"]
+    (found,) = of(raws, "ARC503")
+    assert found.evidence[0] == PREDICTED
+    assert found.evidence[1].startswith(f"service account {NS}/default lacks ")
