@@ -42,6 +42,10 @@ def _log_finding(code: str, key: str, lines: list[str], pods: list[Subject]) -> 
 
 
 # ---- the work directory ----------------------------------------------------------------------------------------
+def _work_writable(spec) -> bool:
+    return tpl.fs_group(spec) is not None or tpl.working_chown(spec) or tpl.runs_as_root(spec)
+
+
 @check("ARC501")
 def fs_group(ctx: Context) -> Iterator[Finding]:
     hits = _log_hits(ctx, "F1")
@@ -49,14 +53,20 @@ def fs_group(ctx: Context) -> Iterator[Finding]:
         if tpl.kube_mode(ars) != tpl.KUBE:
             continue
         spec = tpl.pod_spec(ars)
-        if tpl.fs_group(spec) is not None or tpl.working_chown(spec) or tpl.runs_as_root(spec):
+        if _work_writable(spec):
             continue
         if tpl.claim_spec(tpl.work_volume(spec)) is None:
             continue                  # no PVC work volume: ARC204's business
+        live = ctx.live_runner_pods(ars)
+        if live and all(_work_writable(p.spec) for p in live):
+            continue                  # the live pods answer: admission (e.g. an OpenShift SCC) set their fsGroup
         lines = hits.get(set_key(ars), ([], []))[0]
+        bare = [p for p in live if not _work_writable(p.spec)]
         evidence = [*ctx.predicted_evidence(ars, live_evidence=bool(lines)),
                     "spec.template.spec.securityContext.fsGroup is not set",
-                    "no init container chowns /home/runner/_work (with the work volume mounted)", *lines[:2]]
+                    "no init container chowns /home/runner/_work (with the work volume mounted)",
+                    *([f"runner pod {bare[0].name} ({bare[0].namespace}) runs without them"
+                       + (f", and {len(bare) - 1} like it" if len(bare) > 1 else "")] if bare else []), *lines[:2]]
         yield finding("ARC501", ctx.ars_subject(ars), scale_set=set_key(ars), evidence=evidence,
                       severity="" if lines else WARNING,
                       more="" if lines else "No runner log confirms it yet.")

@@ -277,3 +277,14 @@ def test_a_template_naming_no_account_is_predicted_to_run_as_the_namespaces_defa
     (found,) = of(raws, "ARC503")
     assert found.evidence[0] == PREDICTED
     assert found.evidence[1].startswith(f"service account {NS}/default lacks ")
+
+
+def test_live_runner_pods_are_the_evidence_of_arc501_and_can_answer_it():
+    (found,) = of(fleet(fs_group=None, runners=2), "ARC501")
+    assert f"runner pod {SET}-h8ff4-runner-00000 ({NS}) runs without them, and 1 like it" in found.evidence
+    # admission (an OpenShift SCC, a policy webhook) gave the live pods an fsGroup the template lacks: they answer
+    raws = fleet(fs_group=None, runners=2)
+    for r in raws:
+        if r["kind"] == "Pod" and "-runner-" in r["metadata"]["name"]:
+            r["spec"]["securityContext"] = {"fsGroup": 1000680000}
+    assert of(raws, "ARC501") == []
