@@ -17,34 +17,24 @@ there is one, stays the evidence instead.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
+from arc_top.core.arc import (
+    L_COMPONENT,
+    L_EPHEMERAL,
+    L_PART_OF,
+    L_SET_NAME,
+    L_SET_NS,
+    L_VERSION,
+    github_url_labels,
+)
 from arc_top.core.data import d, dicts, s
 from arc_top.kube import model
 from arc_top.kube.projections import project
 
 PREDICTED = "predicted from the runner template (no runner pod yet)"
-L_COMPONENT = "app.kubernetes.io/component"
-L_PART_OF = "app.kubernetes.io/part-of"
-L_VERSION = "app.kubernetes.io/version"
-L_SET_NAME = "actions.github.com/scale-set-name"
-L_SET_NS = "actions.github.com/scale-set-namespace"
-L_EPHEMERAL = "actions-ephemeral-runner"
 RUNNER_COMPONENT = "runner"
 RUNNER_PART_OF = "gha-runner-scale-set"
 JIT_ENV = "ACTIONS_RUNNER_INPUT_JITCONFIG"
-
-
-def github_labels(url: str) -> dict[str, str]:
-    """ARC's `actions.github.com/{enterprise,organization,repository}` labels for a githubConfigUrl."""
-    parts = [p for p in urlsplit(s(url)).path.split("/") if p]
-    if len(parts) == 2 and parts[0].lower() == "enterprises":
-        return {"actions.github.com/enterprise": parts[1]}
-    if len(parts) == 1:
-        return {"actions.github.com/organization": parts[0]}
-    if len(parts) == 2:
-        return {"actions.github.com/organization": parts[0], "actions.github.com/repository": parts[1]}
-    return {}
 
 
 def runner_labels(name: str, namespace: str, template_labels: Mapping | None = None, config_url: str = "",
@@ -52,7 +42,8 @@ def runner_labels(name: str, namespace: str, template_labels: Mapping | None = N
     """The labels of a runner pod of scale set `namespace/name`: the template's, then ARC's (which win)."""
     labels = {str(k): s(v) for k, v in d(template_labels).items()}
     labels.update({L_PART_OF: RUNNER_PART_OF, L_COMPONENT: RUNNER_COMPONENT, L_VERSION: s(version),
-                   L_SET_NAME: s(name), L_SET_NS: s(namespace), **github_labels(config_url), L_EPHEMERAL: "True"})
+                   L_SET_NAME: s(name), L_SET_NS: s(namespace), **github_url_labels(s(config_url)),
+                   L_EPHEMERAL: "True"})
     return labels
 
 

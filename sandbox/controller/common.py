@@ -10,6 +10,16 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from arc_top.core.arc import (  # noqa: F401 (the controller's modules import them from here)
+    L_COMPONENT,
+    L_EPHEMERAL,
+    L_PART_OF,
+    L_SET_NAME,
+    L_SET_NS,
+    L_VERSION,
+    github_url_labels,
+)
+
 ARS = "autoscalingrunnersets.actions.github.com"
 ERS = "ephemeralrunnersets.actions.github.com"
 ER = "ephemeralrunners.actions.github.com"
@@ -20,12 +30,6 @@ CONTROLLER_VERSION = "0.14.2"
 CONTROLLER_IMAGE = f"ghcr.io/actions/gha-runner-scale-set-controller:{CONTROLLER_VERSION}"
 RUNNER_VERSION = "2.329.0"
 
-L_COMPONENT = "app.kubernetes.io/component"
-L_PART_OF = "app.kubernetes.io/part-of"
-L_VERSION = "app.kubernetes.io/version"
-L_SET_NAME = "actions.github.com/scale-set-name"
-L_SET_NS = "actions.github.com/scale-set-namespace"
-L_EPHEMERAL = "actions-ephemeral-runner"
 L_RUNNER_POD = "runner-pod"
 A_SPEC_HASH = "actions.github.com/runner-spec-hash"
 A_SET_ID = "runner-scale-set-id"
@@ -88,19 +92,6 @@ def set_key(obj: dict) -> tuple[str, str] | None:
     lab = labels(obj)
     name, ns = lab.get(L_SET_NAME), lab.get(L_SET_NS)
     return (ns, name) if name and ns else None
-
-
-def github_url_labels(url: str) -> dict[str, str]:
-    """ARC's `actions.github.com/{enterprise,organization,repository}` labels for a config URL."""
-    path = url.split("://", 1)[-1].split("/", 1)[1:] if "://" in url else []
-    parts = [p for p in (path[0].split("/") if path else []) if p]
-    if len(parts) == 2 and parts[0].lower() == "enterprises":
-        return {"actions.github.com/enterprise": parts[1]}
-    if len(parts) == 1:
-        return {"actions.github.com/organization": parts[0]}
-    if len(parts) == 2:
-        return {"actions.github.com/organization": parts[0], "actions.github.com/repository": parts[1]}
-    return {}
 
 
 def decode_secret(secret: dict | None) -> dict[str, str] | None:
