@@ -167,17 +167,19 @@ class Context:
         return [p for p in self.runner_pods_by_set.get((ars.namespace, ars.name), ()) if not p.deleting]
 
     def predicted_runner_pod(self, ars: model.ScaleSet) -> model.Pod | None:
-        """The runner pod ARC would render from the scale set's template, when it has no live runner pod (None
-        when one exists: that pod is the evidence). Such a pod's findings start with `prediction.PREDICTED`."""
+        """The runner pod ARC would render from the scale set's template, when it has no live runner pod. None
+        when one exists (that pod is the evidence) or when the pods of its namespace cannot be read (whether one
+        exists is unknown: arc-top does not guess). Findings judged on it start with `prediction.PREDICTED`."""
         cache = self.__dict__.setdefault("_predicted", {})
         if ars.uid not in cache:
-            cache[ars.uid] = None if self.live_runner_pods(ars) else prediction.predicted_pod(ars)
+            unknown = bool(self.blocked(model.PODS, ars.namespace))
+            cache[ars.uid] = None if unknown or self.live_runner_pods(ars) else prediction.predicted_pod(ars)
         return cache[ars.uid]
 
     def predicted_evidence(self, ars: model.ScaleSet, *, live_evidence: bool = False) -> list[str]:
         """`[PREDICTED]` for a finding judged on the template of a scale set that has no live runner pod and no
-        other live evidence (log lines, rejections); else `[]`."""
-        return [] if live_evidence or self.live_runner_pods(ars) else [prediction.PREDICTED]
+        other live evidence (log lines, claim events, rejections); else `[]`."""
+        return [] if live_evidence or self.predicted_runner_pod(ars) is None else [prediction.PREDICTED]
 
     def scale_set_of_pod(self, pod: model.Pod) -> model.ScaleSet | None:
         """The ARS a runner, listener or workflow pod belongs to."""

@@ -288,3 +288,12 @@ def test_live_runner_pods_are_the_evidence_of_arc501_and_can_answer_it():
         if r["kind"] == "Pod" and "-runner-" in r["metadata"]["name"]:
             r["spec"]["securityContext"] = {"fsGroup": 1000680000}
     assert of(raws, "ARC501") == []
+
+
+def test_no_prediction_while_the_runner_pods_cannot_be_read():
+    states = {model.PODS: "forbidden"}
+    (found,) = of(at_zero(fs_group=None), "ARC501", states=states)
+    assert PREDICTED not in found.evidence                 # the template still says it; "no runner pod" is unknown
+    assert of([*at_zero(), network_policy("default-deny-egress", NS, egress=DNS_ONLY)], "ARC301", states=states) == []
+    raws = [*at_zero(), network_policy("default-deny-egress", NS, egress=DNS_ONLY)]
+    assert of(raws, "ARC301", states={model.PODS: "syncing"}) == []
