@@ -167,13 +167,18 @@ class Context:
         return [p for p in self.runner_pods_by_set.get((ars.namespace, ars.name), ()) if not p.deleting]
 
     def predicted_runner_pod(self, ars: model.ScaleSet) -> model.Pod | None:
-        """The runner pod ARC would render from the scale set's template, when it has no live runner pod. None
-        when one exists (that pod is the evidence) or when the pods of its namespace cannot be read (whether one
-        exists is unknown: arc-top does not guess). Findings judged on it start with `prediction.PREDICTED`."""
+        """The runner pod ARC would render from the scale set's template, when it has no live runner pod nor
+        EphemeralRunner. None when one exists (that pod is the evidence) or when the pods of its namespace cannot
+        be read (whether one exists is unknown: arc-top does not guess). Findings judged on it start with
+        `prediction.PREDICTED`."""
         cache = self.__dict__.setdefault("_predicted", {})
         if ars.uid not in cache:
             unknown = bool(self.blocked(model.PODS, ars.namespace))
-            cache[ars.uid] = None if unknown or self.live_runner_pods(ars) else prediction.predicted_pod(ars)
+            # An EphemeralRunner whose pod is not made yet (churn) counts as live: its pod comes, so no prediction
+            # line flickers in while a busy set replaces its runners.
+            live = self.live_runner_pods(ars) or [er for er in self.runners_by_set.get((ars.namespace, ars.name), ())
+                                                  if not er.deleting]
+            cache[ars.uid] = None if unknown or live else prediction.predicted_pod(ars)
         return cache[ars.uid]
 
     def predicted_evidence(self, ars: model.ScaleSet, *, live_evidence: bool = False) -> list[str]:

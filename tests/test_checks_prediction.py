@@ -190,13 +190,26 @@ def test_claim_events_of_a_deleting_runner_pod_are_live_evidence_for_the_storage
     assert found.evidence[0] != PREDICTED and any("ProvisioningFailed" in line for line in found.evidence)
 
 
+def _runner_objects(raws):
+    return [r for r in raws if r["kind"] in ("Pod", "EphemeralRunner")
+            and "runner" in r["metadata"]["name"] and "listener" not in r["metadata"]["name"]]
+
+
 def test_a_deleting_runner_pod_does_not_count_as_live():
     raws = fleet(fs_group=None, runners=1, min_runners=0)
-    for r in raws:
-        if r["kind"] == "Pod" and "runner" in r["metadata"]["name"] and "listener" not in r["metadata"]["name"]:
-            r["metadata"]["deletionTimestamp"] = r["metadata"]["creationTimestamp"]
+    for r in _runner_objects(raws):
+        r["metadata"]["deletionTimestamp"] = r["metadata"]["creationTimestamp"]
     (found,) = of(raws, "ARC501")
     assert found.evidence[0] == PREDICTED
+
+
+def test_an_ephemeral_runner_whose_pod_is_not_made_yet_counts_as_live():
+    """Churn: ARC makes the EphemeralRunner first, its pod a moment later; no prediction line flickers in."""
+    raws = fleet(fs_group=None, runners=1, min_runners=0)
+    pods = [r for r in _runner_objects(raws) if r["kind"] == "Pod"]
+    assert pods and any(r["kind"] == "EphemeralRunner" for r in _runner_objects(raws))
+    (found,) = of([r for r in raws if r not in pods], "ARC501")
+    assert PREDICTED not in found.evidence
 
 
 def test_the_healthy_fleet_at_zero_is_clean():
