@@ -207,12 +207,13 @@ def test_jobs_waiting_behind_arc501_make_arc408_naming_it(jobs_sandbox):
     figs, snapshot = _figures(jobs_sandbox, "admin", lambda f: f.get(KEY_M) and f[KEY_M].waiting_since and
                               f.get(KEY_L) and f[KEY_L].waiting_since, "jobs waiting")
     since = max(figs[KEY_M].waiting_since, figs[KEY_L].waiting_since)
+    broken = {k: figs[k] for k in (KEY_M, KEY_L)}     # (the healthy set's jobs may wait a moment for a runner too)
     # Not yet: waited less than jobs_wait.
-    early = checks.run(snapshot, now=since + 1, jobs=figs, jobs_wait=60)
+    early = checks.run(snapshot, now=since + 1, jobs=broken, jobs_wait=60)
     assert not [f for f in early if f.code == "ARC408"]
-    found = checks.run(snapshot, now=since + 61, jobs=figs, jobs_wait=60)
+    found = checks.run(snapshot, now=since + 61, jobs=broken, jobs_wait=60)
     arc408 = {f.scale_set: f for f in found if f.code == "ARC408"}
-    assert set(arc408) == {"arc-runners/arc-metrics", "arc-runners/arc-logs"}       # not the healthy one
+    assert set(arc408) == {"arc-runners/arc-metrics", "arc-runners/arc-logs"}
     for f in arc408.values():
         assert f.severity == "error" and "runners fail: " in f.title and "ARC501" in f.title
         assert " waiting 1m — " in f.title or " waiting 60s — " in f.title or " waiting 61s — " in f.title
@@ -228,7 +229,41 @@ def test_headless_check_reports_arc408(jobs_sandbox):
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     arc408 = [f for f in report["findings"] if f["code"] == "ARC408"]
-    assert {f["scale_set"] for f in arc408} == {"arc-runners/arc-metrics", "arc-runners/arc-logs"}
-    assert all("ARC501" in f["title"] for f in arc408)
+    assert {f["scale_set"] for f in arc408} >= {"arc-runners/arc-metrics", "arc-runners/arc-logs"}
+    assert all("ARC501" in f["title"] for f in arc408 if f["scale_set"] != "arc-runners/arc-healthy")
     assert report["source"]["jobs"]["arc-runners/arc-metrics"]["source"] == "metrics"
     assert report["source"]["jobs"]["arc-runners/arc-logs"]["source"] == "log"
+
+
+@pytest.mark.asyncio
+async def test_the_monitor_shows_the_jobs_columns_and_arc408(jobs_sandbox, monkeypatch):
+    """End to end: the checks loop reads the listeners' figures; the Scale sets panel shows them (waiting/running,
+    busy/idle) and, once the jobs have waited DEFAULT_JOBS_WAIT (shortened here), ARC408 names ARC501."""
+    from arc_top.checks import context
+    from arc_top.kube.config import connect
+    from arc_top.kube.monitor import Monitor
+    from arc_top.tui.app import ArcTopApp
+    from tests.waiting import until
+
+    monkeypatch.setattr(context, "DEFAULT_JOBS_WAIT", 2.0)
+    conn = connect(jobs_sandbox.kubeconfig_path, all_namespaces=True)
+    app = ArcTopApp(lambda on_change: Monitor(conn, on_change))
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.screen.query_one("#scalesets-table")
+        uid = {o["metadata"]["name"]: o["metadata"]["uid"]
+               for o in jobs_sandbox.cluster.list("autoscalingrunnersets")}
+
+        def cells(name: str) -> str:
+            return table.row_text(uid[name]) if table.has_row(uid[name]) else ""
+
+        def waiting_shown(name: str) -> bool:
+            fig = app.sampler.jobs.get(("arc-runners", name))
+            return fig is not None and (fig.waiting or 0) > 0 and f"{fig.waiting}/{fig.running}" in cells(name)
+
+        await until(pilot, lambda: waiting_shown("arc-metrics") and waiting_shown("arc-logs"), timeout=60)
+        assert app.sampler.jobs[("arc-runners", "arc-metrics")].source == "metrics"
+        assert app.sampler.jobs[("arc-runners", "arc-logs")].source == "log"
+        findings = lambda: [f for f in app.main_screen.findings.findings if f.code == "ARC408"]  # noqa: E731
+        await until(pilot, lambda: {f.scale_set for f in findings()} >= {"arc-runners/arc-metrics"}, timeout=60)
+        assert all("ARC501" in f.title for f in findings() if f.scale_set != "arc-runners/arc-healthy")
+        await pilot.press("q")
