@@ -206,8 +206,8 @@ def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails,
         source["arc_version"] = arc.arc_version
     source["not_synced"] = sorted(k for k, s in snapshot.kinds.items() if not s.synced or s.state != "live")
     # A bug in a check is no traceback in a CI log either: cli.main reports it (one line, crash file, exit 3).
-    wait = getattr(args, "jobs_wait", None)
-    options = {"jobs": jobs, **({"jobs_wait": wait} if wait is not None else {})}
+    wait = getattr(args, "jobs_wait", None)      # the listeners' figures: live only (saved files have none)
+    options = {} if jobs is None else {"jobs": jobs, **({"jobs_wait": wait} if wait is not None else {})}
     findings = (checks.run(snapshot, now=now, logs=tails, **options) if probed is None
                 else checks.run(snapshot, now=now, logs=tails, probes=probed, **options))
     scale_sets = sorted(f"{s.namespace}/{s.name}" for s in snapshot.of(model.SCALE_SETS).values())

@@ -10,11 +10,13 @@ Two sources, best first:
   text); ARC 0.14's listener only logs `Handling initial session statistics totalAssignedJobs=N` at session start.
 
 `JobsReader.read(snapshot)` returns a `model.JobFigures` per scale set, saying which source each came from or why
-there is none. It reads at most `max_pods` listener pods per call and each at most every `interval` seconds
-(bounded requests: `limit_bytes` of log, the last `tail_lines` lines); errors are answers (403 → "no pods/proxy
-right"), never raised. Blocking: call it from a worker thread. Since when jobs wait: from the statistics lines of
-the log (the first of the latest unbroken run of lines with jobs waiting), else from the reader's own
-observations (the first read that saw them waiting).
+there is none. Its own budget: at most `max_pods` listener pods per call, within `deadline` seconds, each at most
+every `interval` seconds (least recently read first), one request per pod (the metrics; the log too only while
+jobs wait and the metrics cannot say since when), bounded (`limit_bytes` of log, the last `tail_lines` lines; 1 MiB
+of metrics); a 403 pauses that source in that namespace for `forbidden_pause` seconds. Errors are answers
+(403 → "no pods/proxy right"), never raised. Blocking: call it from a worker thread. Since when jobs wait: from
+the statistics lines of the log (the first of the latest unbroken run of lines with jobs waiting), else from the
+reader's own observations (the first read that saw them waiting).
 """
 
 from __future__ import annotations
@@ -260,8 +262,9 @@ def _status_word(exc: BaseException) -> str:
 
 
 class JobsReader:
-    def __init__(self, api_client, *, interval: float = 15.0, max_pods: int = 20, tail_lines: int = 300,
-                 limit_bytes: int = 128 * 1024, timeout: float = 5.0, forbidden_pause: float = 300.0):
+    def __init__(self, api_client, *, interval: float = 15.0, max_pods: int = 20, tail_lines: int = 120,
+                 limit_bytes: int = 48 * 1024, timeout: float = 5.0, forbidden_pause: float = 300.0,
+                 deadline: float = 8.0):
         self._api = api_client
         self.interval = interval
         self.max_pods = max_pods
@@ -269,6 +272,7 @@ class JobsReader:
         self.limit_bytes = limit_bytes
         self.timeout = timeout
         self.forbidden_pause = forbidden_pause
+        self.deadline = deadline             # seconds one read() may spend on requests (a slow API server)
         self.requests = 0
         self._figures: dict[tuple[str, str], JobFigures] = {}
         self._read_at: dict[tuple[str, str], float] = {}       # monotonic
@@ -290,7 +294,10 @@ class JobsReader:
             due = sorted((k for k in sets if k in pods and (
                 self._pod.get(k) != pods[k].uid or time.monotonic() - self._read_at.get(k, -1e9) >= self.interval)),
                 key=lambda k: self._read_at.get(k, -1e9))
+            stop_at = time.monotonic() + self.deadline
             for key in due[:self.max_pods]:
+                if time.monotonic() > stop_at:
+                    break                    # the rest at the next call (the least recently read go first)
                 self._figures[key] = self._read_one(key, pods[key], now)
                 self._read_at[key] = time.monotonic()
                 self._pod[key] = pods[key].uid

@@ -172,6 +172,49 @@ def _figures(sb, user: str, want, what: str):
 KEY_M, KEY_L, KEY_H = ("arc-runners", "arc-metrics"), ("arc-runners", "arc-logs"), ("arc-runners", "arc-healthy")
 
 
+def _listener_pods(sb) -> dict[str, str]:
+    return {(p["metadata"].get("labels") or {}).get("actions.github.com/scale-set-name"): p["metadata"]["name"]
+            for p in sb.cluster.list("pods", "arc-systems")
+            if (p["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == "runner-scale-set-listener"}
+
+
+def test_real_kubectl_reads_the_metrics_through_the_pod_proxy(jobs_sandbox, tmp_path):
+    from tests.conftest import Kubectl
+
+    kubectl = Kubectl(jobs_sandbox, str(tmp_path / "cache"))
+    pods = wait_for(lambda: (lambda p: p if {"arc-metrics", "arc-logs"} <= set(p) else None)(
+        _listener_pods(jobs_sandbox)), what="the listener pods")
+    path = f"/api/v1/namespaces/arc-systems/pods/{pods['arc-metrics']}:8080/proxy/metrics"
+    text = wait_for(lambda: (lambda r: r.stdout if r.returncode == 0 else None)(
+        kubectl("get", "--raw", path, check=False)), what="the metrics through the proxy")
+    assert "# TYPE gha_assigned_jobs gauge" in text and 'name="arc-metrics"' in text
+    assert "gha_job_startup_duration_seconds_bucket" in text or "# TYPE gha_job_startup_duration_seconds" in text
+    assert parse_metrics(text, "arc-runners", "arc-metrics")["assigned"] >= 0
+    denied = kubectl("get", "--raw", path, context="arc-sandbox-viewer", check=False)
+    assert denied.returncode != 0 and "Forbidden" in denied.stderr and "pods/proxy" in denied.stderr
+    off = kubectl("get", "--raw", f"/api/v1/namespaces/arc-systems/pods/{pods['arc-logs']}:8080/proxy/metrics",
+                  check=False)
+    assert off.returncode != 0 and "ServiceUnavailable" in off.stderr and "connection refused" in off.stderr
+    missing = kubectl("get", "--raw", "/api/v1/namespaces/arc-systems/pods/no-such-pod:8080/proxy/metrics",
+                      check=False)
+    assert missing.returncode != 0 and "NotFound" in missing.stderr
+
+
+def test_the_reader_keeps_its_budget(jobs_sandbox):
+    m = _monitor(jobs_sandbox, "admin")
+    try:
+        wait_for(lambda: len(jobs._listener_pods(m.snapshot())) >= 3, what="three running listener pods")
+        reader = jobs.JobsReader(m.conn.api_client, max_pods=1, interval=3600)
+        read = [sum(1 for f in reader.read(m.snapshot()).values() if f.read_at) for _ in range(3)]
+        assert read == [1, 2, 3]                          # one listener more per call
+        before = reader.requests
+        reader.read(m.snapshot())
+        assert reader.requests == before                  # each read again only after `interval`
+        assert before <= 3 * 2                            # at most the metrics and the log per listener
+    finally:
+        m.stop()
+
+
 def test_admin_reads_metrics_where_enabled_and_the_log_where_not(jobs_sandbox):
     figs, _ = _figures(jobs_sandbox, "admin", lambda f: f.get(KEY_M) and (f[KEY_M].waiting or 0) > 0
                        and f.get(KEY_L) and f[KEY_L].source == "log" and (f[KEY_L].waiting or 0) > 0
