@@ -12,8 +12,9 @@ Two sources, best first:
 `JobsReader.read(snapshot)` returns a `model.JobFigures` per scale set, saying which source each came from or why
 there is none. Its own budget: at most `max_pods` listener pods per call, within `deadline` seconds, each at most
 every `interval` seconds (least recently read first), one request per pod (the metrics; the log too only while
-jobs wait and the metrics cannot say since when), bounded (`limit_bytes` of log, the last `tail_lines` lines; 1 MiB
-of metrics); a 403 pauses that source in that namespace for `forbidden_pause` seconds. Errors are answers
+jobs wait and the metrics cannot say since when), bounded (`limit_bytes` of log, the last `tail_lines` lines; at
+most 16 MiB of metrics streamed, only the families read kept, at most 2 MiB of them); a 403 pauses that source in
+that namespace for `forbidden_pause` seconds. Errors are answers
 (403 → "no pods/proxy right"), never raised. Blocking: call it from a worker thread. Since when jobs wait: from
 the statistics lines of the log (the first of the latest unbroken run of lines with jobs waiting), else from the
 reader's own observations (the first read that saw them waiting).
@@ -35,7 +36,8 @@ from arc_top.kube.model import JobFigures, Snapshot
 
 METRICS_PORT_NAME = "metrics"
 METRICS_PATH = "metrics"              # ARC's --listener-metrics-endpoint default (/metrics)
-MAX_METRICS_BYTES = 1024 * 1024
+MAX_METRICS_BYTES = 16 * 1024 * 1024   # a busy listener's histograms: a series per job name (and result) × buckets
+MAX_KEPT_BYTES = 2 * 1024 * 1024       # …of which the families read (the rest is dropped as it streams past)
 MAX_LINE = 8192
 
 # ---- parsing the log -------------------------------------------------------------------------------------------
@@ -174,8 +176,9 @@ def parse_metrics(text: str, namespace: str = "", name: str = "") -> dict:
     out: dict = {}
     buckets: dict[float, float] = {}
     count = 0.0
+    wanted = _wanted_lines(text)
     try:
-        families = list(text_string_to_metric_families(text))
+        families = list(text_string_to_metric_families(wanted))
     except Exception as exc:  # the parser raises ValueError, IndexError, TypeError… on malformed text
         raise ValueError(f"not Prometheus text: {type(exc).__name__}") from exc
     for family in families:
@@ -207,6 +210,31 @@ def parse_metrics(text: str, namespace: str = "", name: str = "") -> dict:
         out["startup_p50"] = quantile(0.5, buckets)
         out["startup_p95"] = quantile(0.95, buckets)
     return out
+
+
+_GAUGES_COUNTERS = frozenset(GAUGES) | {f"{c}_total" for c in COUNTERS} | set(COUNTERS)
+_WANTED = _GAUGES_COUNTERS | {STARTUP + suffix for suffix in ("", "_bucket", "_count", "_sum")}
+
+
+def _wanted(lines: Iterable[bytes | str], wanted: frozenset[str] = _WANTED) -> Iterable[str]:
+    """Only the lines of the families read (the parser then has less to do: a busy listener's execution-time
+    histogram has a series per job name and result); what the lines say is left to the parser."""
+    for raw in lines:
+        line = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        if line.startswith("#"):
+            parts = line.split(None, 3)
+            name = parts[2] if len(parts) > 2 and parts[1] in ("HELP", "TYPE") else ""
+        else:
+            name = line.split("{", 1)[0].split(None, 1)[0] if line.strip() else ""
+        if name in wanted:
+            yield line.rstrip("\r")
+
+
+def _wanted_lines(text: str) -> str:
+    keep = list(_wanted(text.splitlines()))
+    if not keep:
+        raise ValueError("no ARC listener metric in it")
+    return "\n".join(keep) + "\n"
 
 
 def quantile(q: float, buckets: Mapping[float, float]) -> float | None:
@@ -264,7 +292,7 @@ def _status_word(exc: BaseException) -> str:
 class JobsReader:
     def __init__(self, api_client, *, interval: float = 15.0, max_pods: int = 20, tail_lines: int = 120,
                  limit_bytes: int = 48 * 1024, timeout: float = 5.0, forbidden_pause: float = 300.0,
-                 deadline: float = 8.0):
+                 deadline: float = 8.0, histogram_interval: float = 60.0):
         self._api = api_client
         self.interval = interval
         self.max_pods = max_pods
@@ -273,6 +301,8 @@ class JobsReader:
         self.timeout = timeout
         self.forbidden_pause = forbidden_pause
         self.deadline = deadline             # seconds one read() may spend on requests (a slow API server)
+        self.histogram_interval = histogram_interval
+        self._histogram_at: dict[tuple[str, str], float] = {}    # monotonic: the start-up histogram last parsed
         self.requests = 0
         self._figures: dict[tuple[str, str], JobFigures] = {}
         self._read_at: dict[tuple[str, str], float] = {}       # monotonic
@@ -368,20 +398,49 @@ class JobsReader:
                 self._forbidden[("proxy", pod.namespace)] = (time.monotonic() + self.forbidden_pause, why)
                 return None, why
             return None, f"metrics unreachable ({status}: {apis.status_message(exc)[:120]})"
+        # The start-up histogram (a series per job name × buckets: most of the parsing) at most every
+        # `histogram_interval` seconds; the gauges every time.
+        last = self._histogram_at.get(key, -1e9)
+        histogram = time.monotonic() - last >= self.histogram_interval
+        wanted = _WANTED if histogram else _GAUGES_COUNTERS
+        kept: list[str] = []
+        size = kept_size = 0
+        rest = b""
         try:
-            data = resp.read(MAX_METRICS_BYTES + 1)
+            while True:
+                chunk = resp.read(64 * 1024)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_METRICS_BYTES:
+                    resp.close()
+                    return None, "metrics answer larger than 16 MiB (not read)"
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for line in _wanted(lines, wanted):
+                    kept.append(line)
+                    kept_size += len(line)
+                if kept_size > MAX_KEPT_BYTES:
+                    resp.close()
+                    return None, "metrics: over 2 MiB of job series (not read)"
+            kept.extend(_wanted([rest], wanted))
         except Exception as exc:
             return None, f"metrics unreachable ({type(exc).__name__})"
         finally:
             release = getattr(resp, "release_conn", None)
             if release is not None:
                 release()
-        if len(data) > MAX_METRICS_BYTES:
-            return None, "metrics answer larger than 1 MiB (not read)"
         try:
-            return parse_metrics(data.decode("utf-8", errors="replace"), key[0], key[1]), ""
+            figures = parse_metrics("\n".join(kept) + "\n", key[0], key[1])
         except ValueError as exc:
             return None, f"metrics unreadable ({exc})"
+        previous = self._figures.get(key)
+        if histogram:
+            self._histogram_at[key] = time.monotonic()
+        elif previous is not None and previous.source == "metrics":
+            figures.update(startup_p50=previous.startup_p50, startup_p95=previous.startup_p95,
+                           startup_count=previous.startup_count)
+        return figures, ""
 
     def _log_statistics(self, pod: model.Pod, now: float) -> tuple[list[Statistics] | None, str]:
         """The statistics lines of the listener's log (None: the log could not be read, and why)."""

@@ -131,8 +131,10 @@ def test_quantile_edges():
 def test_hostile_metrics_text():
     with pytest.raises(ValueError):
         parse_metrics("gha_assigned_jobs{name=\"x\" 3\n")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no ARC listener metric"):
         parse_metrics("\x00\x01 not prometheus at all {{{")
+    with pytest.raises(ValueError, match="no ARC listener metric"):
+        parse_metrics("# HELP go_goroutines x\n# TYPE go_goroutines gauge\ngo_goroutines 12\n")
     got = parse_metrics('gha_assigned_jobs{name="[red]x[/red]"} NaN\ngha_running_jobs -3\ngha_idle_runners +Inf\n'
                         'gha_busy_runners 2\n')
     assert got == {"busy": 2}
@@ -162,7 +164,7 @@ def _monitor(sb, user: str):
 def _figures(sb, user: str, want, what: str):
     m = _monitor(sb, user)
     try:
-        reader = jobs.JobsReader(m.conn.api_client, interval=0.0)
+        reader = jobs.JobsReader(m.conn.api_client, interval=0.0, histogram_interval=0.0)
         return wait_for(lambda: (lambda f: f if want(f) else None)(reader.read(m.snapshot())), timeout=60, step=0.5,
                         what=what), m.snapshot()
     finally:

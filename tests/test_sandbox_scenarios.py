@@ -22,6 +22,7 @@ ALL = (
     "failed-runners",
     "incident",
     "large",
+    "jobs-waiting",
 )
 SMALL_LARGE = {"scale_sets": 2, "runners_per_set": 5, "churn_events_per_second": 0}
 
