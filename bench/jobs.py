@@ -62,7 +62,8 @@ def parsers(runs: int) -> None:
         t0 = time.perf_counter()
         parse_metrics(text, "ns", "set")
         samples.append(time.perf_counter() - t0)
-    print(f"parse_metrics: {len(text) // 1024} KiB, {text.count(chr(10))} lines (200 job label sets, start-up and execution histograms): {_ms(samples)}")
+    print(f"parse_metrics: {len(text) // 1024} KiB, {text.count(chr(10))} lines (200 job label sets, start-up and "
+          f"execution histograms): {_ms(samples)}")
 
 
 def reader(runs: int) -> None:
