@@ -311,4 +311,17 @@ async def test_the_monitor_shows_the_jobs_columns_and_arc408(jobs_sandbox, monke
         findings = lambda: [f for f in app.main_screen.findings.findings if f.code == "ARC408"]  # noqa: E731
         await until(pilot, lambda: {f.scale_set for f in findings()} >= {"arc-runners/arc-metrics"}, timeout=60)
         assert all("ARC501" in f.title for f in findings() if f.scale_set != "arc-runners/arc-healthy")
+        # d on the scale set: the Jobs section says where the figures came from.
+        from arc_top.kube.objects import ObjectRef
+        from arc_top.tui.screens.describe import DescribeScreen
+        from arc_top.tui.screens.drill import source_for
+
+        await app.push_screen(DescribeScreen(source_for(app), ObjectRef("AutoscalingRunnerSet", "arc-runners",
+                                                                         "arc-metrics"), ("test",)))
+        await until(pilot, lambda: isinstance(app.screen, DescribeScreen) and app.screen.loaded)
+        body = "\n".join(line.plain for line in app.screen.view.lines())
+        jobs_part = body[body.index("\nJobs\n"):]
+        assert "listener metrics (pod proxy)" in jobs_part and "Waiting:" in jobs_part and "since" in jobs_part
+        assert "Start-up latency:" in jobs_part
+        await pilot.press("escape")
         await pilot.press("q")
