@@ -188,6 +188,11 @@ CODES: dict[str, Code] = {c.code: c for c in (
        "The API server refused the runner pod (admission, PodSecurity, a webhook or an invalid template). ARC marks "
        "the EphemeralRunner Failed with reason InvalidPod; it counts toward replicas and is not retried.",
        "Fix the template or the namespace policy named in the message, then delete the Failed EphemeralRunners."),
+    _c("ARC408", ERROR, "Jobs waiting: no runner can take them", TROUBLESHOOTING,
+       "The listener reports jobs assigned to this scale set that no runner has started for minutes, and no "
+       "runner is idle to take them, while the scale set is below maxRunners: the runners it makes fail. The "
+       "evidence names the findings that keep them from starting.",
+       "Fix the findings named in the title (each has its own fix); the waiting jobs start once a runner comes up."),
     # ---- permissions and pod security -------------------------------------------------------------------
     _c("ARC501", ERROR, "Kube mode work volume is not writable by the runner", TROUBLESHOOTING,
        "The work volume is mounted root-owned and the runner runs as UID 1001. Without "

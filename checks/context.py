@@ -58,13 +58,20 @@ class LogHits:
         return [line for line, p in self.matches if p.id in ids or p.code in codes]
 
 
+DEFAULT_JOBS_WAIT = 180.0          # seconds jobs may wait with no runner to take them before ARC408
+
+
 class Context:
     def __init__(self, snapshot: model.Snapshot, now: float, logs: Sequence[LogTail] = (),
-                 probes: Sequence | None = None):
+                 probes: Sequence | None = None, *, jobs: Mapping | None = None,
+                 jobs_wait: float = DEFAULT_JOBS_WAIT):
         self.snapshot = snapshot
         self.now = float(now)
         self.logs = tuple(t for t in logs if isinstance(t, LogTail))
         self.probes = None if probes is None else tuple(probes)   # checks.credentials.ProbeResult (None: not run)
+        # The listeners' job figures (kube.model.JobFigures by (namespace, name)); None: not read (saved files).
+        self.jobs = None if jobs is None else {k: v for k, v in jobs.items() if isinstance(v, model.JobFigures)}
+        self.jobs_wait = float(jobs_wait)
 
     # ---- generic ----------------------------------------------------------------------------------------
     def of(self, kind: str) -> Iterable:

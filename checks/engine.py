@@ -6,9 +6,10 @@ traceback). Checks are registered by the family modules imported below (checks/r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from arc_top.checks import auth, credentials, network, permissions, practices, scaling, storage  # noqa: F401  (they register)
+from arc_top.checks import auth, context, credentials, network, permissions, practices, scaling, storage  # noqa: F401  (they register)
+from arc_top.checks import jobs as waiting_jobs  # noqa: F401  (registers ARC408, run after the others)
 from arc_top.checks.catalogue import finding
 from arc_top.checks.context import Context
 from arc_top.checks.finding import Finding, LogTail, Subject
@@ -28,16 +29,20 @@ def _key(f: Finding) -> tuple:
 
 
 def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = (),
-        probes: Sequence[credentials.ProbeResult] | None = None) -> list[Finding]:
+        probes: Sequence[credentials.ProbeResult] | None = None, jobs: Mapping | None = None,
+        jobs_wait: float | None = None) -> list[Finding]:
     """All findings for `snapshot` at wall-clock `now` (epoch seconds), sorted worst first. `logs` are the log
     tails the kube layer fetched (runner, listener, controller pods); without them no finding claims log
     evidence. `probes` are the GitHub credential probe results (kube.credentials.CredentialProber): ARC104–ARC107,
-    linked to the failing listeners (ARC403) of the same scale sets; None = not probed, no such findings."""
-    ctx = Context(snapshot, now, logs, probes)
+    linked to the failing listeners (ARC403) of the same scale sets; None = not probed, no such findings. `jobs`:
+    the listeners' job figures per scale set (kube.model.JobFigures by (namespace, name); None = not read, no
+    ARC408); `jobs_wait`: seconds jobs may wait before ARC408 (None: checks.context.DEFAULT_JOBS_WAIT)."""
+    ctx = Context(snapshot, now, logs, probes, jobs=jobs,
+                  jobs_wait=context.DEFAULT_JOBS_WAIT if jobs_wait is None else jobs_wait)
     found: dict[tuple, Finding] = {}
-    for check in CHECKS:
+    for check in sorted(CHECKS, key=lambda c: c.after):
         try:
-            results = list(check.fn(ctx))
+            results = list(check.fn(ctx, tuple(found.values())) if check.after else check.fn(ctx))
         except Exception as exc:  # a broken check must not hide the others' findings
             results = [_crashed(check, exc)]
         for f in results:

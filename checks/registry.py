@@ -17,15 +17,16 @@ class Check:
     name: str                       # module.function, named in the ARC000 of a check that raised
     codes: tuple[str, ...]
     fn: CheckFn
+    after: bool = False             # runs once the others have: fn(ctx, findings) (a finding about findings)
 
 
 CHECKS: list[Check] = []
 
 
-def check(*codes: str) -> Callable[[CheckFn], CheckFn]:
+def check(*codes: str, after: bool = False) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         module = fn.__module__.rsplit(".", 1)[-1]
-        CHECKS.append(Check(f"{module}.{fn.__name__}", codes, fn))
+        CHECKS.append(Check(f"{module}.{fn.__name__}", codes, fn, after))
         return fn
     return register
 

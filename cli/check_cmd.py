@@ -49,6 +49,8 @@ def add_parser(sub) -> None:
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="how long to wait for the cluster's objects to sync (default: 60)")
     p.add_argument("--no-logs", action="store_true", help="do not read the log tails of failing pods")
+    p.add_argument("--jobs-wait", type=float, metavar="SECONDS", default=None,
+                   help="ARC408 when jobs have waited this long with no runner to take them (default: 180)")
     gh = p.add_argument_group("GitHub credential probes (read-only GETs from this machine; HTTPS_PROXY/NO_PROXY apply)")
     gh.add_argument("--no-github", action="store_true",
                     help="do not probe the scale sets' GitHub credentials (no request to GitHub, no Secret read)")
@@ -141,6 +143,7 @@ def _check_demo(args: argparse.Namespace) -> int:
 
 
 def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) -> int:
+    from arc_top.kube.jobs import JobsReader
     from arc_top.kube.logtail import LogTailer
     from arc_top.kube.monitor import Monitor
 
@@ -166,12 +169,16 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
         if tailer is not None:
             tails = tailer.fetch(snapshot, time.time(), deadline_seconds=30.0)
             source["logs"] = tailer.stats.as_dict()
+        # The listeners' job figures (metrics through the pod proxy, else their logs' statistics lines): ARC408.
+        jobs = JobsReader(conn.api_client, max_pods=50).read(snapshot, time.time())
+        source["jobs"] = {f"{k[0]}/{k[1]}": {"source": v.source or None, "waiting": v.waiting, "running": v.running,
+                                            **({"why": v.why} if v.why else {})} for k, v in sorted(jobs.items())}
     finally:
         monitor.stop()
         probed = github.results() if github is not None else None
         join_threads(THREADS_GRACE_S)
     source["github"] = github.summary() if github is not None else {"probed": False}
-    return _report(args, snapshot, source, time.time(), tails, probed)
+    return _report(args, snapshot, source, time.time(), tails, probed, jobs)
 
 
 def _check_files(args: argparse.Namespace) -> int:
@@ -189,7 +196,7 @@ def _check_files(args: argparse.Namespace) -> int:
 
 
 # ---- output -------------------------------------------------------------------------------------------------
-def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None) -> int:
+def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None, jobs=None) -> int:
     from arc_top import checks
     from arc_top.checks import report
     from arc_top.kube import model
@@ -199,8 +206,10 @@ def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails,
         source["arc_version"] = arc.arc_version
     source["not_synced"] = sorted(k for k, s in snapshot.kinds.items() if not s.synced or s.state != "live")
     # A bug in a check is no traceback in a CI log either: cli.main reports it (one line, crash file, exit 3).
-    findings = (checks.run(snapshot, now=now, logs=tails) if probed is None
-                else checks.run(snapshot, now=now, logs=tails, probes=probed))
+    wait = getattr(args, "jobs_wait", None)      # the listeners' figures: live only (saved files have none)
+    options = {} if jobs is None else {"jobs": jobs, **({"jobs_wait": wait} if wait is not None else {})}
+    findings = (checks.run(snapshot, now=now, logs=tails, **options) if probed is None
+                else checks.run(snapshot, now=now, logs=tails, probes=probed, **options))
     scale_sets = sorted(f"{s.namespace}/{s.name}" for s in snapshot.of(model.SCALE_SETS).values())
     ascii_only = not _can_encode("✖⚠●…")
     if ascii_only and hasattr(sys.stdout, "reconfigure"):

@@ -130,6 +130,13 @@ def pod_log(api_client, namespace: str, name: str, params: dict, timeout=None):
     return request(api_client, "GET", PODS.path(namespace, name) + "/log", params, timeout=timeout, accept="*/*")
 
 
+def pod_proxy(api_client, namespace: str, name: str, port: int, path: str, timeout=None):
+    """GET through the API server's proxy to a pod's port (RBAC: get pods/proxy): the request the typed client's
+    `connect_get_namespaced_pod_proxy_with_path(f"{name}:{port}", namespace, path)` makes; the raw response."""
+    target = PODS.path(namespace, name) + f":{int(port)}/proxy/" + quote(path.lstrip("/"), safe="/")
+    return request(api_client, "GET", target, timeout=timeout, accept="text/plain, */*")
+
+
 def list_raw(api_client, res: Resource, namespace: str | None = None, label_selector: str = "",
              field_selector: str = "", limit: int | None = None, timeout: float = 30.0) -> dict:
     """One list request as a dict (raises the client's ApiException on an HTTP error)."""

@@ -268,3 +268,36 @@ class LogTail:
     fetched_at: float = 0.0
     pod_created: float = 0.0       # the pod's creation (epoch seconds; 0: unknown): which of two pods is newer
     ended: bool = False            # the container had ended when read: these are its last words, not a start
+
+
+@dataclass(frozen=True, slots=True)
+class JobFigures:
+    """What a scale set's listener knows about its jobs and runners (kube/jobs.py reads it): from the listener's
+    Prometheus metrics through the API server's pod proxy (`source` "metrics"), else from the statistics lines of
+    its log ("log"), else nothing ("": `why` says what stood in the way). A figure None is not known."""
+    namespace: str                 # the scale set
+    name: str
+    source: str = ""               # metrics | log | ""
+    why: str = ""                  # why a source was not used (one line each, "; "-joined): metrics off, 403…
+    assigned: int | None = None    # jobs assigned to the scale set (running ones included)
+    running: int | None = None
+    available: int | None = None   # log only: jobs offered, not yet acquired
+    registered: int | None = None  # runners registered with GitHub
+    busy: int | None = None
+    idle: int | None = None
+    desired: int | None = None     # metrics only
+    started_total: int | None = None
+    completed_total: int | None = None
+    startup_p50: float | None = None   # seconds, from gha_job_startup_duration_seconds (metrics only)
+    startup_p95: float | None = None
+    startup_count: int | None = None
+    waiting_since: float | None = None  # epoch seconds: since when jobs have waited without a break (None: none
+                                        # waiting, or not known)
+    read_at: float = 0.0           # epoch seconds of the figures (the statistics line's time for the log)
+
+    @property
+    def waiting(self) -> int | None:
+        """Jobs assigned to the scale set that no runner has started yet."""
+        if self.assigned is None or self.running is None:
+            return None
+        return max(0, self.assigned - self.running)

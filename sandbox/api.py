@@ -4,6 +4,7 @@ dry-run, Tables, reviews. Streams (watch, log follow) are handed back as generat
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -88,6 +89,9 @@ def parse_resource_path(path: str) -> Target | None:
     return Target(res, namespace, rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else "")
 
 
+_POD_PROXY = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/:]+)(?::(\d{1,5}))?/proxy(?:/(.*))?$")
+
+
 def _verb(req: Request, t: Target) -> str:
     if req.method == "GET":
         if t.name is None:
@@ -127,6 +131,9 @@ class Api:
             user = self._authenticate(req)
             if self.cluster.latency_s:
                 time.sleep(self.cluster.latency_s)
+            proxy = _POD_PROXY.match(req.path)
+            if proxy is not None:
+                return self._pod_proxy(req, user, *proxy.groups())
             target = parse_resource_path(req.path)
             if target is None:
                 return self._non_resource(req, user)
@@ -450,6 +457,29 @@ class Api:
     # ---- logs and reviews -------------------------------------------------------------------------
     def _log(self, req: Request, t: Target) -> Response | Stream:
         return log_stream(self.cluster, t.namespace or "", t.name or "", req.query)
+
+    def _pod_proxy(self, req: Request, user: UserInfo, namespace: str, name: str, port: str | None,
+                   path: str | None) -> Response:
+        """GET …/pods/NAME[:PORT]/proxy[/PATH]: RBAC `get pods/proxy`, then what the pod serves on that port
+        (`Cluster.pod_servers`, registered by the simulated programs); nothing listening → 503 as a real API
+        server answers when it cannot dial the pod."""
+        verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete"}.get(req.method, req.method.lower())
+        self._authorize(user, Attributes(verb=verb, resource="pods", subresource="proxy", namespace=namespace,
+                                         name=name))
+        pod = self.cluster.store.get("pods", namespace, name)
+        if pod is None:
+            raise errors.not_found("pods", "", name)
+        if req.method != "GET":
+            raise errors.method_not_allowed("the sandbox proxies GET requests only")
+        number = int(port) if port else 80
+        server = self.cluster.pod_servers.get((namespace, name, pod["metadata"].get("uid", ""), number))
+        ip = (pod.get("status") or {}).get("podIP") or "10.244.0.1"
+        if server is None:
+            raise errors.ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {ip}:{number}: "
+                                  "connect: connection refused")
+        status, content_type, body = server("/" + (path or ""))
+        return Response(status, body, content_type)
 
     def _review(self, req: Request, user: UserInfo, res: Resource) -> Response:
         review = self._body(req)

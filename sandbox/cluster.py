@@ -45,6 +45,9 @@ class Cluster:
         self.restart_hooks: list[Callable[[float], None]] = []
         self.base_url = ""          # https://127.0.0.1:<port>, known once the server listens
         self.ca_pem = b""           # the CA of the server's certificate (the fake GHES's too): githubServerTLS
+        # What the simulated pods serve on a port, for the API server's pod proxy: (namespace, pod, pod uid, port)
+        # → fn(path) -> (status, content type, body). The listener's metrics (sandbox/controller/listener_process.py).
+        self.pod_servers: dict[tuple[str, str, str, int], Callable[[str], tuple[int, str, bytes]]] = {}
 
     def _list_for_rbac(self, key: str, namespace: str | None) -> list[dict]:
         return self.store.list(key, namespace)

@@ -28,7 +28,7 @@ MODES = ("kubernetes", "kubernetes-novolume", "dind", "default")
 _ENTRY_KEYS = {"name", "namespace", "mode", "github_config_url", "github_config_secret", "github_secret",
                "runner_group", "min_runners", "max_runners", "storage_class", "work_volume_claim", "fs_group",
                "image", "resources", "service_account", "template", "jobs", "scale_set_id", "controller_namespace",
-               "controller_release", "github_server_tls"}
+               "controller_release", "github_server_tls", "listener_metrics"}
 
 
 def deep_merge(base: dict, extra: dict) -> dict:
@@ -188,6 +188,8 @@ def render_scale_set(entry: dict, index: int) -> list[dict]:
     for key, field in (("min_runners", "minRunners"), ("max_runners", "maxRunners")):
         if entry.get(key) is not None:
             spec[field] = int(entry[key])
+    if isinstance(entry.get("listener_metrics"), dict):     # the chart's listenerMetrics value
+        spec["listenerMetrics"] = entry["listener_metrics"]
     objects.append({"apiVersion": "actions.github.com/v1alpha1", "kind": "AutoscalingRunnerSet",
                     "metadata": {"name": name, "namespace": ns, "labels": labels, "annotations": notes,
                                  "finalizers": [F_ARS]}, "spec": spec})

@@ -4,6 +4,7 @@
     python scripts/screenshots.py incident   # only this scenario's shots
     python scripts/screenshots.py fix-arc501 # only the fix screen (`f` on kube-permissions' ARC501)
     python scripts/screenshots.py fix-arc201 # ARC201's two-step fix on pvc-pending, applied
+    python scripts/screenshots.py jobs       # jobs-waiting: the listeners' figures, read a few times
 
 Each shot starts the scenario's sandbox, opens arc-top on it at a fixed terminal size, waits until every
 watched kind is synced and the simulation has settled for a few seconds, and saves an SVG.
@@ -28,6 +29,7 @@ SHOTS = [  # (scenario, width, height, keys pressed before the shot, or a corout
     ("bad-credentials", 160, 48, ()),
     ("kube-permissions", 160, 48, "fix-arc501"),  # `f` on ARC501: the diff and the dry-run, before `enter`
     ("pvc-pending", 160, 48, "fix-arc201"),       # `f` on ARC201, `enter`, `y`: both steps done, then verified
+    ("jobs-waiting", 200, 60, "jobs"),            # JOBS W/R, BUSY/IDLE and the JOBS WAITING trend
 ]
 SETTLE_S = 6.0
 TIMEOUT_S = 60.0
@@ -52,6 +54,24 @@ async def fix_arc201(pilot) -> str:
             raise SystemExit("fix-arc201: timed out")
         await pilot.pause(0.1)
     return "fix-arc201"
+
+
+async def jobs(pilot) -> str:
+    """The jobs-waiting sandbox once its listeners' figures have been read a few times (every 15 s): jobs queued
+    on the broken scale sets, a runner busy on the healthy one."""
+    app = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT_S
+
+    def fig(name: str):
+        return app.sampler.jobs.get(("arc-runners", name))
+
+    while not (all(fig(n) is not None and (fig(n).waiting or 0) >= 4 for n in ("arc-logs", "arc-metrics"))
+               and len(app.sampler.waiting.get(next(iter(app.sampler.waiting), ""), ())) >= 3):
+        if loop.time() > deadline:
+            raise SystemExit("jobs: timed out")
+        await pilot.pause(0.2)
+    return "jobs-waiting"
 
 
 async def fix_screen(pilot, code: str):
@@ -106,7 +126,7 @@ async def shoot(scenario: str, width: int, height: int, keys: tuple[str, ...] | 
             await pilot.pause(SETTLE_S)
             prefix = scenario
             if isinstance(keys, str):
-                prefix = await {"fix-arc501": fix_arc501, "fix-arc201": fix_arc201}[keys](pilot)
+                prefix = await {"fix-arc501": fix_arc501, "fix-arc201": fix_arc201, "jobs": jobs}[keys](pilot)
             else:
                 for key in keys:
                     await pilot.press(key)

@@ -23,6 +23,7 @@ ALL = (
     "incident",
     "large",
     "scaled-to-zero",
+    "jobs-waiting",
 )
 SMALL_LARGE = {"scale_sets": 2, "runners_per_set": 5, "churn_events_per_second": 0}
 

@@ -249,6 +249,9 @@ class ArcTopApp(App):
 
     def on_findings_ready(self, message: FindingsReady) -> None:
         self._findings = message        # latest wins; applied by the flush, never in the middle of one
+        jobs = getattr(self.checks, "jobs", None)
+        if jobs is not None:            # the listeners' job figures of the same run (the JOBS column, the trend)
+            self.sampler.set_jobs(jobs)
         self._request_flush()
         session = self._fix_session
         if session is not None and not message.error and self.monitor is not None and session.waiting():

@@ -235,6 +235,21 @@ def make_tailer(monitor: object):
     return LogTailer(api)
 
 
+def make_jobs_reader(monitor: object):
+    """A JobsReader (the listeners' job figures) when the monitor has a real connection, else None."""
+    api = getattr(getattr(monitor, "conn", None), "api_client", None)
+    if api is None:
+        return None
+    from arc_top.kube.jobs import JobsReader
+
+    return JobsReader(api)
+
+
+def jobs_signature(jobs: dict) -> tuple:
+    return tuple(sorted((k, v.source, v.why, v.assigned, v.running, v.busy, v.idle, v.waiting_since, v.startup_p50,
+                         v.startup_p95) for k, v in jobs.items()))
+
+
 class ChecksLoop:
     """Runs the checks on an app-owned daemon thread (an endless loop must not hold a slot of Textual's worker
     pool) and hands `(findings, snapshot version, error)` to `deliver` (called on that thread). At most every
@@ -257,6 +272,9 @@ class ChecksLoop:
         self.tail_deadline = tail_deadline
         self._run_checks = run
         self._tailer = tailer
+        self._jobs_reader = None
+        # The listeners' job figures by (namespace, scale set) (kube.model.JobFigures); None: not read (no connection).
+        self.jobs: dict | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0
@@ -279,6 +297,8 @@ class ChecksLoop:
             self._run_checks = checks.run
         if self._tailer is None:
             self._tailer = make_tailer(self.monitor)
+        if self._jobs_reader is None:
+            self._jobs_reader = make_jobs_reader(self.monitor)
         conn = getattr(self.monitor, "conn", None)
         if self.github and conn is not None and getattr(conn, "api_client", None) is not None:
             from arc_top.kube.credentials import CredentialProber
@@ -332,16 +352,24 @@ class ChecksLoop:
                 probes = self.probe_results = tuple(self._prober.probe(snapshot))
             except Exception:  # probes are best effort: the other checks still run
                 probes = None
+        options: dict = {}
+        if self._jobs_reader is not None:
+            try:      # each listener read at most every 15 s (the reader's own pace), a few requests per round
+                self.jobs = self._jobs_reader.read(snapshot, self.clock())
+                options["jobs"] = self.jobs
+            except Exception:  # figures are best effort: the checks still run (no ARC408 without them)
+                pass
         key = (snapshot.version, tails_signature(tails),
-               tuple((getattr(r, "probed_at", 0), tuple(getattr(r, "scale_sets", ()))) for r in probes or ()))
+               tuple((getattr(r, "probed_at", 0), tuple(getattr(r, "scale_sets", ()))) for r in probes or ()),
+               jobs_signature(self.jobs or {}))
         now = time.monotonic()
         if key == last and now - last_run < self.recheck:
             self.cost = time.monotonic() - began
             return last, last_run
         if probes is None:
-            findings = self._run_checks(snapshot, now=self.clock(), logs=tails)
+            findings = self._run_checks(snapshot, now=self.clock(), logs=tails, **options)
         else:
-            findings = self._run_checks(snapshot, now=self.clock(), logs=tails, probes=probes)
+            findings = self._run_checks(snapshot, now=self.clock(), logs=tails, probes=probes, **options)
         self.cost = time.monotonic() - began
         self.runs += 1
         if not self._stop.is_set():

@@ -16,6 +16,20 @@ class TrendSampler:
         self.running: dict[str, deque[int]] = {}
         self.pending: dict[str, deque[int]] = {}
         self.listener_pods: dict[tuple[str, str], set[str]] = {}
+        self.waiting: dict[str, deque[int]] = {}
+        self.jobs: dict[tuple[str, str], object] = {}      # the checks loop's last JobFigures per scale set
+        self.jobs_version = 0                               # bumped when they change (the rows show them)
+
+    def set_jobs(self, jobs: dict) -> bool:
+        """The listeners' latest job figures; True when they differ from what the rows show."""
+        if jobs == self.jobs:
+            return False
+        self.jobs = dict(jobs)
+        self.jobs_version += 1
+        return True
+
+    def seed_waiting(self, uid: str, waiting: list[int]) -> None:
+        self.waiting[uid] = deque(waiting[-self.size:], maxlen=self.size)
 
     def seed(self, uid: str, running: list[int], pending: list[int]) -> None:
         """Preload a history (tests, screenshots)."""
@@ -27,9 +41,14 @@ class TrendSampler:
         for uid, ss in scale_sets.items():
             self.running.setdefault(uid, deque(maxlen=self.size)).append(ss.running)
             self.pending.setdefault(uid, deque(maxlen=self.size)).append(ss.pending)
+            fig = self.jobs.get((ss.namespace, ss.name))
+            waiting = getattr(fig, "waiting", None)
+            if waiting is not None:
+                self.waiting.setdefault(uid, deque(maxlen=self.size)).append(waiting)
         for gone in set(self.running) - set(scale_sets):
             self.running.pop(gone, None)
             self.pending.pop(gone, None)
+            self.waiting.pop(gone, None)
 
     def watch_pods(self, snapshot: Snapshot, changed: Iterable[object] | None = None) -> None:
         """Note listener pod uids: of every pod, or only of `changed` pods (None = gone ones are skipped)."""
@@ -41,7 +60,7 @@ class TrendSampler:
                     seen.add(pod.uid)
 
     def trends(self) -> Trends:
-        return Trends(self.running, self.pending)
+        return Trends(self.running, self.pending, self.waiting, self.jobs)
 
     def listener_pod_counts(self) -> dict[tuple[str, str], int]:
         return {key: len(uids) for key, uids in self.listener_pods.items()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -52,6 +53,7 @@ class Job:
     display_name: str
     container: bool
     duration: float
+    queued_at: float = 0.0           # monotonic: when GitHub assigned it to the scale set
 
 
 @dataclass
@@ -71,6 +73,7 @@ class RunningJob:
     proc: RunnerProc
     workflow_pod: str = ""
     done: bool = False
+    started_at: float = 0.0          # monotonic
 
 
 class Jobs:
@@ -148,8 +151,10 @@ class Jobs:
         queue = self.queued.setdefault(key, deque())
         if len(queue) >= MAX_QUEUED:
             return
+        job.queued_at = job.queued_at or time.monotonic()
         queue.append(job)
         self.ctl.listener_process.scale(key)
+        self.ctl.listener_process.message(key)
         self.dispatch(key)
 
     def dispatch(self, key: tuple[str, str]) -> None:
@@ -165,8 +170,10 @@ class Jobs:
     def _start(self, key: tuple[str, str], proc: RunnerProc, job: Job) -> None:
         pod = proc.pod
         uid, ns, name = pod["metadata"]["uid"], pod["metadata"]["namespace"], pod["metadata"]["name"]
-        entry = self.running[uid] = RunningJob(key, job, proc)
+        entry = self.running[uid] = RunningJob(key, job, proc, started_at=time.monotonic())
         self.running_count[key] = self.running_count.get(key, 0) + 1
+        self.ctl.listener_process.job_started(key, job.display_name, entry.started_at - (job.queued_at or
+                                                                                        entry.started_at))
         fields = {
             "jobRequestId": job.request_id,
             "jobId": job.job_id,
@@ -338,6 +345,8 @@ class Jobs:
             self.ctl.after(0.5, lambda: self._delete_pod(ns, entry.workflow_pod))
         self.ctl.runners.exit(entry.proc, runner_program.job_end_lines(entry.job.display_name, result))
         self.ctl.listener_process.scale(entry.key)
+        self.ctl.listener_process.job_completed(entry.key, entry.job.display_name, result.lower(),
+                                                time.monotonic() - entry.started_at)
 
     def _delete_pod(self, ns: str, name: str) -> None:
         try:

@@ -28,6 +28,7 @@ from arc_top.sandbox.controller.common import (
     listener_name,
     owner_ref,
 )
+from arc_top.sandbox.controller.listener_metrics import METRICS_PORT, wants_metrics
 from arc_top.sandbox.errors import ApiError
 
 REACT_SECONDS = 1.0          # the controller notices a terminated listener pod
@@ -204,11 +205,16 @@ class Listeners:
 
     def _create_pod(self, lst: dict) -> None:
         meta = lst["metadata"]
+        spec = lst["spec"]
+        ars = self.cluster.get(ARS, spec.get("autoscalingRunnerSetNamespace", ""),
+                               spec.get("autoscalingRunnerSetName", ""))
         container = {"name": "listener", "image": lst["spec"].get("image") or CONTROLLER_IMAGE,
                      "command": ["/ghalistener"],
                      "env": [{"name": "LISTENER_CONFIG_PATH", "value": "/etc/gha-listener/config.json"}],
                      "volumeMounts": [{"name": CONFIG_VOLUME, "mountPath": "/etc/gha-listener",
                                        "readOnly": True}]}
+        if wants_metrics(ars):      # ARC: the controller's --listener-metrics-addr (:8080) as a port named metrics
+            container["ports"] = [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}]
         pod = {"apiVersion": "v1", "kind": "Pod",
                "metadata": {"name": meta["name"], "namespace": meta["namespace"],
                             "labels": dict(meta.get("labels") or {}), "ownerReferences": [owner_ref(lst)]},

@@ -17,8 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from arc_top.sandbox.controller import network
-from arc_top.sandbox.controller.common import ARS, ERS, LISTENER, listener_name, set_key
+from arc_top.sandbox.controller.common import ARS, ERS, LISTENER, github_url_labels, listener_name, set_key
 from arc_top.sandbox.controller.listener import config_credentials, read_config
+from arc_top.sandbox.controller.listener_metrics import (
+    METRICS_PORT,
+    ListenerMetrics,
+    statistics_line,
+    wants_metrics,
+)
 
 FAIL_SECONDS = 1.5           # a failing listener lives this long
 RECHECK_SECONDS = 3.0        # a healthy listener re-validates its session this often
@@ -33,11 +39,17 @@ class ListenerState:
     healthy: bool = False
     credentials_ok: bool | None = None       # last verdict on the Secret alone (None: never checked)
     desired: int | None = None
+    pod: dict | None = None                  # the listener pod of this process
+    metrics: ListenerMetrics | None = None   # when the ARS asks for listenerMetrics
+
+
+def slog_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def slog(message: str, **attrs: object) -> str:
     """A line in the listener's slog text format."""
-    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    stamp = slog_stamp()
     parts = [f"time={stamp}", "level=INFO", f"msg={json.dumps(message)}"]
     for key, value in attrs.items():
         quoted = isinstance(value, str) and (" " in value or not value)
@@ -79,20 +91,73 @@ class ListenerProcess:
             return
         self.ctl.kubelet.log(pod, "listener", lines)
         st.healthy = True
+        st.pod = pod
+        self._serve_metrics(pod, key, st)
         self.ctl.after(RECHECK_SECONDS, lambda: self._recheck(pod, key))
         self.scale(key)
+        self.message(key)
         self.ctl.jobs.dispatch(key)
 
     adopted = container_started
 
     def _exit(self, pod: dict, lines: list[str]) -> None:
+        self._stop_serving(pod["metadata"]["uid"])
         self.ctl.kubelet.log(pod, "listener", lines)
         self.ctl.kubelet.finish(pod, "listener", 1)
 
     def pod_gone(self, _ns: str, _name: str, uid: str) -> None:
+        self._stop_serving(uid)
         for st in self.states.values():
             if st.pod_uid == uid:
                 st.healthy = False
+
+    # ---- job figures: statistics lines and metrics -----------------------------------------------
+    def figures(self, key: tuple[str, str]) -> dict[str, int]:
+        """The scale set's statistics as GitHub sends them with every message."""
+        jobs, idle = self.ctl.jobs, self.ctl.runners.idle_count(key)
+        running = jobs.running_count.get(key, 0)
+        return {"totalAvailableJobs": 0, "totalAcquiredJobs": 0, "totalAssignedJobs": jobs.assigned(key),
+                "totalRunningJobs": running, "totalRegisteredRunners": idle + running, "totalBusyRunners": running,
+                "totalIdleRunners": idle}
+
+    def message(self, key: tuple[str, str]) -> None:
+        """A message from GitHub reached the listener (a job queued, started or done): it logs the statistics."""
+        st = self.states.get(key)
+        if st is None or not st.healthy or st.pod is None:
+            return
+        self.ctl.kubelet.log(st.pod, "listener", statistics_line(slog_stamp(), self.figures(key)))
+
+    def job_started(self, key: tuple[str, str], job_name: str, waited: float) -> None:
+        st = self.states.get(key)
+        if st is not None and st.metrics is not None:
+            st.metrics.job_started(job_name, waited)
+        self.message(key)
+
+    def job_completed(self, key: tuple[str, str], job_name: str, result: str, ran: float) -> None:
+        st = self.states.get(key)
+        if st is not None and st.metrics is not None:
+            st.metrics.job_completed(job_name, result, ran)
+        self.message(key)
+
+    def _serve_metrics(self, pod: dict, key: tuple[str, str], st: ListenerState) -> None:
+        ars = self.cluster.get(ARS, *key)
+        ports = [p for c in pod["spec"].get("containers") or () for p in c.get("ports") or ()
+                 if p.get("name") == "metrics"]
+        if not wants_metrics(ars) or not ports:
+            st.metrics = None
+            return
+        labels = github_url_labels(ars["spec"].get("githubConfigUrl", ""))
+        spec = ars["spec"]
+        st.metrics = ListenerMetrics(
+            key[0], key[1], labels.get("actions.github.com/organization", ""),
+            labels.get("actions.github.com/repository", ""), lambda: self.figures(key), lambda: st.desired,
+            int(spec.get("minRunners") or 0), int(spec.get("maxRunners", MAX_RUNNERS)))
+        meta = pod["metadata"]
+        self.cluster.pod_servers[(meta["namespace"], meta["name"], meta["uid"], METRICS_PORT)] = st.metrics.serve
+
+    def _stop_serving(self, uid: str) -> None:
+        for server_key in [k for k in self.cluster.pod_servers if k[2] == uid]:
+            self.cluster.pod_servers.pop(server_key, None)
 
     def _recheck(self, pod: dict, key: tuple[str, str], again: bool = True) -> None:
         st = self.states.get(key)

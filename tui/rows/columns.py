@@ -20,11 +20,15 @@ SCALE_SET_COLUMNS = [
     ColumnSpec("pending", "PEND", min_table_width=WIDE),
     ColumnSpec("failed", "FAIL", min_table_width=WIDE),
     ColumnSpec("listener", "LISTENER"),
+    ColumnSpec("jobs", "JOBS", max_table_width=WIDE - 1),            # the listener's: waiting / running
+    ColumnSpec("jobs_wr", "JOBS W/R", min_table_width=WIDE),
+    ColumnSpec("busy_idle", "BUSY/IDLE", min_table_width=WIDE),      # its runners registered with GitHub
     ColumnSpec("problem_short", "PROB", max_table_width=PROBLEM_WIDE - 1),
     # Separate running / pending sparklines only when the top title of the PROBLEM column still has room.
     ColumnSpec("trend", "TREND", max_table_width=WIDE_TRENDS - 1),
     ColumnSpec("trend_run", "RUNNING", min_table_width=WIDE_TRENDS),
     ColumnSpec("trend_pend", "PENDING", min_table_width=WIDE_TRENDS),
+    ColumnSpec("trend_wait", "JOBS WAITING", min_table_width=WIDE_TRENDS),
     ColumnSpec("phase", "PHASE", min_table_width=WIDE + 30),
     ColumnSpec("age", "AGE", min_table_width=WIDE + 30, age=True),
     ColumnSpec("problem", "PROBLEM", min_table_width=PROBLEM_WIDE, tail=True),

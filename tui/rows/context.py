@@ -110,6 +110,8 @@ class Trends:
     """Running/pending samples per scale set uid, oldest first (the app samples; rows only read)."""
     running: Mapping[str, Sequence[int]] = field(default_factory=dict)
     pending: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    waiting: Mapping[str, Sequence[int]] = field(default_factory=dict)        # jobs waiting (listener figures)
+    jobs: Mapping[tuple[str, str], object] = field(default_factory=dict)    # (ns, name) → kube.model.JobFigures
 
 
 class RowContext:

@@ -56,6 +56,27 @@ def _set_findings(ctx: RowContext, ss: ScaleSet) -> list:
     return found
 
 
+def _jobs_cells(ctx: RowContext, ss: ScaleSet, findings: list) -> tuple[Text, Text]:
+    """JOBS W/R (waiting / running, the waiting part red under ARC408, yellow otherwise) and BUSY/IDLE, from the
+    listener's figures; "—" when not known (no listener, no access: the describe says why)."""
+    p = ctx.palette
+    fig = ctx.trends.jobs.get((ss.namespace, ss.name))
+    waiting = getattr(fig, "waiting", None)
+    if fig is None or not getattr(fig, "source", "") or waiting is None:
+        jobs = Text("—", style=p.style(NONE), end="")
+    else:
+        blocked = any(f.code == "ARC408" for f in findings)
+        jobs = Text(end="")
+        jobs.append(str(waiting), p.style(ERROR if blocked else WARN) if waiting else "")
+        jobs.append(f"/{fig.running}")
+    busy, idle = getattr(fig, "busy", None), getattr(fig, "idle", None)
+    if busy is None or idle is None:
+        runners = Text("—", style=p.style(NONE), end="")
+    else:
+        runners = Text(f"{busy}/{idle}", end="")
+    return jobs, runners
+
+
 def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
     p = ctx.palette
     running = ctx.trends.running.get(ss.uid, ())
@@ -71,6 +92,8 @@ def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
     # Scale bars to maxRunners when it is a human number, so "1 of 4" does not look like a full set.
     top = None if unbounded or ss.max_runners > 500 else max(ss.max_runners, 1)
     findings = _set_findings(ctx, ss)
+    jobs, busy_idle = _jobs_cells(ctx, ss, findings)
+    waiting = ctx.trends.waiting.get(ss.uid, ())
     phase_severity = {"Running": OK, "Pending": WARN, "Outdated": WARN}.get(ss.phase, NONE)
     cells = [
         safe_text(ss.namespace),
@@ -84,10 +107,14 @@ def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
         _count(ss.pending, WARN, p),
         _count(ss.failed, ERROR, p),
         _listener_text(ctx, ss),
+        jobs,
+        jobs,
+        busy_idle,
         set_problem_text(findings, p, title=False),
         trend_text(running, pending, TREND_WIDTH, p.style(OK), p.style(WARN), top),
         Text(sparkline(running, WIDE_TREND_WIDTH, top), style=p.style(OK), end=""),
         Text(sparkline(pending, WIDE_TREND_WIDTH, top), style=p.style(WARN), end=""),
+        Text(sparkline(waiting, WIDE_TREND_WIDTH), style=p.style(WARN), end=""),
         status_text(ss.phase, phase_severity, p) if ss.phase else Text("—", end=""),
         age_text(ss.created, ctx.now),
         set_problem_text(findings, p),

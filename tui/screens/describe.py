@@ -124,8 +124,9 @@ class DescribeScreen(SearchMixin, DrillScreen):
             for kind, item in listener_of(index, index.find(self.ref)):
                 listener.append((f"{'pod' if kind == 'Pod' else 'listener'} {item.namespace}/{item.name}",
                                  getattr(item, "status", "") or ""))
+        jobs, trend = self._jobs(obj)
         self.described = describe_lines(obj, events, snapshot, self.palette, self.now(), listener,
-                                        self._credentials(obj))
+                                        self._credentials(obj), jobs, trend)
         self._show_text()
         self._show_related(obj)
         self.loaded = True
@@ -148,6 +149,18 @@ class DescribeScreen(SearchMixin, DrillScreen):
         from arc_top.checks.credentials import summary
 
         return summary(result), (OK if result.ok else ERROR if result.evaluated else WARN)
+
+    def _jobs(self, obj: dict) -> tuple[object, str]:
+        """A scale set's listener figures as the checks loop last read them, and a sparkline of jobs waiting."""
+        if obj.get("kind") != "AutoscalingRunnerSet":
+            return None, ""
+        from arc_top.widgets.sparkline import sparkline
+
+        meta = obj.get("metadata") or {}
+        sampler = getattr(self.app, "sampler", None)
+        fig = getattr(sampler, "jobs", {}).get((meta.get("namespace"), meta.get("name")))
+        waiting = getattr(sampler, "waiting", {}).get(str(meta.get("uid") or ""), ())
+        return fig, sparkline(waiting, 24) if waiting else ""
 
     def _show_text(self) -> None:
         if self.described is None or not self.is_mounted:

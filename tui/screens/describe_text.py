@@ -355,6 +355,51 @@ def _scale_set(b: Builder, obj: dict, snapshot: Snapshot | None, listener: list[
             _env(b, c)
 
 
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "?"
+    return f"{value:.1f} s" if value < 120 else age(value)
+
+
+def _jobs(b: Builder, fig: object, trend: str) -> None:
+    """The listener's figures: jobs waiting / running, runners busy / idle, start-up latency (metrics only), and
+    where they came from or why there are none."""
+    b.heading("Jobs")
+    if fig is None:
+        b.field("Source", "not read yet", MUTED)
+        return
+    source = getattr(fig, "source", "")
+    why = getattr(fig, "why", "")
+    if not source:
+        b.field("Source", f"unknown: {why or 'no figures'}", WARN)
+        return
+    words = {"metrics": "listener metrics (pod proxy)", "log": "listener log (statistics lines)"}
+    b.field("Source", words.get(source, source) + (f" — {why}" if why else ""))
+    waiting = fig.waiting
+    since = fig.waiting_since
+    wait_text = "?" if waiting is None else str(waiting)
+    if waiting and since:
+        wait_text += f" (since {age(b.now - since)} ago)"
+    b.field("Waiting", wait_text, WARN if waiting else None)
+    b.field("Running", "?" if fig.running is None else str(fig.running))
+    if trend.strip():
+        b.field("Waiting trend", trend)
+    busy, idle = fig.busy, fig.idle
+    if busy is not None or idle is not None:
+        b.field("Runners busy/idle", f"{'?' if busy is None else busy} / {'?' if idle is None else idle}"
+                + (f" · {fig.registered} registered" if fig.registered is not None else ""))
+    if fig.desired is not None:
+        b.field("Desired runners", str(fig.desired))
+    if fig.started_total is not None or fig.completed_total is not None:
+        b.field("Jobs started/done", f"{fig.started_total or 0} / {fig.completed_total or 0}")
+    if source == "metrics":
+        if fig.startup_p50 is None:
+            b.field("Start-up latency", "no job started yet", MUTED)
+        else:
+            b.field("Start-up latency", f"p50 {_seconds(fig.startup_p50)} · p95 {_seconds(fig.startup_p95)} "
+                    f"({fig.startup_count} jobs)")
+
+
 def _listener(b: Builder, obj: dict) -> None:
     spec = d(obj.get("spec"))
     b.heading("Listener")
@@ -441,8 +486,10 @@ def wrap(lines: list[Text], hangs: list[int], width: int) -> list[Text]:
 
 def describe_lines(obj: dict, events: Iterable[dict], snapshot: Snapshot | None, palette: Palette, now: float,
                    listener: list[tuple[str, str]] | None = None,
-                   credentials: tuple[str, str] | None = None) -> tuple[list[Text], list[int]]:
-    """`credentials`: for a scale set, the GitHub probe's one-line summary and its severity."""
+                   credentials: tuple[str, str] | None = None, jobs: object = None,
+                   waiting_trend: str = "") -> tuple[list[Text], list[int]]:
+    """`credentials`: for a scale set, the GitHub probe's one-line summary and its severity; `jobs`: its listener's
+    job figures (kube.model.JobFigures, None: not read yet) and `waiting_trend` a sparkline of the jobs waiting."""
     """The whole description of `obj` (already masked): lines and their hanging indents (see `wrap`)."""
     b = Builder(palette, now)
     b.heading("Object")
@@ -456,6 +503,7 @@ def describe_lines(obj: dict, events: Iterable[dict], snapshot: Snapshot | None,
         _runner_set(b, obj, snapshot)
     elif kind == "AutoscalingRunnerSet":
         _scale_set(b, obj, snapshot, listener or [], credentials)
+        _jobs(b, jobs, waiting_trend)
     elif kind == "AutoscalingListener":
         _listener(b, obj)
     elif kind == "PersistentVolumeClaim":

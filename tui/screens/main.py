@@ -113,6 +113,7 @@ class MainScreen(Screen):
         self._applies = 0                     # applies started…
         self._full_apply = 0                  # …and which of them was the last full one
         self.findings: FindingsView = NO_FINDINGS     # the latest check results (the index holds the same)
+        self._jobs_shown = 0                  # the sampler's jobs_version the Scale sets rows were built with
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -212,7 +213,9 @@ class MainScreen(Screen):
         """New check results, applied like a change set: the panels showing findings are rebuilt (the Runners
         panel only for the runners whose findings changed). Results that show nothing new are only kept."""
         view = FindingsView(self.findings.findings if error else findings, error=error)   # a failed run keeps the last
-        same = view.shows_same(self.findings)
+        jobs_version = getattr(self.sampler, "jobs_version", 0)
+        same = view.shows_same(self.findings) and self._jobs_shown == jobs_version
+        self._jobs_shown = jobs_version
         self.findings = view
         self.index.set_findings(view)
         if same:
