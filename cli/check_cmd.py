@@ -185,7 +185,7 @@ def _check_files(args: argparse.Namespace) -> int:
     source: dict = {"mode": "files", "files": list(offline.files)}
     if offline.saved_at:
         source["as_of"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(offline.saved_at))
-    return _report(args, offline.snapshot, source, now, [])
+    return _report(args, offline.snapshot, source, now, offline.tails)
 
 
 # ---- output -------------------------------------------------------------------------------------------------
