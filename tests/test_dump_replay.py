@@ -1,0 +1,262 @@
+"""`arc-top dump`, `check --from <dump>` and `sandbox --from <dump>` on every sandbox scenario.
+
+Each scenario's sandbox runs in this process; once its failures have shown it is paused (nothing simulated changes),
+then the live check (`arc-top check -o json`, log tails read, no GitHub probes: a file cannot hold what GitHub
+answers), `arc-top dump` and `arc-top check --from` run as real commands against it over HTTPS. The replay loads
+the dump into a second sandbox and checks it until its findings are the dump's.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from kubernetes import client
+
+from arc_top.kube import offline
+from arc_top.sandbox.run import start_sandbox
+from arc_top.sandbox.scenario import list_scenarios
+from tests.conftest import api_client
+from tests.waiting import wait_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCENARIOS = [name for name, _ in list_scenarios()]
+PARAMS = {"large": {"scale_sets": 2, "runners_per_set": 5, "churn_events_per_second": 5}}
+SETTLE_S = 8.0               # the scenarios' failures (churning runners, failing listeners) have shown by then
+PROBES = {"ARC104", "ARC105", "ARC106", "ARC107"}     # what GitHub answers: neither a file nor a replay holds it
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "arc_top.cli.main", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def _check(*args: str) -> dict:
+    proc = _cli("check", "-o", "json", "--fail-on", "never", "--no-github", *args)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _findings(report: dict) -> set[tuple]:
+    return {(f["code"], f["severity"], f["subject"]["kind"], f["subject"]["namespace"], f["subject"]["name"])
+            for f in report["findings"]}
+
+
+def _settled(sb) -> None:
+    """Wait SETTLE_S seconds of simulation (a scenario shows its failures by then), then pause it."""
+    import time
+
+    start = time.monotonic()
+    wait_for(lambda: time.monotonic() - start >= SETTLE_S, timeout=SETTLE_S + 5, step=0.5)
+    sb.pause()
+
+
+def _secret_values(sb) -> list[str]:
+    core = client.CoreV1Api(api_client(sb))
+    values = []
+    for secret in core.list_secret_for_all_namespaces().items:
+        for encoded in (secret.data or {}).values():
+            value = base64.b64decode(encoded).decode("utf-8", "replace")
+            if len(value.strip()) >= 8:
+                values.append(value)
+    return values
+
+
+@pytest.fixture(scope="module")
+def dumps(tmp_path_factory):
+    """scenario -> (live report, dump path, from-dump report, the sandbox's Secret values); every scenario."""
+    out = {}
+    for name in SCENARIOS:
+        tmp = tmp_path_factory.mktemp(name)
+        sb = start_sandbox(name, kubeconfig_path=str(tmp / "kubeconfig"), params=PARAMS.get(name))
+        try:
+            _settled(sb)
+            live = _check("--kubeconfig", sb.kubeconfig_path, "-A")
+            path = str(tmp / "dump.yaml")
+            proc = _cli("dump", "--kubeconfig", sb.kubeconfig_path, "-A", "-o", path)
+            assert proc.returncode == 0, proc.stderr
+            out[name] = (live, path, _check("--from", path), _secret_values(sb))
+        finally:
+            sb.stop()
+    return out
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_check_from_the_dump_equals_the_live_check(dumps, name):
+    live, _path, from_dump, _values = dumps[name]
+    assert _findings(live), f"{name}: the live check found nothing to compare"
+    assert _findings(from_dump) == _findings(live)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_no_secret_value_of_the_sandbox_is_in_its_dump(dumps, name):
+    _live, path, _from, values = dumps[name]
+    text = open(path, encoding="utf-8").read()
+    assert values, f"{name}: the sandbox has no Secret value to look for"
+    for value in values:
+        for form in {value, value.strip(), base64.b64encode(value.encode()).decode(),
+                     base64.b64encode(value.strip().encode()).decode()}:
+            assert form not in text, f"{name}: a Secret value ({len(value)} characters) is in the dump"
+    assert text.startswith("# arc-top dump: ")
+    assert "# REDACTED: every Secret value is a placeholder" in text.split("apiVersion:", 1)[0]
+
+
+def test_bad_credentials_dump_still_shows_the_trailing_newline(dumps):
+    _live, path, from_dump, _values = dumps["bad-credentials"]
+    arc103 = [f for f in from_dump["findings"] if f["code"] == "ARC103"]
+    assert {f["subject"]["name"] for f in arc103} == {"newline-token"}
+    assert any("trailing" in line for line in arc103[0]["evidence"])
+    assert "ARC109" in {f["code"] for f in from_dump["findings"]}       # a classic PAT still reads as one
+
+
+def test_no_redact_keeps_the_values_and_says_so(tmp_path):
+    sb = start_sandbox("healthy", kubeconfig_path=str(tmp_path / "kubeconfig"))
+    try:
+        sb.pause()
+        path = str(tmp_path / "raw.yaml")
+        proc = _cli("dump", "--kubeconfig", sb.kubeconfig_path, "-A", "-o", path, "--no-redact")
+        assert proc.returncode == 0, proc.stderr
+        text = open(path, encoding="utf-8").read()
+        token = next(v for v in _secret_values(sb) if v.startswith("ghp_"))
+        assert base64.b64encode(token.encode()).decode() in text
+        assert "# NOT REDACTED" in text.split("apiVersion:", 1)[0]
+        assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    finally:
+        sb.stop()
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_sandbox_from_the_dump_reproduces_the_findings(dumps, name, tmp_path):
+    _live, path, from_dump, _values = dumps[name]
+    expected = {(code, kind, ns, subject) for code, _sev, kind, ns, subject in _findings(from_dump)
+                if code not in PROBES and kind not in ("Pod", "EphemeralRunner")}
+    raw = offline.load_files([path], keep_raw=True).raw
+    sb = start_sandbox(kubeconfig_path=str(tmp_path / "kubeconfig"), replay=raw)
+    try:
+        assert any(line.startswith("controller: ") for line in sb.completions)
+        last: list = []
+
+        def reproduced():
+            got = {(code, kind, ns, subject) for code, _sev, kind, ns, subject in
+                   _findings(_check("--kubeconfig", sb.kubeconfig_path, "-A"))
+                   if code not in PROBES and kind not in ("Pod", "EphemeralRunner")}
+            last[:] = [sorted(expected - got), sorted(got - expected)]
+            return got == expected
+        try:
+            wait_for(reproduced, timeout=90, step=1.0, what=f"{name} replayed")
+        except AssertionError:
+            raise AssertionError(f"{name}: replay missing {last[0]}, extra {last[1]}") from None
+    finally:
+        sb.stop()
+
+
+KUBECTL_STYLE = textwrap.dedent("""\
+    apiVersion: v1
+    kind: List
+    items:
+    - apiVersion: v1
+      kind: Namespace
+      metadata: {name: ci-runners, uid: 11111111-2222-3333-4444-555555555555, resourceVersion: "12"}
+      status: {phase: Active}
+    - apiVersion: v1
+      kind: Secret
+      metadata: {name: gh-pat, namespace: ci-runners, resourceVersion: "345"}
+      type: Opaque
+      data: {github_token: Z2hwX0FBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQQ==}
+    - apiVersion: storage.k8s.io/v1
+      kind: StorageClass
+      metadata: {name: fast-ssd}
+      provisioner: pd.csi.storage.gke.io
+      volumeBindingMode: WaitForFirstConsumer
+    - apiVersion: v1
+      kind: ServiceAccount
+      metadata: {name: build-kube-mode, namespace: ci-runners}
+    - apiVersion: rbac.authorization.k8s.io/v1
+      kind: Role
+      metadata: {name: build-kube-mode, namespace: ci-runners}
+      rules:
+      - {apiGroups: [""], resources: [pods], verbs: [get, list, create, delete]}
+      - {apiGroups: [""], resources: [pods/exec], verbs: [get, create]}
+      - {apiGroups: [""], resources: [pods/log], verbs: [get, list, watch]}
+      - {apiGroups: [batch], resources: [jobs], verbs: [get, list, create, delete]}
+      - {apiGroups: [""], resources: [secrets], verbs: [get, list, create, delete]}
+    - apiVersion: rbac.authorization.k8s.io/v1
+      kind: RoleBinding
+      metadata: {name: build-kube-mode, namespace: ci-runners}
+      roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: build-kube-mode}
+      subjects: [{kind: ServiceAccount, name: build-kube-mode, namespace: ci-runners}]
+    - apiVersion: actions.github.com/v1alpha1
+      kind: AutoscalingRunnerSet
+      metadata:
+        name: build
+        namespace: ci-runners
+        uid: 99999999-2222-3333-4444-555555555555
+        resourceVersion: "9876"
+        generation: 3
+      spec:
+        githubConfigUrl: https://github.com/my-org
+        githubConfigSecret: gh-pat
+        minRunners: 1
+        maxRunners: 3
+        template:
+          spec:
+            serviceAccountName: build-kube-mode
+            restartPolicy: Never
+            containers:
+            - name: runner
+              image: ghcr.io/actions/actions-runner:2.321.0
+              command: [/home/runner/run.sh]
+              env:
+              - {name: ACTIONS_RUNNER_CONTAINER_HOOKS, value: /home/runner/k8s/index.js}
+              - {name: ACTIONS_RUNNER_POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+              - {name: ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER, value: "true"}
+              volumeMounts: [{name: work, mountPath: /home/runner/_work}]
+            volumes:
+            - name: work
+              ephemeral:
+                volumeClaimTemplate:
+                  spec:
+                    accessModes: [ReadWriteOnce]
+                    storageClassName: fast-ssd
+                    resources: {requests: {storage: 1Gi}}
+      status: {currentRunners: 0, state: ""}
+    metadata: {resourceVersion: ""}
+""")
+
+
+def test_a_hand_written_kubectl_file_of_kube_mode_without_fsgroup_replays_to_runners_denied_on_work(tmp_path):
+    path = tmp_path / "cluster.yaml"
+    path.write_text(KUBECTL_STYLE)
+    raw = offline.load_files([str(path)], keep_raw=True).raw
+    sb = start_sandbox(kubeconfig_path=str(tmp_path / "kubeconfig"), replay=raw, speed=4.0)
+    try:
+        assert any(line.startswith("nodes: ") for line in sb.completions)
+        assert any("GitHub: 1 scale set" in line for line in sb.completions)
+        core = client.CoreV1Api(api_client(sb))
+
+        def denied():
+            for pod in core.list_namespaced_pod("ci-runners").items:
+                if not pod.metadata.name.startswith("build-"):
+                    continue
+                try:
+                    log = core.read_namespaced_pod_log(pod.metadata.name, "ci-runners", container="runner")
+                except client.ApiException:
+                    continue
+                if "Access to the path '/home/runner/_work/_tool' is denied" in log:
+                    return pod.metadata.name
+            return None
+        wait_for(denied, timeout=60, step=0.5, what="a runner denied on _work")
+        ars = client.CustomObjectsApi(api_client(sb)).get_namespaced_custom_object(
+            "actions.github.com", "v1alpha1", "ci-runners", "autoscalingrunnersets", "build")
+        assert ars["metadata"]["uid"] != "99999999-2222-3333-4444-555555555555"
+        assert ars["spec"]["githubConfigUrl"] == sb.url + "/my-org"
+        secret = core.read_namespaced_secret("gh-pat", "ci-runners")
+        token = base64.b64decode(secret.data["github_token"]).decode()
+        assert token.startswith("ghp_") and len(token) == 40 and token != "ghp_" + "A" * 36
+    finally:
+        sb.stop()
