@@ -21,11 +21,13 @@ StorageClasses and misses one shows a real failure), namespaces objects live in,
 from __future__ import annotations
 
 import copy
+import re
 import secrets
 import string
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from arc_top.core.text import clean_line
 from arc_top.sandbox.github import generate_rsa_key
 from arc_top.sandbox.resources import resource_for
 from arc_top.sandbox.scenario import GITHUB_CA_CONFIGMAP, Scenario, install
@@ -41,6 +43,9 @@ CONTROLLER_NAMESPACE = "arc-systems"
 _DROP_META = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "ownerReferences",
               "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "generateName")
 _ALNUM = string.ascii_letters + string.digits
+_DNS_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_RBAC_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
 _A_MANAGER_NAMESPACE = "actions.github.com/cleanup-manager-namespace"
 
 
@@ -67,6 +72,23 @@ def _str(value) -> str:
 
 def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
+
+
+def _valid_name(kind: str, meta: dict) -> None:
+    """A name and namespace Kubernetes would accept (RBAC names may hold `:` and more, never `/` or controls)."""
+    name, ns = _str(meta.get("name")), meta.get("namespace")
+    if ns is not None and (not isinstance(ns, str) or (ns and not _DNS_LABEL.fullmatch(ns))):
+        shown = clean_line(ns)[:60] if isinstance(ns, str) else type(ns).__name__
+        raise ReplayError(f"{kind} {clean_line(name)[:60]!r}: namespace {shown!r} is not a valid Kubernetes "
+                          "namespace: the files were not saved from a cluster")
+    if kind in _RBAC_KINDS:
+        ok = len(name) <= 253 and name not in (".", "..") and "/" not in name and "%" not in name \
+            and name.isprintable() and not any(c.isspace() for c in name)
+    else:
+        ok = bool(_DNS_NAME.fullmatch(name))
+    if not ok:
+        raise ReplayError(f"{kind} {clean_line(name)[:60]!r} is not a valid Kubernetes name: the files were not "
+                          "saved from a cluster")
 
 
 def _clean(obj: dict) -> dict:
@@ -121,6 +143,7 @@ class _Builder:
             if resource_for(api_version, kind) is None or not _str(meta.get("name")):
                 self.dropped += 1
                 continue
+            _valid_name(kind, meta)
             key = (api_version, kind, _str(meta.get("namespace")), meta["name"])
             if key in seen:
                 continue

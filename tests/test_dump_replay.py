@@ -260,3 +260,44 @@ def test_a_hand_written_kubectl_file_of_kube_mode_without_fsgroup_replays_to_run
         assert token.startswith("ghp_") and len(token) == 40 and token != "ghp_" + "A" * 36
     finally:
         sb.stop()
+
+
+def _hostile_files(tmp_path) -> dict[str, str]:
+    files = {}
+    huge = tmp_path / "huge.yaml"
+    with open(huge, "wb") as f:                     # sparse: 65 MiB long, nothing written
+        f.truncate(65 * 1024 * 1024)
+    files["huge"] = str(huge)
+    (tmp_path / "deep.yaml").write_text("items:\n" + "".join("  " * i + "- \n" for i in range(1, 3000)))
+    files["deep"] = str(tmp_path / "deep.yaml")
+    (tmp_path / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+    files["deep-json"] = str(tmp_path / "deep.json")
+    (tmp_path / "alias.yaml").write_text("kind: List\napiVersion: v1\nitems:\n- &a {kind: Pod, apiVersion: v1, "
+                                         "metadata: {name: a}}\n- *a\n- *a\n")
+    files["alias"] = str(tmp_path / "alias.yaml")
+    (tmp_path / "garbage.yaml").write_bytes(bytes(range(256)) * 64)
+    files["garbage"] = str(tmp_path / "garbage.yaml")
+    (tmp_path / "markup.yaml").write_text(textwrap.dedent("""\
+        kind: List
+        apiVersion: v1
+        items:
+        - apiVersion: actions.github.com/v1alpha1
+          kind: AutoscalingRunnerSet
+          metadata: {name: "[red]boom[/red]\\x1b]0;pwned\\x07", namespace: "[bold]ns"}
+          spec: {githubConfigUrl: "https://github.com/org", githubConfigSecret: s}
+    """))
+    files["markup"] = str(tmp_path / "markup.yaml")
+    (tmp_path / "empty.yaml").write_text("kind: List\napiVersion: v1\nitems: []\n")
+    files["no scale set"] = str(tmp_path / "empty.yaml")
+    return files
+
+
+@pytest.mark.parametrize("command", ["sandbox", "demo"])
+def test_hostile_files_end_in_one_line_quickly(tmp_path, command):
+    for what, path in _hostile_files(tmp_path).items():
+        args = [command, "--from", path] + (["--kubeconfig", str(tmp_path / "kc")] if command == "sandbox" else [])
+        proc = _cli(*args, timeout=60)
+        assert proc.returncode == 2, f"{what}: {proc.returncode} {proc.stderr[-500:]}"
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, f"{what}: {proc.stderr[-500:]}"
+        assert "\x1b" not in proc.stderr and "[red]boom" not in proc.stdout, what
