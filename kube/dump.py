@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from arc_top.core.text import redact
+from arc_top.core.text import clean_line, redact
 from arc_top.kube import apis, model
 from arc_top.kube.fields import LAST_APPLIED, as_dict, as_list, as_str
 from arc_top.kube.model import LogTail
@@ -294,7 +294,7 @@ def header(*, context: str, namespaces: tuple[str, ...], redacted: bool, now: fl
     lines.append(f"# log tails: {tails}; use: arc-top check --from FILE, arc-top sandbox --from FILE")
     for problem in problems[:20]:
         lines.append(f"# could not list: {problem}")
-    return "\n".join(" ".join(line.split("\n")) for line in lines) + "\n"
+    return "\n".join(clean_line(line) for line in lines) + "\n"
 
 
 __all__ = ["A_CONTEXT", "A_DUMPED_AT", "A_KINDS", "A_LOG_TAILS", "A_REDACTED", "CREDENTIAL_KEYS", "Collected",
