@@ -29,6 +29,11 @@ def add_parser(sub) -> None:
                    help="keep Secret values, tokens and log lines exactly as the cluster has them: the file then "
                         "holds live credentials; never share it")
     p.add_argument("--no-logs", action="store_true", help="do not read the log tails of failing pods")
+    p.add_argument("--no-github", action="store_true",
+                   help="do not probe the scale sets' GitHub credentials (by default their verdicts - expired, "
+                        "revoked, missing scope… - are recorded, never a value, for check --from and the replay)")
+    p.add_argument("--github-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="seconds per GitHub request (default: 5); the probes take at most 3x that (+2 s)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="per list request (default: 30)")
     p.set_defaults(run=run_dump)
@@ -37,6 +42,8 @@ def add_parser(sub) -> None:
 def run_dump(args: argparse.Namespace) -> int:
     if not 0 < args.timeout <= 3600:
         return fail(f"--timeout {args.timeout:g}: give a number of seconds between 0 and 3600")
+    if not 0 < args.github_timeout <= 120:
+        return fail(f"--github-timeout {args.github_timeout:g}: give a number of seconds between 0 and 120")
     conn = connect_checked(args, getattr(args, "kubeconfig", None))
     if isinstance(conn, str):
         return fail(conn)
@@ -49,6 +56,8 @@ def run_dump(args: argparse.Namespace) -> int:
         collected = dump.collect(conn, timeout=args.timeout)
         if not args.no_logs:
             collected.tails = dump.read_tails(conn.api_client, collected.objects)
+        if not args.no_github:
+            collected.probes = dump.probe_github(conn.api_client, collected.objects, args.github_timeout)
     except ApiException as exc:
         return fail(f"cannot list the cluster's objects: {exc.status} {exc.reason}")
     except Exception as exc:          # the connection went away half way: one line, not a traceback
@@ -59,7 +68,9 @@ def run_dump(args: argparse.Namespace) -> int:
     redacted = not args.no_redact
     doc = dump.build_list(collected, context=conn.context, redacted=redacted, now=now)
     text = dump.header(context=conn.context, namespaces=tuple(conn.namespaces), redacted=redacted, now=now,
-                       objects=len(doc["items"]), tails=len(collected.tails), problems=collected.problems)
+                       objects=len(doc["items"]), tails=len(collected.tails), problems=collected.problems,
+                       probes="not recorded (--no-github)" if collected.probes is None else
+                       f"{len(collected.probes)} (annotation {dump.A_PROBES} on the List)")
     text += yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
     if args.output == "-":
         sys.stdout.write(text)

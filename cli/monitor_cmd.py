@@ -132,20 +132,21 @@ def run_demo(args: argparse.Namespace) -> int:
     from arc_top.sandbox.run import start_sandbox
     from arc_top.sandbox.scenario import list_scenarios
 
-    replay, title = None, args.scenario
+    replay, verdicts, title = None, None, args.scenario
     if getattr(args, "replay_files", None):
         from arc_top.cli.sandbox_cmd import completion_lines, replay_objects
 
-        replay = replay_objects(args.replay_files)
-        if isinstance(replay, str):
-            return fail(replay)
+        loaded = replay_objects(args.replay_files)
+        if isinstance(loaded, str):
+            return fail(loaded)
+        replay, verdicts = loaded
         title = "replay of " + ", ".join(os.path.basename(f) for f in args.replay_files)
     names = [name for name, _ in list_scenarios()]
     if replay is None and args.scenario not in names:
         return fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(names)}")
     path = tempfile.NamedTemporaryFile(prefix="arc-top-demo-", suffix=".kubeconfig", delete=False).name
     try:
-        sandbox = start_sandbox(args.scenario, kubeconfig_path=path, replay=replay)
+        sandbox = start_sandbox(args.scenario, kubeconfig_path=path, replay=replay, verdicts=verdicts)
     except ValueError as exc:
         with contextlib.suppress(OSError):
             os.unlink(path)

@@ -46,14 +46,21 @@ def _params(pairs: list[str]) -> dict:
     return out
 
 
-def replay_objects(paths: list[str]) -> list[dict] | str:
-    """The objects of saved files, read within kube.untrusted's limits, or a one-line problem."""
+def replay_objects(paths: list[str]) -> tuple[list[dict], dict] | str:
+    """The objects of saved files, read within kube.untrusted's limits, and the GitHub verdicts a dump recorded
+    ((namespace, Secret) -> [{kind, detail, value}]); or a one-line problem."""
     from arc_top.kube.offline import OfflineError, load_files
 
     try:
-        return load_files(paths, keep_raw=True).raw
+        offline = load_files(paths, keep_raw=True)
     except OfflineError as exc:
         return str(exc)
+    verdicts: dict = {}
+    for result in offline.probes or ():
+        for problem in result.problems if result.evaluated else ():
+            verdicts.setdefault((result.namespace, result.secret), []).append(
+                {"kind": problem.kind, "detail": problem.detail, "value": problem.value})
+    return offline.raw, verdicts
 
 
 def completion_lines(sandbox) -> list[str]:
@@ -74,13 +81,14 @@ def run(args: argparse.Namespace) -> int:
         for name, description in scenarios.items():
             print(f"{name:<{width}}  {description}")
         return 0
-    replay = None
+    replay, verdicts = None, None
     if args.replay_files:
         if args.scenario or args.params:
             return _fail("--from replays saved files: it takes no --scenario or --set")
-        replay = replay_objects(args.replay_files)
-        if isinstance(replay, str):
-            return _fail(replay)
+        loaded = replay_objects(args.replay_files)
+        if isinstance(loaded, str):
+            return _fail(loaded)
+        replay, verdicts = loaded
     args.scenario = args.scenario or "incident"
     if replay is None and args.scenario not in scenarios:
         return _fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(scenarios)}")
@@ -92,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         sandbox = start_sandbox(args.scenario, port=args.port, params=params,
-                                kubeconfig_path=args.kubeconfig, verbose=args.verbose, replay=replay)
+                                kubeconfig_path=args.kubeconfig, verbose=args.verbose, replay=replay,
+                                verdicts=verdicts)
     except OSError as exc:
         return _fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}")
     except ValueError as exc:

@@ -22,6 +22,7 @@ holds a Secret's values in plain text).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import time
@@ -41,6 +42,7 @@ A_REDACTED = "arc-top.dev/redacted"         # on a Secret: the keys whose values
 A_DUMPED_AT = "arc-top.dev/dumped-at"       # on the List: when it was written (RFC 3339)
 A_KINDS = "arc-top.dev/kinds"               # on the List: the model kinds that were listed
 A_CONTEXT = "arc-top.dev/context"
+A_PROBES = "arc-top.dev/github-probes"      # on the List: the GitHub credential probes' results (JSON)
 REDACTED_WORD = "REDACTED"
 PAGE = 500
 LIST_TIMEOUT_S = 30.0
@@ -57,6 +59,7 @@ class Collected:
     kinds: set[str] = field(default_factory=set)            # model kinds listed (at least once, fully)
     problems: list[str] = field(default_factory=list)       # one line per list that failed
     tails: list[LogTail] = field(default_factory=list)
+    probes: list | None = None                              # probes.ProbeResult (None: not probed)
 
 
 # ---- collecting --------------------------------------------------------------------------------------------
@@ -160,6 +163,18 @@ def read_tails(api_client, objects: list[dict]) -> list[LogTail]:
 
     snapshot = snapshot_from_objects(objects)
     return LogTailer(api_client).fetch(snapshot, time.time(), deadline_seconds=30.0)
+
+
+def probe_github(api_client, objects: list[dict], timeout: float = 5.0, extra_ca: bytes | None = None) -> list:
+    """The GitHub credential probes the live check runs (kube.credentials.CredentialProber) on these objects."""
+    from arc_top.kube.credentials import CredentialProber
+    from arc_top.kube.offline import snapshot_from_objects
+
+    prober = CredentialProber(api_client, timeout=timeout, extra_ca=extra_ca)
+    try:
+        return prober.probe(snapshot_from_objects(objects), budget=3 * timeout + 2)
+    finally:
+        prober.close()
 
 
 # ---- redaction -----------------------------------------------------------------------------------------------
@@ -271,11 +286,14 @@ def build_list(collected: Collected, *, context: str = "", redacted: bool = True
                    "arc-top.dev/redacted": "true" if redacted else "false"}
     if context:
         annotations[A_CONTEXT] = redact(context)
+    if collected.probes is not None:
+        results = [dataclasses.asdict(r) for r in collected.probes]
+        annotations[A_PROBES] = json.dumps(redact_strings(results) if redacted else results, separators=(",", ":"))
     return {"apiVersion": "v1", "kind": "List", "metadata": {"annotations": annotations}, "items": items}
 
 
 def header(*, context: str, namespaces: tuple[str, ...], redacted: bool, now: float, objects: int,
-           tails: int, problems: list[str]) -> str:
+           tails: int, problems: list[str], probes: str = "not recorded") -> str:
     """The comment lines at the top of a dump."""
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
     scope = ", ".join(namespaces) if namespaces else "all namespaces"
@@ -291,11 +309,13 @@ def header(*, context: str, namespaces: tuple[str, ...], redacted: bool, now: fl
     else:
         lines += ["# NOT REDACTED (--no-redact): this file holds the cluster's Secret values and credentials in",
                   "#   clear. Do not share it."]
-    lines.append(f"# log tails: {tails}; use: arc-top check --from FILE, arc-top sandbox --from FILE")
+    lines.append(f"# log tails: {tails}; GitHub probe verdicts: {probes}; use: arc-top check --from FILE, "
+                 "arc-top sandbox --from FILE")
     for problem in problems[:20]:
         lines.append(f"# could not list: {problem}")
     return "\n".join(clean_line(line) for line in lines) + "\n"
 
 
-__all__ = ["A_CONTEXT", "A_DUMPED_AT", "A_KINDS", "A_LOG_TAILS", "A_REDACTED", "CREDENTIAL_KEYS", "Collected",
-           "build_list", "collect", "header", "placeholder", "read_tails", "redact_secret", "redact_strings"]
+__all__ = ["A_CONTEXT", "A_DUMPED_AT", "A_KINDS", "A_LOG_TAILS", "A_PROBES", "A_REDACTED", "CREDENTIAL_KEYS",
+           "Collected", "build_list", "collect", "header", "placeholder", "probe_github", "read_tails", "redact_secret",
+           "redact_strings"]

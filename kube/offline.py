@@ -46,6 +46,8 @@ _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 A_LOG_TAILS = "arc-top.dev/log-tails"     # kube.dump writes these (on a pod; on the List)
 A_DUMPED_AT = "arc-top.dev/dumped-at"
 A_KINDS = "arc-top.dev/kinds"
+A_PROBES = "arc-top.dev/github-probes"
+MAX_PROBES = 10_000
 MAX_TAILS_PER_POD = 16
 MAX_OBJECTS = 200_000         # objects kept from all the files (a big cluster's saved ARC objects: a few 10,000s)
 
@@ -64,6 +66,7 @@ class Offline:
     raw: list[dict] = field(default_factory=list)            # every object as saved (load_files(keep_raw=True))
     tails: list[LogTail] = field(default_factory=list)       # log tails an `arc-top dump` stored on its pods
     dumped: bool = False                                     # the files are an `arc-top dump`
+    probes: list | None = None       # the GitHub probe results a dump recorded (probes.ProbeResult); None: none
 
 
 def _group(api_version: str) -> str:
@@ -354,16 +357,66 @@ def load_files(paths: Sequence[str], keep_raw: bool = False) -> Offline:
         except InputError as exc:
             raise OfflineError(str(exc)) from None
         del text
-    dumped = False
-    for meta in lists:                      # an `arc-top dump`: when it was written, and the kinds it listed
+    dumped, probed = False, None
+    for meta in lists:                      # an `arc-top dump`: when it was written, the kinds it listed, probes
         annotations = as_dict(meta.get("annotations"))
         if A_DUMPED_AT in annotations:
             dumped = True
             builder.saved_at = max(builder.saved_at, epoch(as_str(annotations[A_DUMPED_AT])))
             builder.present |= set(as_str(annotations.get(A_KINDS)).split(",")) & set(model.KINDS)
+        if A_PROBES in annotations:
+            probed = (probed or []) + probe_results(annotations[A_PROBES])
     offline = _finish(builder, names)
-    offline.raw, offline.dumped = kept_raw, dumped
+    offline.raw, offline.dumped, offline.probes = kept_raw, dumped, probed
     return offline
+
+
+def _float(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _strs(value) -> tuple[str, ...]:
+    return tuple(v for v in as_list(value) if isinstance(v, str))
+
+
+def probe_results(text: object) -> list:
+    """The probes.ProbeResult list a dump recorded (JSON of their fields); malformed entries and fields are left
+    out (the file is untrusted)."""
+    from arc_top.probes.model import ProbeProblem, ProbeResult
+
+    try:
+        entries = json.loads(text) if isinstance(text, str) else []
+    except (ValueError, RecursionError):
+        return []
+    out = []
+    for entry in as_list(entries)[:MAX_PROBES]:
+        e = as_dict(entry)
+        if not _text(e.get("namespace")) or not _text(e.get("secret")):
+            continue
+        problems = []
+        for p in as_list(e.get("problems"))[:20]:
+            p = as_dict(p)
+            if _text(p.get("code")) and _text(p.get("kind")):
+                problems.append(ProbeProblem(code=_text(p["code"]), kind=_text(p["kind"]),
+                                             detail=_text(p.get("detail")), evidence=_strs(p.get("evidence")),
+                                             value=_float(p.get("value")), severity=_text(p.get("severity"))))
+        installation = e.get("installation_id")
+        out.append(ProbeResult(
+            **{k: _text(e.get(k)) for k in ("namespace", "secret", "config_url", "resource_version", "kind",
+                                              "identity", "login", "level", "target", "api_base", "reason")},
+            scale_sets=_strs(e.get("scale_sets")), notes=_strs(e.get("notes")),
+            scopes=None if e.get("scopes") is None else _strs(e.get("scopes")),
+            permissions=tuple((_text(pair[0]), _text(pair[1])) for pair in as_list(e.get("permissions"))
+                              if isinstance(pair, list) and len(pair) == 2),
+            installation_id=installation if type(installation) is int else None,
+            expires_at=_float(e.get("expires_at")), clock_skew=_float(e.get("clock_skew")),
+            probed_at=_float(e.get("probed_at")) or 0.0, elapsed=_float(e.get("elapsed")) or 0.0,
+            evaluated=e.get("evaluated") is not False, problems=tuple(problems)))
+    return out
 
 
 def _finish(builder: _Builder, names: Sequence[str]) -> Offline:

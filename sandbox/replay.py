@@ -118,7 +118,9 @@ def _edges(value: str) -> tuple[str, str, str]:
 
 
 class _Builder:
-    def __init__(self, base_url: str, ca_pem: bytes | str) -> None:
+    def __init__(self, base_url: str, ca_pem: bytes | str, verdicts: dict | None = None) -> None:
+        self.verdicts = verdicts or {}                        # (namespace, Secret) -> [{kind, detail, value}]
+        self.replayed: list[str] = []                         # "ns/secret: kind" of the verdicts replayed
         self.base_url = base_url.rstrip("/")
         self.ca_pem = ca_pem.decode() if isinstance(ca_pem, bytes) else str(ca_pem or "")
         self.objects: list[dict] = []
@@ -208,15 +210,18 @@ class _Builder:
             values = self._values(secret)
             changed = False
             owner = self.owners.get((_str(_meta(secret).get("namespace")), _str(_meta(secret).get("name"))), "")
+            where = (_str(_meta(secret).get("namespace")), _str(_meta(secret).get("name")))
             if "github_token" in values:
-                values["github_token"] = self._token(values["github_token"], owner)
+                values["github_token"] = self._token(values["github_token"], owner, where)
                 changed, tokens = True, tokens + 1
             if "github_app_private_key" in values or "github_app_id" in values:
-                self._app(values, owner)
+                self._app(values, owner, where)
                 changed, apps = True, apps + 1
             if changed:
                 secret.pop("stringData", None)
                 secret["data"] = {k: b64(v) for k, v in values.items()}
+        if self.replayed:
+            self.completions.append("GitHub verdicts the dump recorded, replayed: " + ", ".join(self.replayed))
         if tokens or apps:
             what = ", ".join(x for x in (f"{tokens} token{'s' if tokens != 1 else ''}" if tokens else "",
                                         f"{apps} GitHub App key{'s' if apps != 1 else ''}" if apps else "") if x)
@@ -237,7 +242,12 @@ class _Builder:
             out[str(key)] = _str(plain)
         return out
 
-    def _token(self, value: str, owner: str) -> str:
+    def _verdicts(self, where: tuple[str, str]) -> list[dict]:
+        found = [v for v in self.verdicts.get(where, ()) if isinstance(v, dict)]
+        self.replayed += [f"{where[0]}/{where[1]} {_str(v.get('kind'))}" for v in found if _str(v.get("kind"))]
+        return found
+
+    def _token(self, value: str, owner: str, where: tuple[str, str] = ("", "")) -> str:
         lead, core, trail = _edges(value)
         if not core:
             return value
@@ -246,17 +256,27 @@ class _Builder:
         stripped = fake.strip()
         if stripped and not any(c.isspace() for c in stripped):
             if prefix == "github_pat_":
-                self.github["tokens"].append({"value": stripped, "type": "fine-grained", "login": "arc-admin",
-                                              "owner": owner or "arc-org", "expires_in_days": 60,
-                                              "permissions": {"organization_self_hosted_runners": "write",
-                                                              "administration": "write", "metadata": "read"}})
+                token = {"value": stripped, "type": "fine-grained", "login": "arc-admin", "owner": owner or "arc-org",
+                         "expires_in_days": 60, "permissions": {"organization_self_hosted_runners": "write",
+                                                                "administration": "write", "metadata": "read"}}
             else:
-                self.github["tokens"].append({"value": stripped, "type": "classic", "login": "arc-admin",
-                                              "scopes": ["repo", "admin:org", "manage_runners:enterprise"],
-                                              "expires_in_days": 60})
+                token = {"value": stripped, "type": "classic", "login": "arc-admin", "expires_in_days": 60,
+                         "scopes": ["repo", "admin:org", "manage_runners:enterprise"]}
+            for verdict in self._verdicts(where):
+                kind, detail, days = _str(verdict.get("kind")), _str(verdict.get("detail")), verdict.get("value")
+                if kind == "bad-credentials":
+                    token["revoked"] = True
+                elif kind in ("expired", "expiring"):
+                    ok = isinstance(days, (int, float)) and not isinstance(days, bool) and -3650 < days < 3650
+                    token["expires_in_days"] = float(days) if ok else (-3 if kind == "expired" else 5)
+                elif kind == "missing-scope" and "scopes" in token:
+                    token["scopes"] = [x for x in token["scopes"] if x != detail]
+                elif kind == "missing-permission" and "permissions" in token:
+                    token["permissions"].pop(detail, None)
+            self.github["tokens"].append(token)
         return lead + fake + trail
 
-    def _app(self, values: dict[str, str], owner: str) -> None:
+    def _app(self, values: dict[str, str], owner: str, where: tuple[str, str] = ("", "")) -> None:
         index = len(self.github["apps"]) + 1
         app_id, installation_id = 4000 + index, 77000 + index
         for key, number in (("github_app_id", app_id), ("github_app_installation_id", installation_id)):
@@ -269,11 +289,23 @@ class _Builder:
             lead, core, trail = _edges(values["github_app_private_key"])
             if "-----BEGIN" in core and "PRIVATE KEY-----" in core:
                 values["github_app_private_key"] = lead + private.strip() + (trail or "\n")
-        self.github["apps"].append({"id": app_id, "slug": f"replay-app-{index}", "private_key_pem": private,
-                                    "installations": [{"id": installation_id, "account": owner or "arc-org",
-                                                       "permissions": {"organization_self_hosted_runners": "write",
-                                                                       "administration": "write",
-                                                                       "metadata": "read"}}]})
+        app = {"id": app_id, "slug": f"replay-app-{index}", "private_key_pem": private,
+               "installations": [{"id": installation_id, "account": owner or "arc-org",
+                                  "permissions": {"organization_self_hosted_runners": "write",
+                                                  "administration": "write", "metadata": "read"}}]}
+        for verdict in self._verdicts(where):
+            kind, detail, value = _str(verdict.get("kind")), _str(verdict.get("detail")), verdict.get("value")
+            if kind == "wrong-key":               # GitHub knows another key for this app id
+                app.pop("private_key_pem")
+                app["public_key_pem"] = generate_rsa_key(slot="replay-wrong-key")[1]
+            elif kind == "not-installed":
+                app["installations"] = []
+            elif kind == "app-missing-permission":
+                for installation in app["installations"]:
+                    installation["permissions"].pop(detail, None)
+            elif kind == "clock-skew" and isinstance(value, (int, float)) and abs(value) < 1e6:
+                app["clock_skew_seconds"] = float(value)
+        self.github["apps"].append(app)
 
     # ---- defaults --------------------------------------------------------------------------------------------
     def controller_namespace(self, raw: list[dict]) -> str:
@@ -320,9 +352,12 @@ def _storage_class(name: str, default: bool) -> dict:
             "provisioner": REPLAY_PROVISIONER, "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer"}
 
 
-def replay_document(raw: list[dict], base_url: str, ca_pem: bytes | str = b"") -> tuple[dict, _Builder]:
-    """The scenario document (for scenario.install) of the objects of a dump, and what was done to build it."""
-    b = _Builder(base_url, ca_pem)
+def replay_document(raw: list[dict], base_url: str, ca_pem: bytes | str = b"",
+                    verdicts: dict | None = None) -> tuple[dict, _Builder]:
+    """The scenario document (for scenario.install) of the objects of a dump, and what was done to build it.
+    `verdicts`: (namespace, Secret) -> the GitHub probe problems the dump recorded ({kind, detail, value}), so
+    that an expired, revoked or under-scoped credential is one again."""
+    b = _Builder(base_url, ca_pem, verdicts)
     b.keep(raw)
     if not b.of("AutoscalingRunnerSet"):
         raise ReplayError("the files hold no AutoscalingRunnerSet: save them with arc-top dump, or kubectl get "
@@ -348,10 +383,10 @@ def replay_document(raw: list[dict], base_url: str, ca_pem: bytes | str = b"") -
     return doc, b
 
 
-def load_replay(cluster, raw: list[dict], name: str = "replay") -> Replay:
+def load_replay(cluster, raw: list[dict], name: str = "replay", verdicts: dict | None = None) -> Replay:
     """Fill `cluster` with the replay of `raw` (the objects of one or several saved files)."""
     base_url = str(getattr(cluster, "base_url", "") or "https://127.0.0.1")
-    doc, b = replay_document(raw, base_url, getattr(cluster, "ca_pem", b""))
+    doc, b = replay_document(raw, base_url, getattr(cluster, "ca_pem", b""), verdicts)
     try:
         scenario = install(cluster, name, doc)
     except (KeyError, TypeError, AttributeError) as exc:

@@ -87,15 +87,16 @@ class Sandbox:
 
 def start_sandbox(scenario: str = "healthy", port: int = 0, params: dict | None = None,
                   kubeconfig_path: str | None = None, verbose: bool = False,
-                  speed: float = 1.0, replay: list[dict] | None = None) -> Sandbox:
+                  speed: float = 1.0, replay: list[dict] | None = None, verdicts: dict | None = None) -> Sandbox:
     """Everything up and serving; the kubeconfig (mode 0600) has context `arc-sandbox` (admin) and
     `arc-sandbox-<user>` for every other scenario user. `replay`: the objects of saved files (an `arc-top dump`,
-    `kubectl get -o yaml`) to load instead of the scenario (sandbox.replay; raises ReplayError, a ValueError)."""
+    `kubectl get -o yaml`) to load instead of the scenario (sandbox.replay; raises ReplayError, a ValueError), with
+    the GitHub `verdicts` the dump recorded."""
     cluster = Cluster()
     server = SandboxServer(cluster, port=port, verbose=verbose)
     completions: tuple[str, ...] = ()
     if replay is not None:
-        replayed = load_replay(cluster, replay)
+        replayed = load_replay(cluster, replay, verdicts=verdicts)
         loaded, completions = replayed.scenario, tuple(replayed.completions)
     else:
         loaded = load_scenario(cluster, scenario, params)

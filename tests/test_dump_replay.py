@@ -1,9 +1,10 @@
 """`arc-top dump`, `check --from <dump>` and `sandbox --from <dump>` on every sandbox scenario.
 
 Each scenario's sandbox runs in this process; once its failures have shown it is paused (nothing simulated changes),
-then the live check (`arc-top check -o json`, log tails read, no GitHub probes: a file cannot hold what GitHub
-answers), `arc-top dump` and `arc-top check --from` run as real commands against it over HTTPS. The replay loads
-the dump into a second sandbox and checks it until its findings are the dump's.
+then the live check (`arc-top check -o json`: log tails read, the GitHub credentials probed against the sandbox's
+fake GitHub), `arc-top dump` (which records the probes' verdicts) and `arc-top check --from` run as real commands
+against it over HTTPS. The replay loads the dump (and the verdicts) into a second sandbox and checks it until its
+findings are the dump's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import textwrap
 import pytest
 from kubernetes import client
 
+from arc_top.cli.sandbox_cmd import replay_objects
 from arc_top.kube import offline
 from arc_top.sandbox.run import start_sandbox
 from arc_top.sandbox.scenario import list_scenarios
@@ -28,7 +30,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCENARIOS = [name for name, _ in list_scenarios()]
 PARAMS = {"large": {"scale_sets": 2, "runners_per_set": 5, "churn_events_per_second": 5}}
 SETTLE_S = 8.0               # the scenarios' failures (churning runners, failing listeners) have shown by then
-PROBES = {"ARC104", "ARC105", "ARC106", "ARC107"}     # what GitHub answers: neither a file nor a replay holds it
 # Named by the simulated controller (random suffixes): a replay makes others, so only their code, kind and namespace
 # compare.
 DERIVED = {"Pod", "EphemeralRunner", "EphemeralRunnerSet", "AutoscalingListener", "PersistentVolumeClaim"}
@@ -40,7 +41,7 @@ def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
 
 
 def _check(*args: str) -> dict:
-    proc = _cli("check", "-o", "json", "--fail-on", "never", "--no-github", *args)
+    proc = _cli("check", "-o", "json", "--fail-on", "never", *args)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -118,7 +119,9 @@ def test_bad_credentials_dump_still_shows_the_trailing_newline(dumps):
     arc103 = [f for f in from_dump["findings"] if f["code"] == "ARC103"]
     assert {f["subject"]["name"] for f in arc103} == {"newline-token"}
     assert any("trailing" in line for line in arc103[0]["evidence"])
-    assert "ARC109" in {f["code"] for f in from_dump["findings"]}       # a classic PAT still reads as one
+    codes = {f["code"] for f in from_dump["findings"]}
+    assert "ARC109" in codes                                # a classic PAT still reads as one
+    assert {"ARC104", "ARC105"} <= codes                    # GitHub's verdicts, recorded by the dump
 
 
 def test_no_redact_keeps_the_values_and_says_so(tmp_path):
@@ -139,15 +142,15 @@ def test_no_redact_keeps_the_values_and_says_so(tmp_path):
 
 def _replayable(report: dict) -> set[tuple]:
     return {(code, sev, kind, ns, "" if kind in DERIVED else subject)
-            for code, sev, kind, ns, subject in _findings(report) if code not in PROBES}
+            for code, sev, kind, ns, subject in _findings(report)}
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_sandbox_from_the_dump_reproduces_the_findings(dumps, name, tmp_path):
     _live, path, from_dump, _values = dumps[name]
     expected = _replayable(from_dump)
-    raw = offline.load_files([path], keep_raw=True).raw
-    sb = start_sandbox(kubeconfig_path=str(tmp_path / "kubeconfig"), replay=raw)
+    raw, verdicts = replay_objects([path])
+    sb = start_sandbox(kubeconfig_path=str(tmp_path / "kubeconfig"), replay=raw, verdicts=verdicts)
     try:
         assert any(line.startswith("controller: ") for line in sb.completions)
         last: list = []

@@ -63,3 +63,25 @@ def test_tokens_and_url_passwords_are_masked_in_every_string():
     text = repr(redact_strings(pod))
     assert TOKEN not in text and "s3cretpass" not in text and "abcdefghijklmnop" not in text
     assert "http://user:…@proxy:3128" in text and "GH" in text
+
+
+def test_probe_results_round_trip_and_malformed_entries_are_left_out():
+    import dataclasses
+    import json
+
+    from arc_top.kube.offline import probe_results
+    from arc_top.probes.model import ProbeProblem, ProbeResult
+
+    result = ProbeResult(namespace="n", secret="s", config_url="https://github.com/o", scale_sets=("n/a",),
+                         kind="classic", identity="ghp_…", level="organization", target="o", scopes=("repo",),
+                         permissions=(("metadata", "read"),), installation_id=7, expires_at=1.5e9,
+                         problems=(ProbeProblem("ARC105", "missing-scope", detail="admin:org", evidence=("x",)),))
+    text = json.dumps([dataclasses.asdict(result), {"namespace": "n"}, "garbage", {"namespace": 5, "secret": []},
+                       {"namespace": "n", "secret": "t", "scale_sets": "n/a", "problems": [{"code": 1}, None],
+                        "installation_id": True, "expires_at": "soon"}])
+    got = probe_results(text)
+    assert got[0] == result
+    assert len(got) == 2
+    assert got[1].scale_sets == () and got[1].problems == () and got[1].installation_id is None
+    assert got[1].expires_at is None
+    assert probe_results("[" * 100_000) == [] and probe_results(None) == []
