@@ -272,6 +272,7 @@ def build_list(collected: Collected, *, context: str = "", redacted: bool = True
         obj = _clean(raw)
         if obj.get("kind") == "Secret" and redacted:
             obj = redact_secret(obj)
+            obj["metadata"] = redact_strings(obj["metadata"])
         elif redacted:
             obj = redact_strings(obj)
         uid = as_str(as_dict(obj.get("metadata")).get("uid"))
