@@ -71,7 +71,8 @@ def run_dump(args: argparse.Namespace) -> int:
                        objects=len(doc["items"]), tails=len(collected.tails), problems=collected.problems,
                        probes="not recorded (--no-github)" if collected.probes is None else
                        f"{len(collected.probes)} (annotation {dump.A_PROBES} on the List)")
-    text += yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)      # libyaml's emitter: twice as fast
+    text += yaml.dump(doc, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
     if args.output == "-":
         sys.stdout.write(text)
         return 0
