@@ -313,3 +313,52 @@ def test_hostile_files_end_in_one_line_quickly(tmp_path, command):
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in proc.stderr, f"{what}: {proc.stderr[-500:]}"
         assert "\x1b" not in proc.stderr and "[red]boom" not in proc.stdout, what
+
+
+def test_sandbox_from_several_kubectl_files_reports_each_default_it_adds(tmp_path):
+    """Two files make one cluster; the StorageClass the claims name is not in them (no StorageClass at all), so the
+    replay adds it and says so, one line per default, as `arc-top sandbox` starts."""
+    import yaml
+
+    items = yaml.safe_load(KUBECTL_STYLE)["items"]
+    namespaced = [o for o in items if o["kind"] not in ("StorageClass", "Namespace")]
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": namespaced[:3]}))
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump_all(namespaced[3:]))
+    proc = subprocess.Popen([sys.executable, "-m", "arc_top.cli.main", "sandbox", "--from", str(tmp_path / "a.yaml"),
+                             str(tmp_path / "b.yaml"), "--kubeconfig", str(tmp_path / "kc")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if "Press Ctrl-C" in line:
+                break
+        else:
+            raise AssertionError(f"sandbox --from did not start: {proc.stderr.read()}")
+        added = [line.removeprefix("  added: ") for line in lines if line.startswith("  added: ")]
+        assert [a.split(":")[0].split(" ")[0] for a in added] == ["nodes", "controller", "GitHub", "credentials",
+                                                                   "StorageClass", "namespaces"], added
+        assert any(a.startswith("StorageClass fast-ssd:") for a in added)
+        assert any(a == "namespaces: ci-runners (objects live there, the files do not hold them)" for a in added)
+        kubectl = subprocess.run(["kubectl", "--kubeconfig", str(tmp_path / "kc"), "get", "storageclass", "fast-ssd",
+                                  "-o", "jsonpath={.provisioner}"], capture_output=True, text=True, timeout=30)
+        assert kubectl.stdout == "sandbox.arc-top.dev/hostpath", kubectl.stderr
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_namespaced_dump_gives_the_namespaced_live_findings(tmp_path):
+    """-n: the scale sets' namespace only; the controller namespace's listeners and pods come as the monitor's
+    controller watches bring them."""
+    sb = start_sandbox("incident", kubeconfig_path=str(tmp_path / "kubeconfig"))
+    try:
+        _settled(sb)
+        live = _check("--kubeconfig", sb.kubeconfig_path, "-n", "arc-runners")
+        path = str(tmp_path / "dump.yaml")
+        proc = _cli("dump", "--kubeconfig", sb.kubeconfig_path, "-n", "arc-runners", "-o", path)
+        assert proc.returncode == 0, proc.stderr
+        assert "namespaces: arc-runners" in open(path, encoding="utf-8").read(2000)
+        assert _findings(live) and _findings(_check("--from", path)) == _findings(live)
+    finally:
+        sb.stop()

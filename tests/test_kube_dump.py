@@ -13,7 +13,8 @@ from arc_top.kube.projections import project
 
 TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 FINE = "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVW"
-PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx4Z1+abc/def==\nQ2hlY2sgdGhpcw==\n-----END RSA PRIVATE KEY-----\n"
+PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx4Z1+abc/def==\nQ2hlY2sgdGhpcw==\n"
+       "-----END RSA PRIVATE KEY-----\n")
 VALUES = [
     {"github_token": TOKEN}, {"github_token": TOKEN + "\n"}, {"github_token": " " + TOKEN},
     {"github_token": FINE}, {"github_token": "ghp_short"}, {"github_token": "ghp_ab cd" + "x" * 20},
