@@ -192,7 +192,11 @@ def _check_files(args: argparse.Namespace) -> int:
     source: dict = {"mode": "files", "files": list(offline.files)}
     if offline.saved_at:
         source["as_of"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(offline.saved_at))
-    return _report(args, offline.snapshot, source, now, [])
+    probed = None if args.no_github else offline.probes        # what an `arc-top dump` recorded of GitHub
+    if probed is not None:
+        source["github"] = {"probed": True, "credentials": len(probed), "seconds": 0, "recorded": True,
+                            "not_evaluated": sum(1 for r in probed if not r.evaluated)}
+    return _report(args, offline.snapshot, source, now, offline.tails, probed)
 
 
 # ---- output -------------------------------------------------------------------------------------------------
@@ -245,6 +249,8 @@ def _notes(source: dict) -> list[str]:
         notes.append("GitHub credentials not probed (--no-github): ARC104-ARC107 not evaluated.")
     elif github:
         line = f"GitHub credentials: {github.get('credentials', 0)} probed in {github.get('seconds', 0):g} s"
+        if github.get("recorded"):
+            line = f"GitHub credentials: {github.get('credentials', 0)} probe verdicts recorded in the dump"
         if github.get("not_evaluated"):
             line += f", {github['not_evaluated']} not evaluated (see ARC000)"
         if github.get("error"):

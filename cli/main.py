@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from arc_top.cli import check_cmd, crash, fix_cmd, monitor_cmd, sandbox_cmd, undo_cmd
+from arc_top.cli import check_cmd, crash, dump_cmd, fix_cmd, monitor_cmd, sandbox_cmd, undo_cmd
 
 EXIT_INTERRUPTED = 130       # Ctrl-C, as a shell reports SIGINT
 EXIT_PIPE_CLOSED = 141       # the reader of the output went away (`arc-top audit | head -1`), as SIGPIPE reports
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     monitor_cmd.add_demo_parser(sub)
     sandbox_cmd.add_parser(sub)
     check_cmd.add_parser(sub)
+    dump_cmd.add_parser(sub)
     fix_cmd.add_parser(sub)
     undo_cmd.add_parsers(sub)
     return parser

@@ -43,6 +43,9 @@ def add_demo_parser(sub) -> None:
     p = sub.add_parser("demo", help="open the monitor on an embedded sandbox cluster (no cluster needed)",
                        description="Start the sandbox cluster in this process and open the monitor on it.")
     p.add_argument("--scenario", default="incident", help="sandbox scenario (see 'arc-top sandbox --list')")
+    p.add_argument("--from", dest="replay_files", nargs="+", metavar="FILE",
+                   help="replay saved files (an 'arc-top dump' or 'kubectl get … -A -o yaml' output) in the sandbox "
+                        "instead of a scenario, as 'arc-top sandbox --from' does")
     add_github_flags(p, keep_given=True)
     add_read_only_flag(p, keep_given=True)
     p.set_defaults(run=run_demo)
@@ -129,17 +132,35 @@ def run_demo(args: argparse.Namespace) -> int:
     from arc_top.sandbox.run import start_sandbox
     from arc_top.sandbox.scenario import list_scenarios
 
+    replay, verdicts, title = None, None, args.scenario
+    if getattr(args, "replay_files", None):
+        from arc_top.cli.sandbox_cmd import completion_lines, replay_objects
+
+        loaded = replay_objects(args.replay_files)
+        if isinstance(loaded, str):
+            return fail(loaded)
+        replay, verdicts = loaded
+        title = "replay of " + ", ".join(os.path.basename(f) for f in args.replay_files)
     names = [name for name, _ in list_scenarios()]
-    if args.scenario not in names:
+    if replay is None and args.scenario not in names:
         return fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(names)}")
     path = tempfile.NamedTemporaryFile(prefix="arc-top-demo-", suffix=".kubeconfig", delete=False).name
-    sandbox = start_sandbox(args.scenario, kubeconfig_path=path)
+    try:
+        sandbox = start_sandbox(args.scenario, kubeconfig_path=path, replay=replay, verdicts=verdicts)
+    except ValueError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return fail(str(exc))
+    if replay is not None:
+        print(f"arc-top demo: {sandbox.scenario.description}", file=sys.stderr)
+        for line in completion_lines(sandbox):
+            print(line, file=sys.stderr)
     try:
         args.context, args.namespaces, args.all_namespaces = None, [], True
         conn = connect_checked(args, path)
         if isinstance(conn, str):
             return fail(conn)
-        return _run_app(conn, f"arc-top demo · {args.scenario}", args)
+        return _run_app(conn, f"arc-top demo · {title}", args)
     finally:
         sandbox.stop()
         with contextlib.suppress(OSError):      # its tokens die with the sandbox: leave no file behind

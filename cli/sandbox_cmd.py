@@ -15,7 +15,11 @@ DEFAULT_KUBECONFIG = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.ex
 def add_parser(sub) -> None:
     p = sub.add_parser("sandbox", help="run the embedded sandbox ARC cluster (a Kubernetes API on 127.0.0.1)",
                        description="Run the embedded sandbox cluster in the foreground until Ctrl-C.")
-    p.add_argument("--scenario", default="incident", help="scenario to load (see --list); default: incident")
+    p.add_argument("--scenario", help="scenario to load (see --list); default: incident")
+    p.add_argument("--from", dest="replay_files", nargs="+", metavar="FILE",
+                   help="replay saved files instead of a scenario: an 'arc-top dump' or 'kubectl get … -A -o yaml' "
+                        "output (several files: one cluster); statuses are recomputed by the simulation, credentials "
+                        "become fake-GitHub ones of the same shape, what the files lack is added (one line each)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free port)")
     p.add_argument("--kubeconfig", default=DEFAULT_KUBECONFIG,
                    help=f"where to write the kubeconfig (default: {DEFAULT_KUBECONFIG})")
@@ -42,6 +46,27 @@ def _params(pairs: list[str]) -> dict:
     return out
 
 
+def replay_objects(paths: list[str]) -> tuple[list[dict], dict] | str:
+    """The objects of saved files, read within kube.untrusted's limits, and the GitHub verdicts a dump recorded
+    ((namespace, Secret) -> [{kind, detail, value}]); or a one-line problem."""
+    from arc_top.kube.offline import OfflineError, load_files
+
+    try:
+        offline = load_files(paths, keep_raw=True)
+    except OfflineError as exc:
+        return str(exc)
+    verdicts: dict = {}
+    for result in offline.probes or ():
+        for problem in result.problems if result.evaluated else ():
+            verdicts.setdefault((result.namespace, result.secret), []).append(
+                {"kind": problem.kind, "detail": problem.detail, "value": problem.value})
+    return offline.raw, verdicts
+
+
+def completion_lines(sandbox) -> list[str]:
+    return [f"  added: {line}" for line in sandbox.completions]
+
+
 def _fail(message: str) -> int:
     print(f"arc-top sandbox: {message}", file=sys.stderr)
     return 2
@@ -56,7 +81,16 @@ def run(args: argparse.Namespace) -> int:
         for name, description in scenarios.items():
             print(f"{name:<{width}}  {description}")
         return 0
-    if args.scenario not in scenarios:
+    replay, verdicts = None, None
+    if args.replay_files:
+        if args.scenario or args.params:
+            return _fail("--from replays saved files: it takes no --scenario or --set")
+        loaded = replay_objects(args.replay_files)
+        if isinstance(loaded, str):
+            return _fail(loaded)
+        replay, verdicts = loaded
+    args.scenario = args.scenario or "incident"
+    if replay is None and args.scenario not in scenarios:
         return _fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(scenarios)}")
     try:
         params = _params(args.params)
@@ -66,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         sandbox = start_sandbox(args.scenario, port=args.port, params=params,
-                                kubeconfig_path=args.kubeconfig, verbose=args.verbose)
+                                kubeconfig_path=args.kubeconfig, verbose=args.verbose, replay=replay,
+                                verdicts=verdicts)
     except OSError as exc:
         return _fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}")
     except ValueError as exc:
@@ -74,7 +109,12 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     users = [u for u in sandbox.scenario.users if u != "admin"]
-    print(f'arc-top sandbox: scenario "{args.scenario}" - {scenarios[args.scenario]}')
+    if replay is not None:
+        print(f"arc-top sandbox: {sandbox.scenario.description} ({', '.join(args.replay_files)})")
+        for line in completion_lines(sandbox):
+            print(line)
+    else:
+        print(f'arc-top sandbox: scenario "{args.scenario}" - {scenarios[args.scenario]}')
     print(f"API server: {sandbox.url}")
     print(f"kubeconfig: {sandbox.kubeconfig_path}")
     print("  contexts: arc-sandbox (admin)" + "".join(f", arc-sandbox-{u}" for u in users))

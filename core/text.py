@@ -20,6 +20,7 @@ WHITESPACE_MARKS = {"\n": "⏎", "\r": "␍", "\t": "⇥"}     # any other white
 _TOKEN = re.compile(r"\b(?:gh[pousr]_|github_pat_)[A-Za-z0-9_]{6,}")
 _BEARER = re.compile(r"\b(Bearer|Basic)(\s+)(?!gh[pousr]_|github_pat_)([A-Za-z0-9._~+/=-]{8,})")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*")
+_URL_PASSWORD = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s/@:]*):([^\s/@]+)@")
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
 
 
@@ -52,13 +53,15 @@ def _marks(whitespace: str) -> str:
 
 def redact(text: str) -> str:
     """Mask what looks like a credential inside a line: GitHub tokens, Bearer/Basic credentials (`mask_token`),
-    JWTs and PEM private keys."""
+    JWTs, PEM private keys and the password of a URL (`https://user:…@host`)."""
     if "-----BEGIN" in text:
         text = _PEM.sub("[private key redacted]", text)
     if "_" in text:
         text = _TOKEN.sub(lambda m: mask_token(m.group(0)), text)
     if "eyJ" in text:
         text = _JWT.sub("eyJ…[jwt redacted]", text)
+    if "://" in text:
+        text = _URL_PASSWORD.sub(lambda m: m.group(1) + ":…@", text)
     return _BEARER.sub(lambda m: m.group(1) + m.group(2) + mask_token(m.group(3)), text)
 
 

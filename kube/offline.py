@@ -17,6 +17,7 @@ MAX_OBJECTS objects are kept, so time and memory stay bounded whatever the files
 from __future__ import annotations
 
 import io
+import json
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from types import MappingProxyType
 from arc_top.kube import apis, model
 from arc_top.kube.discovery import A_MANAGER_NAMESPACE, VERSION_RE, ArcInfo, controller_info, image_tag, version_key
 from arc_top.kube.fields import as_dict, as_list, as_str, epoch
-from arc_top.kube.model import KindState, Snapshot
+from arc_top.kube.model import KindState, LogTail, Snapshot
 from arc_top.kube.projections import project
 from arc_top.kube.untrusted import MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_VALUES, InputError, Item, decode, documents
 from arc_top.kube.untrusted import read_limited as _read_limited
@@ -42,6 +43,12 @@ KINDS: dict[tuple[str, str], tuple[str, str]] = {
 KINDS[(EVENTS_GROUP, "Event")] = (model.EVENTS, "Event")
 ABSENT = "absent"
 _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
+A_LOG_TAILS = "arc-top.dev/log-tails"     # kube.dump writes these (on a pod; on the List)
+A_DUMPED_AT = "arc-top.dev/dumped-at"
+A_KINDS = "arc-top.dev/kinds"
+A_PROBES = "arc-top.dev/github-probes"
+MAX_PROBES = 10_000
+MAX_TAILS_PER_POD = 16
 MAX_OBJECTS = 200_000         # objects kept from all the files (a big cluster's saved ARC objects: a few 10,000s)
 
 
@@ -57,6 +64,9 @@ class Offline:
     counts: dict[str, int] = field(default_factory=dict)     # kind key → objects kept
     ignored: dict[str, int] = field(default_factory=dict)    # unknown "group/Kind" → objects skipped
     raw: list[dict] = field(default_factory=list)            # every object as saved (load_files(keep_raw=True))
+    tails: list[LogTail] = field(default_factory=list)       # log tails an `arc-top dump` stored on its pods
+    dumped: bool = False                                     # the files are an `arc-top dump`
+    probes: list | None = None       # the GitHub probe results a dump recorded (probes.ProbeResult); None: none
 
 
 def _group(api_version: str) -> str:
@@ -88,7 +98,7 @@ def _read(path: str, already: int) -> tuple[str, str, int]:
         raise OfflineError(str(exc)) from None
 
 
-def _file_objects(text: str, name: str) -> Iterator[tuple[str, str, dict]]:
+def _file_objects(text: str, name: str, lists: list[dict] | None = None) -> Iterator[tuple[str, str, dict]]:
     """(group, kind, object) of every object of one file. The items of a List come as the parser hands them out
     (kubectl writes the List's kind after them): an item with its own kind and apiVersion is used at once, one
     without waits for the end of its List."""
@@ -107,6 +117,8 @@ def _file_objects(text: str, name: str) -> Iterator[tuple[str, str, dict]]:
             pending.append((unit.index, item))
             continue
         count += 1
+        if lists is not None and isinstance(unit.value, dict) and unit.value.get("kind") == "List":
+            lists.append(as_dict(unit.value.get("metadata")))
         yield from _objects(unit.value, name, unit.index, pending if unit.streamed else None)
         pending, pending_values = [], 0
     if count == 0 or not text.strip():
@@ -209,6 +221,7 @@ class _Builder:
         self.legacy = False
         self.saved_at = 0.0
         self.kept = 0
+        self.tails: list[LogTail] = []
 
     def add(self, group: str, kind: str, raw: dict) -> None:
         if group == apis.LEGACY_GROUP:
@@ -233,6 +246,8 @@ class _Builder:
             raw = _normalise_event(raw) if group == EVENTS_GROUP else raw
             if not _event_wanted(raw):
                 return
+        if key == model.PODS and A_LOG_TAILS in as_dict(as_dict(raw.get("metadata")).get("annotations")):
+            raw = self._take_tails(raw)
         obj = project(key, raw, api_kind)
         if key == model.PODS:
             role = getattr(obj, "role", "other")
@@ -248,6 +263,29 @@ class _Builder:
             self.hinted.add(as_str(as_dict(as_dict(raw.get("metadata")).get("annotations")).get(A_MANAGER_NAMESPACE)))
         self.objects[key][getattr(obj, "uid", "")] = obj
         self.kept += 1
+
+    def _take_tails(self, raw: dict) -> dict:
+        """The pod without the A_LOG_TAILS annotation; its tails (well-formed entries only) kept aside."""
+        meta = dict(as_dict(raw.get("metadata")))
+        annotations = dict(as_dict(meta.get("annotations")))
+        text = annotations.pop(A_LOG_TAILS, "")
+        meta["annotations"] = annotations
+        raw = {**raw, "metadata": meta}
+        try:
+            entries = json.loads(text) if isinstance(text, str) else []
+        except (ValueError, RecursionError):
+            entries = []
+        created = epoch(as_str(meta.get("creationTimestamp")))
+        for entry in as_list(entries)[:MAX_TAILS_PER_POD]:
+            entry = as_dict(entry)
+            lines = tuple(line for line in as_list(entry.get("lines")) if isinstance(line, str))
+            fetched = entry.get("fetched_at")
+            self.tails.append(LogTail(pod_uid=as_str(meta.get("uid")), namespace=as_str(meta.get("namespace")),
+                                      pod=as_str(meta.get("name")), container=as_str(entry.get("container")),
+                                      previous=entry.get("previous") is True, lines=lines,
+                                      fetched_at=float(fetched) if isinstance(fetched, (int, float)) else 0.0,
+                                      pod_created=created, ended=entry.get("ended") is True))
+        return raw
 
     def _crd(self, raw: dict) -> None:
         spec = as_dict(raw.get("spec"))
@@ -294,6 +332,7 @@ def load_files(paths: Sequence[str], keep_raw: bool = False) -> Offline:
     if not paths:
         raise OfflineError("no files given: pass the output of kubectl get … -o yaml")
     builder = _Builder()
+    lists: list[dict] = []
     kept_raw: list[dict] = []
     names: list[str] = []
     stdin_done = False
@@ -307,7 +346,7 @@ def load_files(paths: Sequence[str], keep_raw: bool = False) -> Offline:
         total += size
         names.append(path)
         try:
-            for group, kind, raw in _file_objects(text, name):
+            for group, kind, raw in _file_objects(text, name, lists):
                 builder.add(group, kind, raw)
                 if keep_raw and raw:
                     raw.setdefault("kind", kind)
@@ -318,6 +357,69 @@ def load_files(paths: Sequence[str], keep_raw: bool = False) -> Offline:
         except InputError as exc:
             raise OfflineError(str(exc)) from None
         del text
+    dumped, probed = False, None
+    for meta in lists:                      # an `arc-top dump`: when it was written, the kinds it listed, probes
+        annotations = as_dict(meta.get("annotations"))
+        if A_DUMPED_AT in annotations:
+            dumped = True
+            builder.saved_at = max(builder.saved_at, epoch(as_str(annotations[A_DUMPED_AT])))
+            builder.present |= set(as_str(annotations.get(A_KINDS)).split(",")) & set(model.KINDS)
+        if A_PROBES in annotations:
+            probed = (probed or []) + probe_results(annotations[A_PROBES])
+    offline = _finish(builder, names)
+    offline.raw, offline.dumped, offline.probes = kept_raw, dumped, probed
+    return offline
+
+
+def _float(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _strs(value) -> tuple[str, ...]:
+    return tuple(v for v in as_list(value) if isinstance(v, str))
+
+
+def probe_results(text: object) -> list:
+    """The probes.ProbeResult list a dump recorded (JSON of their fields); malformed entries and fields are left
+    out (the file is untrusted)."""
+    from arc_top.probes.model import ProbeProblem, ProbeResult
+
+    try:
+        entries = json.loads(text) if isinstance(text, str) else []
+    except (ValueError, RecursionError):
+        return []
+    out = []
+    for entry in as_list(entries)[:MAX_PROBES]:
+        e = as_dict(entry)
+        if not _text(e.get("namespace")) or not _text(e.get("secret")):
+            continue
+        problems = []
+        for p in as_list(e.get("problems"))[:20]:
+            p = as_dict(p)
+            if _text(p.get("code")) and _text(p.get("kind")):
+                problems.append(ProbeProblem(code=_text(p["code"]), kind=_text(p["kind"]),
+                                             detail=_text(p.get("detail")), evidence=_strs(p.get("evidence")),
+                                             value=_float(p.get("value")), severity=_text(p.get("severity"))))
+        installation = e.get("installation_id")
+        out.append(ProbeResult(
+            **{k: _text(e.get(k)) for k in ("namespace", "secret", "config_url", "resource_version", "kind",
+                                              "identity", "login", "level", "target", "api_base", "reason")},
+            scale_sets=_strs(e.get("scale_sets")), notes=_strs(e.get("notes")),
+            scopes=None if e.get("scopes") is None else _strs(e.get("scopes")),
+            permissions=tuple((_text(pair[0]), _text(pair[1])) for pair in as_list(e.get("permissions"))
+                              if isinstance(pair, list) and len(pair) == 2),
+            installation_id=installation if type(installation) is int else None,
+            expires_at=_float(e.get("expires_at")), clock_skew=_float(e.get("clock_skew")),
+            probed_at=_float(e.get("probed_at")) or 0.0, elapsed=_float(e.get("elapsed")) or 0.0,
+            evaluated=e.get("evaluated") is not False, problems=tuple(problems)))
+    return out
+
+
+def _finish(builder: _Builder, names: Sequence[str]) -> Offline:
     kinds = {}
     for key in model.KINDS:
         if key in builder.present:
@@ -328,7 +430,16 @@ def load_files(paths: Sequence[str], keep_raw: bool = False) -> Offline:
     snapshot = Snapshot(objects=objects, kinds=MappingProxyType(kinds), version=1, arc=builder.arc(names))
     return Offline(snapshot=snapshot, files=tuple(names), saved_at=builder.saved_at,
                    counts={k: len(v) for k, v in builder.objects.items()}, ignored=dict(builder.ignored),
-                   raw=kept_raw)
+                   tails=builder.tails)
+
+
+def snapshot_from_objects(objects: Sequence[dict], name: str = "the cluster") -> Snapshot:
+    """The Snapshot of API objects already in memory (each with kind and apiVersion), as load_files builds it."""
+    builder = _Builder()
+    for raw in objects:
+        if isinstance(raw, dict):
+            builder.add(_group(as_str(raw.get("apiVersion"))), as_str(raw.get("kind")), raw)
+    return _finish(builder, [name]).snapshot
 
 
 def snapshot_from_files(paths: Sequence[str]) -> Snapshot:

@@ -76,6 +76,13 @@ def load_scenario(cluster, name: str, params: dict | None = None) -> Scenario:
     if large:
         doc = {**doc, **scenario_large.generate(values)}
     doc = _trust_github_ca(filler.fill(doc), base_url, getattr(cluster, "ca_pem", b""))
+    return install(cluster, name, doc, values, large)
+
+
+def install(cluster, name: str, doc: dict, values: dict | None = None, large: bool = False) -> Scenario:
+    """Fill `cluster` from a scenario document whose placeholders are filled: the fake GitHub, the users, the
+    objects (sandbox.replay builds such a document from a dump)."""
+    values = dict(values or {})
     cluster.github = FakeGitHub(doc.get("github") or {})
     users = {}
     for user, spec in (doc.get("users") or {"admin": {"groups": ["system:masters"]}}).items():
