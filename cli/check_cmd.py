@@ -52,7 +52,7 @@ def add_parser(sub) -> None:
     gh = p.add_argument_group("GitHub credential probes (read-only GETs from this machine; HTTPS_PROXY/NO_PROXY apply)")
     gh.add_argument("--no-github", action="store_true",
                     help="do not probe the scale sets' GitHub credentials (no request to GitHub, no Secret read)")
-    gh.add_argument("--github-timeout", type=float, default=GITHUB_TIMEOUT_S, metavar="SECONDS",
+    gh.add_argument("--github-timeout", type=float, default=None, metavar="SECONDS",
                     help=f"seconds per GitHub request (default: {GITHUB_TIMEOUT_S:g}); all the probes together take at "
                          "most 3x that (+2 s)")
     gh.add_argument("--github-ca", metavar="FILE",

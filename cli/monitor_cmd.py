@@ -35,8 +35,8 @@ def add_github_flags(p: argparse.ArgumentParser, keep_given: bool = False) -> No
     """keep_given: on a subcommand, flags given before it (arc-top --no-github demo) are kept, not reset."""
     p.add_argument("--no-github", action="store_true", default=argparse.SUPPRESS if keep_given else False,
                    help="do not probe the scale sets' GitHub credentials (no request to GitHub at all)")
-    p.add_argument("--github-timeout", type=float, default=argparse.SUPPRESS if keep_given else 5.0,
-                   metavar="SECONDS", help="timeout of each request to GitHub (default: 5)")
+    p.add_argument("--github-timeout", type=float, default=argparse.SUPPRESS if keep_given else None,
+                   metavar="SECONDS", help="timeout of each request to GitHub (default: 5; cli/config.py fills it in)")
 
 
 def add_demo_parser(sub) -> None:

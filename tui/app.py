@@ -394,3 +394,10 @@ class ArcTopApp(App):
         from arc_top.tui.screens.navigation import open_view_of
 
         open_view_of(screen, view, ref)
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id a keymap can name (the `?` screen's)."""
+    from arc_top.tui.screens.help import binding_groups
+
+    return {b.id for _, group in binding_groups(ArcTopApp) for b in group if b.id}
