@@ -58,6 +58,9 @@ def add_parser(sub) -> None:
     gh.add_argument("--github-ca", metavar="FILE",
                     help="PEM CA certificate(s) to trust for GitHub Enterprise Server, besides the system's and the "
                          "scale sets' githubServerTLS ConfigMaps")
+    p.add_argument("--ignore", action="append", default=[], metavar="CODE",
+                   help="silence this code (repeatable), besides the config file's silence: rules; silenced "
+                        "findings are counted (-o json: silenced) but not listed, and do not fail the check")
     p.add_argument("--list", action="store_true", help="list every code (severity, title) and exit")
     p.set_defaults(run=run_check)
 
@@ -192,6 +195,7 @@ def _check_files(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None) -> int:
     from arc_top import checks
     from arc_top.checks import report
+    from arc_top.checks.silence import split
     from arc_top.kube import model
 
     arc = snapshot.arc
@@ -201,12 +205,13 @@ def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails,
     # A bug in a check is no traceback in a CI log either: cli.main reports it (one line, crash file, exit 3).
     findings = (checks.run(snapshot, now=now, logs=tails) if probed is None
                 else checks.run(snapshot, now=now, logs=tails, probes=probed))
+    findings, silenced = split(findings, getattr(args, "silence", None) or [])
     scale_sets = sorted(f"{s.namespace}/{s.name}" for s in snapshot.of(model.SCALE_SETS).values())
     ascii_only = not _can_encode("✖⚠●…")
     if ascii_only and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")      # cluster text may hold what the terminal cannot show
     text = report.render(args.output, findings, source, fail_on=args.fail_on, width=_width(),
-                         ascii_only=ascii_only, notes=_notes(source), scale_sets=scale_sets)
+                         ascii_only=ascii_only, notes=_notes(source), scale_sets=scale_sets, silenced=silenced)
     try:
         sys.stdout.write(text)
         sys.stdout.flush()

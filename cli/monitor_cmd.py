@@ -71,11 +71,22 @@ def _run_app(conn, title: str, args: argparse.Namespace) -> int:
     from arc_top.kube.monitor import Monitor
     from arc_top.tui.app import ArcTopApp
 
-    options: dict = {"title": title, "github": not args.no_github, "github_timeout": args.github_timeout}
+    app = ArcTopApp(lambda on_change: Monitor(conn, on_change), **app_options(title, args))
+    return run_app(app)
+
+
+def app_options(title: str, args: argparse.Namespace) -> dict:
+    """ArcTopApp's keyword arguments from the command line and the config file (args.settings: cli/config.py)."""
+    from arc_top.tui.app import ArcTopApp
+
+    options: dict = {"title": title, "github": not args.no_github, "github_timeout": args.github_timeout or 5.0}
     if _accepts(ArcTopApp, "read_only"):       # an app without the parameter has no fix screen: nothing to pass
         options["read_only"] = bool(getattr(args, "read_only", False))
-    app = ArcTopApp(lambda on_change: Monitor(conn, on_change), **options)
-    return run_app(app)
+    settings = getattr(args, "settings", None)      # the config file's (cli.main reads it)
+    if settings is not None:
+        options.update(theme=settings.values["theme"], keymap=settings.values["keymap"],
+                       silence=settings.silence, log_lines=settings.values["log_lines"])
+    return options
 
 
 def run_app(app) -> int:
