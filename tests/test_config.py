@@ -23,7 +23,7 @@ from arc_top.cli.main import build_parser, main, settle_config
 from arc_top.cli.monitor_cmd import app_options
 from arc_top.tui.app import known_binding_ids
 from arc_top.tui.screens.logs import default_cap
-from tests.test_check_cli import SCHEMA, saved, validate  # noqa: F401  (saved: a fixture)
+from tests.test_check_cli import SCHEMA, saved_cluster, validate
 
 ARC_TOP = [sys.executable, "-m", "arc_top.cli.main"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -317,10 +317,11 @@ def test_check_leaves_silenced_findings_out_and_counts_them(home):
     assert doc["summary"] == {"error": 0, "warning": 0, "info": 1}
 
 
-def test_silenced_errors_do_not_fail_the_check_and_the_table_says_so(home, saved, capsys, monkeypatch):
+def test_silenced_errors_do_not_fail_the_check_and_the_table_says_so(home, tmp_path, capsys, monkeypatch):
     from arc_top import checks
 
-    path = saved("missing-secret")
+    path = str(tmp_path / "missing-secret.yaml")
+    write(tmp_path / "missing-secret.yaml", yaml.safe_dump_all(saved_cluster("missing-secret"), sort_keys=False))
     assert main(["check", "--from", path, "-o", "json", "--fail-on", "never"]) == 0
     doc = json.loads(capsys.readouterr().out)
     errors = [f["code"] for f in doc["findings"] if f["severity"] == "error"]

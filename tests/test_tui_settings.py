@@ -92,6 +92,7 @@ async def test_c_copies_the_full_name_of_the_object_under_the_cursor():
         await pilot.press("2")
         runners = table(app, "runners")
         await until(pilot, lambda: runners.cursor_key is not None, what="a runner row")
+        await pilot.press("down")                        # below the scale set's row
         runner = main.snapshot.of("runners").get(runners.cursor_key) or main.snapshot.of("pods")[runners.cursor_key]
         await pilot.press("c")
         await pilot.pause()
@@ -160,7 +161,7 @@ async def test_the_config_files_theme_keymap_and_log_lines_reach_the_app(tmp_pat
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         assert app.theme == "nord"
-        await pilot.press("r")
+        await pilot.press("r", "down")
         await pilot.pause()
         assert app.focused is table(app, "runners")
         await pilot.press("ctrl+y")
@@ -185,7 +186,7 @@ async def test_a_hostile_name_is_copied_and_announced_without_its_escapes():
         await loaded(pilot)
         await pilot.press("2")
         await until(pilot, lambda: table(app, "runners").cursor_key is not None, what="the runner row")
-        await pilot.press("c")
+        await pilot.press("down", "c")
         await pilot.pause()
         assert app.clipboard == "evil-[red]x[/]-pod"
         said = notifications(app)[-1]

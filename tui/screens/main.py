@@ -25,6 +25,7 @@ from arc_top.tui.findings import NO_FINDINGS, FindingsView, finding_targets, sca
 from arc_top.tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
 from arc_top.tui.rows import RowCache, RowContext, Scope
 from arc_top.tui.rows.index import SnapshotIndex
+from arc_top.tui.rows.runners import group_of
 from arc_top.tui.screens.finding import FindingScreen
 from arc_top.tui.status import header_text
 from arc_top.tui.trends import TrendSampler
@@ -34,11 +35,6 @@ from arc_top.widgets.text import ERROR, INFO, Palette, clean_line
 
 AGE_STAGGER_S = 0.1          # seconds between two panels' age repaints (see MainScreen.tick)
 SILENCED_MARK = "silenced · "   # the title of a silenced finding shown by `s`
-
-
-def group_scale_set(key: str | None) -> str | None:
-    """The scale set ("namespace/name") of a Runners panel group row; None for another row."""
-    return None
 
 
 def _settled(state: KindState | None) -> bool:
@@ -273,7 +269,7 @@ class MainScreen(Screen):
         if ref is not None:
             kind, name = ref.kind, ref.name
         else:
-            group = self.finding_group(key) if panel.spec.id == "findings" else group_scale_set(key)
+            group = self.finding_group(key) if panel.spec.id == "findings" else None
             kind, name = "AutoscalingRunnerSet", (group or "").partition("/")[2]
         name = clean_line(name)
         if not name:
@@ -485,6 +481,9 @@ class MainScreen(Screen):
                 return list(view.of(key))
             own = list(view.of_set(scale_set.namespace, scale_set.name))
             return own + [f for f in view.of(key) if f not in own]
+        runner_group = group_of(key) if panel_id == "runners" else None
+        if runner_group is not None:           # a scale set's row: the set's findings and its objects'
+            return list(view.of_set(*runner_group))
         uids = [key]
         if panel_id == "runners" and self.snapshot is not None:
             # A runner's row (keyed by its EphemeralRunner, or by its pod when it has none) shows its pod's
