@@ -102,6 +102,7 @@ class Panel(Vertical):
         self._namespaces: Sequence[str] | None = None
         self._title: Text | None = None
         self._rows: list[TableRow] = []        # the rows last shown (count_grouped counts them)
+        self._grouped: list[str] | None = None  # …the keys of those under a group row, once counted
 
     def compose(self) -> ComposeResult:
         yield Static(status_text("syncing…", INFO), classes="panel-state")
@@ -136,7 +137,7 @@ class Panel(Vertical):
             self.table.set_now(now)
         table = self.table
         at_top = self.spec.top_first and table.cursor_row == 0
-        self._rows = table_rows
+        self._rows, self._grouped = table_rows, None
         table.sync(table_rows)
         if at_top and table.row_count and table.cursor_row != 0:
             table.move_cursor(row=0, animate=False, scroll=False)
@@ -171,12 +172,13 @@ class Panel(Vertical):
         title.append(f" {self.spec.number} ", "reverse")
         title.append(f" {self.spec.title} ", "bold")
         if self.state is None or table.total_count:
-            total, shown = table.root_count, table.visible_root_count if table.filter_text else 0
+            if self.spec.count_grouped:
+                total, shown = self._grouped_counts(table)
+            else:
+                total, shown = table.root_count, table.visible_root_count if table.filter_text else 0
             if self.spec.count_children:
                 total = table.total_count - total
                 shown = table.visible_count - shown if table.filter_text else 0
-            elif self.spec.count_grouped:
-                total, shown = self._grouped_counts(table)
             title.append(f"{shown}/{total} " if table.filter_text else f"{total} ")
         if self.scope is not None:
             title.append(f"· scope {self.scope.label} ", "italic")
@@ -191,11 +193,12 @@ class Panel(Vertical):
     def _grouped_counts(self, table: ResourceTable) -> tuple[int, int]:
         """(rows under a group row, how many of them the filter shows): the runners, not their scale sets."""
         prefix = self.spec.count_grouped
-        grouped = [row.key for row in self._rows if row.parent is not None and row.parent.startswith(prefix)]
+        if self._grouped is None:          # once per show (a filter keystroke reuses it)
+            self._grouped = [row.key for row in self._rows if row.parent is not None and row.parent.startswith(prefix)]
         if not table.filter_text:
-            return len(grouped), 0
+            return len(self._grouped), 0
         visible = set(table.visible_keys())
-        return len(grouped), sum(1 for key in grouped if key in visible)
+        return len(self._grouped), sum(1 for key in self._grouped if key in visible)
 
     # ---------------------------------------------------------------- filter
     def open_filter(self) -> None:
