@@ -73,8 +73,7 @@ def settle_config(args: argparse.Namespace) -> str:
         return ""                 # --init writes the file: a bad existing one must not stop it
     try:
         settings = config.load(args)
-        if args.command in (None, "demo", "config"):      # where the monitor's keys are known (imports the screens)
-            config.check_keymap_ids(settings)
+        config.check_keymap_ids(settings)       # (imports the screens, only when the file has a keymap)
     except config.ConfigError as exc:
         return str(exc)
     config.apply(args, settings)

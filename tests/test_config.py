@@ -249,6 +249,8 @@ def test_a_bad_file_stops_every_command_before_it_starts(home, tmp_path):
     write(home, "silence: [{code: ARC602}]\n")
     for argv in (("check", "--from", str(tmp_path / "x.yaml")), ("--kubeconfig", str(tmp_path / "none"))):
         assert_one_line(run(*argv), "silence[0].reason: missing")
+    write(home, "keymap: {arc-top.no-such-key: x}\n")
+    assert_one_line(run("check", "--from", str(tmp_path / "x.yaml")), "keymap.arc-top.no-such-key: no such binding")
 
 
 def test_unreadable_missing_and_binary_files_and_a_bad_env(home, tmp_path):
@@ -336,3 +338,19 @@ def test_silenced_errors_do_not_fail_the_check_and_the_table_says_so(home, tmp_p
     assert main(["check", "--from", path, "-o", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["silenced"] == {
         "total": 0, "summary": {"error": 0, "warning": 0, "info": 0}, "by_code": {}}
+
+
+def test_the_files_context_namespaces_and_probes_reach_a_real_check(home, healthy, tmp_path):
+    """The kubeconfig's context is not the file's: the file's context, namespaces and github_probes are used."""
+    kubeconfig = yaml.safe_load(open(healthy.kubeconfig_path, encoding="utf-8"))
+    kubeconfig["current-context"] = "nowhere"
+    kubeconfig["contexts"].append({"name": "nowhere", "context": {"cluster": "none", "user": "none"}})
+    path = write(tmp_path / "kubeconfig", yaml.safe_dump(kubeconfig))
+    write(home, "context: arc-sandbox\nnamespaces: [arc-runners, team-x]\ngithub_probes: false\n")
+    proc = run("--kubeconfig", str(path), "check", "-o", "json", "--no-logs", "--fail-on", "never")
+    assert proc.returncode == 0, proc.stderr
+    source = json.loads(proc.stdout)["source"]
+    assert source["context"] == "arc-sandbox" and source["namespaces"] == ["arc-runners", "team-x"]
+    assert source["github"] == {"probed": False}
+    write(home, "context: elsewhere\n")
+    assert_one_line(run("--kubeconfig", str(path), "check"), 'context "elsewhere" not found')
