@@ -66,7 +66,9 @@ class Settings:
 # ---- where the file is ------------------------------------------------------------------------------------------
 def default_path(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    base = env.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(base):         # unset, empty or relative: the XDG spec says ~/.config
+        base = os.path.join(os.path.expanduser("~"), ".config")
     return os.path.join(base, FILE_NAME)
 
 

@@ -354,3 +354,10 @@ def test_the_files_context_namespaces_and_probes_reach_a_real_check(home, health
     assert source["github"] == {"probed": False}
     write(home, "context: elsewhere\n")
     assert_one_line(run("--kubeconfig", str(path), "check"), 'context "elsewhere" not found')
+
+
+def test_a_relative_or_empty_xdg_config_home_means_home_config():
+    expected = os.path.join(os.path.expanduser("~"), ".config", "arc-top", "config.yaml")
+    for value in ("", "relative/dir"):
+        assert config.default_path({"XDG_CONFIG_HOME": value}) == expected
+    assert config.default_path({"XDG_CONFIG_HOME": "/x"}) == "/x/arc-top/config.yaml"
