@@ -84,8 +84,9 @@ def app_options(title: str, args: argparse.Namespace) -> dict:
         options["read_only"] = bool(getattr(args, "read_only", False))
     settings = getattr(args, "settings", None)      # the config file's (cli.main reads it)
     if settings is not None:
-        options.update(theme=settings.values["theme"], keymap=settings.values["keymap"],
-                       silence=settings.silence, log_lines=settings.values["log_lines"])
+        given = {"theme": settings.values["theme"], "keymap": settings.values["keymap"],
+                 "silence": settings.silence, "log_lines": settings.values["log_lines"]}
+        options.update((k, v) for k, v in given.items() if _accepts(ArcTopApp, k))
     return options
 
 
