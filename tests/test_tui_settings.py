@@ -192,3 +192,15 @@ async def test_a_hostile_name_is_copied_and_announced_without_its_escapes():
         said = notifications(app)[-1]
         assert said == "copied EphemeralRunner name evil-[red]x[/]-pod" and "\x1b" not in said
         assert app._notifications and not next(iter(reversed(list(app._notifications)))).markup
+
+
+async def test_help_lists_the_copy_and_silenced_keys_with_their_ids():
+    from arc_top.tui.screens.help import help_rows
+
+    app = make_app(incident_monitor(), keymap={"arc-top.copy-name": "ctrl+y"})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        main = dict(help_rows(app, app.keymap))["Main screen"]
+        by_id = {binding_id: (keys, what) for keys, what, binding_id in main}
+        assert by_id["arc-top.copy-name"][0] == "^y" and "OSC 52" in by_id["arc-top.copy-name"][1]
+        assert by_id["arc-top.silenced"][0] == "s" and "silence" in by_id["arc-top.silenced"][1]
