@@ -54,14 +54,6 @@ def split(findings: Iterable[Finding], rules: Sequence[Silence]) -> tuple[list[F
     return shown, silenced
 
 
-def silenced_counts(silenced: Iterable[Finding]) -> dict[str, int]:
-    """Silenced findings per code (for `arc-top check -o json`)."""
-    out: dict[str, int] = {}
-    for f in silenced:
-        out[f.code] = out.get(f.code, 0) + 1
-    return dict(sorted(out.items()))
-
-
 def glob_problem(pattern: object, *, slash: bool = False) -> str:
     """What is wrong with a glob ("" when nothing): not a string, empty, control characters, an unclosed `[`,
     a "/" where names cannot hold one (`slash`: allowed once, as in "namespace/name")."""
@@ -84,4 +76,4 @@ def glob_problem(pattern: object, *, slash: bool = False) -> str:
     return ""
 
 
-__all__ = ["Silence", "glob_problem", "silenced_counts", "split"]
+__all__ = ["Silence", "glob_problem", "split"]
