@@ -114,11 +114,12 @@ async def test_slash_filters_the_focused_panel_and_escape_clears():
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"DIND")
-        await until(pilot, lambda: runners.row_count == 3, what="filter")
+        await until(pilot, lambda: runners.row_count == 4, what="filter")     # team-b-dind's row + its 3 runners
         assert all("dind" in runners.row_text(k).lower() for k in runners.visible_keys())
         assert "/DIND" in app.main_screen.panel("runners").border_title
+        assert "3/12" in app.main_screen.panel("runners").border_title        # runners, not the set's row
         await pilot.press("enter")                   # keep the filter, back to the table
-        assert app.focused is runners and runners.row_count == 3
+        assert app.focused is runners and runners.row_count == 4
         await pilot.press("escape")                  # clears it
         await until(pilot, lambda: runners.row_count == total, what="unfiltered")
         await pilot.press("slash", *"zzz-nothing-q")     # "q" is typed, not quit
