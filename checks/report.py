@@ -78,15 +78,24 @@ def finding_json(finding: Finding) -> dict:
     return out
 
 
-def document(findings: Iterable[Finding], source: Mapping) -> dict:
-    """The `-o json` document: version, source, summary, findings (worst first)."""
+def silenced_json(silenced: Iterable[Finding]) -> dict:
+    """How many findings the config file's `silence:` rules and --ignore left out: in all, per severity, per code."""
+    items = list(silenced)
+    by_code: dict[str, int] = {}
+    for f in items:
+        by_code[clean(f.code)] = by_code.get(clean(f.code), 0) + 1
+    return {"total": len(items), "summary": summary(items), "by_code": dict(sorted(by_code.items()))}
+
+
+def document(findings: Iterable[Finding], source: Mapping, silenced: Iterable[Finding] = ()) -> dict:
+    """The `-o json` document: version, source, summary, findings (worst first), silenced (counts only)."""
     items = ordered(findings)
     return {"version": SCHEMA_VERSION, "source": _clean_json(dict(source)), "summary": summary(items),
-            "findings": [finding_json(f) for f in items]}
+            "findings": [finding_json(f) for f in items], "silenced": silenced_json(silenced)}
 
 
-def render_json(findings: Iterable[Finding], source: Mapping) -> str:
-    return json.dumps(document(findings, source), indent=2, ensure_ascii=False) + "\n"
+def render_json(findings: Iterable[Finding], source: Mapping, silenced: Iterable[Finding] = ()) -> str:
+    return json.dumps(document(findings, source, silenced), indent=2, ensure_ascii=False) + "\n"
 
 
 # ---- the table ------------------------------------------------------------------------------------------------
@@ -278,11 +287,26 @@ def render_junit(findings: Iterable[Finding], source: Mapping, *, fail_on: str =
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def silenced_note(silenced: Iterable[Finding]) -> str:
+    """The table's line on silenced findings ("" when none)."""
+    counts = silenced_json(silenced)
+    if not counts["total"]:
+        return ""
+    codes = ", ".join(f"{code} x{n}" if n > 1 else code for code, n in counts["by_code"].items())
+    return (f"Silenced (config file silence: rules, --ignore): {plural(counts['total'], 'finding')} not shown "
+            f"({codes}).")
+
+
 def render(fmt: str, findings: Iterable[Finding], source: Mapping, *, fail_on: str = ERROR, width: int = 80,
-           ascii_only: bool = False, notes: Sequence[str] = (), scale_sets: Iterable[str] = ()) -> str:
+           ascii_only: bool = False, notes: Sequence[str] = (), scale_sets: Iterable[str] = (),
+           silenced: Iterable[Finding] = ()) -> str:
     items = list(findings)
+    silenced = list(silenced)
     if fmt == "json":
-        return render_json(items, source)
+        return render_json(items, source, silenced)
+    note = silenced_note(silenced)
+    if note:
+        notes = [*notes, note]
     if fmt == "junit":
         return render_junit(items, source, fail_on=fail_on, scale_sets=scale_sets)
     return render_table(items, source, fail_on=fail_on, width=width, ascii_only=ascii_only, notes=notes)

@@ -54,12 +54,15 @@ def add_parser(sub) -> None:
     gh = p.add_argument_group("GitHub credential probes (read-only GETs from this machine; HTTPS_PROXY/NO_PROXY apply)")
     gh.add_argument("--no-github", action="store_true",
                     help="do not probe the scale sets' GitHub credentials (no request to GitHub, no Secret read)")
-    gh.add_argument("--github-timeout", type=float, default=GITHUB_TIMEOUT_S, metavar="SECONDS",
+    gh.add_argument("--github-timeout", type=float, default=None, metavar="SECONDS",
                     help=f"seconds per GitHub request (default: {GITHUB_TIMEOUT_S:g}); all the probes together take at "
                          "most 3x that (+2 s)")
     gh.add_argument("--github-ca", metavar="FILE",
                     help="PEM CA certificate(s) to trust for GitHub Enterprise Server, besides the system's and the "
                          "scale sets' githubServerTLS ConfigMaps")
+    p.add_argument("--ignore", action="append", default=[], metavar="CODE",
+                   help="silence this code (repeatable), besides the config file's silence: rules; silenced "
+                        "findings are counted (-o json: silenced) but not listed, and do not fail the check")
     p.add_argument("--list", action="store_true", help="list every code (severity, title) and exit")
     p.set_defaults(run=run_check)
 
@@ -203,6 +206,7 @@ def _check_files(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None, jobs=None) -> int:
     from arc_top import checks
     from arc_top.checks import report
+    from arc_top.checks.silence import split
     from arc_top.kube import model
 
     arc = snapshot.arc
@@ -214,12 +218,13 @@ def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails,
     options = {} if jobs is None else {"jobs": jobs, **({"jobs_wait": wait} if wait is not None else {})}
     findings = (checks.run(snapshot, now=now, logs=tails, **options) if probed is None
                 else checks.run(snapshot, now=now, logs=tails, probes=probed, **options))
+    findings, silenced = split(findings, getattr(args, "silence", None) or [])
     scale_sets = sorted(f"{s.namespace}/{s.name}" for s in snapshot.of(model.SCALE_SETS).values())
     ascii_only = not _can_encode("✖⚠●…")
     if ascii_only and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")      # cluster text may hold what the terminal cannot show
     text = report.render(args.output, findings, source, fail_on=args.fail_on, width=_width(),
-                         ascii_only=ascii_only, notes=_notes(source), scale_sets=scale_sets)
+                         ascii_only=ascii_only, notes=_notes(source), scale_sets=scale_sets, silenced=silenced)
     try:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from arc_top.cli import check_cmd, crash, dump_cmd, fix_cmd, monitor_cmd, sandbox_cmd, undo_cmd
+from arc_top.cli import check_cmd, config, crash, dump_cmd, fix_cmd, monitor_cmd, sandbox_cmd, undo_cmd
 
 EXIT_INTERRUPTED = 130       # Ctrl-C, as a shell reports SIGINT
 EXIT_PIPE_CLOSED = 141       # the reader of the output went away (`arc-top audit | head -1`), as SIGPIPE reports
@@ -33,7 +33,52 @@ def build_parser() -> argparse.ArgumentParser:
     dump_cmd.add_parser(sub)
     fix_cmd.add_parser(sub)
     undo_cmd.add_parsers(sub)
+    # The operator's settings (issue 15): --config on the command and on every subcommand, `arc-top config`,
+    # --version.
+    config.add_parser(sub)
+    parser.add_argument("--version", action=_Version, nargs=0, help="show arc-top's, Textual's and Python's versions")
+    for p in (parser, *sub.choices.values()):
+        p.add_argument("--config", metavar="FILE", default=None if p is parser else argparse.SUPPRESS,
+                       help="the config file (default: $XDG_CONFIG_HOME/arc-top/config.yaml, ~/.config/arc-top/)")
     return parser
+
+
+class _Version(argparse.Action):
+    """--version: the lines as they are (argparse's own action re-wraps them into one paragraph)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(version_text())
+        parser.exit(0)
+
+
+def version_text() -> str:
+    """arc-top's version, Textual's and the Python's, one a line (read from the installed metadata: no import of
+    Textual itself)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (f"arc-top {of('arc-top')}\nTextual {of('textual')}\n"
+            f"Python {platform.python_version()} ({platform.python_implementation()})")
+
+
+def settle_config(args: argparse.Namespace) -> str:
+    """Read the config file and put the effective settings on args (flag > env > file > default); a one-line
+    problem when the file (or an --ignore code, or ARC_TOP_LOG_LINES) is bad."""
+    if args.command == "config" and getattr(args, "init", False):
+        return ""                 # --init writes the file: a bad existing one must not stop it
+    try:
+        settings = config.load(args)
+        config.check_keymap_ids(settings)       # (imports the screens, only when the file has a keymap)
+    except config.ConfigError as exc:
+        return str(exc)
+    config.apply(args, settings)
+    return config.ignore_problem(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in the parser itself (argparse's own errors are SystemExit(2))
         return crash.report(exc, "parsing the command line", argv)
     run = args.run if args.command else monitor_cmd.run_monitor
+    try:
+        problem = settle_config(args)
+    except Exception as exc:  # a bug in reading the settings: one line naming the crash file
+        return crash.report(exc, "reading the config file", argv)
+    if problem:
+        return monitor_cmd.fail(problem)
     threads = crash.catch_thread_crashes(argv)
     try:
         code = run(args)

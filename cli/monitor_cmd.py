@@ -35,8 +35,8 @@ def add_github_flags(p: argparse.ArgumentParser, keep_given: bool = False) -> No
     """keep_given: on a subcommand, flags given before it (arc-top --no-github demo) are kept, not reset."""
     p.add_argument("--no-github", action="store_true", default=argparse.SUPPRESS if keep_given else False,
                    help="do not probe the scale sets' GitHub credentials (no request to GitHub at all)")
-    p.add_argument("--github-timeout", type=float, default=argparse.SUPPRESS if keep_given else 5.0,
-                   metavar="SECONDS", help="timeout of each request to GitHub (default: 5)")
+    p.add_argument("--github-timeout", type=float, default=argparse.SUPPRESS if keep_given else None,
+                   metavar="SECONDS", help="timeout of each request to GitHub (default: 5; cli/config.py fills it in)")
 
 
 def add_demo_parser(sub) -> None:
@@ -74,11 +74,23 @@ def _run_app(conn, title: str, args: argparse.Namespace) -> int:
     from arc_top.kube.monitor import Monitor
     from arc_top.tui.app import ArcTopApp
 
-    options: dict = {"title": title, "github": not args.no_github, "github_timeout": args.github_timeout}
+    app = ArcTopApp(lambda on_change: Monitor(conn, on_change), **app_options(title, args))
+    return run_app(app)
+
+
+def app_options(title: str, args: argparse.Namespace) -> dict:
+    """ArcTopApp's keyword arguments from the command line and the config file (args.settings: cli/config.py)."""
+    from arc_top.tui.app import ArcTopApp
+
+    options: dict = {"title": title, "github": not args.no_github, "github_timeout": args.github_timeout or 5.0}
     if _accepts(ArcTopApp, "read_only"):       # an app without the parameter has no fix screen: nothing to pass
         options["read_only"] = bool(getattr(args, "read_only", False))
-    app = ArcTopApp(lambda on_change: Monitor(conn, on_change), **options)
-    return run_app(app)
+    settings = getattr(args, "settings", None)      # the config file's (cli.main reads it)
+    if settings is not None:
+        given = {"theme": settings.values["theme"], "keymap": settings.values["keymap"],
+                 "silence": settings.silence, "log_lines": settings.values["log_lines"]}
+        options.update((k, v) for k, v in given.items() if _accepts(ArcTopApp, k))
+    return options
 
 
 def run_app(app) -> int:

@@ -16,6 +16,14 @@ import pytest
 from arc_top.sandbox.run import Sandbox, start_sandbox
 
 
+@pytest.fixture(autouse=True)
+def isolated_config_home(tmp_path_factory, monkeypatch):
+    """No test reads the operator's own ~/.config/arc-top/config.yaml (nor an ARC_TOP_LOG_LINES they exported):
+    each test, and the commands it runs as children, see an empty XDG_CONFIG_HOME."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+    monkeypatch.delenv("ARC_TOP_LOG_LINES", raising=False)
+
+
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory) -> Sandbox:
     sb = start_sandbox("healthy", kubeconfig_path=str(tmp_path_factory.mktemp("kc") / "config"), speed=4.0)

@@ -202,7 +202,11 @@ def test_the_schema_is_draft_2020_12_and_the_validator_is_not_vacuous():
     bad["findings"][1]["code"] = "X1"
     bad["summary"].pop("info")
     bad["source"] = {"mode": "cluster", "context": "c"}
-    assert len(validate(bad, SCHEMA)) == 5
+    bad["silenced"]["by_code"] = {"ARC601": 0}           # a code silenced 0 times is not listed
+    assert len(validate(bad, SCHEMA)) == 6
+    assert good["silenced"] == {"total": 0, "summary": {"error": 0, "warning": 0, "info": 0}, "by_code": {}}
+    del bad["silenced"]
+    assert "$: missing silenced" in validate(bad, SCHEMA)
 
 
 # ---- subprocess: as CI runs it -----------------------------------------------------------------------------

@@ -74,7 +74,7 @@ async def test_runner_appears_changes_and_disappears_while_the_cursor_stays():
         # changes: the new runner fails
         failed = replace(new_items[0], phase="Failed", reason="InvalidPod", message="nope")
         monitor.put(failed)
-        await until(pilot, lambda: cells(app, "runners", failed.uid)[0].startswith("arc-runn")
+        await until(pilot, lambda: cells(app, "runners", failed.uid)[0] == "h8ff4-runner-aaaaa"     # under its set
                     and "Failed" in " ".join(cells(app, "runners", failed.uid)), what="change")
         assert runners.cursor_key == key
 
@@ -114,11 +114,12 @@ async def test_slash_filters_the_focused_panel_and_escape_clears():
         await pilot.press("slash")
         assert isinstance(app.focused, Input)
         await pilot.press(*"DIND")
-        await until(pilot, lambda: runners.row_count == 3, what="filter")
+        await until(pilot, lambda: runners.row_count == 4, what="filter")     # team-b-dind's row + its 3 runners
         assert all("dind" in runners.row_text(k).lower() for k in runners.visible_keys())
         assert "/DIND" in app.main_screen.panel("runners").border_title
+        assert "3/12" in app.main_screen.panel("runners").border_title        # runners, not the set's row
         await pilot.press("enter")                   # keep the filter, back to the table
-        assert app.focused is runners and runners.row_count == 3
+        assert app.focused is runners and runners.row_count == 4
         await pilot.press("escape")                  # clears it
         await until(pilot, lambda: runners.row_count == total, what="unfiltered")
         await pilot.press("slash", *"zzz-nothing-q")     # "q" is typed, not quit
@@ -141,8 +142,8 @@ async def test_enter_on_a_scale_set_scopes_the_other_panels_and_escape_clears():
         assert main.scope.label == "team-b/team-b-dind"
         runners = table(app, "runners")
         assert app.focused is runners
-        assert set(runners.visible_keys()) == {f"er-team-b-team-b-dind-x7k2p-runner-{s}"
-                                               for s in ("4vx8n", "c2lq7", "rz6hd")}
+        assert set(runners.visible_keys()) == {"rg-team-b/team-b-dind"} | {f"er-team-b-team-b-dind-x7k2p-runner-{s}"
+                                                                           for s in ("4vx8n", "c2lq7", "rz6hd")}
         assert "team-b/team-b-dind" in shown(main.query_one("#header"))
         assert "scope team-b/team-b-dind" in app.main_screen.panel("events").border_title
         assert all("team-b-dind" in table(app, "events").row_text(k) for k in table(app, "events").visible_keys())
@@ -189,7 +190,7 @@ async def test_keys_typed_fast_reach_the_new_focus():
             app.post_message(events.Key("slash" if char == "/" else char, char))
         runners = table(app, "runners")
         await until(pilot, lambda: isinstance(app.focused, Input) and app.focused.value == "dind", what="typed")
-        await until(pilot, lambda: runners.row_count == 3, what="filtered")
+        await until(pilot, lambda: runners.row_count == 4, what="filtered")     # team-b-dind's row + its 3 runners
 
 
 HOSTILE_NAME = "evil-[red]x[/]-\x1b[31mpod\x1b[0m\x1b]0;pwned\x07"

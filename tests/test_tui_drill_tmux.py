@@ -29,7 +29,9 @@ def test_demo_runner_log_in_a_real_terminal(tmux, tmp_path):  # noqa: F811
     # One of the healthy set's runners is up (on a loaded machine the set may still be scaling up).
     term.wait_for(lambda s: "arc-runner-set-" in runners_part(s) and "Running" in runners_part(s), timeout=45)
     for _ in range(5):       # the first runner may be between pods (ephemeral): then `l` only says so; again
-        term.keys("g")
+        term.keys("g")                                   # the scale set's row (runners are grouped under it)…
+        time.sleep(0.3)
+        term.keys("Down")                                # …and its first runner
         time.sleep(0.3)
         term.keys("l")
         try:

@@ -60,7 +60,8 @@ def _server_runner_roots(healthy) -> set[str]:
 
 
 def _shown_roots(table) -> set[str]:
-    return {key for key, row in table._rows.items() if row.parent is None}
+    """The runner entries the panel shows: the rows under a scale set's row (tui/rows/runners.py groups them)."""
+    return {key for key, row in table._rows.items() if row.parent is not None and row.parent.startswith("rg-")}
 
 
 @pytest.mark.asyncio

@@ -115,7 +115,9 @@ def test_runner_rows_put_workflow_pod_and_work_volume_under_their_runner():
 def test_scope_narrows_runners_volumes_and_events():
     scope = Scope("ars-team-b-team-b-ssd", "team-b", "team-b-ssd")
     ctx = _ctx(incident_objects(), scope=scope)
-    assert {r.key for r in runner_rows(ctx) if r.parent is None} == {
+    rows = runner_rows(ctx)
+    assert [r.key for r in rows if r.parent is None] == ["rg-team-b/team-b-ssd"]      # the scoped set's row only
+    assert {r.key for r in rows if r.parent == "rg-team-b/team-b-ssd"} == {
         "er-team-b-team-b-ssd-n5m7p-runner-h2kqz", "er-team-b-team-b-ssd-n5m7p-runner-t8wbn"}
     assert len(volume_rows(ctx)) == 2
     objects = {row.cells[4].plain for row in event_rows(ctx)}
@@ -174,8 +176,8 @@ def test_hostile_strings_in_rows_stay_literal():
             for cell in row.cells:
                 assert isinstance(cell, Text)
                 assert "\x1b" not in cell.plain and "\x07" not in cell.plain
-    runner_cell = runner_rows(ctx)[0].cells[0].plain
-    assert runner_cell == "evil-[red]x[/]-pod"
+    group, runner = runner_rows(ctx)[:2]
+    assert group.cells[0].plain == "set-[bold]b[/]" and runner.cells[0].plain == "evil-[red]x[/]-pod"
     assert event_rows(ctx)[0].cells[-1].plain == "msg [link=http://x]y[/link]"
 
 
@@ -212,13 +214,15 @@ def test_panel_states():
 def test_pods_without_runner_are_listed():
     orphan = pod("ns", "set-abc-runner-zzz", ss="set", status="Running")
     rows = runner_rows(_ctx([scale_set("ns", "set"), orphan]))
-    assert rows[0].key == orphan.uid and "no runner" in rows[0].cells[2].plain
+    assert rows[0].key == "rg-ns/set" and rows[0].cells[1].plain == "1 runner"
+    assert rows[1].key == orphan.uid and "no runner" in rows[1].cells[2].plain and rows[1].parent == "rg-ns/set"
+    assert rows[1].cells[0].plain == "abc-runner-zzz" and rows[1].search == "set-abc-runner-zzz"
 
 
 def test_runner_without_pod_pending():
     r = runner("ns", "set", "set-abc-runner-yyy", phase="Pending")
     rows = runner_rows(_ctx([scale_set("ns", "set"), r]))
-    assert rows[0].cells[1].plain == "⚠ Pending no pod yet"
+    assert rows[1].cells[1].plain == "⚠ Pending no pod yet" and rows[1].cells[0].plain == "abc-runner-yyy"
 
 
 def test_ui_modules_do_not_import_the_kubernetes_client():

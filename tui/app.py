@@ -16,7 +16,7 @@ import asyncio
 import gc
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from textual import work
 from textual.app import App
@@ -85,6 +85,9 @@ class ArcTopApp(App):
         inject frozen ones for deterministic snapshots.
     read_only: fixes are planned and shown but no mutating request is sent (no dry-run, no access review).
     verify_wait: how long an applied fix is watched before "still present" (fixes.verify).
+    silence: the config file's silence: rules (checks.silence.Silence): their findings are counted in the header
+        and not shown, until `s` shows them.
+    log_lines: the lines a log view keeps (the config file's log_lines / ARC_TOP_LOG_LINES).
     """
 
     CSS_PATH = "arc_top.tcss"
@@ -107,8 +110,11 @@ class ArcTopApp(App):
                  flush_interval: float = 0.1, sample_interval: float = 5.0, header_interval: float = 1.0,
                  theme: str | None = None, keymap: Mapping[str, str] | None = None,
                  sampler: TrendSampler | None = None, github: bool = True, github_timeout: float = 5.0,
-                 read_only: bool = False, verify_wait: float = 60.0) -> None:
+                 read_only: bool = False, verify_wait: float = 60.0, silence: Sequence = (),
+                 log_lines: int | None = None) -> None:
         super().__init__()
+        self.silence = tuple(silence)         # checks.silence.Silence rules: findings counted, not shown (`s`)
+        self.log_lines = log_lines            # lines a log view keeps (None: tui/screens/logs.py's default)
         self.read_only = read_only
         self.verify_wait = verify_wait
         self._fix_session: FixSession | None = None     # made at the first `f` (fix_session)
@@ -397,3 +403,10 @@ class ArcTopApp(App):
         from arc_top.tui.screens.navigation import open_view_of
 
         open_view_of(screen, view, ref)
+
+
+def known_binding_ids() -> set[str]:
+    """Every binding id a keymap can name (the `?` screen's)."""
+    from arc_top.tui.screens.help import binding_groups
+
+    return {b.id for _, group in binding_groups(ArcTopApp) for b in group if b.id}

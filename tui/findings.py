@@ -91,10 +91,13 @@ def subject_label(f: Finding) -> str:
 class FindingsView:
     """One check run's findings (worst first), indexed for the rows. `ready` is False before the first run."""
 
-    def __init__(self, findings: Iterable[Finding] = (), *, ready: bool = True, error: str = "") -> None:
+    def __init__(self, findings: Iterable[Finding] = (), *, ready: bool = True, error: str = "",
+                 silenced: int = 0, showing_silenced: bool = False) -> None:
         self.findings: tuple[Finding, ...] = tuple(sorted(findings, key=lambda f: f.sort_key()))
         self.ready = ready
         self.error = error
+        self.silenced = silenced          # findings the config file's silence: rules hide…
+        self.showing_silenced = showing_silenced      # …and whether `s` shows them anyway (in `findings`, marked)
         by_uid: dict[str, list[Finding]] = {}
         by_set: dict[str, list[Finding]] = {}
         for f in self.findings:
@@ -138,6 +141,7 @@ class FindingsView:
     def shows_same(self, previous: FindingsView | None) -> bool:
         """Nothing a panel shows differs from `previous` (evidence may have: it is read when a detail opens)."""
         return previous is not None and previous.ready == self.ready and previous.error == self.error and \
+            (previous.silenced, previous.showing_silenced) == (self.silenced, self.showing_silenced) and \
             [_shown(f) for f in previous.findings] == [_shown(f) for f in self.findings]
 
 
@@ -211,12 +215,14 @@ def summary_text(view: FindingsView, palette: Palette = DEFAULT_PALETTE, *, comp
     parts = [(severity, look, numbers.get(severity, 0)) for severity, look in looks().items()]
     parts = [part for part in parts if part[2]]
     if not parts:
-        return status_text("no findings", OK, palette)
+        text = status_text("no findings", OK, palette)
     for i, (severity, look, n) in enumerate(parts):
         if i:
             text.append(" ")
         word = look.short if compact else severity if n == 1 else look.many
         text.append_text(status_text(f"{n} {word}", look.style, palette))
+    if view.silenced:
+        text.append(f" · {view.silenced} silenced" + (" (shown)" if view.showing_silenced else ""), DIM)
     return text
 
 

@@ -40,6 +40,7 @@ class PanelSpec:
     nothing: str                     # the empty state
     nothing_severity: str = ""       # …and its severity (default: a warning for scale sets, else muted)
     count_children: bool = False     # the title counts child rows (findings), not root rows (their scale sets)
+    count_grouped: str = ""          # …or the rows whose parent key has this prefix (runners, not their scale sets)
     top_first: bool = False          # a cursor on the first row stays there as rows come and go (worst first)
 
 
@@ -49,7 +50,7 @@ PANELS: tuple[PanelSpec, ...] = (
               "no runner scale sets found in {namespaces}; is ARC installed?"),
     PanelSpec("runners", "Runners", 2, rows.RUNNER_COLUMNS, rows.runner_rows,
               frozenset({RUNNERS, PODS, VOLUMES, EVENTS, FINDINGS}), frozenset(), (RUNNERS, PODS),
-              "no runners{scope}: idle scale sets with minRunners 0 have none"),
+              "no runners{scope}: idle scale sets with minRunners 0 have none", count_grouped=rows.RUNNER_GROUP_PREFIX),
     PanelSpec("volumes", "Volumes", 3, rows.VOLUME_COLUMNS, rows.volume_rows,
               frozenset({VOLUMES, EVENTS, FINDINGS}), frozenset({RUNNERS, PODS, LISTENERS, RUNNER_SETS}), (VOLUMES,),
               "no persistent volume claims{scope}"),
@@ -100,6 +101,8 @@ class Panel(Vertical):
         self.palette = Palette()
         self._namespaces: Sequence[str] | None = None
         self._title: Text | None = None
+        self._rows: list[TableRow] = []        # the rows last shown (count_grouped counts them)
+        self._grouped: list[str] | None = None  # …the keys of those under a group row, once counted
 
     def compose(self) -> ComposeResult:
         yield Static(status_text("syncing…", INFO), classes="panel-state")
@@ -134,6 +137,7 @@ class Panel(Vertical):
             self.table.set_now(now)
         table = self.table
         at_top = self.spec.top_first and table.cursor_row == 0
+        self._rows, self._grouped = table_rows, None
         table.sync(table_rows)
         if at_top and table.row_count and table.cursor_row != 0:
             table.move_cursor(row=0, animate=False, scroll=False)
@@ -168,7 +172,10 @@ class Panel(Vertical):
         title.append(f" {self.spec.number} ", "reverse")
         title.append(f" {self.spec.title} ", "bold")
         if self.state is None or table.total_count:
-            total, shown = table.root_count, table.visible_root_count if table.filter_text else 0
+            if self.spec.count_grouped:
+                total, shown = self._grouped_counts(table)
+            else:
+                total, shown = table.root_count, table.visible_root_count if table.filter_text else 0
             if self.spec.count_children:
                 total = table.total_count - total
                 shown = table.visible_count - shown if table.filter_text else 0
@@ -182,6 +189,16 @@ class Panel(Vertical):
             # Repaints the top border line only: Textual's setter repaints the whole panel, its table included
             # (40 lines at 200x60), and under churn the count in the Runners title changes at nearly every flush.
             set_border_title_text(self, title)
+
+    def _grouped_counts(self, table: ResourceTable) -> tuple[int, int]:
+        """(rows under a group row, how many of them the filter shows): the runners, not their scale sets."""
+        prefix = self.spec.count_grouped
+        if self._grouped is None:          # once per show (a filter keystroke reuses it)
+            self._grouped = [row.key for row in self._rows if row.parent is not None and row.parent.startswith(prefix)]
+        if not table.filter_text:
+            return len(self._grouped), 0
+        visible = set(table.visible_keys())
+        return len(self._grouped), sum(1 for key in self._grouped if key in visible)
 
     # ---------------------------------------------------------------- filter
     def open_filter(self) -> None:

@@ -1,10 +1,15 @@
-"""Runners panel rows: each EphemeralRunner (with or without a pod) and its workflow pod and work
-volume underneath."""
+"""Runners panel rows: one row per scale set (its namespace/name and how many runners), then each of its
+EphemeralRunners (with or without a pod), named without the scale set's prefix (`h8ff4-runner-9t6kr` under
+`arc-runners/arc-runner-set`; the full name stays in the filter, describe, the palette and `c`), with its workflow
+pod and work volume underneath. As in the Findings panel, the runners are the scale set row's children: the `/`
+filter keeps a matching runner's scale set row, and a matching scale set brings its runners."""
 
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 
+from rich.style import Style
 from rich.text import Text
 
 from arc_top.kube.model import Pod, Runner
@@ -13,6 +18,32 @@ from arc_top.tui.rows.context import POD_ERRORS, RowContext, age_text, pod_sever
 from arc_top.tui.rows.index import SnapshotIndex
 from arc_top.widgets.resource_table import TableRow
 from arc_top.widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, safe_text, shared_text, status_cell
+
+GROUP_PREFIX = "rg-"         # the row key of a scale set's row: "rg-<namespace>/<name>" (names hold no "/")
+GROUP = Style(bold=True)
+NO_SET = "(no scale set)"
+
+
+def group_key(namespace: str, scale_set: str) -> str:
+    """The Runners panel row key of a scale set's row."""
+    return f"{GROUP_PREFIX}{namespace}/{scale_set}"
+
+
+def group_of(key: str | None) -> tuple[str, str] | None:
+    """(namespace, scale set) of a scale set row's key; None for any other row."""
+    if key is None or not key.startswith(GROUP_PREFIX):
+        return None
+    namespace, _, name = key[len(GROUP_PREFIX):].partition("/")
+    return namespace, name
+
+
+def short_name(name: str, scale_set: str) -> str:
+    """A runner's name without its scale set's prefix (`arc-runner-set-h8ff4-runner-9t6kr` → `h8ff4-runner-9t6kr`),
+    which the scale set row above it shows; the full name when it does not start with it."""
+    prefix = f"{scale_set}-"
+    if scale_set and name.startswith(prefix) and len(name) > len(prefix):
+        return name[len(prefix):]
+    return name
 
 
 def runner_status(runner: Runner, pod: Pod | None, palette: Palette, pod_detail: bool = True) -> Text:
@@ -127,13 +158,14 @@ def _entry_findings(ctx: RowContext, uids: tuple[str, ...], children: list[Table
 
 class _Entries:
     """The Runners panel between flushes: each runner's rows (the runner, its workflow pods, its work volume)
-    keyed by the runner pod's (namespace, name), and their order."""
+    keyed by the runner pod's (namespace, name), and their order; each scale set's row, with the count it shows."""
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], list[TableRow]] = {}
         self.sort_key: dict[tuple[str, str], tuple] = {}
         self.scope_key: dict[tuple[str, str], tuple[str, str]] = {}
         self.order: list[tuple] = []           # sort keys, sorted: (namespace, scale set, created, name)
+        self.groups: dict[tuple[str, str], tuple[int, str, TableRow]] = {}   # (namespace, set) → (count, label, row)
 
 
 def runner_rows(ctx: RowContext) -> list[TableRow]:
@@ -164,13 +196,47 @@ def runner_rows(ctx: RowContext) -> list[TableRow]:
                     bisect.insort(entries.order, new)
     scope = ctx.scope
     wanted = None if scope is None else (scope.namespace, scope.name)
-    out: list[TableRow] = []
+    out: list = []
     rows, scope_key = entries.rows, entries.scope_key
+    groups: list[tuple[tuple[str, str], int, int]] = []     # (namespace, scale set), its row's index, its runners
+    current: tuple[str, str] | None = None
+    start = count = 0
     for key in entries.order:
         name = (key[0], key[3])
         if wanted is None or scope_key[name] == wanted:
+            if (key[0], key[1]) != current:
+                if current is not None:
+                    groups.append((current, start, count))
+                current, start, count = (key[0], key[1]), len(out), 0
+                out.append(None)               # the scale set's row, once its runners are counted
+            count += 1
             out.extend(rows[name])
+    if current is not None:
+        groups.append((current, start, count))
+    kept: dict[tuple[str, str], tuple[int, str, TableRow]] = {}
+    names = Counter(group[1] for group, _, _ in groups)
+    shared = {name for name, n in names.items() if n > 1}
+    for group, index, n in groups:
+        # The set's name; "namespace/name" only when another namespace has a set of that name (the Scale sets
+        # panel names the namespace; a long label would be cut in the middle by the RUNNER column's width).
+        label = f"{group[0]}/{group[1]}" if group[1] in shared else group[1] or NO_SET
+        cached = entries.groups.get(group)
+        row = cached[2] if cached is not None and cached[:2] == (n, label) else _group_row(ctx, group, n, label)
+        kept[group] = (n, label, row)
+        out[index] = row
+    if wanted is None:
+        entries.groups = kept
+    else:
+        entries.groups.update(kept)
     return out
+
+
+def _group_row(ctx: RowContext, group: tuple[str, str], count: int, label: str) -> TableRow:
+    namespace, scale_set = group
+    runners = shared_text(f"{count} runner{'s' if count != 1 else ''}", "dim")
+    empty = shared_text("")
+    cells = [safe_text(label, GROUP), runners, runners, *(empty for _ in range(9))]
+    return TableRow(group_key(namespace, scale_set), cells, search=clean_line(f"{namespace}/{scale_set}"))
 
 
 def _build_entry(ctx: RowContext, entries: _Entries, name: tuple[str, str]) -> None:
@@ -199,12 +265,13 @@ def _runner_entry(ctx: RowContext, runner: Runner, pod: Pod | None) -> list[Tabl
     phase = runner_status(runner, pod, p, pod_detail=False)
     state = runner_state(runner, pod, p)
     message = safe_text(runner.message) if runner.message else shared_text("")
+    name = safe_text(short_name(runner.name, runner.scale_set))
     if pod is not None:
         if not message.plain:
             message = _pod_message(ctx, pod)
-        cells = _pod_cells(ctx, safe_text(runner.name), pod, state, phase, message)
+        cells = _pod_cells(ctx, name, pod, state, phase, message)
     else:
-        cells = [safe_text(runner.name), state, phase, shared_text("no pod", "dim"), shared_text("—"),
+        cells = [name, state, phase, shared_text("no pod", "dim"), shared_text("—"),
                  shared_text(""), age_text(runner.created, ctx.now), shared_text("—"), shared_text(""), message]
     job = runner.job_display_name or runner.job_repository
     cells[8] = safe_text(job) if job else shared_text("")
@@ -212,7 +279,8 @@ def _runner_entry(ctx: RowContext, runner: Runner, pod: Pod | None) -> list[Tabl
     children = _child_rows(ctx, runner.uid, runner.namespace, runner.name)
     uids = (runner.uid,) if pod is None else (runner.uid, pod.uid)
     cells = _with_problem(ctx, cells, _entry_findings(ctx, uids, children))
-    return [TableRow(runner.uid, cells, created=created), *children]
+    return [TableRow(runner.uid, cells, group_key(runner.namespace, runner.scale_set), clean_line(runner.name),
+                     created), *children]
 
 
 def _orphan_entry(ctx: RowContext, pod: Pod) -> list[TableRow]:
@@ -220,6 +288,8 @@ def _orphan_entry(ctx: RowContext, pod: Pod) -> list[TableRow]:
     p = ctx.palette
     phase = status_cell("no runner", WARN, p)
     children = _child_rows(ctx, pod.uid, pod.namespace, pod.name)
-    cells = _with_problem(ctx, _pod_cells(ctx, safe_text(pod.name), pod, pod_status_text(pod, p), phase,
-                                          _pod_message(ctx, pod)), _entry_findings(ctx, (pod.uid,), children))
-    return [TableRow(pod.uid, cells, created=pod.created), *children]
+    cells = _with_problem(ctx, _pod_cells(ctx, safe_text(short_name(pod.name, pod.scale_set)), pod,
+                                          pod_status_text(pod, p), phase, _pod_message(ctx, pod)),
+                          _entry_findings(ctx, (pod.uid,), children))
+    return [TableRow(pod.uid, cells, group_key(pod.namespace, pod.scale_set), clean_line(pod.name), pod.created),
+            *children]

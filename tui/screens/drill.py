@@ -101,6 +101,10 @@ def resolve(key: str | None, snapshot: Snapshot | None, findings: object = None)
     """The object a row key (a uid, an events row's group key, a findings row's key) stands for."""
     if key is None or snapshot is None:
         return None
+    if key.startswith("rg-"):              # a Runners panel scale set row (tui/rows/runners.py group_key)
+        namespace, _, name = key[3:].partition("/")
+        found = next((s for s in snapshot.of(SCALE_SETS).values() if (s.namespace, s.name) == (namespace, name)), None)
+        return None if found is None else ObjectRef("AutoscalingRunnerSet", namespace, name, found.uid)
     if key.startswith("fd-"):              # a finding: its subject
         finding = (getattr(findings, "by_key", None) or {}).get(key)
         subject = getattr(finding, "subject", None)

@@ -25,7 +25,8 @@ def _bindings(items: Iterable[BindingType]) -> list[Binding]:
 
 
 def binding_groups(app) -> list[tuple[str, list[Binding]]]:
-    """(group title, bindings) for the app, the main screen, the tables, the drill-down screens and this one."""
+    """(group title, bindings) for the app (an instance or the class), the main screen, the tables, the drill-down
+    screens and this one."""
     from arc_top.tui.screens.describe import DescribeScreen
     from arc_top.tui.screens.drill import DrillScreen
     from arc_top.tui.screens.finding import FindingScreen
@@ -38,7 +39,8 @@ def binding_groups(app) -> list[tuple[str, list[Binding]]]:
     from arc_top.widgets.resource_table import ResourceTable
 
     tables = _bindings(ResourceTable.BINDINGS)
-    return [("Everywhere", _bindings(type(app).BINDINGS)), ("Main screen", _bindings(MainScreen.BINDINGS)),
+    app_class = app if isinstance(app, type) else type(app)
+    return [("Everywhere", _bindings(app_class.BINDINGS)), ("Main screen", _bindings(MainScreen.BINDINGS)),
             ("Tables", tables),
             ("Log (l)", _bindings(LogScreen.BINDINGS) + _bindings(ContainerPicker.BINDINGS)),
             ("Describe (d)", _bindings(DescribeScreen.BINDINGS)), ("YAML (y)", _bindings(YamlScreen.BINDINGS)),

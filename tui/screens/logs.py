@@ -42,7 +42,12 @@ WINDOWS = (("tail 200", 200, None), ("last 1 m", None, 60), ("last 5 m", None, 3
            ("all", None, None))
 
 
-def default_cap() -> int:
+def default_cap(app: object = None) -> int:
+    """The lines a log view keeps: the app's `log_lines` (the config file's, or ARC_TOP_LOG_LINES, resolved by
+    cli/config.py), else ARC_TOP_LOG_LINES, else DEFAULT_CAP."""
+    configured = getattr(app, "log_lines", None)
+    if isinstance(configured, int) and configured > 0:
+        return configured
     try:
         return max(100, int(os.environ.get(CAP_ENV, "")))
     except ValueError:
@@ -165,7 +170,11 @@ class LogScreen(SearchMixin, DrillScreen):
         self.container = container
         self.previous = False
         self.window = window
-        self.cap = cap or default_cap()
+        try:
+            app = self.app
+        except Exception:       # made outside a running app (a test): no configured cap
+            app = None
+        self.cap = cap or default_cap(app)
         self.containers: list[tuple[str, str]] = []
         self.state = "connecting…"
         self.state_severity = INFO

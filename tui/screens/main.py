@@ -8,6 +8,7 @@ arrive the same way (`findings_steps`): only the rows whose findings changed are
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 
 from rich.text import Text
@@ -18,11 +19,13 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from arc_top.checks.silence import split
 from arc_top.kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
 from arc_top.tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
 from arc_top.tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
 from arc_top.tui.rows import RowCache, RowContext, Scope
 from arc_top.tui.rows.index import SnapshotIndex
+from arc_top.tui.rows.runners import group_of
 from arc_top.tui.screens.finding import FindingScreen
 from arc_top.tui.status import header_text
 from arc_top.tui.trends import TrendSampler
@@ -31,6 +34,7 @@ from arc_top.widgets.resource_table import ResourceTable
 from arc_top.widgets.text import ERROR, INFO, Palette, clean_line
 
 AGE_STAGGER_S = 0.1          # seconds between two panels' age repaints (see MainScreen.tick)
+SILENCED_MARK = "silenced · "   # the title of a silenced finding shown by `s`
 
 
 def _settled(state: KindState | None) -> bool:
@@ -85,6 +89,10 @@ class MainScreen(Screen):
         Binding("u", "undo", "Undo", id="arc-top.undo", tooltip="Undo the last fix applied in this session"),
         Binding("u", "nothing_to_undo", "Undo", show=False, id="arc-top.undo-none",
                 tooltip="Undo: nothing applied in this session yet"),
+        Binding("c", "copy_name", "Copy name", show=False, id="arc-top.copy-name",
+                tooltip="Copy the full name of the object under the cursor to the clipboard (OSC 52: works over SSH)"),
+        Binding("s", "toggle_silenced", "Silenced", show=False, id="arc-top.silenced",
+                tooltip="Show or hide the findings the config file's silence: rules hide (the header counts them)"),
     ]
 
     # Bindings that move focus are priority bindings: they run in the app's own key loop, so keys typed
@@ -114,6 +122,8 @@ class MainScreen(Screen):
         self._full_apply = 0                  # …and which of them was the last full one
         self.findings: FindingsView = NO_FINDINGS     # the latest check results (the index holds the same)
         self._jobs_shown = 0                  # the sampler's jobs_version the Scale sets rows were built with
+        self.all_findings: list = []          # …before the silence: rules took theirs out
+        self.show_silenced = False            # `s`: silenced findings shown (marked) rather than only counted
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -212,7 +222,9 @@ class MainScreen(Screen):
     def findings_steps(self, findings: Sequence, error: str = "") -> Iterator[None]:
         """New check results, applied like a change set: the panels showing findings are rebuilt (the Runners
         panel only for the runners whose findings changed). Results that show nothing new are only kept."""
-        view = FindingsView(self.findings.findings if error else findings, error=error)   # a failed run keeps the last
+        if not error:                          # a failed run keeps the last
+            self.all_findings = list(findings)
+        view = self._silenced_view(self.all_findings, error)
         jobs_version = getattr(self.sampler, "jobs_version", 0)
         same = view.shows_same(self.findings) and self._jobs_shown == jobs_version
         self._jobs_shown = jobs_version
@@ -224,6 +236,50 @@ class MainScreen(Screen):
             self.refresh_header()
             return
         yield from self._steps(self.snapshot, ChangeSet({FINDINGS: {}}))
+
+    def _silenced_view(self, findings: list, error: str) -> FindingsView:
+        """The findings the panels show: without the ones the app's silence: rules match, or (after `s`) with
+        them, their titles marked."""
+        rules = getattr(self.app, "silence", ())
+        if not rules:
+            return FindingsView(findings, error=error)
+        shown, silenced = split(findings, rules)
+        if self.show_silenced:
+            marked = [replace(f, title=f"{SILENCED_MARK}{f.title}") for f in silenced]
+            return FindingsView(shown + marked, error=error, silenced=len(silenced), showing_silenced=True)
+        return FindingsView(shown, error=error, silenced=len(silenced))
+
+    def action_toggle_silenced(self) -> None:
+        self.show_silenced = not self.show_silenced
+        if not getattr(self.app, "silence", ()):
+            self.notify("no silence: rules in the config file (see arc-top config)", markup=False, timeout=3)
+            return
+        if self.findings.ready or self.findings.error:
+            for _ in self.findings_steps(self.all_findings, self.findings.error):
+                pass
+        n = self.findings.silenced
+        what = f"{n} silenced finding{'s' if n != 1 else ''}"
+        self.notify(f"showing {what} (marked 'silenced')" if self.show_silenced else f"hiding {what}",
+                    markup=False, timeout=3)
+
+    def action_copy_name(self) -> None:
+        """`c`: the full name of the object under the cursor, to the clipboard (Textual writes OSC 52)."""
+        from arc_top.tui.screens.drill import resolve
+
+        panel = self.focused_panel() or self.panel("scalesets")
+        key = panel.table.cursor_key
+        ref = resolve(key, self.snapshot, self.findings)
+        if ref is not None:
+            kind, name = ref.kind, ref.name
+        else:
+            group = self.finding_group(key) if panel.spec.id == "findings" else None
+            kind, name = "AutoscalingRunnerSet", (group or "").partition("/")[2]
+        name = clean_line(name)
+        if not name:
+            self.notify("no object under the cursor", severity="warning", markup=False, timeout=3)
+            return
+        self.app.copy_to_clipboard(name)
+        self.notify(f"copied {clean_line(kind)} name {name}", markup=False, timeout=3)
 
     def _steps(self, snapshot: Snapshot, changes: ChangeSet | None, only: set[str] | None = None) -> Iterator[None]:
         full = changes is None and only is None
@@ -428,6 +484,9 @@ class MainScreen(Screen):
                 return list(view.of(key))
             own = list(view.of_set(scale_set.namespace, scale_set.name))
             return own + [f for f in view.of(key) if f not in own]
+        runner_group = group_of(key) if panel_id == "runners" else None
+        if runner_group is not None:           # a scale set's row: the set's findings and its objects'
+            return list(view.of_set(*runner_group))
         uids = [key]
         if panel_id == "runners" and self.snapshot is not None:
             # A runner's row (keyed by its EphemeralRunner, or by its pod when it has none) shows its pod's
