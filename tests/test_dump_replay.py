@@ -71,23 +71,36 @@ def _secret_values(sb) -> list[str]:
     return values
 
 
+def _dump_scenario(name: str, tmp) -> tuple:
+    """(live report, dump path, from-dump report, the sandbox's Secret values) of one scenario."""
+    sb = start_sandbox(name, kubeconfig_path=str(tmp / "kubeconfig"), params=PARAMS.get(name))
+    try:
+        _settled(sb)
+        live = _check("--kubeconfig", sb.kubeconfig_path, "-A")
+        path = str(tmp / "dump.yaml")
+        proc = _cli("dump", "--kubeconfig", sb.kubeconfig_path, "-A", "-o", path)
+        assert proc.returncode == 0, proc.stderr
+        return live, path, _check("--from", path), _secret_values(sb)
+    finally:
+        sb.stop()
+
+
+class _Dumps(dict):
+    """scenario -> _dump_scenario(scenario), made when a test first asks for it: each test pays for its own
+    scenario only (all of them at once would outlast one test's time limit on a loaded machine)."""
+
+    def __init__(self, factory):
+        super().__init__()
+        self.factory = factory
+
+    def __missing__(self, name: str) -> tuple:
+        self[name] = value = _dump_scenario(name, self.factory.mktemp(name))
+        return value
+
+
 @pytest.fixture(scope="module")
 def dumps(tmp_path_factory):
-    """scenario -> (live report, dump path, from-dump report, the sandbox's Secret values); every scenario."""
-    out = {}
-    for name in SCENARIOS:
-        tmp = tmp_path_factory.mktemp(name)
-        sb = start_sandbox(name, kubeconfig_path=str(tmp / "kubeconfig"), params=PARAMS.get(name))
-        try:
-            _settled(sb)
-            live = _check("--kubeconfig", sb.kubeconfig_path, "-A")
-            path = str(tmp / "dump.yaml")
-            proc = _cli("dump", "--kubeconfig", sb.kubeconfig_path, "-A", "-o", path)
-            assert proc.returncode == 0, proc.stderr
-            out[name] = (live, path, _check("--from", path), _secret_values(sb))
-        finally:
-            sb.stop()
-    return out
+    return _Dumps(tmp_path_factory)
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
