@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from arc_top.checks import auth, credentials, network, permissions, practices, scaling, storage  # noqa: F401  (they register)
+from arc_top.checks import (  # noqa: F401  (they register)
+    auth,
+    controllerlog,
+    credentials,
+    network,
+    permissions,
+    practices,
+    registration,
+    scaling,
+    storage,
+)
 from arc_top.checks.catalogue import finding
 from arc_top.checks.context import Context
 from arc_top.checks.finding import Finding, LogTail, Subject
@@ -28,11 +38,14 @@ def _key(f: Finding) -> tuple:
 
 
 def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = (),
-        probes: Sequence[credentials.ProbeResult] | None = None) -> list[Finding]:
+        probes: Sequence[credentials.ProbeResult] | None = None, missing_logs: str = "") -> list[Finding]:
     """All findings for `snapshot` at wall-clock `now` (epoch seconds), sorted worst first. `logs` are the log
     tails the kube layer fetched (runner, listener, controller pods); without them no finding claims log
     evidence. `probes` are the GitHub credential probe results (kube.credentials.CredentialProber): ARC104–ARC107,
-    linked to the failing listeners (ARC403) of the same scale sets; None = not probed, no such findings."""
+    linked to the failing listeners (ARC403) of the same scale sets; None = not probed, no such findings.
+    `missing_logs`: why no log tails were read ("" = they were, or nobody knows): ARC410 is then not evaluated
+    (ARC000). The controller's error lines become evidence on the findings they explain (controllerlog.settle), and
+    an unregistered scale set (ARC409) names the credential and network findings of its set."""
     ctx = Context(snapshot, now, logs, probes)
     found: dict[tuple, Finding] = {}
     for check in CHECKS:
@@ -45,6 +58,12 @@ def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = (),
     out = list(found.values())
     if ctx.probes:
         out = credentials.link_listener_findings(out)
+    try:
+        out = registration.link_causes(controllerlog.settle(out, ctx)) + controllerlog.not_read(ctx, missing_logs)
+    except Exception as exc:  # as for a check: one ARC000, the other findings stay
+        out.append(finding("ARC000", Subject("Check", "", "controllerlog.settle"),
+                           title="not evaluated: ARC410 (attributing the controller's log failed)",
+                           evidence=[f"{type(exc).__name__}: {exc}"]))
     return sorted(out, key=Finding.sort_key)
 
 

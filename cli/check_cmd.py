@@ -171,7 +171,8 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
         probed = github.results() if github is not None else None
         join_threads(THREADS_GRACE_S)
     source["github"] = github.summary() if github is not None else {"probed": False}
-    return _report(args, snapshot, source, time.time(), tails, probed)
+    missing = "log tails not read: --no-logs" if args.no_logs else ""
+    return _report(args, snapshot, source, time.time(), tails, probed, missing)
 
 
 def _check_files(args: argparse.Namespace) -> int:
@@ -185,11 +186,17 @@ def _check_files(args: argparse.Namespace) -> int:
     source: dict = {"mode": "files", "files": list(offline.files)}
     if offline.saved_at:
         source["as_of"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(offline.saved_at))
-    return _report(args, offline.snapshot, source, now, [])
+    if offline.logs:
+        source["logs"] = {"tails": len(offline.logs), "pods": len({t.pod_uid for t in offline.logs}),
+                          "saved": True}
+    missing = "" if offline.logs else ("the saved files hold no log tails (pod annotations "
+                                       "arc-top.io/log.<container>)")
+    return _report(args, offline.snapshot, source, now, list(offline.logs), None, missing)
 
 
 # ---- output -------------------------------------------------------------------------------------------------
-def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None) -> int:
+def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None,
+            missing_logs: str = "") -> int:
     from arc_top import checks
     from arc_top.checks import report
     from arc_top.kube import model
@@ -199,8 +206,8 @@ def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails,
         source["arc_version"] = arc.arc_version
     source["not_synced"] = sorted(k for k, s in snapshot.kinds.items() if not s.synced or s.state != "live")
     # A bug in a check is no traceback in a CI log either: cli.main reports it (one line, crash file, exit 3).
-    findings = (checks.run(snapshot, now=now, logs=tails) if probed is None
-                else checks.run(snapshot, now=now, logs=tails, probes=probed))
+    findings = (checks.run(snapshot, now=now, logs=tails, missing_logs=missing_logs) if probed is None
+                else checks.run(snapshot, now=now, logs=tails, probes=probed, missing_logs=missing_logs))
     scale_sets = sorted(f"{s.namespace}/{s.name}" for s in snapshot.of(model.SCALE_SETS).values())
     ascii_only = not _can_encode("✖⚠●…")
     if ascii_only and hasattr(sys.stdout, "reconfigure"):
@@ -225,7 +232,9 @@ def _notes(source: dict) -> list[str]:
     logs = source.get("logs")
     if logs:
         errors = sum(logs.get("errors", {}).values())
-        line = f"Log tails: {_plural(logs.get('tails', 0), 'tail')} from {_plural(logs.get('pods', 0), 'pod read')}"
+        tails, pods = _plural(logs.get("tails", 0), "tail"), logs.get("pods", 0)
+        line = (f"Log tails: {tails} saved with {_plural(pods, 'pod')}" if logs.get("saved")
+                else f"Log tails: {tails} from {_plural(pods, 'pod read')}")
         if logs.get("skipped_budget"):
             line += f", {_plural(logs['skipped_budget'], 'pod')} left for later by the log budget"
         if errors:

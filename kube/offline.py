@@ -23,9 +23,17 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from arc_top.kube import apis, model
-from arc_top.kube.discovery import A_MANAGER_NAMESPACE, VERSION_RE, ArcInfo, controller_info, image_tag, version_key
+from arc_top.kube.discovery import (
+    A_MANAGER_NAMESPACE,
+    VERSION_RE,
+    ArcInfo,
+    controller_info,
+    crd_fields,
+    image_tag,
+    version_key,
+)
 from arc_top.kube.fields import as_dict, as_list, as_str, epoch
-from arc_top.kube.model import KindState, Snapshot
+from arc_top.kube.model import KindState, LogTail, Snapshot
 from arc_top.kube.projections import project
 from arc_top.kube.untrusted import MAX_FILE_BYTES, MAX_TOTAL_BYTES, MAX_VALUES, InputError, Item, decode, documents
 from arc_top.kube.untrusted import read_limited as _read_limited
@@ -43,6 +51,14 @@ KINDS[(EVENTS_GROUP, "Event")] = (model.EVENTS, "Event")
 ABSENT = "absent"
 _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 MAX_OBJECTS = 200_000         # objects kept from all the files (a big cluster's saved ARC objects: a few 10,000s)
+# Log tails saved with a pod (e.g. by a support dump): annotation `arc-top.io/log.<container>` holds the tail of the
+# container's current log, `arc-top.io/log-previous.<container>` that of its previous instance, lines separated by
+# newlines. Bounded like the live tails (kube/logtail.py): the last LOG_LINES lines of at most LOG_LINE characters.
+LOG_ANNOTATION = "arc-top.io/log."
+LOG_PREVIOUS_ANNOTATION = "arc-top.io/log-previous."
+LOG_LINES = 200
+LOG_LINE = 4096
+MAX_LOG_TAILS = 2000
 
 
 class OfflineError(Exception):
@@ -57,6 +73,7 @@ class Offline:
     counts: dict[str, int] = field(default_factory=dict)     # kind key → objects kept
     ignored: dict[str, int] = field(default_factory=dict)    # unknown "group/Kind" → objects skipped
     raw: list[dict] = field(default_factory=list)            # every object as saved (load_files(keep_raw=True))
+    logs: tuple[LogTail, ...] = ()                            # log tails saved as pod annotations (LOG_ANNOTATION)
 
 
 def _group(api_version: str) -> str:
@@ -205,6 +222,8 @@ class _Builder:
         self.hinted: set[str] = set()
         self.listener_tags: set[str] = set()
         self.crd_versions: set[str] = set()
+        self.crd_fields: dict[str, tuple[tuple[str, str, str], ...]] = {}
+        self.logs: list[LogTail] = []
         self.arc_api_versions: set[str] = set()
         self.legacy = False
         self.saved_at = 0.0
@@ -241,6 +260,7 @@ class _Builder:
             self.pod_namespaces.add(getattr(obj, "namespace", ""))
             if role == "controller":
                 self.controller_pods.append(raw)
+            self._log_tails(obj, raw)
         elif key == model.LISTENERS:
             self.hinted.add(getattr(obj, "namespace", ""))
             self.listener_tags.add(image_tag(getattr(obj, "image", "")))
@@ -249,8 +269,25 @@ class _Builder:
         self.objects[key][getattr(obj, "uid", "")] = obj
         self.kept += 1
 
+    def _log_tails(self, pod, raw: dict) -> None:
+        """The log tails saved on a pod as annotations (LOG_ANNOTATION), as the live tailer hands them over."""
+        notes = as_dict(as_dict(raw.get("metadata")).get("annotations"))
+        for key, value in notes.items():
+            if len(self.logs) >= MAX_LOG_TAILS or not isinstance(value, str):
+                continue
+            for prefix, previous in ((LOG_PREVIOUS_ANNOTATION, True), (LOG_ANNOTATION, False)):
+                if isinstance(key, str) and key.startswith(prefix) and len(key) > len(prefix):
+                    lines = tuple(line[:LOG_LINE] for line in value.splitlines()[-LOG_LINES:])
+                    self.logs.append(LogTail(pod_uid=pod.uid, namespace=pod.namespace, pod=pod.name,
+                                             container=key[len(prefix):], previous=previous, lines=lines,
+                                             pod_created=pod.created))
+                    break
+
     def _crd(self, raw: dict) -> None:
         spec = as_dict(raw.get("spec"))
+        kind, fields = crd_fields(raw)
+        if kind:
+            self.crd_fields[kind] = fields
         if spec.get("group") == apis.LEGACY_GROUP:
             self.legacy = True
         elif spec.get("group") == apis.ARC_GROUP:
@@ -285,7 +322,11 @@ class _Builder:
         return ArcInfo(controllers=controllers, controller_namespaces=tuple(sorted(namespaces)),
                        arc_version=versions[-1] if versions else "", chart_version=charts[-1] if charts else "",
                        legacy_summerwind=self.legacy, crd_versions=crd_versions, problems=tuple(problems),
-                       controllers_listed=listed)
+                       controllers_listed=listed, crd_fields=tuple(f for k in sorted(self.crd_fields)
+                                                                   for f in self.crd_fields[k]),
+                       crd_kinds=tuple(sorted(self.crd_fields)),
+                       crd_schema_problem="" if self.crd_fields else (
+                           "the saved files hold no ARC CustomResourceDefinitions (add kubectl get crd -o yaml)"))
 
 
 def load_files(paths: Sequence[str], keep_raw: bool = False) -> Offline:
@@ -328,7 +369,7 @@ def load_files(paths: Sequence[str], keep_raw: bool = False) -> Offline:
     snapshot = Snapshot(objects=objects, kinds=MappingProxyType(kinds), version=1, arc=builder.arc(names))
     return Offline(snapshot=snapshot, files=tuple(names), saved_at=builder.saved_at,
                    counts={k: len(v) for k, v in builder.objects.items()}, ignored=dict(builder.ignored),
-                   raw=kept_raw)
+                   raw=kept_raw, logs=tuple(builder.logs))
 
 
 def snapshot_from_files(paths: Sequence[str]) -> Snapshot:
