@@ -27,6 +27,7 @@ from arc_top.checks.catalogue import finding, not_evaluated
 from arc_top.checks.context import Context, set_key, subject_of
 from arc_top.checks.finding import Finding, LogTail, Subject
 from arc_top.checks.registry import check
+from arc_top.checks.text import clean
 from arc_top.kube.fields import epoch
 
 WINDOW = 900.0                 # seconds of controller log that count (relative to the check's clock)
@@ -36,6 +37,7 @@ _OBJECT_KEYS = {"autoscalingrunnerset": "AutoscalingRunnerSet", "ephemeralrunner
                 "ephemeralrunner": "EphemeralRunner", "autoscalinglistener": "AutoscalingListener"}
 _SUCCESS = ("Created", "Successfully", "Reused", "Updated runner scale set")
 PREFIX = "controller log"
+QUOTE_LIMIT = 240              # checks.text.LIMIT: what a finding keeps of an evidence line
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,13 @@ class Attributed:
 def quote_line(line: Line) -> str:
     """The line as evidence: time, message, object, error (finding() strips escapes and masks credentials)."""
     stamp = " " + time.strftime("%H:%M:%SZ", time.gmtime(line.when)) if line.when else ""
-    obj = f" ({line.kind} {line.namespace}/{line.name})" if line.kind and line.name else ""
-    error = f": {line.error}" if line.error else ""
-    return f"{PREFIX}{stamp}: {line.level} {line.message}{obj}{error}"
+    obj = f" {line.kind} {line.namespace}/{line.name}" if line.kind and line.name else ""
+    head = f"{PREFIX}{stamp}: {line.level}{obj}: {line.message[:120]}"
+    error = " ".join(line.error.split())
+    room = QUOTE_LIMIT - len(head) - 2
+    if len(error) > room:               # Go error chains put the root cause last: keep the end
+        error = "…" + error[len(error) - max(40, room - 1):]
+    return f"{head}: {error}" if error else head
 
 
 def _object(fields: dict) -> tuple[str, str, str]:
@@ -307,7 +313,8 @@ def settle(findings: list[Finding], ctx: Context) -> list[Finding]:
             continue
         lines = added.setdefault(target, [])
         text = a.evidence()
-        if text not in lines and text not in kept[target].evidence:
+        cause = clean(a.line.error)[-48:]          # the finding may quote the raw line already (ARC605's F21)
+        if text not in lines and not (cause and any(cause in e for e in kept[target].evidence)):
             lines.append(text)
     for i, lines in added.items():
         f = kept[i]

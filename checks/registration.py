@@ -45,15 +45,17 @@ def _stamp(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
-def _tls_and_proxy(ars) -> list[str]:
-    """What of githubConfigUrl's TLS and proxy settings can make registration fail."""
+def _tls_and_proxy(ars, tls_failed: bool) -> list[str]:
+    """What of githubConfigUrl's TLS and proxy settings can make registration fail (`tls_failed`: the controller
+    logged a certificate error for this set)."""
     out = []
     host = (urlsplit(ars.config_url).hostname or "") if "://" in ars.config_url else ""
     if host and host not in PUBLIC_HOSTS:
-        if ars.tls_configmap:
+        if ars.tls_configmap and tls_failed:
             out.append(f"GitHub Enterprise Server {host}: spec.githubServerTLS trusts the CA in ConfigMap "
-                       f"{ars.namespace}/{ars.tls_configmap.split('/', 1)[0]} (a wrong CA fails with x509)")
-        else:
+                       f"{ars.namespace}/{ars.tls_configmap.split('/', 1)[0]}, which does not hold the CA of its "
+                       "certificate")
+        elif not ars.tls_configmap:
             out.append(f"GitHub Enterprise Server {host} and no spec.githubServerTLS: a certificate from a private CA "
                        "fails with \"x509: certificate signed by unknown authority\"")
     if ars.proxy:
@@ -82,11 +84,13 @@ def unregistered(ctx: Context) -> Iterator[Finding]:
         evidence += [f"event {e.reason} ({age(ctx.now - e.last_seen) if e.last_seen else '?'} ago): {e.message}"
                      for e in events]
         last = controllerlog.last_line_for(ctx, "AutoscalingRunnerSet", ars.namespace, ars.name)
-        if last and last not in controllerlog.lines_for(ctx, set_key(ars)):
+        if last and not controllerlog.lines_for(ctx, set_key(ars)):   # its error lines come with `settle`
             evidence.append(f"last {last}")
         elif not controllerlog.controller_tails(ctx):
             evidence.append("the controller's log was not read: its error lines would name the cause")
-        evidence += _tls_and_proxy(ars)
+        tls_failed = any(a.key == set_key(ars) and a.what is not None and a.what.id == "C1"
+                         for a in controllerlog.errors(ctx))
+        evidence += _tls_and_proxy(ars, tls_failed)
         yield finding("ARC409", ctx.ars_subject(ars), scale_set=set_key(ars), evidence=evidence)
 
 

@@ -21,6 +21,7 @@ ALL = (
     "network-policy",
     "failed-runners",
     "incident",
+    "controller-errors",
     "large",
 )
 SMALL_LARGE = {"scale_sets": 2, "runners_per_set": 5, "churn_events_per_second": 0}
