@@ -278,6 +278,8 @@ class _Builder:
             for prefix, previous in ((LOG_PREVIOUS_ANNOTATION, True), (LOG_ANNOTATION, False)):
                 if isinstance(key, str) and key.startswith(prefix) and len(key) > len(prefix):
                     lines = tuple(line[:LOG_LINE] for line in value.splitlines()[-LOG_LINES:])
+                    if lines:        # a log's last line says about when it was saved, too (when it has a stamp)
+                        self.saved_at = max(self.saved_at, epoch(lines[-1].split("\t", 1)[0].split(" ", 1)[0]))
                     self.logs.append(LogTail(pod_uid=pod.uid, namespace=pod.namespace, pod=pod.name,
                                              container=key[len(prefix):], previous=previous, lines=lines,
                                              pod_created=pod.created))

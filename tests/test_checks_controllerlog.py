@@ -15,8 +15,8 @@ from tests.checks_fixtures import (
     fleet,
     of,
     replace,
-    runner,
     run,
+    runner,
     snapshot,
     tail,
     ts,
@@ -73,7 +73,8 @@ def test_an_error_nothing_else_explains_is_arc410_quoting_the_line_sanitised():
     logs = _log(_line(30, "AutoscalingRunnerSet", "Failed to update autoscaling runner set with finalizer added",
                       "autoscalingrunnerset", "arc-runner-set", error=error))
     [f] = of(fleet(), "ARC410", logs)
-    assert f.severity == "error" and f.subject.kind == "AutoscalingRunnerSet" and f.scale_set == "arc-runners/arc-runner-set"
+    assert f.severity == "error" and f.subject.kind == "AutoscalingRunnerSet"
+    assert f.scale_set == "arc-runners/arc-runner-set"
     [quoted] = f.evidence
     assert quoted.startswith(f"controller log {ts(30)[11:]}: ERROR AutoscalingRunnerSet arc-runners/arc-runner-set: "
                              "Failed to update autoscaling runner set with finalizer added: update failed")

@@ -41,7 +41,8 @@ def test_an_unregistered_scale_set_is_reported_with_the_evidence_that_dates_it()
     raws = _unregistered(fleet()) + [event("AutoscalingRunnerSet", "arc-runners", "arc-runner-set", "FailedCreate",
                                            "runner scale set could not be created")]
     [f] = of(raws, "ARC409")
-    assert f.severity == "error" and f.subject.kind == "AutoscalingRunnerSet" and f.scale_set == "arc-runners/arc-runner-set"
+    assert f.severity == "error" and f.subject.kind == "AutoscalingRunnerSet"
+    assert f.scale_set == "arc-runners/arc-runner-set"
     assert f.evidence[0] == f"no runner-scale-set-id annotation 15m after creation (created {ts(900)})"
     assert any(e.startswith("event FailedCreate") for e in f.evidence)
     assert any("controller's log was not read" in e for e in f.evidence)
@@ -86,7 +87,8 @@ def test_the_controller_log_and_the_credential_findings_name_the_cause():
               error=error),
         f'{ts(119)}\tERROR\tReconciler error\t{{"controller": "autoscalingrunnerset", "controllerKind": '
         f'"AutoscalingRunnerSet", "AutoscalingRunnerSet": {{"name":"arc-runner-set","namespace":"arc-runners"}}, '
-        f'"namespace": "arc-runners", "name": "arc-runner-set", "reconcileID": "3d20ad60", "error": {json.dumps(error)}}}')
+        f'"namespace": "arc-runners", "name": "arc-runner-set", "reconcileID": "3d20ad60", '
+        f'"error": {json.dumps(error)}}}')
     raws = _unregistered(fleet(url="https://ghes.example.com/acme"))
     [f] = of(raws, "ARC409", logs)
     assert any("no spec.githubServerTLS" in e and "x509" in e for e in f.evidence)
