@@ -122,8 +122,8 @@ class RunnerSets:
         """The TLS error of a request to the sandbox's own GitHub Enterprise Server, whose certificate comes from the
         sandbox's private CA: without spec.githubServerTLS naming a ConfigMap that holds that CA, Go refuses it."""
         base, url = self.cluster.base_url, str(ars["spec"].get("githubConfigUrl") or "")
-        if not base or not url.startswith(base.rstrip("/") + "/"):
-            return ""
+        if not base or not self.cluster.ca_pem or not url.startswith(base.rstrip("/") + "/"):
+            return ""                  # no private CA (an in-process cluster), or another GitHub
         ref = ((ars["spec"].get("githubServerTLS") or {}).get("certificateFrom") or {}).get("configMapKeyRef") or {}
         configmap = self.cluster.get("configmaps", ars["metadata"]["namespace"], ref.get("name") or "")
         pem = ((configmap or {}).get("data") or {}).get(ref.get("key") or "ca.crt", "")
