@@ -96,15 +96,19 @@ def unregistered(ctx: Context) -> Iterator[Finding]:
 
 def link_causes(findings: list[Finding]) -> list[Finding]:
     """An unregistered scale set (ARC409) names the credential and network findings of the same set as likely
-    causes."""
+    causes, and its missing listener (ARC403) says why there is none."""
     causes: dict[str, list[Finding]] = {}
+    unregistered = {f.scale_set for f in findings if f.code == "ARC409"}
     for f in findings:
         if f.code in CAUSES and f.scale_set:
             causes.setdefault(f.scale_set, []).append(f)
-    if not causes:
+    if not unregistered:
         return findings
     out = []
     for f in findings:
+        if f.code == "ARC403" and f.scale_set in unregistered:
+            f = dataclasses.replace(f, evidence=f.evidence + (
+                "the scale set is not registered with GitHub (ARC409): ARC makes no listener before it is",))
         found = causes.get(f.scale_set) if f.code == "ARC409" else None
         if found:
             lines = tuple(f"likely cause: {c.code} {c.title} ({c.subject.kind} {c.subject.namespace}/"

@@ -46,6 +46,8 @@ def test_an_unregistered_scale_set_is_reported_with_the_evidence_that_dates_it()
     assert f.evidence[0] == f"no runner-scale-set-id annotation 15m after creation (created {ts(900)})"
     assert any(e.startswith("event FailedCreate") for e in f.evidence)
     assert any("controller's log was not read" in e for e in f.evidence)
+    [listener] = of(raws, "ARC403")
+    assert listener.evidence[-1].startswith("the scale set is not registered with GitHub (ARC409)")
 
 
 def test_a_young_scale_set_or_one_whose_spec_just_changed_has_time_to_register():
