@@ -155,6 +155,15 @@ def _by_prefix(ctx: Context, namespace: str, name: str, any_namespace: bool = Fa
     return best
 
 
+def _runner_keys(ctx: Context) -> dict[tuple[str, str], tuple[str, str]]:
+    """(namespace, EphemeralRunner name) → its scale set's key, built once per Context."""
+    found = ctx.__dict__.get("_runner_keys")
+    if found is None:
+        found = ctx.__dict__["_runner_keys"] = {(er.namespace, er.name): key for key, runners in
+                                                ctx.runners_by_set.items() for er in runners}
+    return found
+
+
 def scale_set_of(ctx: Context, line: Line):
     """The ARS a controller line is about, or None."""
     if not line.kind or not line.name:
@@ -162,11 +171,9 @@ def scale_set_of(ctx: Context, line: Line):
     if line.kind == "AutoscalingRunnerSet":
         return ctx.scale_set_by_key.get((line.namespace, line.name))
     if line.kind == "EphemeralRunner":
-        er = ctx.runner_by_name.get((line.namespace, line.name))
-        if er is not None:
-            for key, runners in ctx.runners_by_set.items():
-                if er in runners:
-                    return ctx.scale_set_by_key.get(key)
+        key = _runner_keys(ctx).get((line.namespace, line.name))
+        if key is not None:
+            return ctx.scale_set_by_key.get(key)
     if line.kind == "AutoscalingListener":
         for key, listeners in ctx.listeners_by_set.items():
             if any(lis.name == line.name and lis.namespace == line.namespace for lis in listeners):

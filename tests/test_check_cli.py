@@ -185,8 +185,8 @@ def injected(monkeypatch):
     """checks.run replaced by one that returns the sample findings."""
     seen = {}
 
-    def fake_run(snapshot, *, now, logs=()):
-        seen.update(snapshot=snapshot, now=now, logs=logs)
+    def fake_run(snapshot, *, now, logs=(), missing_logs=""):
+        seen.update(snapshot=snapshot, now=now, logs=logs, missing_logs=missing_logs)
         return sample_findings()
     monkeypatch.setattr(checks, "run", fake_run)
     return seen
