@@ -23,6 +23,7 @@ from arc_top.checks.context import Context, set_key
 from arc_top.checks.finding import Finding
 from arc_top.checks.registry import check
 from arc_top.checks.text import age, quote
+from arc_top.kube import model
 
 A_SET_ID = "runner-scale-set-id"
 REGISTER_GRACE = 180.0          # seconds ARC has to register a new or changed scale set
@@ -68,18 +69,25 @@ def unregistered(ctx: Context) -> Iterator[Finding]:
     if not any(p.phase == "Running" for p in ctx.controller_pods) and not getattr(ctx.arc, "controllers", ()):
         return                         # no controller: ARC406 says so, and nobody would register the set
     for ars in ctx.scale_sets:
+        raw = ars.annotations.get(A_SET_ID)
         if set_id(ars.annotations) is not None:
             continue
         since = max(ars.created or 0.0, ars.spec_changed or 0.0)
         if not since or ctx.now - since <= REGISTER_GRACE:
             continue
-        raw = ars.annotations.get(A_SET_ID)
+        # ARC makes the EphemeralRunnerSet right after registering: a set that has one was registered (its id
+        # annotation removed since, to re-register, or an object without its annotations)
+        if raw is None and ctx.runner_sets_by_set.get((ars.namespace, ars.name)):
+            continue
         state = "no runner-scale-set-id annotation" if raw is None else f"runner-scale-set-id {quote(raw)} is not an id"
         evidence = [f"{state} {age(ctx.now - ars.created)} after creation (created {_stamp(ars.created)})"]
         if ars.spec_changed and ars.spec_changed > ars.created + 1:
             evidence.append(f"spec last changed {_stamp(ars.spec_changed)} ({age(ctx.now - ars.spec_changed)} ago)")
-        if not ctx.listeners_by_set.get((ars.namespace, ars.name)):
-            evidence.append("no AutoscalingListener and no EphemeralRunnerSet follow until it is registered")
+        unread = ctx.blocked(model.RUNNER_SETS, ars.namespace)
+        if unread:
+            evidence.append(f"EphemeralRunnerSets not seen ({unread}): ARC makes one once it is registered")
+        elif not ctx.runner_sets_by_set.get((ars.namespace, ars.name)):
+            evidence.append("no EphemeralRunnerSet and no AutoscalingListener: ARC makes them once it is registered")
         events = ctx.events_for("AutoscalingRunnerSet", ars)[:2]
         evidence += [f"event {e.reason} ({age(ctx.now - e.last_seen) if e.last_seen else '?'} ago): {e.message}"
                      for e in events]

@@ -11,7 +11,7 @@ import sys
 
 from arc_top.kube.offline import LOG_ANNOTATION, load_files
 from arc_top.sandbox.crds import arc_crds
-from tests.checks_fixtures import TOKEN, fleet, replace, ts, without
+from tests.checks_fixtures import TOKEN, event, fleet, replace, ts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API = {"AutoscalingRunnerSet": "actions.github.com/v1alpha1", "EphemeralRunnerSet": "actions.github.com/v1alpha1",
@@ -48,7 +48,9 @@ def _unregistered() -> list[dict]:
         ars["metadata"]["annotations"].pop("runner-scale-set-id")
         ars["metadata"]["creationTimestamp"] = ts(900)
     raws = replace(fleet(url="https://ghes.example.com/acme"), "AutoscalingRunnerSet", "arc-runner-set", change)
-    return without(without(raws, "AutoscalingListener"), "Pod", "arc-runner-set-754b578d-listener")
+    return [o for o in raws if o["kind"] not in ("AutoscalingListener", "EphemeralRunnerSet", "EphemeralRunner")
+            and not (o["kind"] in ("Pod", "PersistentVolumeClaim")
+                     and o["metadata"]["name"].startswith("arc-runner-set-"))]
 
 
 def _line(seconds_ago: float, message: str, error: str, kind: str = "AutoscalingRunnerSet",
@@ -86,7 +88,9 @@ def test_everything_from_saved_files(tmp_path):
 
 
 def test_what_the_files_lack_is_arc000(tmp_path):
-    report = _check(_saved(tmp_path, _unregistered()))
+    # the files' clock is their newest stamp: here a node's event of a minute before they were saved
+    seen = event("Node", "", "worker-1", "NodeReady", "Node worker-1 status is now: NodeReady", age=60)
+    report = _check(_saved(tmp_path, _unregistered() + [seen]))
     titles = [f["title"] for f in report["findings"] if f["code"] == "ARC000"]
     assert any("ARC410" in t and "no log tails" in t for t in titles), titles
     assert any("ARC605" in t and "CustomResourceDefinitions" in t for t in titles), titles

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from arc_top.kube import model
 from tests.checks_fixtures import arc_info, event, fleet, of, replace, tail, ts, without
 
 CONTROLLER = "arc-gha-rs-controller-6d4f9-x2x7p"
@@ -20,7 +21,9 @@ def _unregistered(raws: list[dict], *, age: float = 900, annotation: str | None 
             notes["runner-scale-set-id"] = annotation
         ars["metadata"]["creationTimestamp"] = ts(age)
     out = replace(raws, "AutoscalingRunnerSet", name, change)
-    return without(without(out, "AutoscalingListener"), "Pod", f"{name}-754b578d-listener")
+    out = [o for o in out if o["kind"] not in ("AutoscalingListener", "EphemeralRunnerSet", "EphemeralRunner")
+           and not (o["kind"] in ("Pod", "PersistentVolumeClaim") and o["metadata"]["name"].startswith(f"{name}-"))]
+    return out
 
 
 def _line(seconds_ago: float, level: str, logger: str, message: str, name: str = "arc-runner-set", **fields) -> str:
@@ -64,6 +67,17 @@ def test_a_young_scale_set_or_one_whose_spec_just_changed_has_time_to_register()
     assert not of(replace(_unregistered(fleet()), "AutoscalingRunnerSet", "arc-runner-set", changed(60)), "ARC409")
     [f] = of(replace(_unregistered(fleet()), "AutoscalingRunnerSet", "arc-runner-set", changed(600)), "ARC409")
     assert f"spec last changed {ts(600)} (10m ago)" in f.evidence
+
+
+def test_a_set_arc_already_made_a_runner_set_for_was_registered():
+    """ARC makes the EphemeralRunnerSet right after registering: an annotation missing beside one (removed to
+    re-register, or an object saved without its annotations) is no finding. Runner sets that cannot be read are
+    said to be unread."""
+    def strip(ars):
+        ars["metadata"]["annotations"] = {}
+    assert not of(replace(fleet(), "AutoscalingRunnerSet", "arc-runner-set", strip), "ARC409")
+    [f] = of(_unregistered(fleet()), "ARC409", states={model.RUNNER_SETS: "forbidden"})
+    assert "EphemeralRunnerSets not seen (need read access to ephemeral runner sets in arc-runners)" in f.evidence[1]
 
 
 def test_an_id_that_is_not_a_positive_number_is_not_a_registration():
