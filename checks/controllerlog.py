@@ -10,8 +10,10 @@ EphemeralRunner by its name, a listener by its spec); the error text is classifi
 logpatterns.CONTROLLER_ERRORS. After all checks ran, `settle` puts every line on the finding it explains (the first
 of its codes found for the same scale set) and reports the rest under ARC410, quoting them.
 
-Only lines of the last WINDOW seconds count, and an error of an object is dropped once the controller logged a
-success for that object after it ("Created …", "Successfully …"): a controller log tail spans hours.
+Only lines of the last WINDOW seconds count, an error of an object is dropped once the controller logged a
+success for that object after it ("Created …", "Successfully …"): a controller log tail spans hours; and the
+errors a healthy controller logs too (conflicts, objects deleted meanwhile: logpatterns.CONTROLLER_TRANSIENT) are
+left out unless a pattern names them.
 """
 
 from __future__ import annotations
@@ -230,7 +232,10 @@ def errors(ctx: Context) -> list[Attributed]:
                 subject, key = Subject(line.kind, line.namespace, line.name), ""
             else:
                 subject, key = pod, ""
-            item = Attributed(line, key, subject, classify(line), pod)
+            what = classify(line)
+            if what is None and logpatterns.CONTROLLER_TRANSIENT.search(f"{line.message} {line.error}"):
+                continue            # a conflict or a vanished object: controller-runtime retries, nothing to say
+            item = Attributed(line, key, subject, what, pod)
             dedupe = (key, obj, line.error or line.message)
             old = found.get(dedupe)
             if old is not None and old.line.logger and not line.logger:

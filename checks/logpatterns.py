@@ -180,3 +180,8 @@ CONTROLLER_ERRORS: tuple[ControllerError, ...] = (
         r"admission webhook|denied the request|violates PodSecurity|failed calling webhook|is forbidden|is invalid",
         ("ARC407", "ARC506", "ARC403")),
 )
+# Errors a healthy controller logs too, retried at once by controller-runtime: optimistic-concurrency conflicts,
+# objects deleted while being reconciled, a create that raced another. Unless a pattern above names them, they are
+# no finding.
+CONTROLLER_TRANSIENT = re.compile(r"the object has been modified|Operation cannot be fulfilled|\bnot found\b"
+                                  r"|already exists|context canceled")

@@ -169,3 +169,51 @@ def test_without_the_controllers_log_arc410_is_not_evaluated_when_the_caller_kno
     [f] = [f for f in found if f.code == "ARC000"]
     assert "ARC410" in f.title and "saved files hold no log tails" in f.title and f.subject.name == CONTROLLER
     assert run(fleet()) == []          # nobody said the logs are missing: nothing to say
+
+
+# ---- what an error line shows -----------------------------------------------------------------------------------
+CLASSIFIED = [
+    ('Post "https://ghe.corp/api/v3/actions/runner-registration": tls: failed to verify certificate: x509: '
+     "certificate signed by unknown authority", "C1", "ARC409"),
+    ('Get "https://api.github.com/orgs/acme": proxyconnect tcp: dial tcp 10.0.0.9:3128: connect: connection refused',
+     "C2", "ARC409"),
+    ("failed to get runner scale set: github api error: StatusCode 407 Proxy Authentication Required", "C2",
+     "ARC409"),
+    ("invalid config URL, should point to an enterprise, org, or repository", "C3", "ARC108"),
+    ('github api error: StatusCode 401, RequestID "AB:12": {"message":"Bad credentials"}', "C4", "ARC104"),
+    ("403 Forbidden: Resource not accessible by integration", "C5", "ARC105"),
+    ("failed to get runner registration token: 404 Not Found", "C6", "ARC108"),
+    ('no runner group found with name "gpu"', "C6", "ARC108"),
+    ('failed to get secret: secrets "arc-github" not found', "C7", "ARC101"),
+    ("dial tcp: lookup api.github.com on 10.96.0.10:53: no such host", "C8", "ARC304"),
+    ('Post "https://api.github.com": context deadline exceeded (Client.Timeout exceeded while awaiting headers)',
+     "C8", "ARC304"),
+    ("json: cannot unmarshal bool into Go struct field EphemeralRunnerStatus.status.failures of type string", "C9",
+     "ARC605"),
+    ('strict decoding error: unknown field "spec.runnerScaleSetLabels"', "C9", "ARC605"),
+    ('pods "x" is forbidden: exceeded quota: runners, requested: pods=1, used: pods=10, limited: pods=10', "C11",
+     "ARC405"),
+    ('admission webhook "validate.kyverno.svc" denied the request: require-labels', "C12", "ARC407"),
+]
+
+
+def test_the_errors_are_classified_by_what_they_show():
+    for error, cid, first in CLASSIFIED:
+        line = controllerlog.parse(_line(5, "AutoscalingRunnerSet", "Failed", "autoscalingrunnerset", "s",
+                                         error=error))
+        what = controllerlog.classify(line)
+        assert what is not None and what.id == cid, (error, what)
+        assert what.explains[0] == first or first in what.explains, error
+    plain = controllerlog.parse(_line(5, "AutoscalingRunnerSet", "Failed to update", "autoscalingrunnerset", "s",
+                                      error="Operation cannot be fulfilled: the object has been modified"))
+    assert controllerlog.classify(plain) is None
+
+
+def test_what_a_healthy_controller_logs_too_is_no_finding():
+    transient = ['Operation cannot be fulfilled on ephemeralrunners.actions.github.com "r-1": the object has been '
+                 "modified; please apply your changes to the latest version and try again",
+                 'ephemeralrunners.actions.github.com "arc-runner-set-h8ff4-runner-00000" not found',
+                 'pods "arc-runner-set-h8ff4-runner-00000" already exists', "context canceled"]
+    lines = [_reconciler_error(10 + i, "EphemeralRunner", "arc-runner-set-h8ff4-runner-00000", e)
+             for i, e in enumerate(transient)]
+    assert not of(fleet(), "ARC410", _log(*lines))
