@@ -19,6 +19,7 @@ left out unless a pattern names them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -139,7 +140,34 @@ def parse(raw: object) -> Line | None:
     return Line(epoch(parts[0]), parts[1], logger, message, kind, ns, name, str(fields.get("error") or ""))
 
 
+_PARSED: dict[tuple, tuple[Line, ...]] = {}
+_PARSED_LIMIT = 256
+
+
+def parsed(lines) -> tuple[Line, ...]:
+    """The error and success lines of one tail, parsed; remembered per tail (the checks run every second over the
+    same tails: a pure function of the lines, the cache only a shortcut)."""
+    key = lines if type(lines) is tuple else None
+    found = _PARSED.get(key) if key is not None else None
+    if found is None:
+        out = []
+        for raw in lines:
+            if type(raw) is str and ("ERROR" in raw or "error" in raw or "Created" in raw or "Successfully" in raw
+                                     or "Reused" in raw):
+                line = parse(raw)
+                if line is not None and (line.level == "ERROR" or line.message.startswith(_SUCCESS)):
+                    out.append(line)
+        found = tuple(out)
+        if key is not None:
+            if len(_PARSED) >= _PARSED_LIMIT:
+                _PARSED.clear()
+            _PARSED[key] = found
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
 def classify(line: Line) -> logpatterns.ControllerError | None:
+    """What an error line shows (logpatterns.CONTROLLER_ERRORS, most specific first), or None."""
     text = f"{line.message} {line.error}"
     for what in logpatterns.CONTROLLER_ERRORS:
         if what.regex.search(text):
@@ -213,12 +241,8 @@ def errors(ctx: Context) -> list[Attributed]:
     succeeded: dict[tuple[str, str, str], float] = {}
     for tail in controller_tails(ctx):
         pod = _pod_subject(ctx, tail)
-        for raw in tail.lines:
-            if type(raw) is not str or ("ERROR" not in raw and "Created" not in raw and "Successfully" not in raw
-                                        and "error" not in raw):
-                continue
-            line = parse(raw)
-            if line is None or (line.when and ctx.now - line.when > WINDOW):
+        for line in parsed(tail.lines):
+            if line.when and ctx.now - line.when > WINDOW:
                 continue
             obj = (line.kind, line.namespace, line.name)
             if line.level != "ERROR":
