@@ -217,3 +217,12 @@ def test_what_a_healthy_controller_logs_too_is_no_finding():
     lines = [_reconciler_error(10 + i, "EphemeralRunner", "arc-runner-set-h8ff4-runner-00000", e)
              for i, e in enumerate(transient)]
     assert not of(fleet(), "ARC410", _log(*lines))
+
+
+def test_every_controller_pattern_explains_catalogued_codes():
+    from arc_top.checks import logpatterns
+    from arc_top.checks.catalogue import CODES
+
+    ids = [p.id for p in logpatterns.CONTROLLER_ERRORS]
+    assert len(ids) == len(set(ids)) and all(p.explains for p in logpatterns.CONTROLLER_ERRORS)
+    assert all(code in CODES for p in logpatterns.CONTROLLER_ERRORS for code in p.explains)
