@@ -12,6 +12,7 @@ import sys
 from arc_top.kube.offline import LOG_ANNOTATION, load_files
 from arc_top.sandbox.crds import arc_crds
 from tests.checks_fixtures import TOKEN, event, fleet, replace, ts
+from tests.test_check_cli import SCHEMA, validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API = {"AutoscalingRunnerSet": "actions.github.com/v1alpha1", "EphemeralRunnerSet": "actions.github.com/v1alpha1",
@@ -85,6 +86,8 @@ def test_everything_from_saved_files(tmp_path):
     assert TOKEN not in json.dumps(report) and "\x1b" not in json.dumps(report)
     assert by_code["ARC605"]["evidence"][0].startswith("first gap: AutoscalingRunnerSet spec.vaultConfig is missing")
     assert not [f for f in report["findings"] if f["code"] == "ARC000" and "ARC410" in f["title"]]
+    assert report["source"]["logs"] == {"tails": 1, "pods": 1, "saved": True}
+    assert validate(report, SCHEMA) == []
 
 
 def test_what_the_files_lack_is_arc000(tmp_path):
