@@ -80,7 +80,8 @@ def unregistered(ctx: Context) -> Iterator[Finding]:
         if raw is None and ctx.runner_sets_by_set.get((ars.namespace, ars.name)):
             continue
         state = "no runner-scale-set-id annotation" if raw is None else f"runner-scale-set-id {quote(raw)} is not an id"
-        evidence = [f"{state} {age(ctx.now - ars.created)} after creation (created {_stamp(ars.created)})"]
+        evidence = [f"{state} {age(ctx.now - ars.created)} after creation (created {_stamp(ars.created)})"
+                    if ars.created else f"{state} (creation time unknown)"]
         if ars.spec_changed and ars.spec_changed > ars.created + 1:
             evidence.append(f"spec last changed {_stamp(ars.spec_changed)} ({age(ctx.now - ars.spec_changed)} ago)")
         unread = ctx.blocked(model.RUNNER_SETS, ars.namespace)

@@ -136,3 +136,13 @@ def test_the_proxy_is_named_without_its_credentials():
     line = next(e for e in f.evidence if "spec.proxy" in e)
     assert "proxy.corp:3128" in line and "s3cret" not in line and "user" not in line
 
+
+
+def test_a_scale_set_without_a_creation_time_is_dated_by_its_last_spec_change():
+    def junk(ars):
+        del ars["metadata"]["creationTimestamp"]
+        ars["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Update", "time": ts(600),
+                                             "fieldsV1": {"f:spec": {}}}, "junk", {"time": None}]
+    [f] = of(replace(_unregistered(fleet()), "AutoscalingRunnerSet", "arc-runner-set", junk), "ARC409")
+    assert f.evidence[:2] == ("no runner-scale-set-id annotation (creation time unknown)",
+                              f"spec last changed {ts(600)} (10m ago)")
