@@ -83,3 +83,29 @@ def test_the_scenario_serves_the_0_11_crds_to_a_0_14_2_controller():
     # the token Secret is kept byte for byte (the controller reads it as the listener would)
     secret = cluster.get("secrets", "arc-runners", "revoked-token")
     assert base64.b64decode(secret["data"]["github_token"]).startswith(b"ghp_")
+
+
+def test_arc_top_check_on_the_scenario_names_each_cause_from_the_controllers_log():
+    """End to end: the embedded sandbox over HTTPS, the monitor's watches, the log tailer reading the controller
+    pod's log through the API, the GitHub probes, and the checks."""
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-m", "arc_top.cli.main", "check", "--demo", "--scenario",
+                           "controller-errors", "--settle", "3", "-o", "json", "--fail-on", "never"],
+                          capture_output=True, text=True, timeout=180, cwd=root)
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)["findings"]
+    unregistered = {f["scale_set"]: f["evidence"] for f in found if f["code"] == "ARC409"}
+    assert set(unregistered) == {"arc-runners/revoked-set", "arc-runners/untrusted-set"}
+    untrusted, revoked = unregistered["arc-runners/untrusted-set"], unregistered["arc-runners/revoked-set"]
+    assert any(e.startswith("controller log") and e.endswith("x509: certificate signed by unknown authority")
+               for e in untrusted), untrusted
+    assert any("no spec.githubServerTLS" in e for e in untrusted)
+    assert any(e.startswith("controller log") and "Bad credentials" in e for e in revoked), revoked
+    assert any(e.startswith("likely cause: ARC104") for e in revoked)
+    [crds] = [f for f in found if f["code"] == "ARC605"]
+    assert crds["evidence"][0].startswith("first gap: AutoscalingRunnerSet spec.vaultConfig is missing")
+    assert not [f for f in found if f["code"] == "ARC410"]
