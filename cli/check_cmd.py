@@ -23,6 +23,7 @@ FAIL_ON = ("error", "warning", "info", "never")
 DEMO_SETTLE_S = 8.0           # the incident scenario's failures (churn, listener restarts) have shown by then
 POLL_S = 1.0                  # log tails are read this often while settling: churning pods vanish in seconds
 GITHUB_TIMEOUT_S = 5.0        # per GitHub request; the probes of one check end within 3x this (+2 s)
+CONTROLLER_REFRESH_S = 5.0    # the controller pod's log is read again this often while settling (one pod)
 _CONNECTION_FLAGS = {"kubeconfig": "--kubeconfig", "context": "--context", "namespaces": "--namespace",
                      "all_namespaces": "--all-namespaces"}
 
@@ -152,7 +153,9 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
             return fail(sync_problem(monitor, args.timeout))
         if not args.no_github:      # from the first sync, while the scenario settles and the log tails are read
             github = GitHubProbes(conn.api_client, monitor.snapshot(), args.github_timeout, args.github_ca_pem)
-        tailer = None if args.no_logs else LogTailer(conn.api_client)
+        # one diagnosis: the controller's log is read again every few seconds while settling (its errors — a
+        # registration retried every few seconds — may come after the first read; the monitor reads it every 5 min)
+        tailer = None if args.no_logs else LogTailer(conn.api_client, controller_refresh_seconds=CONTROLLER_REFRESH_S)
         tails: list = []
         end = time.monotonic() + settle
         while True:

@@ -94,7 +94,7 @@ def test_arc_top_check_on_the_scenario_names_each_cause_from_the_controllers_log
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.run([sys.executable, "-m", "arc_top.cli.main", "check", "--demo", "--scenario",
-                           "controller-errors", "--settle", "3", "-o", "json", "--fail-on", "never"],
+                           "controller-errors", "--settle", "6", "-o", "json", "--fail-on", "never"],
                           capture_output=True, text=True, timeout=180, cwd=root)
     assert proc.returncode == 0, proc.stderr
     found = json.loads(proc.stdout)["findings"]
