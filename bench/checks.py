@@ -22,7 +22,7 @@ from collections import Counter
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run as a script from anywhere
 
 SCENARIOS = ("healthy", "kube-permissions", "pvc-pending", "bad-credentials", "network-policy", "failed-runners",
-             "incident")
+             "incident", "controller-errors")
 
 
 def _monitor(sandbox):
@@ -53,6 +53,26 @@ def log_tails(sandbox, snapshot, tail: int = 200) -> list:
                     out.append(LogTail(pod.uid, pod.namespace, pod.name, c.name, previous,
                                        tuple(text for _, text in lines), time.time()))
     return out
+
+
+def controller_errors(snapshot, lines: int = 200):
+    """A controller log tail of `lines` ERROR lines (ARC's text format), each about one EphemeralRunner of the
+    snapshot: the worst case of the controller-log attribution (checks/controllerlog.py)."""
+    from arc_top.checks import LogTail
+    from arc_top.kube import model
+
+    runners = sorted(snapshot.of(model.RUNNERS).values(), key=lambda r: r.name)[:lines] or [None]
+    controller = next((p for p in snapshot.of(model.PODS).values() if p.role == "controller"), None)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    out = []
+    for i in range(lines):
+        er = runners[i % len(runners)]
+        ref = {"name": er.name, "namespace": er.namespace} if er else {"name": f"r{i}", "namespace": "x"}
+        error = f'pods "{ref["name"]}" is forbidden: exceeded quota'
+        out.append(f"{stamp}\tERROR\tEphemeralRunner\tFailed to create a pod for the ephemeral runner\t"
+                   + json.dumps({"ephemeralrunner": ref, "error": error}))
+    return LogTail(controller.uid if controller else "c", controller.namespace if controller else "arc-systems",
+                   controller.name if controller else "controller", "manager", False, tuple(out), time.time())
 
 
 def _time(fn, runs: int) -> dict:
@@ -100,12 +120,15 @@ def bench(runs: int) -> dict:
     first_with_logs = round((time.perf_counter() - began) * 1000, 2)
     alone = _time(lambda: checks.run(snapshot, now=time.time()), runs)
     alone_logs = _time(lambda: checks.run(snapshot, now=time.time(), logs=logs), runs)
+    noisy = logs + [controller_errors(snapshot)]
+    alone_controller = _time(lambda: checks.run(snapshot, now=time.time(), logs=noisy), runs)
     return {"scenario": "large", "runs": runs, "cpus": os.cpu_count(),
             "objects": {k: len(v) for k, v in snapshot.objects.items()},
             "log_tails": len(logs), "log_lines": sum(len(t.lines) for t in logs),
             "alone": alone, "alone_with_logs": alone_logs, "first_run_with_logs_ms (tails not yet scanned)":
             first_with_logs,
             "under_churn": loaded, "under_churn_with_logs": loaded_logs,
+            "alone_with_logs_and_200_controller_error_lines": alone_controller,
             "findings": dict(sorted(Counter(f"{f.code} {f.severity}" for f in found).items()))}
 
 

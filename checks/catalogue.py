@@ -193,6 +193,19 @@ CODES: dict[str, Code] = {c.code: c for c in (
        "runner is idle to take them, while the scale set is below maxRunners: the runners it makes fail. The "
        "evidence names the findings that keep them from starting.",
        "Fix the findings named in the title (each has its own fix); the waiting jobs start once a runner comes up."),
+    _c("ARC409", ERROR, "Scale set not registered with GitHub", TROUBLESHOOTING,
+       "ARC registers a scale set by creating it on GitHub's Actions service and writing its id into the annotation "
+       "runner-scale-set-id; only then does it make the listener and the runner set. This one still has no valid id "
+       "minutes after it was created or last changed: the controller cannot reach GitHub, or GitHub refuses it "
+       "(credentials, the TLS certificate or proxy of githubConfigUrl, the URL or runner group). It runs no job.",
+       "Fix the cause the evidence names (the Secret, githubServerTLS or proxy, githubConfigUrl, the runner group); "
+       "the controller retries by itself. Read its log for the exact error: kubectl logs -n <controller namespace> "
+       "deploy/<controller> | grep <scale set>."),
+    _c("ARC410", ERROR, "The ARC controller logs an error no other check explains", TROUBLESHOOTING,
+       "The gha-runner-scale-set controller logged an error about this scale set (or one of its objects) that arc-top "
+       "cannot tie to another finding. Errors that another finding explains are quoted there instead.",
+       "Read the quoted line: it names the object and the error. Fix what it names, then check that the controller "
+       "logs no new error for the object."),
     # ---- permissions and pod security -------------------------------------------------------------------
     _c("ARC501", ERROR, "Kube mode work volume is not writable by the runner", TROUBLESHOOTING,
        "The work volume is mounted root-owned and the runner runs as UID 1001. Without "

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from arc_top.checks import auth, context, credentials, network, permissions, practices, scaling, storage  # noqa: F401  (they register)
+from arc_top.checks import (  # noqa: F401  (they register)
+    auth,
+    context,
+    controllerlog,
+    credentials,
+    network,
+    permissions,
+    practices,
+    registration,
+    scaling,
+    storage,
+)
 from arc_top.checks import jobs as waiting_jobs  # noqa: F401  (registers ARC408, run after the others)
 from arc_top.checks.catalogue import finding
 from arc_top.checks.context import Context
@@ -30,13 +41,16 @@ def _key(f: Finding) -> tuple:
 
 def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = (),
         probes: Sequence[credentials.ProbeResult] | None = None, jobs: Mapping | None = None,
-        jobs_wait: float | None = None) -> list[Finding]:
+        jobs_wait: float | None = None, missing_logs: str = "") -> list[Finding]:
     """All findings for `snapshot` at wall-clock `now` (epoch seconds), sorted worst first. `logs` are the log
     tails the kube layer fetched (runner, listener, controller pods); without them no finding claims log
     evidence. `probes` are the GitHub credential probe results (kube.credentials.CredentialProber): ARC104–ARC107,
     linked to the failing listeners (ARC403) of the same scale sets; None = not probed, no such findings. `jobs`:
     the listeners' job figures per scale set (kube.model.JobFigures by (namespace, name); None = not read, no
-    ARC408); `jobs_wait`: seconds jobs may wait before ARC408 (None: checks.context.DEFAULT_JOBS_WAIT)."""
+    ARC408); `jobs_wait`: seconds jobs may wait before ARC408 (None: checks.context.DEFAULT_JOBS_WAIT).
+    `missing_logs`: why no log tails were read ("" = they were, or nobody knows): ARC410 is then not evaluated
+    (ARC000). The controller's error lines become evidence on the findings they explain (controllerlog.settle), and
+    an unregistered scale set (ARC409) names the credential and network findings of its set."""
     ctx = Context(snapshot, now, logs, probes, jobs=jobs,
                   jobs_wait=context.DEFAULT_JOBS_WAIT if jobs_wait is None else jobs_wait)
     found: dict[tuple, Finding] = {}
@@ -50,6 +64,12 @@ def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = (),
     out = list(found.values())
     if ctx.probes:
         out = credentials.link_listener_findings(out)
+    try:
+        out = registration.link_causes(controllerlog.settle(out, ctx)) + controllerlog.not_read(ctx, missing_logs)
+    except Exception as exc:  # as for a check: one ARC000, the other findings stay
+        out.append(finding("ARC000", Subject("Check", "", "controllerlog.settle"),
+                           title="not evaluated: ARC410 (attributing the controller's log failed)",
+                           evidence=[f"{type(exc).__name__}: {exc}"]))
     return sorted(out, key=Finding.sort_key)
 
 

@@ -134,3 +134,54 @@ def scan_tail(lines: tuple[str, ...]) -> tuple[tuple[str, Pattern], ...]:
             _CACHE.clear()
         _CACHE[lines] = found
     return found
+
+
+# ---- the controller's errors ----------------------------------------------------------------------------------
+# What an ERROR line of the gha-runner-scale-set controller (or controller-runtime's "Reconciler error" line after
+# it) is about, read from its `error` text and message, most specific first: (id, label, regex, the finding codes
+# the line explains, best first). The ids are not failure ids of ARC_REFERENCE §4 (those are F…): C… are the
+# controller's. The codes: a line becomes evidence on the first of them found for the same scale set.
+@dataclass(frozen=True, slots=True)
+class ControllerError:
+    id: str
+    label: str
+    regex: re.Pattern = field(repr=False, compare=False)
+    explains: tuple[str, ...] = ()
+
+
+def _ce(cid: str, label: str, pattern: str, explains: tuple[str, ...]) -> ControllerError:
+    return ControllerError(cid, label, re.compile(pattern), explains)
+
+
+_GITHUB = ("ARC409", "ARC403")
+CONTROLLER_ERRORS: tuple[ControllerError, ...] = (
+    _ce("C1", "GitHub's TLS certificate is not trusted",
+        r"x509: |tls: failed to verify certificate|certificate signed by unknown authority", _GITHUB),
+    _ce("C2", "proxy error", r"proxyconnect|[Pp]roxy [Aa]uthentication [Rr]equired|\b407\b", (*_GITHUB, "ARC304")),
+    _ce("C3", "invalid githubConfigUrl", r"invalid config URL|failed to parse githubConfigUrl", ("ARC108", *_GITHUB)),
+    _ce("C4", "GitHub rejects the credential (401)", r"Bad credentials|\b401\b|Unauthorized",
+        ("ARC104", "ARC107", "ARC103", *_GITHUB)),
+    _ce("C5", "GitHub refuses the credential (403)", r"\b403\b|Resource not accessible|must be an org admin",
+        ("ARC105", "ARC107", *_GITHUB)),
+    _ce("C6", "GitHub answers 404 for the config URL or runner group",
+        r"\b404\b|Not Found|no runner group found", ("ARC108", "ARC105", "ARC107", *_GITHUB)),
+    _ce("C7", "credentials Secret missing or unreadable",
+        r'secrets? \\?"[^"\\]*\\?" not found|failed to get secret|no credentials provided|both PAT and GitHub App',
+        ("ARC101", "ARC102", "ARC103", *_GITHUB)),
+    _ce("C8", "GitHub unreachable (timeout or DNS)",
+        r"i/o timeout|context deadline exceeded|no such host|connection refused|TLS handshake timeout"
+        r"|server misbehaving|giving up after", ("ARC304", "ARC301", "ARC302", *_GITHUB)),
+    _ce("C9", "an object the CRD cannot hold (decoding error)",
+        r"cannot unmarshal|json: unknown field|strict decoding error|unknown field \\?\"|failed to decode",
+        ("ARC605",)),
+    _ce("C10", "scale set and controller versions differ", r"doesn't match the build version", ("ARC603",)),
+    _ce("C11", "quota exceeded", r"exceeded quota|[Rr]esource quota is exceeded", ("ARC405", "ARC401", "ARC407")),
+    _ce("C12", "pod refused at admission",
+        r"admission webhook|denied the request|violates PodSecurity|failed calling webhook|is forbidden|is invalid",
+        ("ARC407", "ARC506", "ARC403")),
+)
+# Errors a healthy controller logs too, retried at once by controller-runtime: optimistic-concurrency conflicts,
+# objects deleted while being reconciled, a create that raced another. Unless a pattern above names them, they are
+# no finding.
+CONTROLLER_TRANSIENT = re.compile(r"the object has been modified|Operation cannot be fulfilled|\bnot found\b"
+                                  r"|already exists|context canceled")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from arc_top.checks import crd_facts
 from arc_top.checks import template as tpl
 from arc_top.checks.catalogue import finding, not_evaluated
 from arc_top.checks.context import Context, d, image_tag, s, set_key, subject_of, version_tuple
@@ -14,6 +15,7 @@ from arc_top.checks.text import quote
 from arc_top.kube import model
 
 PSA_PREFIX = "pod-security.kubernetes.io/"
+ARC_GROUP = "actions.github.com"
 PHASE_GRACE = 60.0            # seconds a ≥0.14 controller has to write status.phase
 
 
@@ -99,10 +101,60 @@ def _reconciled(ctx: Context, ars: model.ScaleSet) -> bool:
                 or ctx.runner_sets_by_set.get((ars.namespace, ars.name)))
 
 
+def schema_gaps(arc, version: tuple[int, ...]) -> list[str]:
+    """What the served ARC CRD schemas lack that a controller of `version` relies on, first gap first:
+    "EphemeralRunner status.jobId is missing (served since 0.13)" or "… has type map[boolean], 0.12+ needs
+    map[string]". [] when they have it all or were not read."""
+    kinds = set(getattr(arc, "crd_kinds", ()) or ())
+    if not kinds:
+        return []
+    served = {(k, p): t for k, p, t in getattr(arc, "crd_fields", ()) or ()}
+    gaps = []
+    for field in crd_facts.expected(version):
+        if field.kind not in kinds:
+            continue
+        got = served.get((field.kind, field.path))
+        if got is None:
+            gaps.append(f"{field.kind} {field.path} is missing (served since {crd_facts.introduced_by(field)})")
+        elif got != field.type and not (field.type == "object" and got.startswith("map[")):
+            gaps.append(f"{field.kind} {field.path} has type {got}, {crd_facts.introduced_by(field)}+ needs "
+                        f"{field.type}")
+    return gaps
+
+
+def _schema_finding(ctx: Context, version: tuple[int, ...], label: str, logged: list[str]) -> list[Finding]:
+    arc = ctx.arc
+    problem = s(getattr(arc, "crd_schema_problem", ""))
+    if problem:
+        if any(a for a in ctx.scale_sets):
+            return [not_evaluated("ARC605", f"(CRD schemas) {problem}",
+                                  Subject("CustomResourceDefinition", "", f"autoscalingrunnersets.{ARC_GROUP}"))]
+        return []
+    gaps = schema_gaps(arc, version)
+    if not gaps:
+        return []
+    kind = gaps[0].split(" ", 1)[0]
+    subject = Subject("CustomResourceDefinition", "", f"{crd_facts.PLURALS.get(kind, kind.lower())}.{ARC_GROUP}")
+    evidence = [f"first gap: {gaps[0]} (controller {label})"]
+    if len(gaps) > 1:
+        evidence.append(f"and {len(gaps) - 1} more, e.g. " + "; ".join(gaps[1:3]))
+    return [finding("ARC605", subject, evidence=[*evidence, *logged],
+                    more="The served schema was compared field by field with what this controller version writes "
+                         "(checks/crd_facts.py).")]
+
+
 @check("ARC605")
 def stale_crds(ctx: Context) -> Iterator[Finding]:
     logged = _controller_lines(ctx, "F21")
     versions = [v for v in (version_tuple(c) for c in ctx.controller_versions) if v is not None]
+    if versions:
+        newest = max(versions)
+        label = next((c for c in ctx.controller_versions if version_tuple(c) == newest), "")
+        found = _schema_finding(ctx, newest, label, logged) if newest[:2] >= crd_facts.OLDEST else []
+        if found and found[0].code == "ARC605":
+            yield from found
+            return
+        yield from found
     suspects = [a for a in ctx.scale_sets if not a.phase and ctx.older_than(a, PHASE_GRACE) and _reconciled(ctx, a)]
     if not versions:
         if suspects and not logged:

@@ -23,6 +23,7 @@ FAIL_ON = ("error", "warning", "info", "never")
 DEMO_SETTLE_S = 8.0           # the incident scenario's failures (churn, listener restarts) have shown by then
 POLL_S = 1.0                  # log tails are read this often while settling: churning pods vanish in seconds
 GITHUB_TIMEOUT_S = 5.0        # per GitHub request; the probes of one check end within 3x this (+2 s)
+CONTROLLER_REFRESH_S = 5.0    # the controller pod's log is read again this often while settling (one pod)
 _CONNECTION_FLAGS = {"kubeconfig": "--kubeconfig", "context": "--context", "namespaces": "--namespace",
                      "all_namespaces": "--all-namespaces"}
 
@@ -158,7 +159,9 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
             return fail(sync_problem(monitor, args.timeout))
         if not args.no_github:      # from the first sync, while the scenario settles and the log tails are read
             github = GitHubProbes(conn.api_client, monitor.snapshot(), args.github_timeout, args.github_ca_pem)
-        tailer = None if args.no_logs else LogTailer(conn.api_client)
+        # one diagnosis: the controller's log is read again every few seconds while settling (its errors — a
+        # registration retried every few seconds — may come after the first read; the monitor reads it every 5 min)
+        tailer = None if args.no_logs else LogTailer(conn.api_client, controller_refresh_seconds=CONTROLLER_REFRESH_S)
         tails: list = []
         end = time.monotonic() + settle
         while True:
@@ -181,7 +184,8 @@ def _check_cluster(args: argparse.Namespace, conn, source: dict, settle: float) 
         probed = github.results() if github is not None else None
         join_threads(THREADS_GRACE_S)
     source["github"] = github.summary() if github is not None else {"probed": False}
-    return _report(args, snapshot, source, time.time(), tails, probed, jobs)
+    missing = "log tails not read: --no-logs" if args.no_logs else ""
+    return _report(args, snapshot, source, time.time(), tails, probed, jobs, missing)
 
 
 def _check_files(args: argparse.Namespace) -> int:
@@ -199,11 +203,17 @@ def _check_files(args: argparse.Namespace) -> int:
     if probed is not None:
         source["github"] = {"probed": True, "credentials": len(probed), "seconds": 0, "recorded": True,
                             "not_evaluated": sum(1 for r in probed if not r.evaluated)}
-    return _report(args, offline.snapshot, source, now, offline.tails, probed)
+    if offline.tails:
+        source["logs"] = {"tails": len(offline.tails), "pods": len({t.pod_uid for t in offline.tails}),
+                          "saved": True}
+    missing = "" if offline.tails else ("the saved files hold no log tails (`arc-top dump` saves them; by hand: pod "
+                                        "annotations arc-top.io/log.<container>)")
+    return _report(args, offline.snapshot, source, now, offline.tails, probed, None, missing)
 
 
 # ---- output -------------------------------------------------------------------------------------------------
-def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None, jobs=None) -> int:
+def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails, probed=None, jobs=None,
+            missing_logs: str = "") -> int:
     from arc_top import checks
     from arc_top.checks import report
     from arc_top.checks.silence import split
@@ -216,8 +226,8 @@ def _report(args: argparse.Namespace, snapshot, source: dict, now: float, tails,
     # A bug in a check is no traceback in a CI log either: cli.main reports it (one line, crash file, exit 3).
     wait = getattr(args, "jobs_wait", None)      # the listeners' figures: live only (saved files have none)
     options = {} if jobs is None else {"jobs": jobs, **({"jobs_wait": wait} if wait is not None else {})}
-    findings = (checks.run(snapshot, now=now, logs=tails, **options) if probed is None
-                else checks.run(snapshot, now=now, logs=tails, probes=probed, **options))
+    findings = (checks.run(snapshot, now=now, logs=tails, missing_logs=missing_logs, **options) if probed is None
+                else checks.run(snapshot, now=now, logs=tails, probes=probed, missing_logs=missing_logs, **options))
     findings, silenced = split(findings, getattr(args, "silence", None) or [])
     scale_sets = sorted(f"{s.namespace}/{s.name}" for s in snapshot.of(model.SCALE_SETS).values())
     ascii_only = not _can_encode("✖⚠●…")
@@ -243,7 +253,9 @@ def _notes(source: dict) -> list[str]:
     logs = source.get("logs")
     if logs:
         errors = sum(logs.get("errors", {}).values())
-        line = f"Log tails: {_plural(logs.get('tails', 0), 'tail')} from {_plural(logs.get('pods', 0), 'pod read')}"
+        tails, pods = _plural(logs.get("tails", 0), "tail"), logs.get("pods", 0)
+        line = (f"Log tails: {tails} saved with {_plural(pods, 'pod')}" if logs.get("saved")
+                else f"Log tails: {tails} from {_plural(pods, 'pod read')}")
         if logs.get("skipped_budget"):
             line += f", {_plural(logs['skipped_budget'], 'pod')} left for later by the log budget"
         if errors:

@@ -25,7 +25,7 @@ def fix_from_files(args: argparse.Namespace) -> int:
         offline = load_files(args.files, keep_raw=True)
     except OfflineError as exc:
         return fail(str(exc))
-    findings = checks.run(offline.snapshot, now=offline.saved_at or time.time())
+    findings = checks.run(offline.snapshot, now=offline.saved_at or time.time(), logs=offline.tails)
     hits = sorted((f for f in findings if finding_matches(args, f)), key=lambda f: f.sort_key())
     if not hits:
         near = codes_near(args, findings)

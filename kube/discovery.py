@@ -43,6 +43,12 @@ class ArcInfo:
     server_version: str = ""
     controllers_listed: bool = False             # False: listing controller pods was forbidden or failed
     done: bool = True
+    # The served ARC CRD schemas, flattened to (kind, "spec.x"|"status.x", type) for the top-level fields of
+    # spec and status (crd_fields below); `crd_kinds` are the kinds whose CRD was read. `crd_schema_problem`:
+    # why they could not be read ("" = read, or never tried: then crd_kinds is empty too).
+    crd_fields: tuple[tuple[str, str, str], ...] = ()
+    crd_kinds: tuple[str, ...] = ()
+    crd_schema_problem: str = ""
 
     @property
     def installed(self) -> bool:
@@ -75,6 +81,69 @@ def controller_info(pod: dict) -> ControllerInfo:
                           chart_version=chart_version(str(labels.get("helm.sh/chart") or "")),
                           phase=str((pod.get("status") if isinstance(pod.get("status"), dict) else {}).get("phase")
                                     or ""))
+
+
+ARC_CRD_PLURALS = ("autoscalingrunnersets", "ephemeralrunnersets", "ephemeralrunners", "autoscalinglisteners")
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/"
+
+
+def _schema_type(node: dict) -> str:
+    kind = str(node.get("type") or "")
+    extra = node.get("additionalProperties")
+    if kind == "object" and isinstance(extra, dict) and extra.get("type"):
+        return f"map[{extra['type']}]"
+    if not kind and node.get("x-kubernetes-preserve-unknown-fields"):
+        return "object"
+    return kind
+
+
+def crd_fields(crd: dict) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+    """(kind, fields) of one ARC CRD: the top-level properties of spec and status of its first served version
+    (storage version first), each (kind, "spec.name", type). ("", ()) for anything else."""
+    spec = crd.get("spec") if isinstance(crd.get("spec"), dict) else {}
+    if spec.get("group") != apis.ARC_GROUP:
+        return "", ()
+    kind = str((spec.get("names") if isinstance(spec.get("names"), dict) else {}).get("kind") or "")
+    versions = [v for v in spec.get("versions") or () if isinstance(v, dict) and v.get("served", True)]
+    versions.sort(key=lambda v: not v.get("storage"))
+    if not kind or not versions:
+        return "", ()
+    schema = ((versions[0].get("schema") or {}).get("openAPIV3Schema") or {}) if isinstance(
+        versions[0].get("schema"), dict) else {}
+    props = schema.get("properties") if isinstance(schema, dict) and isinstance(schema.get("properties"), dict) else {}
+    out = []
+    for part in ("spec", "status"):
+        node = props.get(part) if isinstance(props.get(part), dict) else {}
+        fields = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        for name, sub in list(fields.items())[:200]:
+            if isinstance(sub, dict):
+                out.append((kind, f"{part}.{name}", _schema_type(sub)))
+    return kind, tuple(out)
+
+
+def read_crd_schemas(api) -> tuple[tuple[tuple[str, str, str], ...], tuple[str, ...], str]:
+    """(fields, kinds read, problem) of the served ARC CRDs (four small GETs). A 403 is a problem, never an
+    error; a CRD that is not there is left out."""
+    from kubernetes.client.exceptions import ApiException
+
+    fields: list[tuple[str, str, str]] = []
+    kinds: list[str] = []
+    for plural in ARC_CRD_PLURALS:
+        try:
+            doc = apis.read_json(apis.request(api, "GET", f"{CRD_PATH}{plural}.{apis.ARC_GROUP}", timeout=(5, 10)))
+        except ApiException as exc:
+            if exc.status == 404:
+                continue
+            if exc.status in (401, 403):
+                return (), (), "may not read customresourcedefinitions (403): the CRD schemas were not compared"
+            return (), (), f"cannot read the ARC CRDs: {_error_line(exc)}"
+        except Exception as exc:
+            return (), (), f"cannot read the ARC CRDs: {_error_line(exc)}"
+        kind, found = crd_fields(doc)
+        if kind:
+            kinds.append(kind)
+            fields.extend(found)
+    return tuple(fields), tuple(kinds), ""
 
 
 def version_key(version: str) -> tuple:
@@ -113,6 +182,7 @@ def discover(conn) -> ArcInfo:
         problems.append(f"cannot read the API groups: {_error_line(exc)}")
     if not crd_versions and not problems:
         problems.append(f"the ARC CRDs ({apis.ARC_GROUP}) are not installed in this cluster")
+    schema_fields, schema_kinds, schema_problem = read_crd_schemas(api) if crd_versions else ((), (), "")
     if legacy:
         problems.append(f"legacy ARC ({apis.LEGACY_GROUP}, summerwind) is installed: arc-top shows runner scale "
                         "sets only and does not manage it")
@@ -178,4 +248,5 @@ def discover(conn) -> ArcInfo:
     return ArcInfo(controllers=controllers, controller_namespaces=tuple(sorted(controller_namespaces)),
                    arc_version=versions[-1] if versions else "", chart_version=charts[-1] if charts else "",
                    legacy_summerwind=legacy, crd_versions=crd_versions, problems=tuple(problems),
-                   server_version=server_version, controllers_listed=listed)
+                   server_version=server_version, controllers_listed=listed, crd_fields=schema_fields,
+                   crd_kinds=schema_kinds, crd_schema_problem=schema_problem)

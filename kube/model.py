@@ -76,6 +76,9 @@ class ScaleSet:
     labels: Mapping[str, str] = EMPTY
     annotations: Mapping[str, str] = EMPTY
     template: Mapping = EMPTY      # spec.template, raw (read-only)
+    tls_configmap: str = ""        # spec.githubServerTLS.certificateFrom.configMapKeyRef: "name/key" ("" = none)
+    proxy: str = ""                # spec.proxy: the https (else http) proxy URL, credentials left out ("" = none)
+    spec_changed: float = 0.0      # newest managedFields time of a write to spec (epoch seconds; 0: unknown)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from arc_top.kube import apis, model
-from arc_top.kube.discovery import A_MANAGER_NAMESPACE, VERSION_RE, ArcInfo, controller_info, image_tag, version_key
+from arc_top.kube.discovery import (
+    A_MANAGER_NAMESPACE,
+    VERSION_RE,
+    ArcInfo,
+    controller_info,
+    crd_fields,
+    image_tag,
+    version_key,
+)
 from arc_top.kube.fields import as_dict, as_list, as_str, epoch
 from arc_top.kube.model import KindState, LogTail, Snapshot
 from arc_top.kube.projections import project
@@ -50,6 +58,15 @@ A_PROBES = "arc-top.dev/github-probes"
 MAX_PROBES = 10_000
 MAX_TAILS_PER_POD = 16
 MAX_OBJECTS = 200_000         # objects kept from all the files (a big cluster's saved ARC objects: a few 10,000s)
+# Log tails written by hand on a saved pod (`arc-top dump` writes A_LOG_TAILS, JSON with the tailer's facts): annotation
+# `arc-top.io/log.<container>` holds the tail of the
+# container's current log, `arc-top.io/log-previous.<container>` that of its previous instance, lines separated by
+# newlines. Bounded like the live tails (kube/logtail.py): the last LOG_LINES lines of at most LOG_LINE characters.
+LOG_ANNOTATION = "arc-top.io/log."
+LOG_PREVIOUS_ANNOTATION = "arc-top.io/log-previous."
+LOG_LINES = 200
+LOG_LINE = 4096
+MAX_LOG_TAILS = 2000
 
 
 class OfflineError(Exception):
@@ -64,7 +81,7 @@ class Offline:
     counts: dict[str, int] = field(default_factory=dict)     # kind key → objects kept
     ignored: dict[str, int] = field(default_factory=dict)    # unknown "group/Kind" → objects skipped
     raw: list[dict] = field(default_factory=list)            # every object as saved (load_files(keep_raw=True))
-    tails: list[LogTail] = field(default_factory=list)       # log tails an `arc-top dump` stored on its pods
+    tails: list[LogTail] = field(default_factory=list)       # log tails saved on pods (A_LOG_TAILS, LOG_ANNOTATION)
     dumped: bool = False                                     # the files are an `arc-top dump`
     probes: list | None = None       # the GitHub probe results a dump recorded (probes.ProbeResult); None: none
 
@@ -217,6 +234,7 @@ class _Builder:
         self.hinted: set[str] = set()
         self.listener_tags: set[str] = set()
         self.crd_versions: set[str] = set()
+        self.crd_fields: dict[str, tuple[tuple[str, str, str], ...]] = {}
         self.arc_api_versions: set[str] = set()
         self.legacy = False
         self.saved_at = 0.0
@@ -256,6 +274,7 @@ class _Builder:
             self.pod_namespaces.add(getattr(obj, "namespace", ""))
             if role == "controller":
                 self.controller_pods.append(raw)
+            self._log_tails(obj, raw)
         elif key == model.LISTENERS:
             self.hinted.add(getattr(obj, "namespace", ""))
             self.listener_tags.add(image_tag(getattr(obj, "image", "")))
@@ -287,8 +306,27 @@ class _Builder:
                                       pod_created=created, ended=entry.get("ended") is True))
         return raw
 
+    def _log_tails(self, pod, raw: dict) -> None:
+        """The log tails saved on a pod as annotations (LOG_ANNOTATION), as the live tailer hands them over."""
+        notes = as_dict(as_dict(raw.get("metadata")).get("annotations"))
+        for key, value in notes.items():
+            if len(self.tails) >= MAX_LOG_TAILS or not isinstance(value, str):
+                continue
+            for prefix, previous in ((LOG_PREVIOUS_ANNOTATION, True), (LOG_ANNOTATION, False)):
+                if isinstance(key, str) and key.startswith(prefix) and len(key) > len(prefix):
+                    lines = tuple(line[:LOG_LINE] for line in value.splitlines()[-LOG_LINES:])
+                    if lines:        # a log's last line says about when it was saved, too (when it has a stamp)
+                        self.saved_at = max(self.saved_at, epoch(lines[-1].split("\t", 1)[0].split(" ", 1)[0]))
+                    self.tails.append(LogTail(pod_uid=pod.uid, namespace=pod.namespace, pod=pod.name,
+                                             container=key[len(prefix):], previous=previous, lines=lines,
+                                             pod_created=pod.created))
+                    break
+
     def _crd(self, raw: dict) -> None:
         spec = as_dict(raw.get("spec"))
+        kind, fields = crd_fields(raw)
+        if kind:
+            self.crd_fields[kind] = fields
         if spec.get("group") == apis.LEGACY_GROUP:
             self.legacy = True
         elif spec.get("group") == apis.ARC_GROUP:
@@ -323,7 +361,11 @@ class _Builder:
         return ArcInfo(controllers=controllers, controller_namespaces=tuple(sorted(namespaces)),
                        arc_version=versions[-1] if versions else "", chart_version=charts[-1] if charts else "",
                        legacy_summerwind=self.legacy, crd_versions=crd_versions, problems=tuple(problems),
-                       controllers_listed=listed)
+                       controllers_listed=listed, crd_fields=tuple(f for k in sorted(self.crd_fields)
+                                                                   for f in self.crd_fields[k]),
+                       crd_kinds=tuple(sorted(self.crd_fields)),
+                       crd_schema_problem="" if self.crd_fields else (
+                           "the saved files hold no ARC CustomResourceDefinitions (add kubectl get crd -o yaml)"))
 
 
 def load_files(paths: Sequence[str], keep_raw: bool = False) -> Offline:

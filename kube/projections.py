@@ -66,7 +66,34 @@ def scale_set(raw: dict) -> model.ScaleSet:
         config_secret=as_str(spec.get("githubConfigSecret")),
         runner_group=as_str(spec.get("runnerGroup") or annotations.get("actions.github.com/runner-group-name")),
         version=labels.get("app.kubernetes.io/version", ""), labels=labels, annotations=annotations,
-        template=read_only(template))
+        template=read_only(template), tls_configmap=_tls_configmap(spec), proxy=_proxy(spec),
+        spec_changed=_spec_changed(meta))
+
+
+def _tls_configmap(spec: dict) -> str:
+    ref = as_dict(as_dict(as_dict(spec.get("githubServerTLS")).get("certificateFrom")).get("configMapKeyRef"))
+    name = as_str(ref.get("name"))
+    return f"{name}/{as_str(ref.get('key'))}" if name else ""
+
+
+def _proxy(spec: dict) -> str:
+    proxy = as_dict(spec.get("proxy"))
+    for scheme in ("https", "http"):
+        url = as_str(as_dict(proxy.get(scheme)).get("url"))
+        if url:
+            return re.sub(r"//[^/@]*@", "//", url)        # no user:password in what arc-top keeps
+    return ""
+
+
+def _spec_changed(meta: dict) -> float:
+    """When spec was last written (managedFields of the main resource that own spec fields), 0.0 unknown."""
+    newest = 0.0
+    for entry in as_list(meta.get("managedFields"))[:32]:
+        entry = as_dict(entry)
+        if entry.get("subresource") or "f:spec" not in as_dict(entry.get("fieldsV1")):
+            continue
+        newest = max(newest, epoch(entry.get("time")))
+    return newest
 
 
 def runner_set(raw: dict) -> model.RunnerSet:

@@ -73,14 +73,18 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.lstrip("v").split(".")[:3] if p.isdigit())
 
 
-def _ephemeral_runner_spec() -> dict:
-    return _obj({
+def _ephemeral_runner_spec(v: tuple[int, ...] = (0, 14, 2)) -> dict:
+    props = {
         "githubConfigUrl": _s(), "githubConfigSecret": _s(), "runnerScaleSetId": _i(),
-        "proxy": _proxy(), "proxySecretRef": _s(), "githubServerTLS": _tls(), "vaultConfig": _vault(),
-        "ephemeralRunnerConfigSecretMetadata": _resource_meta(),
+        "proxy": _proxy(), "proxySecretRef": _s(), "githubServerTLS": _tls(),
         "metadata": _free("Standard object's metadata."),
         "spec": _free("Specification of the desired behavior of the pod."),
-    }, "EphemeralRunnerSpec defines the desired state of EphemeralRunner")
+    }
+    if v >= (0, 12):
+        props["vaultConfig"] = _vault()
+    if v >= (0, 14):
+        props["ephemeralRunnerConfigSecretMetadata"] = _resource_meta()
+    return _obj(props, "EphemeralRunnerSpec defines the desired state of EphemeralRunner")
 
 
 def _runner_counts() -> dict:
@@ -90,13 +94,22 @@ def _runner_counts() -> dict:
 def _ars_schema(v: tuple[int, ...], with_status_phase: bool) -> dict:
     spec = {
         "githubConfigUrl": _s("Required"), "githubConfigSecret": _s("Required"), "runnerGroup": _s(),
-        "runnerScaleSetName": _s(), "proxy": _proxy(), "githubServerTLS": _tls(), "vaultConfig": _vault(),
-        "template": _free(_POD_TEMPLATE_DESC), "listenerTemplate": _free(_POD_TEMPLATE_DESC),
-        "listenerMetrics": _free("MetricsConfig holds configuration parameters for each metric type"),
-        "minRunners": _i(0), "maxRunners": _i(0),
+        "runnerScaleSetName": _s(), "proxy": _proxy(), "githubServerTLS": _tls(),
+        "template": _free(_POD_TEMPLATE_DESC), "minRunners": _i(0), "maxRunners": _i(0),
     }
+    if v >= (0, 6):
+        spec["listenerTemplate"] = _free(_POD_TEMPLATE_DESC)
+    if v >= (0, 11):
+        spec["listenerMetrics"] = _free("MetricsConfig holds configuration parameters for each metric type")
+    if v >= (0, 12):
+        spec["vaultConfig"] = _vault()
     if v >= (0, 14):
         spec["runnerScaleSetLabels"] = {"type": "array", "items": {"type": "string"}}
+        spec["autoscalingListener"] = _free("AutoscalingListener customises the listener the controller makes")
+        for name in ("listenerServiceAccountMetadata", "listenerRoleMetadata", "listenerRoleBindingMetadata",
+                     "listenerConfigSecretMetadata", "ephemeralRunnerSetMetadata", "ephemeralRunnerMetadata",
+                     "ephemeralRunnerConfigSecretMetadata"):
+            spec[name] = _resource_meta()
     status = {"currentRunners": _i(), **_runner_counts()}
     status["phase" if with_status_phase else "state"] = _s()
     return _root("AutoscalingRunnerSet", "autoscalingrunnersets", _obj(
@@ -106,9 +119,12 @@ def _ars_schema(v: tuple[int, ...], with_status_phase: bool) -> dict:
 
 def _ers_schema(v: tuple[int, ...]) -> dict:
     spec = {"replicas": _i(description="Replicas is the number of desired EphemeralRunner resources."),
-            "patchID": _i(), "ephemeralRunnerSpec": _ephemeral_runner_spec()}
+            "ephemeralRunnerSpec": _ephemeral_runner_spec(v)}
+    if v >= (0, 9):
+        spec["patchID"] = _i()
     status = {"currentReplicas": _i(), **_runner_counts()}
     if v >= (0, 14):
+        spec["ephemeralRunnerMetadata"] = _resource_meta()
         status["phase"] = _s()
     return _root("EphemeralRunnerSet", "ephemeralrunnersets",
                  _obj(spec, "EphemeralRunnerSetSpec defines the desired state of EphemeralRunnerSet"),
@@ -128,21 +144,28 @@ def _er_schema(v: tuple[int, ...]) -> dict:
     }
     if v >= (0, 13):
         status["jobId"] = _s()
-    return _root("EphemeralRunner", "ephemeralrunners", _ephemeral_runner_spec(),
+    return _root("EphemeralRunner", "ephemeralrunners", _ephemeral_runner_spec(v),
                  _obj(status, "EphemeralRunnerStatus defines the observed state of EphemeralRunner"))
 
 
-def _listener_schema() -> dict:
+def _listener_schema(v: tuple[int, ...] = (0, 14, 2)) -> dict:
     pull_secret = _obj({"name": _s("Name of the referent.")})
     spec = {
         "githubConfigUrl": _s("Required"), "githubConfigSecret": _s("Required"), "runnerScaleSetId": _i(1),
         "autoscalingRunnerSetNamespace": _s("Required"), "autoscalingRunnerSetName": _s("Required"),
         "ephemeralRunnerSetName": _s("Required"), "minRunners": _i(0), "maxRunners": _i(0),
         "image": _s("Required"), "imagePullSecrets": {"type": "array", "items": pull_secret},
-        "proxy": _proxy(), "githubServerTLS": _tls(), "vaultConfig": _vault(),
-        "metrics": _free("MetricsConfig holds configuration parameters for each metric type"),
-        "template": _free(_POD_TEMPLATE_DESC),
+        "proxy": _proxy(), "githubServerTLS": _tls(),
     }
+    if v >= (0, 6):
+        spec["template"] = _free(_POD_TEMPLATE_DESC)
+    if v >= (0, 11):
+        spec["metrics"] = _free("MetricsConfig holds configuration parameters for each metric type")
+    if v >= (0, 12):
+        spec["vaultConfig"] = _vault()
+    if v >= (0, 14):
+        for name in ("serviceAccountMetadata", "roleMetadata", "roleBindingMetadata", "configSecretMetadata"):
+            spec[name] = _resource_meta()
     return _root("AutoscalingListener", "autoscalinglisteners",
                  _obj(spec, "AutoscalingListenerSpec defines the desired state of AutoscalingListener"),
                  _obj({}, "AutoscalingListenerStatus defines the observed state of AutoscalingListener"))
@@ -221,13 +244,15 @@ def _crd(kind: str, plural: str, schema: dict) -> dict:
 
 def arc_crds(with_status_phase: bool = True, controller_version: str = "0.14.2") -> list[dict]:
     """Fresh CRD dicts. `with_status_phase=False` models a stale (≤0.13) ARS CRD with `status.state` only;
-    `controller_version` gates later fields (runnerScaleSetLabels, ER jobId, failure timestamps)."""
+    `controller_version` is the chart version the CRDs come from: it gates the fields each release added (as in
+    checks/crd_facts.py: listenerTemplate 0.6, patchID 0.9, metrics 0.11, vaultConfig and failure timestamps 0.12,
+    ER jobId 0.13, runnerScaleSetLabels, the *Metadata fields and status.phase 0.14)."""
     v = _version_tuple(controller_version)
     return [
         _crd("AutoscalingRunnerSet", "autoscalingrunnersets", _ars_schema(v, with_status_phase)),
         _crd("EphemeralRunnerSet", "ephemeralrunnersets", _ers_schema(v)),
         _crd("EphemeralRunner", "ephemeralrunners", _er_schema(v)),
-        _crd("AutoscalingListener", "autoscalinglisteners", _listener_schema()),
+        _crd("AutoscalingListener", "autoscalinglisteners", _listener_schema(v)),
     ]
 
 

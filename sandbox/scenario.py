@@ -2,7 +2,8 @@
 
 A scenario file has a one-line `description`, `users` (bearer tokens are generated at load), a
 `github:` section for the fake GitHub (see `sandbox.github.state`), `nodes`, the controller release
-(`controller:`), raw Kubernetes `objects`, and `scale_sets` rendered as the 0.14.2 chart would
+(`controller:`), `crds_version` (serve the ARC CRDs of an older chart, as after a Helm upgrade that left them),
+raw Kubernetes `objects`, and `scale_sets` rendered as the 0.14.2 chart would
 (`sandbox.scenario_chart`). `generator: large` builds the benchmark fleet in Python instead.
 
 Strings may use placeholders, filled at load so that no real-looking secret is ever committed:
@@ -18,6 +19,7 @@ import base64
 import re
 import secrets
 import string
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +34,7 @@ SCENARIO_DIR = Path(__file__).with_name("scenarios")
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)(?::([A-Za-z0-9_.-]+))?\s*\}\}")
 _ALNUM = string.ascii_letters + string.digits
 _KEYS = {"description", "namespace", "controller_namespace", "users", "github", "nodes", "controller",
-         "objects", "scale_sets", "generator", "params"}
+         "objects", "scale_sets", "generator", "params", "crds_version"}
 
 
 @dataclass
@@ -91,8 +93,9 @@ def install(cluster, name: str, doc: dict, values: dict | None = None, large: bo
         cluster.tokens[token] = UserInfo(str(user), tuple(groups + ["system:authenticated"]))
         users[str(user)] = token
     controller_ns = doc.get("controller_namespace", "arc-systems")
-    objects = _objects(doc, controller_ns)
+    objects = _objects(doc, controller_ns, str(doc.get("crds_version") or ""))
     cluster.apply_objects(objects)
+    _backdate(cluster, doc.get("scale_sets") or ())
     if large:
         scenario_large.seed(cluster, values)
     return Scenario(name=name, description=str(doc.get("description", "")).strip(), users=users,
@@ -101,6 +104,16 @@ def install(cluster, name: str, doc: dict, values: dict | None = None, large: bo
 
 
 GITHUB_CA_CONFIGMAP = "arc-sandbox-github-ca"
+
+
+def _backdate(cluster, entries) -> None:
+    """Scale sets with `created_seconds_ago` were installed that long before the scenario starts."""
+    for entry in entries:
+        seconds = float(entry.get("created_seconds_ago") or 0)
+        if seconds > 0:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - seconds))
+            cluster.mutate("autoscalingrunnersets.actions.github.com", entry.get("namespace", "arc-runners"),
+                           entry["name"], lambda o, s=stamp: o["metadata"].__setitem__("creationTimestamp", s))
 
 
 def _trust_github_ca(doc: dict, base_url: str, ca_pem: bytes) -> dict:
@@ -126,8 +139,14 @@ def _trust_github_ca(doc: dict, base_url: str, ca_pem: bytes) -> dict:
     return {**doc, "scale_sets": sets, "objects": list(doc.get("objects") or ()) + configmaps}
 
 
-def _objects(doc: dict, controller_ns: str) -> list[dict]:
-    objects: list[dict] = rbac.bootstrap_objects() + crds.arc_crds()
+def _objects(doc: dict, controller_ns: str, crds_version: str = "") -> list[dict]:
+    """`crds_version`: serve the ARC CRDs of that chart version (e.g. "0.11.0": Helm never upgraded them) instead
+    of the controller's 0.14.2 ones."""
+    served = crds.arc_crds()
+    if crds_version:
+        phase = tuple(int(p) for p in crds_version.split(".")[:2] if p.isdigit()) >= (0, 14)
+        served = crds.arc_crds(with_status_phase=phase, controller_version=crds_version)
+    objects: list[dict] = rbac.bootstrap_objects() + served
     for index, name in enumerate(doc.get("nodes") or ()):
         objects.append(node(name, index, control_plane=name.startswith("control-plane")))
     controller = doc.get("controller")

@@ -8,7 +8,9 @@ A scale set entry (YAML `scale_sets:`) takes Helm-values-like keys: name, namesp
 existing Secret) or github_secret (inline values → `<fullname>-github-secret`), runner_group,
 min_runners, max_runners, storage_class / work_volume_claim, fs_group, image, resources (the runner
 container's requests/limits), service_account, template (deep-merged into the runner pod template), jobs (the
-job stream), scale_set_id, github_server_tls ({configmap, key}: the chart's githubServerTLS.certificateFrom).
+job stream), scale_set_id, github_server_tls ({configmap, key}: the chart's githubServerTLS.certificateFrom),
+registered (false: no runner-scale-set-id yet, as right after `helm install`: the controller registers it),
+created_seconds_ago (the scale set was installed that long before the scenario starts).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ MODES = ("kubernetes", "kubernetes-novolume", "dind", "default")
 _ENTRY_KEYS = {"name", "namespace", "mode", "github_config_url", "github_config_secret", "github_secret",
                "runner_group", "min_runners", "max_runners", "storage_class", "work_volume_claim", "fs_group",
                "image", "resources", "service_account", "template", "jobs", "scale_set_id", "controller_namespace",
-               "controller_release", "github_server_tls", "listener_metrics"}
+               "controller_release", "github_server_tls", "listener_metrics", "registered", "created_seconds_ago"}
 
 
 def deep_merge(base: dict, extra: dict) -> dict:
@@ -168,13 +170,14 @@ def render_scale_set(entry: dict, index: int) -> list[dict]:
         "name": f"{fullname}-manager", "namespace": ns, "labels": labels},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{fullname}-manager"},
         "subjects": [{"kind": "ServiceAccount", "name": controller_sa, "namespace": controller_ns}]}))
-    values = {k: v for k, v in entry.items() if k not in ("jobs", "scale_set_id")}
+    values = {k: v for k, v in entry.items() if k not in ("jobs", "scale_set_id", "registered", "created_seconds_ago")}
     notes["actions.github.com/values-hash"] = hashlib.sha256(json.dumps(values, sort_keys=True,
                                                                         default=str).encode()).hexdigest()
     group = entry.get("runner_group") or "Default"
-    notes.update({A_SET_ID: str(entry.get("scale_set_id", index)),
-                  "actions.github.com/runner-group-name": group,
-                  "actions.github.com/runner-scale-set-name": name})
+    if entry.get("registered", True):
+        notes.update({A_SET_ID: str(entry.get("scale_set_id", index)),
+                      "actions.github.com/runner-group-name": group,
+                      "actions.github.com/runner-scale-set-name": name})
     if entry.get("jobs"):
         notes[JOB_STREAM_ANNOTATION] = json.dumps(entry["jobs"], sort_keys=True)
     spec: dict = {"githubConfigUrl": entry["github_config_url"], "githubConfigSecret": secret_name,

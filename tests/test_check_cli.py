@@ -185,8 +185,8 @@ def injected(monkeypatch):
     """checks.run replaced by one that returns the sample findings."""
     seen = {}
 
-    def fake_run(snapshot, *, now, logs=()):
-        seen.update(snapshot=snapshot, now=now, logs=logs)
+    def fake_run(snapshot, *, now, logs=(), missing_logs=""):
+        seen.update(snapshot=snapshot, now=now, logs=logs, missing_logs=missing_logs)
         return sample_findings()
     monkeypatch.setattr(checks, "run", fake_run)
     return seen
@@ -315,7 +315,7 @@ def test_exit_code_follows_fail_on(saved, injected, capsys, fail_on, code):
 
 
 def test_only_warnings_pass_fail_on_error(saved, monkeypatch, capsys):
-    monkeypatch.setattr(checks, "run", lambda snapshot, *, now, logs=(): sample_findings()[1:])
+    monkeypatch.setattr(checks, "run", lambda snapshot, *, now, logs=(), missing_logs="": sample_findings()[1:])
     assert main(["check", "--from", saved("missing-secret")]) == 0
     assert "nothing at or above error: exit 0" in capsys.readouterr().out
     assert main(["check", "--from", saved("missing-secret"), "--fail-on", "warning"]) == 1

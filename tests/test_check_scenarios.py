@@ -33,6 +33,7 @@ EXPECTED: dict[str, set[str]] = {
     "network-policy": {"ARC109", "ARC206", "ARC301", "ARC302", "ARC303", "ARC304", "ARC401", "ARC403", "ARC601",
                        "ARC602"},
     "failed-runners": {"ARC109", "ARC401", "ARC405", "ARC407", "ARC506", "ARC601", "ARC602"},
+    "controller-errors": {"ARC104", "ARC109", "ARC403", "ARC409", "ARC602", "ARC605"},
     "incident": {"ARC104", "ARC109", "ARC201", "ARC203", "ARC206", "ARC401", "ARC403", "ARC404", "ARC405", "ARC407",
                  "ARC501", "ARC502", "ARC503", "ARC506", "ARC601", "ARC602"},
     # no runner pod at all: ARC301/ARC303 and ARC501 are predicted from the runner templates
@@ -42,7 +43,7 @@ EXPECTED: dict[str, set[str]] = {
 FROM_LOGS = {"ARC304", "ARC404", "ARC502", "ARC104", "ARC105", "ARC106", "ARC107"}
 KUBECTL_KINDS = ("autoscalingrunnersets,ephemeralrunnersets,ephemeralrunners,autoscalinglisteners,pods,pvc,events,"
                  "storageclasses,networkpolicies,secrets,serviceaccounts,roles,rolebindings,clusterroles,"
-                 "clusterrolebindings,namespaces,deployments")
+                 "clusterrolebindings,namespaces,deployments,customresourcedefinitions")
 
 
 def _check(*args: str) -> dict:

@@ -15,7 +15,7 @@ EXPECTED = {
     "ARC206": "info",
     "ARC301": "error", "ARC302": "error", "ARC303": "warning", "ARC304": "error",
     "ARC401": "error", "ARC402": "error", "ARC403": "error", "ARC404": "error", "ARC405": "error",
-    "ARC406": "error", "ARC407": "error", "ARC408": "error",
+    "ARC406": "error", "ARC407": "error", "ARC408": "error", "ARC409": "error", "ARC410": "error",
     "ARC501": "error", "ARC502": "error", "ARC503": "error", "ARC504": "warning", "ARC505": "error",
     "ARC506": "error", "ARC507": "warning", "ARC508": "warning",
     "ARC601": "warning", "ARC602": "info", "ARC603": "error", "ARC604": "warning", "ARC605": "error",

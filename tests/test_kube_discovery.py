@@ -50,3 +50,20 @@ def test_legacy_summerwind_arc_is_named(healthy):
         apis.request(api, "DELETE", f"{path}/{crd['metadata']['name']}").release_conn()
     assert info.legacy_summerwind and info.arc_version == "0.14.2"
     assert any("summerwind" in p and "does not manage" in p for p in info.problems)
+
+
+def test_discovery_reads_the_served_crd_schemas(healthy):
+    """Four GETs of the ARC CRDs: their spec/status fields as the checks compare them (ARC605); the chart's own
+    CRDs lack nothing the 0.14.2 controller relies on. A user who may not read CRDs (the `view` role cannot) gets a
+    one-line reason, not an error."""
+    from arc_top.checks.practices import schema_gaps
+
+    info = discover(connect(healthy.kubeconfig_path))
+    assert set(info.crd_kinds) == {"AutoscalingRunnerSet", "EphemeralRunnerSet", "EphemeralRunner",
+                                   "AutoscalingListener"} and info.crd_schema_problem == ""
+    fields = {(k, p): t for k, p, t in info.crd_fields}
+    assert fields[("AutoscalingRunnerSet", "status.phase")] == "string"
+    assert fields[("EphemeralRunner", "status.failures")] == "map[string]"
+    assert schema_gaps(info, (0, 14, 2)) == []
+    viewer = discover(connect(healthy.kubeconfig_path, context="arc-sandbox-viewer"))
+    assert viewer.crd_kinds == () and "(403)" in viewer.crd_schema_problem

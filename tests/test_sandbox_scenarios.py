@@ -21,6 +21,7 @@ ALL = (
     "network-policy",
     "failed-runners",
     "incident",
+    "controller-errors",
     "large",
     "scaled-to-zero",
     "jobs-waiting",

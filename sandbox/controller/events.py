@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import deque
 
 from arc_top.sandbox.errors import ApiError
@@ -90,3 +91,16 @@ class ManagerLog:
         self.cluster.logs.write(
             found[0], found[1], "manager", f"{stamp}\t{level}\t{logger}\t{message}{extra}"
         )
+
+    def reconciler_error(self, kind: str, namespace: str, name: str, error: str) -> None:
+        """controller-runtime's line after a reconcile that returned an error (it then requeues with back-off)."""
+        ref = json.dumps({"name": name, "namespace": namespace}, separators=(",", ":"))
+        fields = (f'{{"controller": {json.dumps(kind.lower())}, "controllerGroup": "actions.github.com", '
+                  f'"controllerKind": {json.dumps(kind)}, {json.dumps(kind)}: {ref}, '
+                  f'"namespace": {json.dumps(namespace)}, "name": {json.dumps(name)}, '
+                  f'"reconcileID": {json.dumps(str(uuid.uuid4()))}, "error": {json.dumps(error)}}}')
+        found = self._find()
+        if found is None:
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.cluster.logs.write(found[0], found[1], "manager", f"{stamp}\tERROR\tReconciler error\t{fields}")

@@ -85,17 +85,26 @@ class RunnerSets:
         self._ars_status(ars, latest)
 
     def _register(self, ars: dict) -> bool:
-        """Create the scale set on GitHub (needs working credentials) and record its id."""
+        """Create the scale set on GitHub (needs working credentials, and trust in the GitHub server's certificate)
+        and record its id. On failure ARC logs the error, controller-runtime its "Reconciler error" line, and the
+        reconcile is retried."""
         meta, spec = ars["metadata"], ars["spec"]
+        _log(self.ctl, "INFO", "Runner scale set id annotation does not exist. Creating a new runner scale set.",
+             ars)
         github = self.cluster.github
         if github is not None:
-            secret = self.cluster.get("secrets", meta["namespace"], spec.get("githubConfigSecret", ""))
-            outcome = github.evaluate_listener(spec.get("githubConfigUrl", ""), decode_secret(secret),
-                                               spec.get("runnerGroup"))
-            if not outcome.ok:
-                error = outcome.log_lines[-1].split("Application returned an error: ", 1)[-1]
-                _log(self.ctl, "ERROR", "Failed to create a new runner scale set on the Actions service", ars,
-                     error=error)
+            error = self._untrusted(ars)
+            if not error:
+                secret = self.cluster.get("secrets", meta["namespace"], spec.get("githubConfigSecret", ""))
+                outcome = github.evaluate_listener(spec.get("githubConfigUrl", ""), decode_secret(secret),
+                                                   spec.get("runnerGroup"))
+                if not outcome.ok:
+                    error = outcome.log_lines[-1].split("Application returned an error: ", 1)[-1]
+            if error:
+                _log(self.ctl, "ERROR", "Failed to get runner scale set from Actions service", ars,
+                     runnerGroupName=spec.get("runnerGroup") or "Default",
+                     runnerScaleSetName=spec.get("runnerScaleSetName") or meta["name"], error=error)
+                self.ctl.manager.reconciler_error("AutoscalingRunnerSet", meta["namespace"], meta["name"], error)
                 self.ctl.requeue(ARS, meta["namespace"], meta["name"], REGISTER_RETRY_SECONDS)
                 return False
         set_id = 1 + max((int((a["metadata"].get("annotations") or {}).get(A_SET_ID) or 0)
@@ -108,6 +117,23 @@ class RunnerSets:
         _log(self.ctl, "INFO", "Created a new runner scale set on the Actions service", ars,
              runnerScaleSetId=set_id)
         return True
+
+    def _untrusted(self, ars: dict) -> str:
+        """The TLS error of a request to the sandbox's own GitHub Enterprise Server, whose certificate comes from the
+        sandbox's private CA: without spec.githubServerTLS naming a ConfigMap that holds that CA, Go refuses it."""
+        base, url = self.cluster.base_url, str(ars["spec"].get("githubConfigUrl") or "")
+        if not base or not self.cluster.ca_pem or not url.startswith(base.rstrip("/") + "/"):
+            return ""                  # no private CA (an in-process cluster), or another GitHub
+        ref = ((ars["spec"].get("githubServerTLS") or {}).get("certificateFrom") or {}).get("configMapKeyRef") or {}
+        configmap = self.cluster.get("configmaps", ars["metadata"]["namespace"], ref.get("name") or "")
+        pem = ((configmap or {}).get("data") or {}).get(ref.get("key") or "ca.crt", "")
+        ca = self.cluster.ca_pem.decode() if isinstance(self.cluster.ca_pem, bytes) else str(self.cluster.ca_pem)
+        if pem and (not ca or ca.strip() in pem):
+            return ""
+        org = url[len(base.rstrip("/")) + 1:].split("/", 1)[0]
+        endpoint = f"{base.rstrip('/')}/api/v3/orgs/{org}/actions/runners/registration-token"
+        return (f'failed to get runner registration token on refresh: Post "{endpoint}": tls: failed to verify '
+                "certificate: x509: certificate signed by unknown authority")
 
     def _create_ers(self, ars: dict, wanted: str) -> dict | None:
         try:
