@@ -2,12 +2,12 @@
 way as the live cluster, and that `arc-top sandbox --from` replays.
 
 What is collected is what the monitor watches (kube.monitor.plan and controller_specs: the same resources,
-namespaces, selectors and filters), listed once with the official client, plus what discovery reads (the ARC
-CRDs, trimmed to their versions) and the PersistentVolumes the dumped claims are bound to. The log tails of the
-failing pods are read by the live check's LogTailer from the Snapshot of those objects and stored on each pod as
-the annotation A_LOG_TAILS (a JSON list: container, previous, ended, fetched_at, lines), which kube.offline reads
-back. The List carries A_DUMPED_AT (when; the checks' "now" from the file) and A_KINDS (the kinds listed: a kind
-listed empty is known empty, not missing).
+namespaces, selectors and filters), listed once with the official client, plus what discovery reads (the ARC CRDs,
+trimmed to their versions and the outline of their schemas) and the PersistentVolumes the dumped claims are bound
+to. The log tails of the failing pods are read by the live check's LogTailer from the Snapshot of those objects and
+stored on each pod as the annotation A_LOG_TAILS (a JSON list: container, previous, ended, fetched_at, lines), which
+kube.offline reads back. The List carries A_DUMPED_AT (when; the checks' "now" from the file) and A_KINDS (the kinds
+listed: a kind listed empty is known empty, not missing).
 
 Redaction (the default): every Secret value becomes a placeholder that keeps only what the checks read — for
 github_token its prefix (kind of token), length, and leading/trailing/inner whitespace; for the App IDs their
@@ -125,8 +125,33 @@ def collect(conn, info=None, timeout: float = LIST_TIMEOUT_S) -> Collected:
     return got
 
 
+_TYPE_KEYS = ("type", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string")
+
+
+def _schema_outline(version: dict) -> dict:
+    """Of a CRD version's schema, what ARC605 compares (kube.discovery.crd_fields): the top-level fields of spec and
+    status with their types; not the whole runner PodSpec schema (hundreds of KB per CRD)."""
+    props = as_dict(as_dict(as_dict(version.get("schema")).get("openAPIV3Schema")).get("properties"))
+    outline: dict = {}
+    for part in ("spec", "status"):
+        fields = as_dict(as_dict(props.get(part)).get("properties"))
+        if not fields:
+            continue
+        kept = {}
+        for name, sub in fields.items():
+            sub = as_dict(sub)
+            node = {k: sub[k] for k in _TYPE_KEYS if k in sub}
+            extra = sub.get("additionalProperties")
+            if isinstance(extra, dict) and "type" in extra:
+                node["additionalProperties"] = {"type": extra["type"]}
+            kept[str(name)] = node
+        outline[part] = {"type": "object", "properties": kept}
+    return {"schema": {"openAPIV3Schema": {"type": "object", "properties": outline}}} if outline else {}
+
+
 def _extras(api_client, objects: list[dict], timeout: float) -> list[dict]:
-    """The ARC CRDs (versions only) and the PersistentVolumes of the dumped claims; best effort (403 is fine)."""
+    """The ARC CRDs (versions and the outline of their schemas) and the PersistentVolumes of the dumped claims;
+    best effort (403 is fine)."""
     from kubernetes.client.exceptions import ApiException
 
     out: list[dict] = []
@@ -135,7 +160,7 @@ def _extras(api_client, objects: list[dict], timeout: float) -> list[dict]:
             spec = as_dict(crd.get("spec"))
             if spec.get("group") not in (apis.ARC_GROUP, apis.LEGACY_GROUP):
                 continue
-            versions = [{k: v.get(k) for k in ("name", "served", "storage") if k in v}
+            versions = [{**{k: v.get(k) for k in ("name", "served", "storage") if k in v}, **_schema_outline(v)}
                         for v in map(as_dict, as_list(spec.get("versions")))]
             out.append({"apiVersion": crd["apiVersion"], "kind": crd["kind"],
                         "metadata": {"name": as_str(as_dict(crd.get("metadata")).get("name"))},
@@ -302,7 +327,7 @@ def header(*, context: str, namespaces: tuple[str, ...], redacted: bool, now: fl
              f"# context: {redact(context) or '(unknown)'}; namespaces: {scope}",
              "# holds: ARC objects, pods (with the log tails of failing pods as annotation arc-top.dev/log-tails),",
              "#   PVCs, PVs, StorageClasses, NetworkPolicies, namespaces, service accounts, Roles/ClusterRoles and",
-             "#   their bindings, events, Secrets, the ARC CRDs' versions"]
+             "#   their bindings, events, Secrets, the ARC CRDs' versions and schema outlines"]
     if redacted:
         lines += ["# REDACTED: every Secret value is a placeholder keeping only its shape (token prefix, length,",
                   "#   whitespace, PEM armour); tokens, Bearer/Basic credentials, JWTs, private keys and URL",
