@@ -28,7 +28,6 @@ from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.renderables.styled import Styled
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -152,6 +151,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self._position: dict[str, int] | None = None   # key -> index in _order (made when asked for)
         self._children: dict[str, list[str]] = {}
         self._children_of: dict[str, TableRow] | None = None    # the rows _children was made from
+        self._roots: int | None = None           # root_count, until the rows change
         self._filter = ""
         self._shown_columns: list[int] = []
         self._flex_width: int | None = None
@@ -197,7 +197,9 @@ class ResourceTable(ScrollView, can_focus=True):
     @property
     def root_count(self) -> int:
         """Rows that are not children (runners, not their workflow pods and volumes)."""
-        return sum(1 for row in self._rows.values() if row.parent is None)
+        if self._roots is None:
+            self._roots = sum(1 for row in self._rows.values() if row.parent is None)
+        return self._roots
 
     @property
     def visible_root_count(self) -> int:
@@ -249,6 +251,7 @@ class ResourceTable(ScrollView, can_focus=True):
             row = row if isinstance(row, TableRow) else TableRow(*row)
             wanted[row.key] = row
         self._rows = wanted
+        self._roots = None
         if len(self._widths) > len(wanted):
             for cache in (self._widths, self._truncated, self._search_cache):
                 for key in [key for key in cache if key not in wanted]:
@@ -268,6 +271,7 @@ class ResourceTable(ScrollView, can_focus=True):
             else:
                 self._rows[key] = TableRow(key, list(row))
         self._children_of = None
+        self._roots = None
         self._reconcile(before)
 
     def set_now(self, now: float) -> None:
@@ -429,8 +433,9 @@ class ResourceTable(ScrollView, can_focus=True):
                     widths[i] = row_w[i]
         return widths
 
-    def _count_widths(self, shown: list[int], wanted: Iterable[TableRow]) -> dict[int, int]:
-        """The widest cell (or label) of each shown column over `wanted`, updated from what changed."""
+    def _count_widths(self, shown: list[int], wanted: Iterable[TableRow]) -> tuple[dict[int, int], int]:
+        """The widest cell (or label) of each shown column over `wanted`, updated from what changed; and how many
+        rows came or went since the last count."""
         layout = (tuple(shown), self._filter)
         counts, counted = self._width_counts, self._counted
         if layout != self._counted_layout:
@@ -438,7 +443,7 @@ class ResourceTable(ScrollView, can_focus=True):
             counts = self._width_counts = {i: Counter() for i in shown}
             counted = self._counted = {}
         row_widths = self._row_widths
-        seen = 0
+        seen = new = 0
         for row in wanted:
             seen += 1
             entry = counted.get(row.key)
@@ -447,15 +452,18 @@ class ResourceTable(ScrollView, can_focus=True):
             widths = row_widths(row)
             if entry is not None:
                 self._uncount(entry[1])
+            else:
+                new += 1
             for i in shown:
                 counts[i][widths[i] if i < len(widths) else 0] += 1
             counted[row.key] = (row, widths)
-        if len(counted) != seen:
+        gone = len(counted) - seen
+        if gone:
             shown_keys = set(self._order)
             for key in [key for key in counted if key not in shown_keys]:
                 self._uncount(counted.pop(key)[1])
-        return {i: max(len(self.specs[i].label), max(counts[i], default=0), AGE_WIDTH if self.specs[i].age else 0)
-                for i in shown}
+        return ({i: max(len(self.specs[i].label), max(counts[i], default=0), AGE_WIDTH if self.specs[i].age else 0)
+                 for i in shown}, new + gone)
 
     def _uncount(self, widths: tuple[int, ...]) -> None:
         for i, counter in self._width_counts.items():
@@ -574,10 +582,9 @@ class ResourceTable(ScrollView, can_focus=True):
         self._position = None
         shown = self._columns_for_width()
         rows = self._rows
-        natural = self._count_widths(shown, [rows[key] for key in order] if self._filter else rows.values())
+        natural, churn = self._count_widths(shown, [rows[key] for key in order] if self._filter else rows.values())
         layout = (tuple(shown), self._available_width(), self._filter)
-        replaced = bool(old_order) and len(order) >= STICKY_ROWS and \
-            len(set(old_order).symmetric_difference(order)) > len(old_order) // 2
+        replaced = bool(old_order) and churn > len(old_order) // 2
         sticky_ok = layout == self._flex_layout and not replaced and len(order) >= STICKY_ROWS
         if sticky_ok:
             # Under churn in a big table, columns only widen (until the width, the columns shown, the filter or
@@ -602,12 +609,26 @@ class ResourceTable(ScrollView, can_focus=True):
         if not self.is_mounted:
             return
         self._set_virtual_size()
-        target = self._restore_cursor(cursor_key, cursor_row, scroll_y, old_order)
-        after = [(key, rows.get(key)) for key in order[target:target + self._page_height()]]
-        if layout_changed or before is None or after != before:
-            # Something on screen changed (a row came, went, moved or was rebuilt where it is seen). Thousands of
-            # churning runners mostly come and go off screen: then nothing is painted again.
+        target = self._restore_cursor(cursor_key, cursor_row, scroll_y)
+        if layout_changed or before is None or target != scroll_y:
             self.refresh()
+            return
+        # Only the lines whose row came, went, moved or was rebuilt are painted again (a whole-widget refresh
+        # makes Textual compose every line of the panel again). Thousands of churning runners mostly come and go
+        # off screen: then nothing is painted.
+        after = order[target:target + self._page_height()]
+        changed = [y for y in range(max(len(before), len(after)))
+                   if y >= len(before) or y >= len(after) or before[y][0] != after[y]
+                   or before[y][1] is not rows[after[y]]]
+        if self.cursor_row != cursor_row:
+            changed += [cursor_row - target, self.cursor_row - target]
+        if len(changed) > len(after) // 2:
+            self.refresh()
+        else:
+            width = self.size.width
+            for y in set(changed):
+                if 0 <= y < len(after) + 1:
+                    self.refresh(Region(0, y + 1, width, 1))
 
     def _set_virtual_size(self) -> None:
         width = sum(w + 2 * CELL_PADDING for w in self._column_widths)
@@ -624,7 +645,7 @@ class ResourceTable(ScrollView, can_focus=True):
         if not (quiet and set_virtual_size_quietly(self, size)):
             self.virtual_size = size
 
-    def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int, old_order: list[str]) -> int:
+    def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int) -> int:
         """Keep the cursor on its row key (or on the first row, if it is there at the top). Scrolled to the top,
         stay at the top (new rows above are seen, e.g. the newest event); scrolled down, keep the cursor row
         where it is on screen. Returns the first row shown afterwards."""
@@ -640,7 +661,16 @@ class ResourceTable(ScrollView, can_focus=True):
             if self.scroll_y:
                 self.scroll_to(y=0, animate=False, immediate=True, force=True)
             return 0
-        index = self.get_row_index(cursor_key) if cursor_key is not None else None
+        index = None
+        if cursor_key is not None and cursor_key in self._rows:
+            order = self._order
+            if cursor_row < count and order[cursor_row] == cursor_key:
+                index = cursor_row
+            else:
+                try:
+                    index = order.index(cursor_key)     # a C loop: no key -> position map of every row
+                except ValueError:
+                    index = None
         if index is None:
             index = min(cursor_row, count - 1)
         self.cursor_row = index
@@ -729,13 +759,21 @@ class ResourceTable(ScrollView, can_focus=True):
         return strip.adjust_cell_length(width, base).simplify()
 
     def _render_cell(self, cell: Text, width: int, pre: Style, post: Style) -> list[Segment]:
-        key = (id(cell), width, pre, post)
+        """What Rich renders for Styled(Padding(cell, (0, 1)), pre, post) at `width`: the padded cell is rendered
+        once (per cell object and width) and the line's styles (the cursor, focus, hover) applied to its
+        segments as Styled does, so moving the cursor or the focus never renders a cell's text again."""
+        key = (id(cell), width)
         cached = self._cells.get(key)
-        if cached is not None and cached[0] is cell:
-            return cached[1]
-        options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
-        lines = self.app.console.render_lines(Styled(Padding(cell, (0, CELL_PADDING)), pre_style=pre,
-                                                     post_style=post), options)
-        segments = lines[0] if lines else [Segment(" " * width, pre)]
-        self._cells[key] = (cell, segments)
-        return segments
+        if cached is None or cached[0] is not cell:
+            options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
+            lines = self.app.console.render_lines(Padding(cell, (0, CELL_PADDING)), options)
+            cached = (cell, lines[0] if lines else [Segment(" " * width)])
+            self._cells[key] = cached
+        out = []
+        for text, style, control in cached[1]:
+            if control:
+                out.append(Segment(text, None, control))
+                continue
+            style = pre + style if pre else style       # Segment.apply_style: pre + style, then + post
+            out.append(Segment(text, (style + post if style else post) if post else style))
+        return out
