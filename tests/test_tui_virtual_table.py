@@ -209,3 +209,24 @@ async def test_a_cell_renders_as_rich_renders_it_styled_and_padded():
                                                     options)[0]
                     for _ in range(2):                                   # rendered, then from the cache
                         assert table._render_cell(cell, width, pre, post) == want, (cell.plain, width, pre)
+
+
+async def test_an_age_tick_paints_only_the_lines_whose_age_reads_differently():
+    columns = [ColumnSpec("name", "NAME"), ColumnSpec("age", "AGE", age=True)]
+
+    class AgeApp(App):
+        def compose(self):
+            yield ResourceTable(columns, id="t")
+
+    app = AgeApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        now = 100_000.0
+        table.set_now(now)
+        table.sync([TableRow("young", [Text("young"), Text("")], created=now - 30),
+                    *(TableRow(f"old{i}", [Text(f"old{i}"), Text("")], created=now - 7200 - i) for i in range(8))])
+        await pilot.pause()
+        before = table.renders
+        table.set_now(now + 5)                      # "30s" -> "35s"; the others still read "2h"
+        await pilot.pause()
+        assert table.renders == before + 1 and "35s" in lines(app)[1]

@@ -173,7 +173,7 @@ class ResourceTable(ScrollView, can_focus=True):
         # Age columns are rendered from each row's `created` at `now` when a line is painted: ages moving on cost
         # a repaint of the visible lines, never a rebuild of thousands of rows.
         self.now: float | None = None
-        self._cells: LRUCache[tuple, tuple[Text, list[Segment]]] = LRUCache(4096)
+        self._cells: LRUCache[tuple, list[Segment]] = LRUCache(4096)
         self._lines: LRUCache[tuple, Strip] = LRUCache(512)
         self.renders = 0                         # lines rendered (not served from the cache): tests, diagnostics
 
@@ -279,13 +279,20 @@ class ResourceTable(ScrollView, can_focus=True):
         before, self.now = self.now, now
         if now == before or not self._order or not any(self.specs[i].age for i in self._shown_columns):
             return
-        if before is not None:
-            # Only when an age on screen reads differently: rows minutes old change once a minute.
-            rows = self._rows
-            shown = (rows[key] for key in self._window())
-            if all(not row.created or age(before - row.created) == age(now - row.created) for row in shown):
-                return
-        self.refresh()
+        if before is None or not self.is_mounted:
+            self.refresh()
+            return
+        # Only the lines whose age reads differently are painted again: rows minutes old change once a minute.
+        rows = self._rows
+        window = self._window()
+        moved = [y for y, key in enumerate(window, 1)
+                 if rows[key].created and age(before - rows[key].created) != age(now - rows[key].created)]
+        if len(moved) > len(window) // 2:
+            self.refresh()
+        else:
+            width = self.size.width
+            for y in moved:
+                self.refresh(Region(0, y, width, 1))
 
     def set_filter(self, text: str) -> None:
         text = text.strip()
@@ -760,17 +767,19 @@ class ResourceTable(ScrollView, can_focus=True):
 
     def _render_cell(self, cell: Text, width: int, pre: Style, post: Style) -> list[Segment]:
         """What Rich renders for Styled(Padding(cell, (0, 1)), pre, post) at `width`: the padded cell is rendered
-        once (per cell object and width) and the line's styles (the cursor, focus, hover) applied to its
+        once (per text, spans and width) and the line's styles (the cursor, focus, hover) applied to its
         segments as Styled does, so moving the cursor or the focus never renders a cell's text again."""
-        key = (id(cell), width)
-        cached = self._cells.get(key)
-        if cached is None or cached[0] is not cell:
+        # Keyed by what the render depends on, not by the object: a row rebuilt with the same text (a scale set's
+        # row at every trend sample, an age that many rows read) is not rendered again.
+        key = (cell.plain, cell.style, tuple(cell.spans), cell.justify, cell.overflow, cell.no_wrap, cell.tab_size,
+               width)
+        segments = self._cells.get(key)
+        if segments is None:
             options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
             lines = self.app.console.render_lines(Padding(cell, (0, CELL_PADDING)), options)
-            cached = (cell, lines[0] if lines else [Segment(" " * width)])
-            self._cells[key] = cached
+            segments = self._cells[key] = lines[0] if lines else [Segment(" " * width)]
         out = []
-        for text, style, control in cached[1]:
+        for text, style, control in segments:
             if control:
                 out.append(Segment(text, None, control))
                 continue
