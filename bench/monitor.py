@@ -196,6 +196,16 @@ TARGETS = (("first_screen_vs_kubectl", 0.35, 0.35), ("sync_vs_kubectl", 0.5, 0.5
 CURVE = ((1_000, ["scale_sets=4"]), (5_000, []), (20_000, ["scale_sets=80"]))
 
 
+def stop(sandbox: subprocess.Popen) -> None:
+    """A sandbox of 20,000 pods takes a while to stop: wait, then kill."""
+    sandbox.terminate()
+    try:
+        sandbox.wait(30)
+    except subprocess.TimeoutExpired:
+        sandbox.kill()
+        sandbox.wait(10)
+
+
 def measure(params: list[str], samples: int, profile: str | None = None) -> dict:
     """One sandbox (`large` with `params`), kubectl's baseline on it, then the monitor in a child process."""
     tmp = tempfile.mkdtemp()
@@ -221,8 +231,7 @@ def measure(params: list[str], samples: int, profile: str | None = None) -> dict
             raise SystemExit("monitor child failed (its stderr is above)")
         measured = json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
     finally:
-        sandbox.terminate()
-        sandbox.wait(10)
+        stop(sandbox)
     kubectl_sync = statistics.median(kubectl_runs)
     events, focus = measured.pop("event_to_screen_ms"), measured.pop("key_ms")
     scroll, filtering = measured.pop("key_scroll_ms"), measured.pop("key_filter_ms")
@@ -268,6 +277,7 @@ def main() -> None:
         for runners, params in CURVE:
             print(f"measuring at {runners:,} runner pods", file=sys.stderr, flush=True)
             curve.append(measure(params, args.samples))
+            print(json.dumps(curve[-1]), file=sys.stderr, flush=True)      # nothing measured is lost
         print(json.dumps({"machine": machine(), "curve": curve}, indent=2))
         return
     print(json.dumps({"machine": machine(), **measure(args.params, args.samples, args.profile)}, indent=2))

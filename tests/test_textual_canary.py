@@ -41,7 +41,7 @@ def _why(private: internals.Private) -> str:
             f"needs it in {private.needed_by} (without it: {private.fallback}). Update the fence, then the pin.")
 
 
-# ---------------------------------------------------------------- a real DataTable, Footer and Widget, mounted
+# ---------------------------------------------------------------- a real Footer and Widget, mounted
 CALLED: set[str] = set()
 
 
