@@ -176,6 +176,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self._cells: LRUCache[tuple, list[Segment]] = LRUCache(4096)
         self._lines: LRUCache[tuple, Strip] = LRUCache(512)
         self.renders = 0                         # lines rendered (not served from the cache): tests, diagnostics
+        self._paint_style: Style | None = None  # self.rich_style during a paint (see render_lines)
 
     # ---------------------------------------------------------------- public API
     @property
@@ -721,9 +722,17 @@ class ResourceTable(ScrollView, can_focus=True):
             self.refresh(Region(0, y, self.size.width, 1))
 
     # ---------------------------------------------------------------- rendering (the Line API)
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style (a walk up the DOM for the background) once per paint, not once per line.
+        self._paint_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_style = None
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        base = self._paint_style or self.rich_style
         scroll_x = round(self.scroll_x)
         if y == 0:
             return self._header_line(base, scroll_x, width)
