@@ -536,28 +536,37 @@ class ResourceTable(ScrollView, can_focus=True):
         self._children = children
         self._children_of = self._rows
 
-    def _search_text(self, key: str) -> str:
-        row = self._rows[key]
-        cached = self._search_cache.get(key)
-        if cached is not None and cached[0] is row:
-            return cached[1]
-        text = self.row_text(key).casefold()
-        self._search_cache[key] = (row, text)
-        return text
-
     def _filtered_order(self) -> list[str]:
+        rows = self._rows
         if not self._filter:
-            return list(self._rows)
-        self._index_children()
+            return list(rows)
         needle = self._filter.casefold()
-        matched = {key for key in self._rows if needle in self._search_text(key)}
+        cache = self._search_cache
+        matched = []
+        for key, row in rows.items():          # one loop, no call per row: a keystroke at 20,000 rows
+            entry = cache.get(key)
+            if entry is None or entry[0] is not row:
+                text = self.row_text(key).casefold()
+                cache[key] = (row, text)
+            else:
+                text = entry[1]
+            if needle in text:
+                matched.append(key)
+        if len(matched) == len(rows):
+            return matched
+        self._index_children()
+        children = self._children
         shown = set(matched)
         for key in matched:
-            row = self._rows[key]
-            if row.parent is not None and row.parent in self._rows:
-                shown.add(row.parent)           # a matching workflow pod brings its runner
-            shown.update(self._children.get(key, ()))  # a matching runner brings its children
-        return [key for key in self._rows if key in shown]
+            parent = rows[key].parent
+            if parent is not None and parent in rows:
+                shown.add(parent)               # a matching workflow pod brings its runner
+            kids = children.get(key)
+            if kids:
+                shown.update(kids)              # a matching runner brings its children
+        if len(shown) == len(matched):
+            return matched
+        return [key for key in rows if key in shown]
 
     # ---------------------------------------------------------------- reconcile
     def _display_cells(self, row: TableRow) -> list[Text]:
