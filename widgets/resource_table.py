@@ -73,6 +73,7 @@ _EMPTY = Text("", end="")
 class ResourceTable(ScrollView, can_focus=True):
     """Keyed table of cluster objects with width-aware columns, a row cursor and a row filter."""
 
+    ALLOW_SELECT = False           # a click selects a row, as in DataTable, not text
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "resource-table--header", "resource-table--cursor", "resource-table--hover",
     }
