@@ -2,6 +2,7 @@
 
     python bench/checks.py [--runs 20]                 # checks.run over the `large` fleet: time and counts
     python bench/checks.py --scenarios [--wait 8]     # the codes every sandbox scenario produces
+    python bench/checks.py --vs-kubectl [--runs 3]    # `arc-top check -A` vs `kubectl get` of the same kinds
 
 Both start the sandbox in this process and sync a kube.monitor.Monitor on it (all namespaces), as the app does.
 The scenario table runs the checks twice: on objects only, and with the tails of the listener, runner and
@@ -159,13 +160,61 @@ def scenario_codes(wait: float) -> dict:
     return table
 
 
+def vs_kubectl(runs: int) -> dict:
+    """`arc-top check -A` (a process of its own, as a user runs it) against `kubectl get` of the kinds it reads,
+    all namespaces, as JSON, on `large` (the sandbox in another process). Issue 14: check ≤ 1.0x kubectl."""
+    import subprocess
+
+    from arc_top.kube.monitor import plan
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from common import machine, start_sandbox_process
+
+    kinds = ",".join(sorted({f"{s.resource.plural}.{s.resource.group}" if s.resource.group else s.resource.plural
+                             for s in plan(())}))
+    tmp = tempfile.mkdtemp()
+    kubeconfig = os.path.join(tmp, "kubeconfig")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    commands = {
+        "kubectl_get_s": ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", os.path.join(tmp, "kcache"), "get",
+                          kinds, "-A", "-o", "json"],
+        "check_s": [sys.executable, "-m", "arc_top.cli.main", "check", "-A", "--kubeconfig", kubeconfig, "-o", "json",
+                    "--fail-on", "never"],
+        "check_no_logs_no_github_s": [sys.executable, "-m", "arc_top.cli.main", "check", "-A", "--kubeconfig",
+                                      kubeconfig, "-o", "json", "--fail-on", "never", "--no-logs", "--no-github"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    sandbox = start_sandbox_process("large", kubeconfig)
+    try:
+        for _ in range(runs):
+            for name, command in commands.items():     # interleaved: the churn and the load are shared alike
+                began = time.perf_counter()
+                subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, cwd=root)
+                times[name].append(time.perf_counter() - began)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+    medians = {name: round(statistics.median(values), 3) for name, values in times.items()}
+    return {"machine": machine(), "params": {"scenario": "large", "runs": runs, "kinds": kinds},
+            **medians, "runs_s": {name: [round(t, 3) for t in values] for name, values in times.items()},
+            "check_vs_kubectl": round(medians["check_s"] / medians["kubectl_get_s"], 2),
+            "check_no_logs_no_github_vs_kubectl": round(medians["check_no_logs_no_github_s"]
+                                                        / medians["kubectl_get_s"], 2),
+            "target": {"limit": 1.0, "met": medians["check_s"] <= medians["kubectl_get_s"]}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=None, help="runs per figure (default: 20; 3 with --vs-kubectl)")
     ap.add_argument("--scenarios", action="store_true", help="print the codes of every scenario instead")
+    ap.add_argument("--vs-kubectl", action="store_true",
+                    help="time `arc-top check -A` against `kubectl get` of the same kinds on `large`")
     ap.add_argument("--wait", type=float, default=8.0, help="seconds to let each scenario break")
     args = ap.parse_args()
-    result = scenario_codes(args.wait) if args.scenarios else bench(args.runs)
+    if args.vs_kubectl:
+        result = vs_kubectl(args.runs or 3)
+    else:
+        result = scenario_codes(args.wait) if args.scenarios else bench(args.runs or 20)
     print(json.dumps(result, indent=1))
 
 

@@ -1,11 +1,15 @@
-"""Benchmark the monitor against issue 3's budgets on the `large` scenario (sandbox in its own process).
+"""Benchmark the monitor against issue 14's targets on the `large` scenario (sandbox in its own process).
 
-Prints one JSON object with sync_s (process start -> every panel shows its rows), all_kinds_synced_s (also the
-kinds only the checks read), kubectl_sync_s, event_to_screen_p95_ms, key_p95_ms, peak_rss_mb,
-idle_cpu_pct, the machine and the parameters. The monitor runs headless (Textual's run_test) at 200x60 in
-a child process of its own, so its start-up, memory and CPU are measured alone.
+Prints one JSON object with first_screen_s (process start -> the Scale sets and the visible Runners rows
+painted), sync_s (every panel shows its rows), all_kinds_synced_s (also the kinds only the checks read), the
+kubectl baseline of the same run (kubectl_sync_s: `kubectl get pods,pvc,events -A -o json`, median of 3),
+event_to_screen_p95_ms, key_p95_ms (focus, scroll and filter keystrokes under churn; each kind also alone),
+peak_rss_mb, idle_cpu_pct, the ratios the issue's targets are stated in and whether each target is met, the
+machine and the parameters. The monitor runs headless (Textual's run_test) at 200x60 in a child process of its
+own, so its start-up, memory and CPU are measured alone.
 
     python bench/monitor.py [--samples 40] [--set scale_sets=20 --set runners_per_set=250]
+    python bench/monitor.py --curve        # 1,000 / 5,000 / 20,000 runner pods in one run (scale_sets=4/20/80)
 """
 
 from __future__ import annotations
@@ -46,6 +50,14 @@ async def child(kubeconfig: str, samples: int, started: float) -> dict:
         print("app started", file=sys.stderr, flush=True)
         scalesets = app.screen.query_one("#scalesets-table")
         runners = app.screen.query_one("#runners-table")
+        # The first screen: scale sets shown and the Runners panel's visible lines filled (or all its rows, if
+        # fewer), then one frame painted.
+        while not (scalesets.row_count and runners.row_count and runners.size.height
+                   and runners.row_count >= min(runners.size.height - 1, _runner_pods(app) or 1)):
+            await pilot.pause(0.01)
+        await pilot.pause()
+        out["first_screen_s"] = round(time.time() - started, 3)
+        print(f"first screen in {out['first_screen_s']} s", file=sys.stderr, flush=True)
         while not (app.monitor and app.monitor.panels_synced()):
             await pilot.pause(0.01)
         expected = sum(1 for p in app.monitor.snapshot().of("pods").values() if p.role == "runner")
@@ -64,9 +76,17 @@ async def child(kubeconfig: str, samples: int, started: float) -> dict:
         print("events measured", file=sys.stderr, flush=True)
         out["key_ms"] = await _key_latency(pilot, app, samples)
         print("keys measured", file=sys.stderr, flush=True)
+        out["key_scroll_ms"] = await _scroll_latency(pilot, app, runners, samples)
+        out["key_filter_ms"] = await _filter_latency(pilot, app, samples)
+        print("scroll and filter keys measured", file=sys.stderr, flush=True)
         out["idle_cpu_pct"] = await _idle_cpu(pilot, app)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return out
+
+
+def _runner_pods(app) -> int:
+    snapshot = app.monitor.snapshot() if app.monitor else None
+    return sum(1 for p in snapshot.of("pods").values() if p.role == "runner") if snapshot else 0
 
 
 async def _event_to_screen(pilot, app, scalesets, samples: int) -> list[float]:
@@ -109,6 +129,53 @@ async def _key_latency(pilot, app, samples: int) -> list[float]:
     return lags
 
 
+async def _scroll_latency(pilot, app, runners, samples: int) -> list[float]:
+    """Focus the Runners panel; post `down` (then `up`, so the cursor stays near the top); time until the
+    cursor moved."""
+    from arc_top.tui.panels import focus_now
+
+    focus_now(runners)
+    await pilot.pause(0.2)
+    lags = []
+    for i in range(samples):
+        before = runners.cursor_row
+        t0 = time.perf_counter()
+        app.simulate_key("down" if i % 2 == 0 else "up")
+        while runners.cursor_row == before and time.perf_counter() - t0 < 10:
+            await asyncio.sleep(0.001)
+        lags.append((time.perf_counter() - t0) * 1000)
+        await pilot.pause(0.1)
+    return lags
+
+
+async def _filter_latency(pilot, app, samples: int) -> list[float]:
+    """Open the Runners panel's filter (`/`) and type a runner name one key at a time; time each keystroke until
+    the table shows the new filter's rows. Escape clears it after each name."""
+    from textual import events
+
+    panel = app.main_screen.panel("runners")
+    table = panel.table
+    lags = []
+    word = "runner-x"
+    while len(lags) < samples:
+        app.simulate_key("slash")
+        while not panel.filtering:
+            await asyncio.sleep(0.001)
+        for ch in word:
+            if len(lags) >= samples:
+                break
+            wanted = table.filter_text + ch
+            t0 = time.perf_counter()
+            app.post_message(events.Key("minus" if ch == "-" else ch, ch))    # as a terminal sends a typed key
+            while table.filter_text != wanted and time.perf_counter() - t0 < 10:
+                await asyncio.sleep(0.001)
+            lags.append((time.perf_counter() - t0) * 1000)
+            await pilot.pause(0.1)
+        app.simulate_key("escape")
+        await pilot.pause(0.2)
+    return lags
+
+
 async def _idle_cpu(pilot, app) -> float:
     """Pause the sandbox (POST /sandbox/pause: no controller, kubelet or churn, so no events), let the screen
     settle, then measure our CPU over 10 s: what arc-top costs while nothing happens."""
@@ -122,20 +189,28 @@ async def _idle_cpu(pilot, app) -> float:
 
 
 # ---- the parent ------------------------------------------------------------------------------------------------
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--samples", type=int, default=40)
-    ap.add_argument("--set", dest="params", action="append", default=[])
-    ap.add_argument("--profile", metavar="FILE", help="record the monitor with py-spy into FILE (collapsed stacks)")
-    ap.add_argument("--child", help=argparse.SUPPRESS)
-    ap.add_argument("--started", type=float, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.child:
-        print(json.dumps(asyncio.run(child(args.child, args.samples, args.started))))
-        return
+# Issue 14's targets: (figure, limit at 5,000 runner pods, limit at 20,000); ratios are against kubectl_sync_s.
+TARGETS = (("first_screen_vs_kubectl", 0.35, 0.35), ("sync_vs_kubectl", 0.5, 0.5),
+           ("event_to_screen_p95_ms", 150, 300), ("key_p95_ms", 30, 30), ("peak_rss_mb", 200, 600),
+           ("idle_cpu_pct", 1.0, 1.0))
+CURVE = ((1_000, ["scale_sets=4"]), (5_000, []), (20_000, ["scale_sets=80"]))
+
+
+def stop(sandbox: subprocess.Popen) -> None:
+    """A sandbox of 20,000 pods takes a while to stop: wait, then kill."""
+    sandbox.terminate()
+    try:
+        sandbox.wait(30)
+    except subprocess.TimeoutExpired:
+        sandbox.kill()
+        sandbox.wait(10)
+
+
+def measure(params: list[str], samples: int, profile: str | None = None) -> dict:
+    """One sandbox (`large` with `params`), kubectl's baseline on it, then the monitor in a child process."""
     tmp = tempfile.mkdtemp()
     kubeconfig = os.path.join(tmp, "kubeconfig")
-    sandbox = start_sandbox_process("large", kubeconfig, args.params)
+    sandbox = start_sandbox_process("large", kubeconfig, params)
     try:
         http = http_client(kubeconfig)
         pods = len(http.get("/api/v1/pods").json()["items"])
@@ -147,31 +222,65 @@ def main() -> None:
                            check=True)
             kubectl_runs.append(time.perf_counter() - t)
         started = time.time()
-        command = [sys.executable, os.path.abspath(__file__), "--child", kubeconfig, "--samples", str(args.samples),
+        command = [sys.executable, os.path.abspath(__file__), "--child", kubeconfig, "--samples", str(samples),
                    "--started", repr(started)]
-        if args.profile:      # collapsed stacks of the monitor process (py-spy must be installed)
-            command = ["py-spy", "record", "--format", "raw", "--rate", "200", "-o", args.profile, "--", *command]
-        proc = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, timeout=600)
+        if profile:      # collapsed stacks of the monitor process (py-spy must be installed)
+            command = ["py-spy", "record", "--format", "raw", "--rate", "200", "-o", profile, "--", *command]
+        proc = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, timeout=900)
         if proc.returncode != 0:
             raise SystemExit("monitor child failed (its stderr is above)")
         measured = json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
     finally:
-        sandbox.terminate()
-        sandbox.wait(10)
+        stop(sandbox)
     kubectl_sync = statistics.median(kubectl_runs)
-    events, keys = measured.pop("event_to_screen_ms"), measured.pop("key_ms")
-    print(json.dumps({
-        "machine": machine(), "params": {"scenario": "large", "set": args.params, "pods": pods,
-                                         "samples": args.samples, "size": "200x60"},
+    events, focus = measured.pop("event_to_screen_ms"), measured.pop("key_ms")
+    scroll, filtering = measured.pop("key_scroll_ms"), measured.pop("key_filter_ms")
+    keys = focus + scroll + filtering
+    result = {
+        "params": {"scenario": "large", "set": params, "pods": pods, "samples": samples, "size": "200x60"},
+        "runner_pods_shown": measured["runner_pods"],
+        "first_screen_s": measured["first_screen_s"],
         "sync_s": measured["sync_s"],
         "all_kinds_synced_s": measured["all_kinds_synced_s"],
         "kubectl_sync_s": round(kubectl_sync, 3),
+        "kubectl_runs_s": [round(t, 3) for t in kubectl_runs],
+        "first_screen_vs_kubectl": round(measured["first_screen_s"] / kubectl_sync, 2),
         "sync_vs_kubectl": round(measured["sync_s"] / kubectl_sync, 2),
         "event_to_screen_p50_ms": round(statistics.median(events), 1), "event_to_screen_p95_ms": p95(events),
         "key_p50_ms": round(statistics.median(keys), 1), "key_p95_ms": p95(keys),
+        "key_focus_p95_ms": p95(focus), "key_scroll_p95_ms": p95(scroll), "key_filter_p95_ms": p95(filtering),
         "peak_rss_mb": measured["peak_rss_mb"], "idle_cpu_pct": measured["idle_cpu_pct"],
-        "runner_pods_shown": measured["runner_pods"],
-    }, indent=2))
+    }
+    column = 2 if measured["runner_pods"] > 10_000 else 1
+    result["targets"] = {name: {"limit": limits[column - 1], "met": result[name] is not None
+                                and result[name] <= limits[column - 1]}
+                         for name, *limits in TARGETS}
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=40, help="samples per latency figure (default: 40)")
+    ap.add_argument("--set", dest="params", action="append", default=[],
+                    help="a scenario parameter, e.g. --set scale_sets=80 (20,000 runner pods)")
+    ap.add_argument("--curve", action="store_true",
+                    help="measure at 1,000 / 5,000 / 20,000 runner pods in one run (ignores --set)")
+    ap.add_argument("--profile", metavar="FILE", help="record the monitor with py-spy into FILE (collapsed stacks)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(child(args.child, args.samples, args.started))))
+        return
+    if args.curve:
+        curve = []
+        for runners, params in CURVE:
+            print(f"measuring at {runners:,} runner pods", file=sys.stderr, flush=True)
+            curve.append(measure(params, args.samples))
+            print(json.dumps(curve[-1]), file=sys.stderr, flush=True)      # nothing measured is lost
+        print(json.dumps({"machine": machine(), "curve": curve}, indent=2))
+        return
+    print(json.dumps({"machine": machine(), **measure(args.params, args.samples, args.profile)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -113,10 +113,28 @@ CLUSTER_ROLE_BINDINGS = Resource(model.ROLE_BINDINGS, "ClusterRoleBinding", "clu
                                  namespaced=False, **_RBAC)
 
 
+try:  # a C decoder: list and watch bodies decode 2-3x faster, and with the interpreter lock held for less
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a dependency; the standard library still works
+    _orjson = None
+
+
+def loads(data: bytes | str):
+    """json.loads, through orjson when it is installed. What orjson refuses and the standard library accepts
+    (NaN, Infinity) is decoded by the standard library. One difference stays: an integer beyond 64 bits (nothing
+    Kubernetes sends; its big numbers are quantity strings) comes back as a float from orjson."""
+    if _orjson is not None:
+        try:
+            return _orjson.loads(data)
+        except ValueError:
+            pass
+    return json.loads(data)
+
+
 def read_json(resp) -> dict:
     """The body of a `_preload_content=False` answer as a dict ({} when it is not a JSON object)."""
     try:
-        data = json.loads(resp.data)
+        data = loads(resp.data)
     except ValueError:
         return {}
     finally:

@@ -24,7 +24,6 @@ without showing "reconnecting" (the header still shows how old the kind's data i
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
@@ -32,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from arc_top.kube.apis import Resource, status_message
+from arc_top.kube.apis import Resource, loads, status_message
 from arc_top.kube.model import KindState
 from arc_top.kube.projections import project, uid_of
 from arc_top.kube.state import ClusterState
@@ -279,7 +278,7 @@ class KindWatcher(StreamThread):
                 raise
             complete = False
             try:
-                doc = json.loads(resp.data)
+                doc = loads(resp.data)
                 complete = True
             finally:
                 self._release(resp, complete)
@@ -355,7 +354,7 @@ class KindWatcher(StreamThread):
                 if not line:
                     continue
                 try:
-                    event = json.loads(line)
+                    event = loads(line)
                     kind_of_event, raw = event["type"], event["object"]
                 except (ValueError, KeyError, TypeError):
                     continue                                    # a garbled line: skip it, keep the stream

@@ -22,9 +22,9 @@ import pytest
 from rich.text import Text
 from textual.app import App
 from textual.containers import Vertical
+from textual.scroll_view import ScrollView
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Static
-from textual.widgets.data_table import RowKey
+from textual.widgets import Footer, Static
 
 from arc_top.widgets import textual_internals as internals
 from arc_top.widgets.footer import KeysFooter
@@ -41,29 +41,8 @@ def _why(private: internals.Private) -> str:
             f"needs it in {private.needed_by} (without it: {private.fallback}). Update the fence, then the pin.")
 
 
-# ---------------------------------------------------------------- a real DataTable, Footer and Widget, mounted
+# ---------------------------------------------------------------- a real Footer and Widget, mounted
 CALLED: set[str] = set()
-
-
-class SpyTable(DataTable):
-    """A DataTable noting which of the hooks arc-top overrides Textual calls."""
-
-    def _render_cell(self, *args, **kwargs):
-        CALLED.add("_render_cell")
-        return super()._render_cell(*args, **kwargs)
-
-    def _compute_row_renderables(self, row_index):
-        CALLED.add("_compute_row_renderables")
-        return super()._compute_row_renderables(row_index)
-
-    def _update_dimensions(self, new_rows):
-        CALLED.add("_update_dimensions")
-        return super()._update_dimensions(new_rows)
-
-    @property
-    def _y_offsets(self):
-        CALLED.add("_y_offsets")
-        return super()._y_offsets
 
 
 class SpyFooter(Footer):
@@ -76,32 +55,18 @@ class Probe(App):
     CSS = "#bordered { border: round $primary; height: 5; }"
 
     def compose(self):
-        yield SpyTable(id="plain")
         yield Static("body", id="bordered")
         yield SpyFooter()
 
 
 async def _probe() -> dict:
-    """Instances of the owners, after mount and a first paint (some internals exist only then), and what
-    their caches were keyed with."""
+    """Instances of the owners, after mount and a first paint (some internals exist only then)."""
     app = Probe()
     async with app.run_test(size=(60, 20)) as pilot:
-        table = app.query_one(DataTable)
-        table.add_columns("a", "b")
-        for i in range(3):
-            table.add_row(Text(f"r{i}"), Text("x"), key=f"k{i}")
         await pilot.pause()
         await pilot.pause()
-        count = table._update_count
-        table.update_cell("k1", table.ordered_columns[1].key, Text("y"))
         return {
-            DataTable: table, Widget: app.query_one("#bordered"), Footer: app.query_one(Footer),
-            "count_after_update_cell": table._update_count - count,
-            "cache_keys": {name: list(getattr(table, name).keys()) for name in
-                           ("_cell_render_cache", "_row_render_cache", "_row_renderable_cache", "_line_cache")},
-            "reverse": dict(table._row_locations._reverse),
-            "data": {key.value: dict(row) for key, row in table._data.items()},
-            "columns": [column.key for column in table.ordered_columns],
+            Widget: app.query_one("#bordered"), Footer: app.query_one(Footer),
             "bindings_ready": app.query_one(Footer)._bindings_ready,
             "called": set(CALLED),
         }
@@ -148,48 +113,20 @@ def test_the_internals_still_have_the_shapes_the_fence_relies_on():
     """Existing is not enough where the fence writes or keys into an internal: a changed layout would not raise
     but show stale rows. Each assertion names the function of widgets/textual_internals.py that relies on it."""
     facts = probe()
-    k0, k1, k2 = (RowKey(f"k{i}") for i in range(3))
-    assert facts["reverse"] == {0: k0, 1: k1, 2: k2}, "ordered_row_keys: _row_locations._reverse is position -> key"
-    assert set(facts["data"]) == {"k0", "k1", "k2"} and list(facts["data"]["k0"]) == facts["columns"], \
-        "row_cells, update_cells, set_rows: _data is row key -> {column key: cell}"
-    assert facts["count_after_update_cell"] == 1, "invalidate_rendering, set_rows: _update_count counts changes"
-    keys = facts["cache_keys"]
-    assert keys["_cell_render_cache"] and all(isinstance(k[0], RowKey) for k in keys["_cell_render_cache"]), \
-        "update_cells drops _cell_render_cache entries by the row key first in their key"
-    assert keys["_row_render_cache"] and all(isinstance(k[0], RowKey) for k in keys["_row_render_cache"]), \
-        "update_cells drops _row_render_cache entries by the row key first in their key"
-    assert keys["_row_renderable_cache"] and all(
-        isinstance(k, tuple) and isinstance(k[1], int) for k in keys["_row_renderable_cache"]), \
-        "update_cells drops _row_renderable_cache entries by the row index second in their key"
-    assert keys["_line_cache"] and all(isinstance(k[0], int) for k in keys["_line_cache"]), \
-        "update_cells drops _line_cache entries by the line first in their key"
-    table = facts[DataTable]
-    for name in ("_cell_render_cache", "_row_render_cache", "_row_renderable_cache", "_line_cache",
-                 "_ordered_row_cache", "_offset_cache"):
-        cache = getattr(table, name)
-        assert all(hasattr(cache, method) for method in ("keys", "discard", "get", "__setitem__")), \
-            f"update_cells, ordered_rows_cached, y_offsets_cached: {name} is an LRUCache"
-    index = type(table._row_locations)({k0: 0})
-    assert index.get("k0") == 0 and index.get_key(0) == k0 and index._reverse == {0: k0}, \
-        "set_rows makes a new _row_locations through its type, from a key -> position dict"
-    assert list(inspect.signature(DataTable._get_styles_to_render_cell.__wrapped__).parameters) == [
-        "self", "is_header_cell", "is_row_label_cell", "is_fixed_style_cell", "hover", "cursor", "show_cursor",
-        "show_hover_cursor", "has_css_foreground_priority", "has_css_background_priority"], \
-        "render_cell_lines calls _get_styles_to_render_cell with these, in this order"
     assert facts["bindings_ready"] is True, "footer_ready: _bindings_ready is True once the footer has its keys"
-    assert internals.Styled is not None, "render_cell_lines renders with textual.renderables.styled.Styled"
 
 
 def test_no_textual_private_is_used_outside_the_fence():
-    """In the fenced files, a name starting with `_` that Textual's DataTable, Footer or Widget also has is
+    """In the fenced files, a name starting with `_` that Textual's ScrollView, Footer or Widget also has is
     either a hook the file overrides (listed in HOOKS) or a mistake: a private used directly, or one of arc-top's
     own names shadowing Textual's (ResourceTable._render once shadowed Widget._render)."""
     facts = probe()
     names = set()
-    for owner in (DataTable, Footer, Widget, Vertical):
+    for owner in (ScrollView, Footer, Widget, Vertical):
         names |= set(dir(owner))
-    for owner in (DataTable, Footer, Widget):
+    for owner in (Footer, Widget):
         names |= set(vars(facts[owner]))
+    names |= set(vars(ScrollView()))
     textual_names = {name for name in names if name.startswith("_") and not name.startswith("__")}
     hooks = {hook.name for hook in internals.HOOKS}
     found = []
@@ -204,7 +141,7 @@ def test_no_textual_private_is_used_outside_the_fence():
 
 
 def test_every_name_the_fence_checks_is_listed_for_the_canary():
-    listed = {private.name for private in internals.PRIVATES} | {"Styled"}
+    listed = {private.name for private in internals.PRIVATES}
     for group, paths in internals.GROUPS.items():
         assert set(paths) <= listed, f"GROUPS[{group!r}] checks names PRIVATES does not list"
 
@@ -308,37 +245,18 @@ def test_the_reference_run_shows_what_was_asked():
     assert filtered["keys"] == [f"k{i}" for i in range(60, 70)]
 
 
-FALLBACK_CASES = [private.name for private in internals.PRIVATES
-                  if private.owner is DataTable or private.name == "_scroll_update"] + ["Styled"]
+FALLBACK_CASES = ["_scroll_update"]
 
 
-@pytest.mark.parametrize("missing", [*FALLBACK_CASES, "all"])
+@pytest.mark.parametrize("missing", FALLBACK_CASES)
 def test_a_resource_table_without_a_private_shows_the_same(monkeypatch, missing: str):
-    unavailable = frozenset(FALLBACK_CASES if missing == "all" else [missing])
+    unavailable = frozenset([missing])
     monkeypatch.setattr(internals, "UNAVAILABLE", unavailable)
     assert not all(internals.supports(ResourceTable(COLUMNS), group) for group in internals.GROUPS)
     got = asyncio.run(_exercise())
     for step, (ours, theirs) in enumerate(zip(got, reference(), strict=True)):
         for what in theirs:
             assert ours[what] == theirs[what], f"without {missing}: step {step} differs in {what}"
-
-
-class HooksNotCalled(ResourceTable):
-    """As if Textual had renamed the hooks ResourceTable overrides: Textual's own methods run instead."""
-    _render_cell = DataTable._render_cell
-    _update_dimensions = DataTable._update_dimensions
-    _y_offsets = DataTable._y_offsets
-    _compute_row_renderables = DataTable._compute_row_renderables
-
-
-def test_a_resource_table_whose_hooks_are_no_longer_called_shows_the_same_rows():
-    got = asyncio.run(_exercise(HooksNotCalled))
-    for step, (ours, theirs) in enumerate(zip(got, reference(), strict=True)):
-        for what in ("keys", "cells", "cursor", "virtual_height"):
-            assert ours[what] == theirs[what], f"step {step} differs in {what}"
-        assert [line.split()[:2] for line in ours["painted"]] == [line.split()[:2] for line in theirs["painted"]]
-    # …except that ages stay as built (here: empty) until a row is built again, as HOOKS says.
-    assert _line(got[2], "runner-02").split() == ["runner-02", "Pending"]
 
 
 class TitledApp(App):

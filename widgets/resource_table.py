@@ -1,13 +1,14 @@
-"""A DataTable that is reconciled, never refilled.
+"""A virtual table of cluster objects: the model is every row, only the rows on screen are ever rendered.
 
-Rows are keyed (a uid). `sync` takes the complete wanted list, `apply` a partial change; both touch
-only cells that differ, add new rows, remove gone ones and reorder once, so the cursor stays on its
-row key and the viewport does not jump. When most rows change (a re-list) the table is rebuilt in
-one go, and the cursor key and its position on screen are restored afterwards.
+Rows are keyed (a uid). `sync` takes the complete wanted list, `apply` a partial change; the table keeps the
+rows, the filtered order and the column widths, and renders a line only when Textual paints it (the Line API,
+as widgets/log_view.py does): a flush that changes thousands of rows off screen costs a walk over the row list
+and nothing else, and 20,000 runners cost what 1,000 do to scroll, move the cursor or type a filter into.
 
-The table also owns presentation that depends on its own width: which columns fit, and how much of
-a long name to keep (middle ellipsis: runner names share a prefix and differ at the end), plus a
-case-insensitive substring filter over each row's full text.
+The cursor stays on its row key and the viewport does not jump when rows come and go; the table also owns
+presentation that depends on its own width: which columns fit, and how much of a long name to keep (middle
+ellipsis: runner names share a prefix and differ at the end), plus a case-insensitive substring filter over
+each row's full text. It looks like Textual's DataTable did (row cursor, bold header, the same theme colours).
 """
 
 from __future__ import annotations
@@ -15,26 +16,26 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len
+from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, Row, RowDoesNotExist, RowKey
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from arc_top.widgets import textual_internals as internals
-from arc_top.widgets.text import age, is_shared, shared_text, truncate_middle
+from arc_top.widgets.text import age, shared_text, truncate_middle
+from arc_top.widgets.textual_internals import set_virtual_size_quietly
 
 AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is never narrower
-
-# Above this share of rows added or removed, rebuild instead of reconciling row by row
-# (remove_row is O(n) in the DataTable).
-REBUILD_SHARE = 0.5
+CELL_PADDING = 1                  # a space either side of every cell
 STICKY_ROWS = 500          # from this many rows, column widths only widen under churn (see _reconcile)
 
 
@@ -59,28 +60,65 @@ class TableRow(NamedTuple):
     created: float = 0.0          # epoch seconds the age column counts from (0: the cell as given)
 
 
-def _same_text(old: object, new: object) -> bool:
-    """Equal text, spans and style (Text's own == ignores the style)."""
-    return type(new) is Text and type(old) is Text and old == new and old.style == new.style
+class Column(NamedTuple):
+    """A column shown now: its spec's key and label, and its content width (without the cell padding)."""
+    key: str
+    label: str
+    content_width: int
 
 
-def _signature(cell: Text) -> tuple:
-    return cell.plain, str(cell.style), tuple(cell.spans)
+_EMPTY = Text("", end="")
 
 
-class ResourceTable(DataTable):
-    """Keyed, reconciled table of cluster objects with width-aware columns and a row filter."""
+class ResourceTable(ScrollView, can_focus=True):
+    """Keyed table of cluster objects with width-aware columns, a row cursor and a row filter."""
 
+    ALLOW_SELECT = False           # a click selects a row, as in DataTable, not text
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "resource-table--header", "resource-table--cursor", "resource-table--hover",
+    }
+
+    # DataTable's look (Textual 8), which these tables had before they were virtual.
     DEFAULT_CSS = """
     ResourceTable {
+        background: $surface;
+        color: $foreground;
         height: 1fr;
+        max-height: 100%;
         scrollbar-gutter: stable;
         scrollbar-size-vertical: 1;
         scrollbar-size-horizontal: 0;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .resource-table--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .resource-table--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        & > .resource-table--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .resource-table--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .resource-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .resource-table--hover {
+            background: $block-hover-background;
+        }
     }
     """
 
-    # DataTable's keys again, with ids (so a keymap can move them), plus vi-style ones.
     BINDINGS = [
         Binding("up,k", "cursor_up", "Up", show=False, id="resource-table.up"),
         Binding("down,j", "cursor_down", "Down", show=False, id="resource-table.down"),
@@ -93,13 +131,28 @@ class ResourceTable(DataTable):
         Binding("enter", "select_cursor", "Select", show=False, id="resource-table.select"),
     ]
 
+    class RowSelected(Message):
+        """Enter (or a click on the cursor's row) on a row."""
+
+        def __init__(self, table: ResourceTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> ResourceTable:
+            return self.table
+
     def __init__(self, columns: Sequence[ColumnSpec], *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=False,
-                         cursor_foreground_priority="renderable")
+        super().__init__(name=name, id=id, classes=classes)
         self.specs = list(columns)
         self._rows: dict[str, TableRow] = {}
+        self._order: list[str] = []              # the keys shown, in order (the filtered row index)
+        self._position: dict[str, int] | None = None   # key -> index in _order (made when asked for)
         self._children: dict[str, list[str]] = {}
+        self._children_of: dict[str, TableRow] | None = None    # the rows _children was made from
+        self._roots: int | None = None           # root_count, until the rows change
         self._filter = ""
         self._shown_columns: list[int] = []
         self._flex_width: int | None = None
@@ -107,23 +160,24 @@ class ResourceTable(DataTable):
         self._flex_layout: tuple = ()            # (columns, width, filter) the flex width was set for
         self._sticky_widths: dict[int, int] = {}  # the widest each column has been in that layout
         self._search_cache: dict[str, tuple[TableRow, str]] = {}
-        self._rendered: dict[str, TableRow] = {}          # what each displayed row was made from
         self._widths: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
-        self._column_widths: list[int] = []
-        self._row_key_of: dict[str, RowKey] = {}        # the RowKey object of each row shown
+        self._column_widths: list[int] = []      # content width per shown column
+        self._layout_key: tuple = ()             # (shown columns, flex width, widths): rendered lines depend on it
         self._truncated: dict[str, tuple[Text, int, Text]] = {}  # key -> (cell, width, truncated cell)
-        # How many displayed rows have each cell width, per shown column: the widest is then known
-        # without measuring every row on every update.
+        # How many shown rows have each cell width, per shown column: the widest is then known without measuring
+        # every row on every update.
         self._width_counts: dict[int, Counter[int]] = {}
         self._counted: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
-        self._counted_layout: tuple = ()            # content width per shown column, set by _render
-        # Age columns are rendered from each row's `created` at `now` when a line is painted: ages moving
-        # on cost a repaint of the visible lines, never a rebuild of thousands of rows.
+        self._counted_layout: tuple = ()
+        self.cursor_row = 0
+        self._hover_row = -1                     # the row under the mouse (-1: none, or the keyboard moved)
+        # Age columns are rendered from each row's `created` at `now` when a line is painted: ages moving on cost
+        # a repaint of the visible lines, never a rebuild of thousands of rows.
         self.now: float | None = None
-        self._cell_lines: LRUCache[tuple, tuple[object, list]] = LRUCache(4096)
-        # The same with the row/column metadata applied, for a cell that has not moved: when only the ages
-        # changed (every few seconds), a line is rebuilt from these without touching a Style.
-        self._placed_lines: LRUCache[tuple, tuple[object, list]] = LRUCache(4096)
+        self._cells: LRUCache[tuple, list[Segment]] = LRUCache(4096)
+        self._lines: LRUCache[tuple, Strip] = LRUCache(512)
+        self.renders = 0                         # lines rendered (not served from the cache): tests, diagnostics
+        self._paint_style: Style | None = None  # self.rich_style during a paint (see render_lines)
 
     # ---------------------------------------------------------------- public API
     @property
@@ -135,33 +189,53 @@ class ResourceTable(DataTable):
         return len(self._rows)
 
     @property
+    def row_count(self) -> int:
+        return len(self._order)
+
+    @property
     def visible_count(self) -> int:
-        return self.row_count
+        return len(self._order)
 
     @property
     def root_count(self) -> int:
         """Rows that are not children (runners, not their workflow pods and volumes)."""
-        return sum(1 for row in self._rows.values() if row.parent is None)
+        if self._roots is None:
+            self._roots = sum(1 for row in self._rows.values() if row.parent is None)
+        return self._roots
 
     @property
     def visible_root_count(self) -> int:
-        return sum(1 for key in self.visible_keys() if self._rows[key].parent is None)
+        rows = self._rows
+        return sum(1 for key in self._order if rows[key].parent is None)
 
     @property
     def cursor_key(self) -> str | None:
         """The row key under the cursor, or None for an empty table."""
-        if not self.row_count:
-            return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except CellDoesNotExist:  # the cursor is outside the rows while a rebuild settles
-            return None
+        order = self._order
+        return order[self.cursor_row] if 0 <= self.cursor_row < len(order) else None
+
+    @property
+    def ordered_columns(self) -> list[Column]:
+        """The columns shown now, left to right."""
+        return [Column(self.specs[i].key, self.specs[i].label, width)
+                for i, width in zip(self._shown_columns, self._column_widths, strict=False)]
 
     def visible_keys(self) -> list[str]:
-        return [row.key.value for row in self.ordered_rows]
+        return list(self._order)
 
     def has_row(self, key: str) -> bool:
         return key in self._rows
+
+    def get_row_index(self, key: str) -> int | None:
+        """The row's position among the rows shown, or None."""
+        if self._position is None:
+            self._position = {key: index for index, key in enumerate(self._order)}
+        return self._position.get(key)
+
+    def get_row(self, key: str) -> list[Text]:
+        """The cells of a shown row as they are displayed (the columns shown now, a long name shortened)."""
+        row = self._rows.get(key)
+        return [] if row is None else self._display_cells(row)
 
     def row_text(self, key: str) -> str:
         """The plain text of a row: what the filter searches."""
@@ -173,19 +247,22 @@ class ResourceTable(DataTable):
 
     def sync(self, rows: Iterable[TableRow | tuple]) -> None:
         """Make the table show exactly `rows`, in that order."""
+        before = self._window_rows()
         wanted: dict[str, TableRow] = {}
         for row in rows:
             row = row if isinstance(row, TableRow) else TableRow(*row)
             wanted[row.key] = row
         self._rows = wanted
-        for cache in (self._widths, self._truncated):
-            for key in [key for key in cache if key not in wanted]:
-                del cache[key]
-        self._index_children()
-        self._reconcile()
+        self._roots = None
+        if len(self._widths) > len(wanted) + len(wanted) // 4 + 64:     # gone rows' entries, dropped now and then
+            for cache in (self._widths, self._truncated, self._search_cache):
+                for key in [key for key in cache if key not in wanted]:
+                    del cache[key]
+        self._reconcile(before)
 
     def apply(self, changed: Mapping[str, TableRow | tuple | Sequence[Text] | None]) -> None:
         """Merge a partial change: key -> row (or cells), None = gone. New keys go to the end."""
+        before = self._window_rows()
         for key, row in changed.items():
             if row is None:
                 self._rows.pop(key, None)
@@ -195,24 +272,29 @@ class ResourceTable(DataTable):
                 self._rows[key] = TableRow(*row)
             else:
                 self._rows[key] = TableRow(key, list(row))
-        self._index_children()
-        self._reconcile()
+        self._children_of = None
+        self._roots = None
+        self._reconcile(before)
 
     def set_now(self, now: float) -> None:
         """Move ages on: visible lines are painted again with the ages at `now`."""
         before, self.now = self.now, now
-        if now == before or not self.row_count or not any(self.specs[i].age for i in self._shown_columns):
+        if now == before or not self._order or not any(self.specs[i].age for i in self._shown_columns):
             return
-        if before is not None:
-            # Only when an age on screen reads differently: rows minutes old change once a minute.
-            top = max(0, round(self.scroll_y))
-            keys = internals.ordered_row_keys(self)
-            shown = (self._rows.get(keys[i].value) for i in range(top, min(len(keys), top + self.size.height)))
-            if all(row is None or not row.created or age(before - row.created) == age(now - row.created)
-                   for row in shown):
-                return
-        internals.invalidate_rendering(self)
-        self.refresh()
+        if before is None or not self.is_mounted:
+            self.refresh()
+            return
+        # Only the lines whose age reads differently are painted again: rows minutes old change once a minute.
+        rows = self._rows
+        window = self._window()
+        moved = [y for y, key in enumerate(window, 1)
+                 if rows[key].created and age(before - rows[key].created) != age(now - rows[key].created)]
+        if len(moved) > len(window) // 2:
+            self.refresh()
+        else:
+            width = self.size.width
+            for y in moved:
+                self.refresh(Region(0, y, width, 1))
 
     def set_filter(self, text: str) -> None:
         text = text.strip()
@@ -225,32 +307,122 @@ class ResourceTable(DataTable):
         """Move the cursor to a row; clears a filter that hides it. False if there is no such row."""
         if key not in self._rows:
             return False
-        if key not in self._visible_set():
+        if self.get_row_index(key) is None:
             self._filter = ""
             self._reconcile()
-        try:
-            index = self.get_row_index(key)
-        except RowDoesNotExist:
+        index = self.get_row_index(key)
+        if index is None:
             return False
         self.move_cursor(row=index, animate=False)
         return True
 
+    def move_cursor(self, *, row: int | None = None, column: int | None = None, animate: bool = False,
+                    scroll: bool = True) -> None:
+        """Put the cursor on row `row` (clamped); scroll so it is seen unless `scroll` is False. (`column` and
+        `animate` are accepted for DataTable's signature; the cursor is a row cursor and never animates.)"""
+        if row is None:
+            return
+        row = max(0, min(row, len(self._order) - 1))
+        if row != self.cursor_row:
+            self._refresh_row(self.cursor_row)
+            self.cursor_row = row
+            self._refresh_row(row)
+        if scroll:
+            self._scroll_cursor_into_view()
+
+    # ---------------------------------------------------------------- keys and mouse
+    def action_cursor_up(self) -> None:
+        self._hover_row = -1
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self._hover_row = -1
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def action_cursor_left(self) -> None:
+        self.scroll_left(animate=False)
+
+    def action_cursor_right(self) -> None:
+        self.scroll_right(animate=False)
+
+    def action_page_up(self) -> None:
+        self._hover_row = -1
+        page = self._page_height()
+        self.scroll_to(y=max(0, round(self.scroll_y) - page), animate=False, immediate=True, force=True)
+        self.move_cursor(row=self.cursor_row - page)
+
+    def action_page_down(self) -> None:
+        self._hover_row = -1
+        page = self._page_height()
+        self.scroll_to(y=round(self.scroll_y) + page, animate=False, immediate=True, force=True)
+        self.move_cursor(row=self.cursor_row + page)
+
+    def action_scroll_top(self) -> None:
+        self._hover_row = -1
+        self.move_cursor(row=0)
+        self.scroll_to(y=0, animate=False, immediate=True, force=True)
+
+    def action_scroll_bottom(self) -> None:
+        self._hover_row = -1
+        self.move_cursor(row=len(self._order) - 1)
+
+    def action_select_cursor(self) -> None:
+        key = self.cursor_key
+        if key is not None:
+            self.post_message(self.RowSelected(self, key))
+
+    def _row_at(self, y: int) -> int:
+        """The row index at line `y` of the widget (header excluded), or -1."""
+        index = y - 1 + round(self.scroll_y)
+        return index if y >= 1 and 0 <= index < len(self._order) else -1
+
+    def on_click(self, event: events.Click) -> None:
+        index = self._row_at(event.y)
+        if index < 0:
+            return
+        if index == self.cursor_row:
+            self.action_select_cursor()
+        else:
+            self.move_cursor(row=index)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        index = self._row_at(event.y)
+        if index != self._hover_row:
+            self._refresh_row(self._hover_row)
+            self._hover_row = index
+            self._refresh_row(index)
+
+    def on_leave(self, event: events.Leave) -> None:
+        if self._hover_row >= 0:
+            self._refresh_row(self._hover_row)
+            self._hover_row = -1
+
     # ---------------------------------------------------------------- layout
-    def on_mount(self) -> None:
+    def on_mount(self) -> None:      # (ScrollView's own on_mount runs too: Textual calls each class's handler)
         self._reconcile()
 
     def on_resize(self, event: events.Resize) -> None:
         if self._layout_changed():
             self._reconcile()
+        else:
+            self._scroll_cursor_into_view()
 
     def _available_width(self) -> int:
         """The content width; while the table is hidden (an empty panel shows its state line instead), the width
-        it had when last shown: rows filled in while hidden then need no second build when it appears."""
+        it had when last shown: rows filled in while hidden then need no second layout when it appears."""
         width = self.scrollable_content_region.width or self.size.width
         if width > 0:
             self._last_width = width
             return width
         return self._last_width
+
+    def _page_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _window(self) -> list[str]:
+        """The keys of the rows on screen now."""
+        top = max(0, round(self.scroll_y))
+        return self._order[top:top + self._page_height()]
 
     def _columns_for_width(self) -> list[int]:
         width = self._available_width()
@@ -259,44 +431,44 @@ class ResourceTable(DataTable):
         return [i for i, spec in enumerate(self.specs)
                 if spec.min_table_width <= width and (spec.max_table_width is None or width <= spec.max_table_width)]
 
-    def _natural_widths(self, shown: list[int], rows: Iterable[TableRow]) -> dict[int, int]:
-        """The widest cell (or label) of each shown column, before the flex column is truncated."""
-        widths = {i: max(len(self.specs[i].label), AGE_WIDTH if self.specs[i].age else 0) for i in shown}
-        row_widths = self._row_widths
-        for row in rows:
-            row_w = row_widths(row)
-            for i in shown:
-                if i < len(row_w) and row_w[i] > widths[i]:
-                    widths[i] = row_w[i]
-        return widths
-
-    def _count_widths(self, shown: list[int], wanted: list[TableRow]) -> dict[int, int]:
-        """The widest cell (or label) of each shown column over `wanted`, updated from what changed."""
-        layout = (tuple(shown), self._filter)
+    def _count_widths(self, shown: list[int], wanted: Iterable[TableRow]) -> tuple[dict[int, int], int]:
+        """The widest cell (or label) of each shown column over `wanted`, updated from what changed; and how many
+        rows came or went since the last count."""
+        layout = tuple(shown)
         counts, counted = self._width_counts, self._counted
         if layout != self._counted_layout:
             self._counted_layout = layout
             counts = self._width_counts = {i: Counter() for i in shown}
             counted = self._counted = {}
         row_widths = self._row_widths
-        wanted_keys = set()
+        seen = new = 0
         for row in wanted:
-            key = row.key
-            wanted_keys.add(key)
-            entry = counted.get(key)
+            seen += 1
+            entry = counted.get(row.key)
             if entry is not None and entry[0] is row:
                 continue
             widths = row_widths(row)
             if entry is not None:
                 self._uncount(entry[1])
+            else:
+                new += 1
             for i in shown:
                 counts[i][widths[i] if i < len(widths) else 0] += 1
-            counted[key] = (row, widths)
-        if len(counted) != len(wanted_keys):
-            for key in [key for key in counted if key not in wanted_keys]:
+            counted[row.key] = (row, widths)
+        gone = len(counted) - seen
+        if gone:
+            shown_keys = self._rows
+            for key in [key for key in counted if key not in shown_keys]:
                 self._uncount(counted.pop(key)[1])
-        return {i: max(len(self.specs[i].label), max(counts[i], default=0), AGE_WIDTH if self.specs[i].age else 0)
-                for i in shown}
+        return ({i: max(len(self.specs[i].label), max(counts[i], default=0), AGE_WIDTH if self.specs[i].age else 0)
+                 for i in shown}, new + gone)
+
+    def _filtered_widths(self, shown: list[int], order: list[str]) -> dict[int, int]:
+        """The widest cell (or label) of each shown column over the rows `order` (their widths are cached)."""
+        widths = self._widths
+        columns = list(zip(*(widths[key][1] for key in order), strict=False)) if order else []
+        return {i: max(len(self.specs[i].label), AGE_WIDTH if self.specs[i].age else 0,
+                       max(columns[i]) if i < len(columns) else 0) for i in shown}
 
     def _uncount(self, widths: tuple[int, ...]) -> None:
         for i, counter in self._width_counts.items():
@@ -307,15 +479,13 @@ class ResourceTable(DataTable):
             else:
                 del counter[width]
 
-    def _flex_for(self, shown: list[int], rows: Iterable[TableRow],
-                  widths: dict[int, int] | None = None) -> int | None:
+    def _flex_for(self, shown: list[int], widths: dict[int, int]) -> int | None:
+        """The flex column's width beside the others (`widths`: the widest cell of each shown column)."""
         flex = [i for i in shown if self.specs[i].flex]
         width = self._available_width()
         if not flex or width <= 0:
             return None
         index = flex[0]
-        if widths is None:
-            widths = self._natural_widths(shown, rows)
         room = self._flex_room(shown, widths)
         spec = self.specs[index]
         natural = widths[index] if spec.max_width is None else min(widths[index], spec.max_width)
@@ -324,7 +494,7 @@ class ResourceTable(DataTable):
     def _flex_room(self, shown: list[int], widths: dict[int, int]) -> int:
         """The width the flex column may take beside the others (tail columns take what is left)."""
         index = next((i for i in shown if self.specs[i].flex), None)
-        pad = 2 * self.cell_padding
+        pad = 2 * CELL_PADDING
         others = sum(widths[i] + pad for i in shown if i != index and not self.specs[i].tail)
         return self._available_width() - others - pad
 
@@ -338,276 +508,188 @@ class ResourceTable(DataTable):
         return widths
 
     def _layout_changed(self) -> bool:
-        shown = self._columns_for_width()
-        flex = self._flex_for(shown, self._rows.values())
-        return shown != self._shown_columns or flex != self._flex_width
+        """The columns shown or the width they share changed (not just the height: a focused panel grows, and
+        measuring every row at each focus change cost 10-60 ms at 5,000-20,000 rows)."""
+        return self._columns_for_width() != self._shown_columns or \
+            (self._flex_layout[1:2] != (self._available_width(),))
 
     # ---------------------------------------------------------------- filtering
     def _index_children(self) -> None:
+        if self._children_of is self._rows:
+            return
         children: dict[str, list[str]] = {}
         for row in self._rows.values():
             if row.parent is not None:
                 children.setdefault(row.parent, []).append(row.key)
         self._children = children
+        self._children_of = self._rows
 
-    def _search_text(self, key: str) -> str:
-        row = self._rows[key]
-        cached = self._search_cache.get(key)
-        if cached is not None and cached[0] is row:
-            return cached[1]
-        text = self.row_text(key).casefold()
-        self._search_cache[key] = (row, text)
-        return text
-
-    def _visible_set(self) -> set[str]:
+    def _filtered_order(self) -> list[str]:
+        rows = self._rows
         if not self._filter:
-            self._search_cache.clear()
-            return set(self._rows)
+            return list(rows)
         needle = self._filter.casefold()
-        matched = {key for key in self._rows if needle in self._search_text(key)}
+        cache = self._search_cache
+        matched = []
+        for key, row in rows.items():          # one loop, no call per row: a keystroke at 20,000 rows
+            entry = cache.get(key)
+            if entry is None or entry[0] is not row:
+                text = self.row_text(key).casefold()
+                cache[key] = (row, text)
+            else:
+                text = entry[1]
+            if needle in text:
+                matched.append(key)
+        if len(matched) == len(rows):
+            return matched
+        self._index_children()
+        children = self._children
         shown = set(matched)
         for key in matched:
-            row = self._rows[key]
-            if row.parent is not None and row.parent in self._rows:
-                shown.add(row.parent)           # a matching workflow pod brings its runner
-            shown.update(self._children.get(key, ()))  # a matching runner brings its children
-        return shown
+            parent = rows[key].parent
+            if parent is not None and parent in rows:
+                shown.add(parent)               # a matching workflow pod brings its runner
+            kids = children.get(key)
+            if kids:
+                shown.update(kids)              # a matching runner brings its children
+        if len(shown) == len(matched):
+            return matched
+        return [key for key in rows if key in shown]
 
     # ---------------------------------------------------------------- reconcile
     def _display_cells(self, row: TableRow) -> list[Text]:
+        """The cells of `row` for the columns shown: the flex one shortened to its width, ages at `now`."""
         cells = []
+        flex_width = self._flex_width
+        now = self.now
         for i in self._shown_columns:
-            cell = row.cells[i] if i < len(row.cells) else Text("", end="")
-            if self._flex_width is not None and self.specs[i].flex and cell.cell_len > self._flex_width:
+            spec = self.specs[i]
+            cell = row.cells[i] if i < len(row.cells) else _EMPTY
+            if spec.age and now is not None and row.created:
+                cell = shared_text(age(now - row.created))
+            elif flex_width is not None and spec.flex and cell.cell_len > flex_width:
                 cached = self._truncated.get(row.key)
-                if cached is not None and cached[0] is cell and cached[1] == self._flex_width:
+                if cached is not None and cached[0] is cell and cached[1] == flex_width:
                     cell = cached[2]
                 else:
-                    short = truncate_middle(cell, self._flex_width)
-                    self._truncated[row.key] = (cell, self._flex_width, short)
+                    short = truncate_middle(cell, flex_width)
+                    self._truncated[row.key] = (cell, flex_width, short)
                     cell = short
             cells.append(cell)
         return cells
 
-    def _reconcile(self) -> None:
-        shown = self._columns_for_width()
-        visible = self._visible_set()
-        wanted = [row for key, row in self._rows.items() if key in visible]
-        current = self.visible_keys()
-        wanted_keys = [row.key for row in wanted]
-        wanted_set = set(wanted_keys)
-        current_set = set(current)
-        gone = current_set - wanted_set
-        new = wanted_set - current_set
-        churn = len(gone) + len(new)
-        replaced = bool(current) and churn > REBUILD_SHARE * max(len(current), 1) and churn > 8
+    def _window_rows(self) -> list[tuple[str, TableRow]]:
+        rows = self._rows
+        return [(key, rows[key]) for key in self._window()] if self.is_mounted else []
 
-        natural = self._count_widths(shown, wanted)
+    def _reconcile(self, before: list[tuple[str, TableRow]] | None = None) -> None:
+        """Work out the rows shown, the columns and their widths from `_rows`; keep the cursor on its row and the
+        viewport where it was; repaint only when what is on screen changed (`before`: the rows on screen before
+        the change; None: repaint)."""
+        cursor_key, cursor_row = self.cursor_key, self.cursor_row
+        scroll_y = round(self.scroll_y)
+        old_order = self._order
+        order = self._filtered_order()
+        self._order = order
+        self._position = None
+        shown = self._columns_for_width()
+        rows = self._rows
+        # Widths are counted over every row, change by change; a filter's rows are measured from the widths kept
+        # per row (one pass in C over them: typing a filter at 20,000 rows recounted every row per keystroke).
+        natural, churn = self._count_widths(shown, rows.values())
+        if self._filter:
+            natural = self._filtered_widths(shown, order)
         layout = (tuple(shown), self._available_width(), self._filter)
-        sticky_ok = layout == self._flex_layout and not replaced and len(wanted) >= STICKY_ROWS
+        replaced = bool(old_order) and churn > len(old_order) // 2
+        sticky_ok = layout == self._flex_layout and not replaced and len(order) >= STICKY_ROWS
         if sticky_ok:
             # Under churn in a big table, columns only widen (until the width, the columns shown, the filter or
             # most rows change): a widest value that comes and goes used to move the name column's width, and
-            # every row's name was truncated again, 6,000 of them, a few times a second. Small tables fit their
-            # rows exactly.
+            # every row's name was truncated again. Small tables fit their rows exactly.
             sticky = self._sticky_widths
             natural = {i: max(w, sticky.get(i, 0)) for i, w in natural.items()}
         self._sticky_widths = natural
-        flex = self._flex_for(shown, wanted, natural)
+        flex = self._flex_for(shown, natural)
         if (sticky_ok and flex is not None and self._flex_width is not None and flex < self._flex_width
                 and self._flex_width <= self._flex_room(shown, natural)):
             flex = self._flex_width     # the widest name left: keep the column as wide while it fits
         self._flex_layout = layout
-        columns_changed = shown != self._shown_columns or not self.columns
+        widths = [natural[i] if flex is None or not self.specs[i].flex else min(natural[i], max(flex, 0))
+                  for i in shown]
+        widths = [max(w, len(self.specs[i].label)) for w, i in zip(widths, shown, strict=True)]
+        layout_changed = shown != self._shown_columns or flex != self._flex_width or widths != self._column_widths
         self._shown_columns = shown
-        flex_changed = flex != self._flex_width
         self._flex_width = flex
+        self._column_widths = widths
+        self._layout_key = (tuple(shown), flex, tuple(widths))
         if not self.is_mounted:
             return
-
-        cursor_key = self.cursor_key
-        cursor_row = self.cursor_row
-        scroll_y = round(self.scroll_y)
-        page = self._page_height()
-        before = current[scroll_y:scroll_y + page]           # the keys on screen now
-
-        structural = False                                   # a rebuild repaints everything by itself
-        with self.app.batch_update():
-            if columns_changed or replaced:
-                self._rebuild(wanted)
-            else:
-                for key in gone:
-                    self._rendered.pop(key, None)
-                structural = bool(gone)
-                added: list[tuple[str, list[Text]]] = []
-                keys = [spec.key for spec in (self.specs[i] for i in shown)]
-                rendered = self._rendered
-                updates: list[tuple[str, str, Text]] = []
-                for row in wanted:
-                    if not flex_changed and rendered.get(row.key) is row:
-                        continue                       # built from the same objects: nothing to compare
-                    rendered[row.key] = row
-                    cells = self._display_cells(row)
-                    if row.key in new:
-                        added.append((row.key, cells))
-                        structural = True
-                        continue
-                    old = internals.row_cells(self, row.key)
-                    for column_key, cell in zip(keys, cells, strict=False):
-                        old_cell = old.get(column_key)
-                        if old_cell is cell:
-                            continue
-                        if old_cell is None or _signature(old_cell) != _signature(cell):
-                            updates.append((row.key, column_key, cell))
-                if structural or current != wanted_keys:
-                    # Rows came, went or moved: the row index is made once, in the wanted order (each of
-                    # removing, appending and reordering used to walk every row).
-                    internals.set_rows(self, wanted_keys, gone, added, self._row_key_of, was_empty=not current)
-                    structural = True
-                if updates:
-                    internals.update_cells(self, updates)
-            self._set_column_widths(natural, flex)
-            target = self._restore_cursor(cursor_key, cursor_row, scroll_y)
-            if structural and wanted_keys[target:target + page] != before:
-                # Rows came or went where they are seen (or moved what is seen). Thousands of churning runners
-                # mostly come and go off screen: then nothing on screen is painted again.
-                self.refresh()
-
-    def _page_height(self) -> int:
-        return max(1, self.scrollable_content_region.height - (self.header_height if self.show_header else 0))
-
-    def _set_column_widths(self, natural: dict[int, int], flex: int | None) -> None:
-        """Column widths from the widths we already know (cells are one-line Text): DataTable would
-        otherwise measure every new cell and, when a cell shrinks, the whole column again."""
-        widths = [natural[i] if flex is None or not self.specs[i].flex else min(natural[i], max(flex, 0))
-                  for i in self._shown_columns]
-        widths = [max(w, len(self.specs[i].label)) for w, i in zip(widths, self._shown_columns, strict=True)]
-        columns = list(self.columns.values())
-        if len(columns) == len(widths):
-            for column, width in zip(columns, widths, strict=True):
-                column.content_width = width
-        if widths != self._column_widths:
-            self._column_widths = widths
-            internals.request_dimensions_update(self)
-            internals.invalidate_rendering(self)    # rendered rows were laid out for the old widths
+        self._set_virtual_size()
+        target = self._restore_cursor(cursor_key, cursor_row, scroll_y)
+        if layout_changed or before is None or target != scroll_y:
             self.refresh()
-
-    # DataTable keys its cell renders on a counter bumped by every structural change (a row added or
-    # removed anywhere), so at thousands of churning rows every flush re-rendered every visible cell through
-    # Rich (the bulk of a flush). Here a cell's render is kept while the same cell object is shown at the same
-    # width and style, wherever its row moved; only the row/column metadata (mouse clicks) is put back on.
-    # A Textual hook (textual_internals.HOOKS): if Textual renames it, this is no longer called and DataTable
-    # renders the cells itself again (correct, slower under churn).
-    def _render_cell(self, row_index: int, column_index: int, base_style: Style, width: int,
-                     cursor: bool = False, hover: bool = False):
-        context = internals.cell_render_context(self, row_index) if row_index >= 0 and column_index >= 0 else None
-        if context is None:
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        row_key, cells, show_hover_cursor, pseudo_class_state = context
-        if row_key is None or column_index >= len(cells):
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        cell = cells[column_index]
-        # A shared cell ("", "0", "1/1", a node, an age) is the same text in every row that shows it: so is
-        # its render.
-        owner = "shared" if is_shared(cell) else row_key
-        key = (owner, column_index, base_style, width, cursor, hover, show_hover_cursor, pseudo_class_state)
-        placed_key = (key, row_index)
-        placed = self._placed_lines.get(placed_key)
-        if placed is not None and (placed[0] is cell or _same_text(placed[0], cell)):
-            return placed[1]
-        entry = self._cell_lines.get(key)
-        if entry is not None and (entry[0] is cell or _same_text(entry[0], cell)):
-            lines = entry[1]
+            return
+        # Only the lines whose row came, went, moved or was rebuilt are painted again (a whole-widget refresh
+        # makes Textual compose every line of the panel again). Thousands of churning runners mostly come and go
+        # off screen: then nothing is painted.
+        after = order[target:target + self._page_height()]
+        changed = [y for y in range(max(len(before), len(after)))
+                   if y >= len(before) or y >= len(after) or before[y][0] != after[y]
+                   or before[y][1] is not rows[after[y]]]
+        if self.cursor_row != cursor_row:
+            changed += [cursor_row - target, self.cursor_row - target]
+        if len(changed) > len(after) // 2:
+            self.refresh()
         else:
-            # DataTable renders with the metadata baked in; render without (keyed without the row index)…
-            fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
-            lines = internals.render_cell_lines(self, cell, base_style, width, cursor, hover, fixed)
-            self._cell_lines[key] = (cell, lines)
-        meta = Style.from_meta({"row": row_index, "column": column_index})
-        # …and put the metadata back for this position.
-        placed_lines = [[Segment(text, style + meta if style is not None else meta, control)
-                         for text, style, control in line] for line in lines]
-        self._placed_lines[placed_key] = (cell, placed_lines)
-        return placed_lines
+            width = self.size.width
+            for y in set(changed):
+                if 0 <= y < len(after) + 1:
+                    self.refresh(Region(0, y + 1, width, 1))
 
-    # Ages are put in when a row is rendered. A Textual hook (textual_internals.HOOKS): if Textual renames it,
-    # an age column shows the age the row was built with, until the row is built again.
-    def _compute_row_renderables(self, row_index: int):
-        renderables = super()._compute_row_renderables(row_index)
-        now = self.now
-        if now is None or row_index < 0:
-            return renderables
-        row_key = internals.row_key_at(self, row_index)
-        row = self._rows.get(row_key.value) if row_key is not None else None
-        if row is None or not row.created:
-            return renderables
-        cells = renderables.cells
-        for position, i in enumerate(self._shown_columns):
-            if self.specs[i].age and position < len(cells):
-                cells[position] = shared_text(age(now - row.created))
-        return renderables
-
-    # DataTable rebuilds these lists (one entry per row) after every change, through a method call per row;
-    # every row here is one line high, so they come straight from the row index. (`_y_offsets` is a Textual
-    # hook, textual_internals.HOOKS: if renamed, DataTable's own loop runs again; `ordered_rows` is public.)
-    @property
-    def ordered_rows(self) -> list[Row]:
-        ordered = internals.ordered_rows_cached(self)
-        return ordered if ordered is not None else super().ordered_rows
-
-    @property
-    def _y_offsets(self) -> list[tuple[RowKey, int]]:
-        offsets = internals.y_offsets_cached(self)
-        return offsets if offsets is not None else super()._y_offsets
-
-    # Called by DataTable when idle after rows or widths changed. A Textual hook (textual_internals.HOOKS): if
-    # Textual renames it, DataTable's own sets virtual_size, a layout of the whole screen at every flush that
-    # adds or removes rows (slower, same picture).
-    def _update_dimensions(self, new_rows: Iterable) -> None:
-        # Widths are set by _set_column_widths; only the virtual size needs computing (rows are one line).
-        if len(self._column_widths) == len(self.columns):
-            for column, width in zip(self.columns.values(), self._column_widths, strict=True):
-                column.content_width = width
-        size = internals.virtual_size_of(self)
-        # Only the row count changed: no layout pass of the whole screen (setting virtual_size does one, at every
-        # flush that adds or removes a row); the scrollbar follows.
-        if not (size.width == self.virtual_size.width and self.columns
-                and internals.set_virtual_size_quietly(self, size)):
-            super()._update_dimensions(())
-
-    def _rebuild(self, wanted: list[TableRow]) -> None:
-        self.clear(columns=True)
-        self._row_key_of = {}
-        self._rendered = {row.key: row for row in wanted}
-        for key in set(self._widths) - set(self._rows):
-            del self._widths[key]
-        for i in self._shown_columns:
-            spec = self.specs[i]
-            self.add_column(Text(spec.label, style="bold", end=""), key=spec.key)
-        internals.set_rows(self, [row.key for row in wanted], (),
-                           [(row.key, self._display_cells(row)) for row in wanted], self._row_key_of, was_empty=True)
+    def _set_virtual_size(self) -> None:
+        width = sum(w + 2 * CELL_PADDING for w in self._column_widths)
+        size = Size(width, len(self._order) + 1)
+        old = self.virtual_size
+        if size == old:
+            return
+        # Only the row count changed and the table's height cannot follow it (a fixed height, or more rows than
+        # fit either way): no layout pass of the whole screen (setting virtual_size does one), the scrollbar
+        # follows. An auto-height table (Scale sets) that grows or shrinks is laid out again.
+        height = self.size.height
+        auto = self.styles.height is not None and self.styles.height.is_auto
+        quiet = size.width == old.width and (not auto or (old.height > height and size.height > height))
+        if not (quiet and set_virtual_size_quietly(self, size)):
+            self.virtual_size = size
 
     def _restore_cursor(self, cursor_key: str | None, cursor_row: int, scroll_y: int) -> int:
         """Keep the cursor on its row key (or on the first row, if it is there at the top). Scrolled to the top,
         stay at the top (new rows above are seen, e.g. the newest event); scrolled down, keep the cursor row
-        where it is on screen.
-        Returns the first row shown afterwards."""
-        if not self.row_count:
+        where it is on screen. Returns the first row shown afterwards."""
+        count = len(self._order)
+        if not count:
+            self.cursor_row = 0
             return 0
         if cursor_row == 0 and scroll_y == 0:
             # The cursor on the first row at the top (where it starts, or where `g` puts it) stays there, like
             # k9s: rows listed later above it (another namespace's runners, the newest event) do not scroll the
             # panel away from its top. A cursor moved down follows its row.
-            if self.cursor_row != 0:
-                self.move_cursor(row=0, animate=False, scroll=False)
-            self.call_after_refresh(lambda: self.scroll_y and self.scroll_to(y=0, animate=False, immediate=True))
+            self.cursor_row = 0
+            if self.scroll_y:
+                self.scroll_to(y=0, animate=False, immediate=True, force=True)
             return 0
-        if cursor_key is not None and cursor_key in self.rows:
-            index = self.get_row_index(cursor_key)
-        else:
-            index = min(cursor_row, self.row_count - 1)
-        if index != self.cursor_row:
-            self.move_cursor(row=index, animate=False, scroll=False)
+        index = None
+        if cursor_key is not None and cursor_key in self._rows:
+            order = self._order
+            if cursor_row < count and order[cursor_row] == cursor_key:
+                index = cursor_row
+            else:
+                try:
+                    index = order.index(cursor_key)     # a C loop: no key -> position map of every row
+                except ValueError:
+                    index = None
+        if index is None:
+            index = min(cursor_row, count - 1)
+        self.cursor_row = index
         if scroll_y == 0:
             target = 0
         else:
@@ -617,10 +699,107 @@ class ResourceTable(DataTable):
             target = index
         elif index >= target + page:
             target = index - page + 1
-
-        def restore() -> None:
-            if round(self.scroll_y) != target:
-                self.scroll_to(y=target, animate=False, immediate=True)
-
-        self.call_after_refresh(restore)
+        target = min(target, max(0, count + 1 - self.scrollable_content_region.height))
+        if round(self.scroll_y) != target:
+            self.scroll_to(y=target, animate=False, immediate=True, force=True)
         return target
+
+    def _scroll_cursor_into_view(self) -> None:
+        top, page = round(self.scroll_y), self._page_height()
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True, force=True)
+        elif self.cursor_row >= top + page:
+            self.scroll_to(y=self.cursor_row - page + 1, animate=False, immediate=True, force=True)
+
+    def _refresh_row(self, index: int) -> None:
+        if index < 0 or not self.is_mounted:
+            return
+        y = index + 1 - round(self.scroll_y)
+        if 1 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    # ---------------------------------------------------------------- rendering (the Line API)
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style (a walk up the DOM for the background) once per paint, not once per line.
+        self._paint_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_style = None
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self._paint_style or self.rich_style
+        scroll_x = round(self.scroll_x)
+        if y == 0:
+            return self._header_line(base, scroll_x, width)
+        index = y - 1 + round(self.scroll_y)
+        order = self._order
+        if not 0 <= index < len(order):
+            return Strip.blank(width, base)
+        key = order[index]
+        row = self._rows[key]
+        component = Style()
+        if index == self._hover_row:
+            component += self.get_component_rich_style("resource-table--hover")
+        if index == self.cursor_row:
+            component += self.get_component_rich_style("resource-table--cursor")
+        ages = age(self.now - row.created) if self.now is not None and row.created else None
+        cache_key = (key, base, component, scroll_x, width, ages, self._layout_key)
+        cached = self._lines.get(cache_key)
+        if cached is not None and cached[0] is row:
+            return cached[1]
+        self.renders += 1
+        # A click anywhere on the line is on this row (on_click finds it from the line's y, not from metadata).
+        strip = self._compose_line(self._display_cells(row), base + component,
+                                   Style.from_color(bgcolor=component.bgcolor), base, scroll_x, width)
+        self._lines[cache_key] = (row, strip)
+        return strip
+
+    def _header_line(self, base: Style, scroll_x: int, width: int) -> Strip:
+        header = self.get_component_rich_style("resource-table--header")
+        cache_key = ("header", base, header, scroll_x, width, self._layout_key)
+        cached = self._lines.get(cache_key)
+        if cached is not None:
+            return cached[1]
+        labels = [shared_text(self.specs[i].label, "bold") for i in self._shown_columns]
+        strip = self._compose_line(labels, header, Style(), base, scroll_x, width)
+        self._lines[cache_key] = (None, strip)
+        return strip
+
+    def _compose_line(self, cells: list[Text], pre: Style, post: Style, base: Style, scroll_x: int,
+                      width: int) -> Strip:
+        """One line of cells, each padded to its column, then filled to the widget's width in `pre`'s colours,
+        cropped at the horizontal scroll (what DataTable's row rendering did)."""
+        segments: list[Segment] = []
+        for cell, content_width in zip(cells, self._column_widths, strict=False):
+            segments.extend(self._render_cell(cell, content_width + 2 * CELL_PADDING, pre, post))
+        table_width = sum(w + 2 * CELL_PADDING for w in self._column_widths)
+        if width > table_width:
+            segments.append(Segment(" " * (width - table_width), pre))
+        strip = Strip(segments, max(width, table_width))
+        if scroll_x:
+            strip = strip.crop(scroll_x, scroll_x + width)
+        return strip.adjust_cell_length(width, base).simplify()
+
+    def _render_cell(self, cell: Text, width: int, pre: Style, post: Style) -> list[Segment]:
+        """What Rich renders for Styled(Padding(cell, (0, 1)), pre, post) at `width`: the padded cell is rendered
+        once (per text, spans and width) and the line's styles (the cursor, focus, hover) applied to its
+        segments as Styled does, so moving the cursor or the focus never renders a cell's text again."""
+        # Keyed by what the render depends on, not by the object: a row rebuilt with the same text (a scale set's
+        # row at every trend sample, an age that many rows read) is not rendered again.
+        key = (cell.plain, cell.style, tuple(cell.spans), cell.justify, cell.overflow, cell.no_wrap, cell.tab_size,
+               width)
+        segments = self._cells.get(key)
+        if segments is None:
+            options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
+            lines = self.app.console.render_lines(Padding(cell, (0, CELL_PADDING)), options)
+            segments = self._cells[key] = lines[0] if lines else [Segment(" " * width)]
+        out = []
+        for text, style, control in segments:
+            if control:
+                out.append(Segment(text, None, control))
+                continue
+            style = pre + style if pre else style       # Segment.apply_style: pre + style, then + post
+            out.append(Segment(text, (style + post if style else post) if post else style))
+        return out

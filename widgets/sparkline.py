@@ -1,5 +1,5 @@
 """Text sparklines for table cells: unicode blocks in a `Text`, no widget of their own, so a trend
-can sit in a DataTable row and be reconciled like any other cell."""
+can sit in a table row and be reconciled like any other cell."""
 
 from __future__ import annotations
 
