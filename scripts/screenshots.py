@@ -30,6 +30,8 @@ SHOTS = [  # (scenario, width, height, keys pressed before the shot, or a corout
     ("kube-permissions", 160, 48, "fix-arc501"),  # `f` on ARC501: the diff and the dry-run, before `enter`
     ("pvc-pending", 160, 48, "fix-arc201"),       # `f` on ARC201, `enter`, `y`: both steps done, then verified
     ("jobs-waiting", 200, 60, "jobs"),            # JOBS W/R, BUSY/IDLE and the JOBS WAITING trend
+    ("scaled-to-zero", 160, 48, ("5",)),          # no runner pod: ARC301/ARC501 predicted from the templates
+    ("controller-errors", 160, 48, ("5",)),       # ARC409 unregistered sets, ARC605 old CRDs, the controller's log
 ]
 SETTLE_S = 6.0
 TIMEOUT_S = 60.0
