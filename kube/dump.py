@@ -263,11 +263,26 @@ def redact_strings(value, depth: int = 0):
     return value
 
 
-def _clean(raw: dict) -> dict:
-    """Without managedFields and the last-applied annotation (it holds a Secret's values in plain text)."""
+def _managed_outline(entries) -> list[dict]:
+    """Of managedFields, who wrote when and whether spec (kube.projections reads when spec last changed: ARC409);
+    not the field sets themselves (bulky, and a Secret's key names at most)."""
+    out = []
+    for entry in map(as_dict, as_list(entries)[:32]):
+        kept = {k: entry[k] for k in ("manager", "operation", "time", "subresource") if isinstance(entry.get(k), str)}
+        if "f:spec" in as_dict(entry.get("fieldsV1")):
+            kept["fieldsType"], kept["fieldsV1"] = "FieldsV1", {"f:spec": {}}
+        out.append(kept)
+    return out
+
+
+def clean_object(raw: dict) -> dict:
+    """managedFields cut to their outline; without the last-applied annotation (it holds a Secret's values in plain
+    text)."""
     out = dict(raw)
     meta = dict(as_dict(raw.get("metadata")))
-    meta.pop("managedFields", None)
+    managed = _managed_outline(meta.pop("managedFields", None))
+    if managed:
+        meta["managedFields"] = managed
     annotations = {k: v for k, v in as_dict(meta.get("annotations")).items() if k != LAST_APPLIED}
     if annotations:
         meta["annotations"] = annotations
@@ -294,7 +309,7 @@ def build_list(collected: Collected, *, context: str = "", redacted: bool = True
         by_pod.setdefault(tail.pod_uid, []).append(tail)
     items = []
     for raw in collected.objects:
-        obj = _clean(raw)
+        obj = clean_object(raw)
         if obj.get("kind") == "Secret" and redacted:
             obj = redact_secret(obj)
             obj["metadata"] = redact_strings(obj["metadata"])

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from arc_top.kube import model
-from arc_top.kube.dump import A_REDACTED, redact_secret, redact_strings
+from arc_top.kube.dump import A_REDACTED, clean_object, redact_secret, redact_strings
 from arc_top.kube.projections import project
 
 TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
@@ -86,3 +86,23 @@ def test_probe_results_round_trip_and_malformed_entries_are_left_out():
     assert got[1].scale_sets == () and got[1].problems == () and got[1].installation_id is None
     assert got[1].expires_at is None
     assert probe_results("[" * 100_000) == [] and probe_results(None) == []
+
+
+def test_managed_fields_keep_when_spec_last_changed_and_nothing_else():
+    """ARC409 dates an unregistered scale set by its last spec change (managedFields): a dump keeps that date."""
+
+    raw = {"apiVersion": "actions.github.com/v1alpha1", "kind": "AutoscalingRunnerSet",
+           "metadata": {"name": "set", "namespace": "n", "uid": "u", "creationTimestamp": "2026-12-01T10:00:00Z",
+                        "managedFields": [
+                            {"manager": "helm", "operation": "Update", "time": "2026-12-05T08:00:00Z",
+                             "fieldsType": "FieldsV1",
+                             "fieldsV1": {"f:spec": {"f:githubConfigUrl": {}}, "f:metadata": {"f:labels": {}}}},
+                            {"manager": "controller", "operation": "Update", "subresource": "status",
+                             "time": "2026-12-06T08:00:00Z", "fieldsType": "FieldsV1",
+                             "fieldsV1": {"f:status": {"f:currentRunners": {}}}}]},
+           "spec": {"githubConfigUrl": "https://github.com/org"}}
+    cleaned = clean_object(raw)
+    assert project(model.SCALE_SETS, cleaned, "AutoscalingRunnerSet").spec_changed == \
+        project(model.SCALE_SETS, raw, "AutoscalingRunnerSet").spec_changed > 0
+    assert "githubConfigUrl" not in str(cleaned["metadata"]["managedFields"])
+    assert "currentRunners" not in str(cleaned["metadata"]["managedFields"])
