@@ -334,7 +334,7 @@ def test_silenced_errors_do_not_fail_the_check_and_the_table_says_so(home, tmp_p
     out = capsys.readouterr().out
     listed, note = out.split("Silenced (config file silence: rules, --ignore): ")
     assert "ARC101" not in listed and note.startswith(f"{len(errors)} finding") and "ARC101" in note
-    monkeypatch.setattr(checks, "run", lambda snapshot, *, now, logs=(): [])
+    monkeypatch.setattr(checks, "run", lambda snapshot, **_: [])
     assert main(["check", "--from", path, "-o", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["silenced"] == {
         "total": 0, "summary": {"error": 0, "warning": 0, "info": 0}, "by_code": {}}
