@@ -162,8 +162,8 @@ def _replayable(report: dict) -> set[tuple]:
 def test_sandbox_from_the_dump_reproduces_the_findings(dumps, name, tmp_path):
     _live, path, from_dump, _values = dumps[name]
     expected = _replayable(from_dump)
-    raw, verdicts = replay_objects([path])
-    sb = start_sandbox(kubeconfig_path=str(tmp_path / "kubeconfig"), replay=raw, verdicts=verdicts)
+    raw, facts = replay_objects([path])
+    sb = start_sandbox(kubeconfig_path=str(tmp_path / "kubeconfig"), replay=raw, facts=facts)
     try:
         assert any(line.startswith("controller: ") for line in sb.completions)
         last: list = []
