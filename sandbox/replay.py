@@ -365,7 +365,8 @@ class _Builder:
         version = _str(self.facts.crds_version)
         if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", version):
             return ""
-        self.reproduced.append(f"CRDs: the ARC CRDs of chart {version} are served ({clean_line(self.facts.crds_why)[:100] or 'as the files hold them'})")
+        why = clean_line(_str(self.facts.crds_why))[:100] or "as the files hold them"
+        self.reproduced.append(f"CRDs: the ARC CRDs of chart {version} are served ({why})")
         return version
 
     def ages(self) -> list[dict]:
