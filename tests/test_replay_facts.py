@@ -109,6 +109,9 @@ def _cluster_file(tmp_path, with_log: bool) -> str:
     items = [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": s, "namespace": "ci"}, "type": "Opaque",
               "stringData": {"github_token": token}} for s in ("pat", "old-pat")]
     items += [_set("works", "pat"), _set("untrusted", "pat"), _set("revoked", "old-pat")]
+    items[2]["metadata"]["managedFields"] = [       # `works`: its spec last changed 300 s ago (kubectl edit)
+        {"manager": "kubectl-edit", "operation": "Update", "time": _stamp(300), "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:spec": {"f:maxRunners": {}}}}]
     log = "\n".join([
         _line(120, "untrusted", 'failed to get runner registration token on refresh: Post "https://ghe.example.com/api'
                                 '/v3/orgs/my-org/actions/runners/registration-token": tls: failed to verify '
@@ -145,6 +148,7 @@ def test_sets_the_controller_log_shows_failing_to_register_stay_unregistered_for
                                                                 ("ci", "revoked"): "credentials"}
     # saved about when the newest thing in the file happened (the log line of 60 s ago): created 840 s before that
     assert all(780 < created < 900 for created, _changed in facts.ages.values()) and len(facts.ages) == 3
+    assert 200 < facts.ages[("ci", "works")][1] < 260 and facts.ages[("ci", "untrusted")][1] == 0.0
     sb = start_sandbox(kubeconfig_path=str(tmp_path / "kubeconfig"), replay=raw, facts=facts)
     try:
         lines = completion_lines(sb)
@@ -175,6 +179,9 @@ def test_sets_the_controller_log_shows_failing_to_register_stay_unregistered_for
             assert "runner-scale-set-id" not in _annotations(api, name)
         created = api.get_namespaced_custom_object(*ARS_PLURAL, "untrusted")["metadata"]["creationTimestamp"]
         assert time.time() - calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ")) > 780
+        [changed] = api.get_namespaced_custom_object(*ARS_PLURAL, "works")["metadata"]["managedFields"]
+        assert "f:spec" in changed["fieldsV1"]
+        assert 200 < time.time() - calendar.timegm(time.strptime(changed["time"], "%Y-%m-%dT%H:%M:%SZ")) < 600
     finally:
         sb.stop()
 
