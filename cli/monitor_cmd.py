@@ -144,21 +144,21 @@ def run_demo(args: argparse.Namespace) -> int:
     from arc_top.sandbox.run import start_sandbox
     from arc_top.sandbox.scenario import list_scenarios
 
-    replay, verdicts, title = None, None, args.scenario
+    replay, facts, title = None, None, args.scenario
     if getattr(args, "replay_files", None):
         from arc_top.cli.sandbox_cmd import completion_lines, replay_objects
 
         loaded = replay_objects(args.replay_files)
         if isinstance(loaded, str):
             return fail(loaded)
-        replay, verdicts = loaded
+        replay, facts = loaded
         title = "replay of " + ", ".join(os.path.basename(f) for f in args.replay_files)
     names = [name for name, _ in list_scenarios()]
     if replay is None and args.scenario not in names:
         return fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(names)}")
     path = tempfile.NamedTemporaryFile(prefix="arc-top-demo-", suffix=".kubeconfig", delete=False).name
     try:
-        sandbox = start_sandbox(args.scenario, kubeconfig_path=path, replay=replay, verdicts=verdicts)
+        sandbox = start_sandbox(args.scenario, kubeconfig_path=path, replay=replay, facts=facts)
     except ValueError as exc:
         with contextlib.suppress(OSError):
             os.unlink(path)

@@ -46,25 +46,24 @@ def _params(pairs: list[str]) -> dict:
     return out
 
 
-def replay_objects(paths: list[str]) -> tuple[list[dict], dict] | str:
-    """The objects of saved files, read within kube.untrusted's limits, and the GitHub verdicts a dump recorded
-    ((namespace, Secret) -> [{kind, detail, value}]); or a one-line problem."""
+def replay_objects(paths: list[str]) -> tuple[list[dict], object] | str:
+    """The objects of saved files, read within kube.untrusted's limits, and what the checks read in them beyond the
+    objects (sandbox.replay.DumpFacts: the GitHub verdicts a dump recorded, the CRDs' version, failed
+    registrations, the scale sets' ages; cli/replay_facts.py); or a one-line problem."""
+    from arc_top.cli.replay_facts import facts
     from arc_top.kube.offline import OfflineError, load_files
 
     try:
         offline = load_files(paths, keep_raw=True)
     except OfflineError as exc:
         return str(exc)
-    verdicts: dict = {}
-    for result in offline.probes or ():
-        for problem in result.problems if result.evaluated else ():
-            verdicts.setdefault((result.namespace, result.secret), []).append(
-                {"kind": problem.kind, "detail": problem.detail, "value": problem.value})
-    return offline.raw, verdicts
+    return offline.raw, facts(offline)
 
 
 def completion_lines(sandbox) -> list[str]:
-    return [f"  added: {line}" for line in sandbox.completions]
+    """What a replay added (defaults for what the files lack), then what of the files' state it kept."""
+    return ([f"  added: {line}" for line in sandbox.completions]
+            + [f"  kept: {line}" for line in getattr(sandbox, "reproduced", ())])
 
 
 def _fail(message: str) -> int:
@@ -81,14 +80,14 @@ def run(args: argparse.Namespace) -> int:
         for name, description in scenarios.items():
             print(f"{name:<{width}}  {description}")
         return 0
-    replay, verdicts = None, None
+    replay, facts = None, None
     if args.replay_files:
         if args.scenario or args.params:
             return _fail("--from replays saved files: it takes no --scenario or --set")
         loaded = replay_objects(args.replay_files)
         if isinstance(loaded, str):
             return _fail(loaded)
-        replay, verdicts = loaded
+        replay, facts = loaded
     args.scenario = args.scenario or "incident"
     if replay is None and args.scenario not in scenarios:
         return _fail(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(scenarios)}")
@@ -101,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sandbox = start_sandbox(args.scenario, port=args.port, params=params,
                                 kubeconfig_path=args.kubeconfig, verbose=args.verbose, replay=replay,
-                                verdicts=verdicts)
+                                facts=facts)
     except OSError as exc:
         return _fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}")
     except ValueError as exc:

@@ -27,10 +27,10 @@ import string
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from arc_top.core.text import clean_line
+from arc_top.core.text import age, clean_line
 from arc_top.sandbox.github import generate_rsa_key
 from arc_top.sandbox.resources import resource_for
-from arc_top.sandbox.scenario import GITHUB_CA_CONFIGMAP, Scenario, install
+from arc_top.sandbox.scenario import GITHUB_CA_CONFIGMAP, Scenario, backdate, install
 from arc_top.sandbox.scenario_chart import CHART_VERSION, b64
 
 ARC_GROUP = "actions.github.com"
@@ -54,9 +54,22 @@ class ReplayError(ValueError):
 
 
 @dataclass
+class DumpFacts:
+    """What saved files show beyond their objects, as the checks read it (cli/replay_facts.py finds it; the sandbox
+    layer takes it as plain data)."""
+    verdicts: dict = field(default_factory=dict)       # (namespace, Secret) -> [{kind, detail, value}] GitHub said
+    crds_version: str = ""       # the ARC chart version whose CRDs the files' CRDs match best ("": the files hold none)
+    crds_why: str = ""           # how they match, one phrase
+    unregistered: dict = field(default_factory=dict)   # (namespace, ARS) -> ("tls" | "credentials", what the log shows)
+    ages: dict = field(default_factory=dict)           # (namespace, ARS) -> (created, spec changed: seconds before
+                                                       #   the files were saved; 0.0 unknown)
+
+
+@dataclass
 class Replay:
     scenario: Scenario
     completions: list[str] = field(default_factory=list)   # one line per default added
+    reproduced: list[str] = field(default_factory=list)    # one line per state of the files kept (CRDs, ages, …)
     kept: dict[str, int] = field(default_factory=dict)     # kind -> objects loaded from the files
     dropped: int = 0                                        # derived objects left to the simulation
 
@@ -118,8 +131,13 @@ def _edges(value: str) -> tuple[str, str, str]:
 
 
 class _Builder:
-    def __init__(self, base_url: str, ca_pem: bytes | str, verdicts: dict | None = None) -> None:
-        self.verdicts = verdicts or {}                        # (namespace, Secret) -> [{kind, detail, value}]
+    def __init__(self, base_url: str, ca_pem: bytes | str, verdicts: dict | None = None,
+                 facts: DumpFacts | None = None) -> None:
+        self.facts = facts or DumpFacts()
+        self.verdicts = verdicts or self.facts.verdicts or {}  # (namespace, Secret) -> [{kind, detail, value}]
+        self.reproduced: list[str] = []                       # one line per state of the files kept
+        self.revoked: set[tuple[str, str]] = set()            # (namespace, Secret) the controller's log shows rejected
+        self.untrusted: set[tuple[str, str]] = set()          # (namespace, ARS) whose GitHub certificate it distrusts
         self.replayed: list[str] = []                         # "ns/secret: kind" of the verdicts replayed
         self.base_url = base_url.rstrip("/")
         self.ca_pem = ca_pem.decode() if isinstance(ca_pem, bytes) else str(ca_pem or "")
@@ -157,12 +175,36 @@ class _Builder:
         return [o for o in self.objects if o.get("kind") == kind]
 
     # ---- GitHub -------------------------------------------------------------------------------------------
+    def registration_failures(self) -> None:
+        """Scale sets the files show unregistered, their registration failing for a reason the controller's log
+        shows, stay so: an untrusted certificate keeps its githubServerTLS as saved (the sandbox's CA is not added),
+        a rejected credential becomes one GitHub rejects."""
+        shown = []
+        for ars in self.of("AutoscalingRunnerSet"):
+            meta, spec = _meta(ars), _dict(ars.get("spec"))
+            key = (_str(meta.get("namespace")), _str(meta.get("name")))
+            entry = self.facts.unregistered.get(key)
+            if not isinstance(entry, (tuple, list)) or not entry:
+                continue
+            reason, why = _str(entry[0]), _str(entry[1]) if len(entry) > 1 else ""
+            if reason == "tls":
+                self.untrusted.add(key)
+            elif reason == "credentials":
+                self.revoked.add((key[0], _str(spec.get("githubConfigSecret"))))
+            else:
+                continue
+            shown.append(f"{key[0]}/{key[1]} ({clean_line(why)[:80] or reason})")
+        if shown:
+            self.reproduced.append(f"registration: {len(shown)} scale set{'s' if len(shown) != 1 else ''} stay "
+                                   "unregistered for the reason the controller's log shows: " + ", ".join(shown))
+
     def point_at_fake_github(self) -> None:
         sets = self.of("AutoscalingRunnerSet")
         tls_namespaces: set[str] = set()
         for ars in sets:
             spec = _dict(ars.get("spec"))
             ars["spec"] = spec
+            key = (_str(_meta(ars).get("namespace")), _str(_meta(ars).get("name")))
             url = _str(spec.get("githubConfigUrl"))
             try:
                 parts = urlsplit(url)
@@ -184,6 +226,11 @@ class _Builder:
                     self.github["repos"].append(f"{names[0]}/{names[1]}")
             ns = _str(_meta(ars).get("namespace"))
             self.owners[(ns, _str(spec.get("githubConfigSecret")))] = owner
+            if key in self.untrusted:       # its own TLS settings, as saved: they do not hold the sandbox's CA
+                ref = _dict(_dict(_dict(spec.get("githubServerTLS")).get("certificateFrom")).get("configMapKeyRef"))
+                if ref.get("name") == GITHUB_CA_CONFIGMAP:
+                    spec.pop("githubServerTLS", None)
+                continue
             if self.ca_pem:
                 spec["githubServerTLS"] = {"certificateFrom": {"configMapKeyRef": {"name": GITHUB_CA_CONFIGMAP,
                                                                                      "key": "ca.crt"}}}
@@ -262,6 +309,8 @@ class _Builder:
             else:
                 token = {"value": stripped, "type": "classic", "login": "arc-admin", "expires_in_days": 60,
                          "scopes": ["repo", "admin:org", "manage_runners:enterprise"]}
+            if where in self.revoked:
+                token["revoked"] = True
             for verdict in self._verdicts(where):
                 kind, detail, days = _str(verdict.get("kind")), _str(verdict.get("detail")), verdict.get("value")
                 if kind == "bad-credentials":
@@ -293,7 +342,10 @@ class _Builder:
                "installations": [{"id": installation_id, "account": owner or "arc-org",
                                   "permissions": {"organization_self_hosted_runners": "write",
                                                   "administration": "write", "metadata": "read"}}]}
-        for verdict in self._verdicts(where):
+        verdicts = self._verdicts(where)
+        if where in self.revoked and not any(_str(v.get("kind")) == "wrong-key" for v in verdicts):
+            verdicts.append({"kind": "wrong-key"})      # GitHub rejects the app's JWT (401)
+        for verdict in verdicts:
             kind, detail, value = _str(verdict.get("kind")), _str(verdict.get("detail")), verdict.get("value")
             if kind == "wrong-key":               # GitHub knows another key for this app id
                 app.pop("private_key_pem")
@@ -306,6 +358,36 @@ class _Builder:
             elif kind == "clock-skew" and isinstance(value, (int, float)) and abs(value) < 1e6:
                 app["clock_skew_seconds"] = float(value)
         self.github["apps"].append(app)
+
+    # ---- the files' own state --------------------------------------------------------------------------------
+    def crds(self) -> str:
+        """The chart version whose ARC CRDs to serve ("": the controller's own, the files hold none)."""
+        version = _str(self.facts.crds_version)
+        if not re.fullmatch(r"\d{1,3}\.\d{1,3}\.\d{1,3}", version):
+            return ""
+        why = clean_line(_str(self.facts.crds_why))[:100] or "as the files hold them"
+        self.reproduced.append(f"CRDs: the ARC CRDs of chart {version} are served ({why})")
+        return version
+
+    def ages(self) -> list[dict]:
+        """Scale sets as old as in the files: (name, namespace, created_seconds_ago, spec_changed_seconds_ago)."""
+        entries = []
+        for ars in self.of("AutoscalingRunnerSet"):
+            meta = _meta(ars)
+            key = (_str(meta.get("namespace")), _str(meta.get("name")))
+            found = self.facts.ages.get(key)
+            if not isinstance(found, (tuple, list)) or len(found) != 2:
+                continue
+            created, changed = (float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else 0.0
+                                for x in found)
+            if 0 < created < 10 * 365 * 86400:
+                entries.append({"name": key[1], "namespace": key[0], "created_seconds_ago": created,
+                                "spec_changed_seconds_ago": changed if 0 < changed < created else 0.0})
+        if entries:
+            oldest = max(e["created_seconds_ago"] for e in entries)
+            self.reproduced.append(f"ages: {len(entries)} scale set{'s' if len(entries) != 1 else ''} created as long "
+                                   f"before now as before the files were saved (the oldest {age(oldest)})")
+        return entries
 
     # ---- defaults --------------------------------------------------------------------------------------------
     def controller_namespace(self, raw: list[dict]) -> str:
@@ -353,15 +435,18 @@ def _storage_class(name: str, default: bool) -> dict:
 
 
 def replay_document(raw: list[dict], base_url: str, ca_pem: bytes | str = b"",
-                    verdicts: dict | None = None) -> tuple[dict, _Builder]:
+                    verdicts: dict | None = None, facts: DumpFacts | None = None) -> tuple[dict, _Builder]:
     """The scenario document (for scenario.install) of the objects of a dump, and what was done to build it.
     `verdicts`: (namespace, Secret) -> the GitHub probe problems the dump recorded ({kind, detail, value}), so
-    that an expired, revoked or under-scoped credential is one again."""
-    b = _Builder(base_url, ca_pem, verdicts)
+    that an expired, revoked or under-scoped credential is one again (default: those of `facts`). `facts`: what the
+    checks read in the files beyond their objects (the CRDs' version, failed registrations, the scale sets' ages)."""
+    b = _Builder(base_url, ca_pem, verdicts, facts)
     b.keep(raw)
     if not b.of("AutoscalingRunnerSet"):
         raise ReplayError("the files hold no AutoscalingRunnerSet: save them with arc-top dump, or kubectl get "
                           "autoscalingrunnersets,secrets,… -A -o yaml")
+    crds_version = b.crds()
+    b.registration_failures()
     b.point_at_fake_github()
     b.fake_credentials()
     b.storage_classes()
@@ -380,19 +465,25 @@ def replay_document(raw: list[dict], base_url: str, ca_pem: bytes | str = b"",
            "namespace": _str(_meta(first).get("namespace")) or "default", "controller_namespace": controller_ns,
            "users": {"admin": {"groups": ["system:masters"]}}, "github": b.github, "nodes": list(DEFAULT_NODES),
            "controller": {}, "objects": b.objects}
+    if crds_version:
+        doc["crds_version"] = crds_version
     return doc, b
 
 
-def load_replay(cluster, raw: list[dict], name: str = "replay", verdicts: dict | None = None) -> Replay:
+def load_replay(cluster, raw: list[dict], name: str = "replay", verdicts: dict | None = None,
+                facts: DumpFacts | None = None) -> Replay:
     """Fill `cluster` with the replay of `raw` (the objects of one or several saved files)."""
     base_url = str(getattr(cluster, "base_url", "") or "https://127.0.0.1")
-    doc, b = replay_document(raw, base_url, getattr(cluster, "ca_pem", b""), verdicts)
+    doc, b = replay_document(raw, base_url, getattr(cluster, "ca_pem", b""), verdicts, facts)
+    ages = b.ages()
     try:
         scenario = install(cluster, name, doc)
+        backdate(cluster, ages)
     except (KeyError, TypeError, AttributeError) as exc:
         raise ReplayError(f"an object of the files cannot be loaded ({type(exc).__name__}: {str(exc)[:120]})") from None
     scenario.description = doc["description"]
-    return Replay(scenario=scenario, completions=b.completions, kept=b.kept, dropped=b.dropped)
+    return Replay(scenario=scenario, completions=b.completions, reproduced=b.reproduced, kept=b.kept,
+                  dropped=b.dropped)
 
 
-__all__ = ["DERIVED_KINDS", "Replay", "ReplayError", "load_replay", "replay_document"]
+__all__ = ["DERIVED_KINDS", "DumpFacts", "Replay", "ReplayError", "load_replay", "replay_document"]

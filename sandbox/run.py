@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from arc_top.sandbox.cluster import Cluster
 from arc_top.sandbox.controller import Controller
 from arc_top.sandbox.kubeconfig import kubeconfig, write_kubeconfig
-from arc_top.sandbox.replay import load_replay
+from arc_top.sandbox.replay import DumpFacts, load_replay
 from arc_top.sandbox.requestlog import RequestRecord
 from arc_top.sandbox.scenario import Scenario, load_scenario
 from arc_top.sandbox.server import SandboxServer
@@ -25,6 +25,7 @@ class Sandbox:
     scenario: Scenario
     kubeconfig_path: str
     completions: tuple[str, ...] = ()         # replays: what the files lacked and the sandbox added
+    reproduced: tuple[str, ...] = ()          # replays: what of the files' state the sandbox kept (CRDs, ages, …)
 
     @property
     def url(self) -> str:
@@ -87,17 +88,21 @@ class Sandbox:
 
 def start_sandbox(scenario: str = "healthy", port: int = 0, params: dict | None = None,
                   kubeconfig_path: str | None = None, verbose: bool = False,
-                  speed: float = 1.0, replay: list[dict] | None = None, verdicts: dict | None = None) -> Sandbox:
+                  speed: float = 1.0, replay: list[dict] | None = None, verdicts: dict | None = None,
+                  facts: DumpFacts | None = None) -> Sandbox:
     """Everything up and serving; the kubeconfig (mode 0600) has context `arc-sandbox` (admin) and
     `arc-sandbox-<user>` for every other scenario user. `replay`: the objects of saved files (an `arc-top dump`,
     `kubectl get -o yaml`) to load instead of the scenario (sandbox.replay; raises ReplayError, a ValueError), with
-    the GitHub `verdicts` the dump recorded."""
+    the GitHub `verdicts` the dump recorded and the `facts` the checks read in it (cli/replay_facts.py: the CRDs'
+    version, failed registrations, the scale sets' ages; its verdicts when `verdicts` is None)."""
     cluster = Cluster()
     server = SandboxServer(cluster, port=port, verbose=verbose)
     completions: tuple[str, ...] = ()
+    reproduced: tuple[str, ...] = ()
     if replay is not None:
-        replayed = load_replay(cluster, replay, verdicts=verdicts)
+        replayed = load_replay(cluster, replay, verdicts=verdicts, facts=facts)
         loaded, completions = replayed.scenario, tuple(replayed.completions)
+        reproduced = tuple(replayed.reproduced)
     else:
         loaded = load_scenario(cluster, scenario, params)
     server.start()
@@ -106,6 +111,6 @@ def start_sandbox(scenario: str = "healthy", port: int = 0, params: dict | None 
     if kubeconfig_path is None:
         fd, kubeconfig_path = tempfile.mkstemp(prefix="arc-sandbox-", suffix=".kubeconfig")
         os.close(fd)
-    sandbox = Sandbox(cluster, server, controller, loaded, kubeconfig_path, completions)
+    sandbox = Sandbox(cluster, server, controller, loaded, kubeconfig_path, completions, reproduced)
     write_kubeconfig(kubeconfig_path, sandbox.kubeconfig_dict())
     return sandbox

@@ -95,7 +95,7 @@ def install(cluster, name: str, doc: dict, values: dict | None = None, large: bo
     controller_ns = doc.get("controller_namespace", "arc-systems")
     objects = _objects(doc, controller_ns, str(doc.get("crds_version") or ""))
     cluster.apply_objects(objects)
-    _backdate(cluster, doc.get("scale_sets") or ())
+    backdate(cluster, doc.get("scale_sets") or ())
     if large:
         scenario_large.seed(cluster, values)
     return Scenario(name=name, description=str(doc.get("description", "")).strip(), users=users,
@@ -106,14 +106,27 @@ def install(cluster, name: str, doc: dict, values: dict | None = None, large: bo
 GITHUB_CA_CONFIGMAP = "arc-sandbox-github-ca"
 
 
-def _backdate(cluster, entries) -> None:
-    """Scale sets with `created_seconds_ago` were installed that long before the scenario starts."""
+def backdate(cluster, entries) -> None:
+    """Scale sets with `created_seconds_ago` were installed that long before the scenario starts; with
+    `spec_changed_seconds_ago` too, their spec was last written that long before (a managedFields entry, as the API
+    server records an update of spec)."""
+    now = time.time()
     for entry in entries:
         seconds = float(entry.get("created_seconds_ago") or 0)
-        if seconds > 0:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - seconds))
-            cluster.mutate("autoscalingrunnersets.actions.github.com", entry.get("namespace", "arc-runners"),
-                           entry["name"], lambda o, s=stamp: o["metadata"].__setitem__("creationTimestamp", s))
+        if seconds <= 0:
+            continue
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - seconds))
+        changed = float(entry.get("spec_changed_seconds_ago") or 0)
+        fields = [{"manager": "kubectl-edit", "operation": "Update", "apiVersion": "actions.github.com/v1alpha1",
+                   "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - changed)), "fieldsType": "FieldsV1",
+                   "fieldsV1": {"f:spec": {}}}] if 0 < changed < seconds else None
+
+        def edit(o, s=stamp, f=fields):
+            o["metadata"]["creationTimestamp"] = s
+            if f:
+                o["metadata"]["managedFields"] = f
+        cluster.mutate("autoscalingrunnersets.actions.github.com", entry.get("namespace", "arc-runners"),
+                       entry["name"], edit)
 
 
 def _trust_github_ca(doc: dict, base_url: str, ca_pem: bytes) -> dict:
