@@ -24,6 +24,7 @@ from arc_top.kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, Ki
 from arc_top.tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
 from arc_top.tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
 from arc_top.tui.rows import RowCache, RowContext, Scope
+from arc_top.tui.rows.context import LISTENER_YOUNG
 from arc_top.tui.rows.index import SnapshotIndex
 from arc_top.tui.rows.runners import group_of
 from arc_top.tui.screens.finding import FindingScreen
@@ -190,9 +191,11 @@ class MainScreen(Screen):
         self.error = message
         self.refresh_header()
 
-    def tick(self, snapshot: Snapshot) -> None:
+    def tick(self, snapshot: Snapshot, trends_changed: bool = True) -> None:
         """Every few seconds (a new trend sample): ages move on (the tables repaint their visible lines with
-        the new ages, no row is rebuilt) and the scale sets show the new trend sample. Changes not drained
+        the new ages, no row is rebuilt) and the scale sets show the new trend sample — their rows are built
+        again only when a trend cell shows something new (`trends_changed`) or a listener pod is young enough
+        for its state to read differently soon (tui/rows/scale_sets.listener_status). Changes not drained
         yet are left to the next flush."""
         if self.snapshot is None:
             return
@@ -203,7 +206,13 @@ class MainScreen(Screen):
                 panel.table.set_now(now)
             else:
                 self.set_timer(AGE_STAGGER_S * i, partial(panel.table.set_now, now))
-        self.apply(self.snapshot, None, only={"scalesets"})
+        if trends_changed or self._young_listener(now):
+            self.apply(self.snapshot, None, only={"scalesets"})
+
+    def _young_listener(self, now: float) -> bool:
+        """A listener pod young enough that its scale set's Listener cell may change with its age alone."""
+        horizon = LISTENER_YOUNG + 2 * getattr(self.app, "sample_interval", 5.0)
+        return any(pod.role == "listener" and now - pod.created < horizon for pod in self.snapshot.of(PODS).values())
 
     def apply(self, snapshot: Snapshot, changes: ChangeSet | None, only: set[str] | None = None) -> None:
         """Rebuild the panels whose kinds changed (all of them when `changes` is None; `only` limits
