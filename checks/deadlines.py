@@ -51,22 +51,29 @@ def _after(stamp: float, now: float, thresholds: tuple[float, ...]) -> float | N
     return None
 
 
+COALESCE = 5.0     # seconds: deadlines this close to the first are met by one run (objects made together)
+
+
 def next_change(snapshot: model.Snapshot, now: float, jobs: Mapping | None = None,
                 jobs_wait: float = DEFAULT_JOBS_WAIT) -> float | None:
-    """The earliest time (the checks' clock) after `now` at which an age crosses a check's threshold; None: no age
-    will cross one (every aged object is older than the longest threshold)."""
-    due: float | None = None
+    """The time (the checks' clock) after `now` at which an age crosses a check's threshold — the earliest such
+    time, or the last one within COALESCE seconds of it (a scale set's objects are made within a few seconds of
+    each other: one run, not one per object); None: no age will cross one."""
+    times: list[float] = []
     for kind in AGED_KINDS:
         for obj in snapshot.of(kind).values():
             if not _ages_matter(kind, obj):
                 continue
             for stamp in (getattr(obj, "created", 0.0), getattr(obj, "spec_changed", 0.0)):
                 when = _after(stamp or 0.0, now, THRESHOLDS)
-                if when is not None and (due is None or when < due):
-                    due = when
+                if when is not None:
+                    times.append(when)
     for fig in (jobs or {}).values():
         since = getattr(fig, "waiting_since", None)
         when = since + jobs_wait + MARGIN if since else None
-        if when is not None and when > now and (due is None or when < due):
-            due = when
-    return due
+        if when is not None and when > now:
+            times.append(when)
+    if not times:
+        return None
+    first = min(times)
+    return max(t for t in times if t <= first + COALESCE)

@@ -27,7 +27,8 @@ def test_a_pending_pod_is_reported_at_a_deadline_and_nothing_changes_between_dea
     for _ in range(10):
         due = next_change(snap, t)
         assert due is not None and due > t
-        # Between two deadlines the findings are those of the last run: a thread sleeping until `due` misses nothing.
+        # Between two deadlines the findings are those of the last run: a thread sleeping until `due` misses nothing
+        # (deadlines within COALESCE seconds of each other are met by one run, at the last of them).
         for probe in (t + (due - t) / 2, due - 1.01):
             assert shown(snap, probe) == before, probe
         t, before = due, shown(snap, due)
@@ -56,3 +57,13 @@ def test_jobs_waiting_set_a_deadline_at_the_jobs_wait():
     due = next_change(snap, later, jobs)
     assert due == later - 100 + checks.context.DEFAULT_JOBS_WAIT + 1
     assert next_change(snap, due, jobs) is None
+
+
+def test_deadlines_a_few_seconds_apart_are_met_by_one_run():
+    def pending(name, age):
+        return _runner(name, phase="Pending", pod_phase="Pending", age=age, node="")
+
+    together = snapshot(fleet() + pending("a", 100) + pending("b", 97))
+    assert next_change(together, NOW) == NOW + 120 - 97 + 1          # b's, 3 s after a's: one run for both
+    apart = snapshot(fleet() + pending("a", 100) + pending("b", 90))
+    assert next_change(apart, NOW) == NOW + 120 - 100 + 1            # a's: b's is 10 s later
