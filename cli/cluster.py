@@ -124,8 +124,10 @@ class LiveChecks:
         self.monitor.start()
         if not self.monitor.wait_synced(timeout):
             return sync_problem(self.monitor, timeout)
+        # recheck=10: a fix is verified by the next runs, some of which only new log tails show (the monitor's
+        # default waits up to a minute when no object changed).
         self._loop = ChecksLoop(self.monitor, self._deliver, clock=self.clock, github=self.github,
-                                github_timeout=self.github_timeout)
+                                github_timeout=self.github_timeout, recheck=10.0)
         self._loop.start()
         return ""
 

@@ -222,8 +222,9 @@ async def test_a_fix_clears_the_findings_and_only_the_touched_rows_are_rebuilt()
                     replace(ssd_pod, phase="Running", status="Running", node="worker-5", ready=1))
         await until(pilot, lambda: not any(f.subject.uid in (SSD_CLAIM, SSD_POD) for f in main.findings.findings),
                     what="findings gone")
+        # The panels are rebuilt one at a time (keys are handled in between): wait for both rows.
         await until(pilot, lambda: "✖ error" not in cells(app, "runners", SSD_RUNNER), what="problem cleared")
-        assert "✖ error" not in cells(app, "volumes", SSD_CLAIM)
+        await until(pilot, lambda: "✖ error" not in cells(app, "volumes", SSD_CLAIM), what="claim's problem cleared")
         after = runners._rows
         rebuilt = {k for k in before if after.get(k) is not before[k]}
         assert SSD_RUNNER in rebuilt and SSD_CLAIM in rebuilt
@@ -371,6 +372,62 @@ def test_checks_loop_runs_only_when_the_snapshot_changed():
     loop.recheck = 0                                      # …unless `recheck` passed (age-based findings)
     loop.step(last, when)
     assert runs == [1, 2, 2]
+
+
+def test_checks_loop_sleeps_until_an_age_crosses_a_threshold_or_the_job_figures_change():
+    """With nothing changing, the checks do not run again every few seconds over every pod: only when an age
+    crosses a check's threshold (a Pending pod becomes ARC405 then, not a minute later), or the listeners' job
+    figures (polled alone) change."""
+    from arc_top import checks
+    from arc_top.kube.model import JobFigures
+    from tests.checks_fixtures import NOW, fleet, runner, runner_template, snapshot
+
+    ers = "arc-runner-set-h8ff4"
+    snap = snapshot(fleet() + runner("arc-runner-set", "arc-runners", f"{ers}-runner-p1",
+                                     runner_template("kubernetes", "arc-runner-set"), ers, phase="Pending",
+                                     pod_phase="Pending", age=100, node=""))
+
+    class Still:
+        def snapshot(self):
+            return snap
+
+    class Jobs:
+        def __init__(self):
+            self.figures, self.reads = {}, 0
+
+        def read(self, snapshot, now):
+            self.reads += 1
+            return dict(self.figures)
+
+    clock = [NOW]
+    delivered: list[list] = []
+    loop = ChecksLoop(Still(), lambda findings, version, error: delivered.append(findings), clock=lambda: clock[0],
+                      poll=0.0, run=checks.run)
+    loop._jobs_reader = jobs = Jobs()
+    last, when = loop.step(None, float("-inf"))
+    assert len(delivered) == 1 and "ARC405" not in {f.code for f in delivered[-1]}
+    # The pod is 100 s old and may be Pending 180 s: ARC405 comes at the last deadline, 81 s on.
+    assert NOW < loop.due <= NOW + 81
+    for step in (0.3, 0.6, 0.9):
+        clock[0] = NOW + (loop.due - NOW) * step
+        last, when = loop.step(last, when)
+    assert len(delivered) == 1 and jobs.reads == 4   # no run before the deadline; the job figures alone were read
+    while "ARC405" not in {f.code for f in delivered[-1]}:
+        assert clock[0] < NOW + 81
+        runs = len(delivered)
+        clock[0] = loop.due
+        last, when = loop.step(last, when)
+        assert len(delivered) == runs + 1
+    assert clock[0] == NOW + 81
+    jobs.figures = {("arc-runners", "arc-runner-set"): JobFigures("arc-runners", "arc-runner-set", source="metrics",
+                                                                  assigned=2, running=0)}
+    runs = len(delivered)
+    clock[0] += 1
+    last, when = loop.step(last, when)
+    assert len(delivered) == runs + 1 and loop.jobs == jobs.figures
+    clock[0] += 1
+    last, when = loop.step(last, when)
+    assert len(delivered) == runs + 1                # the same figures again: no run
 
 
 def test_checks_loop_thread_delivers_and_stops():

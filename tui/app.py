@@ -74,6 +74,7 @@ def one_line(error: BaseException) -> str:
 
 
 FIRST_TIDY_DELAY_S = 0.5
+VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
 
 
 class ArcTopApp(App):
@@ -137,6 +138,7 @@ class ArcTopApp(App):
         self._stopping = threading.Event()
         self._monitor_lock = threading.Lock()
         self.checks: ChecksLoop | None = None
+        self._idle_recheck = 60.0             # the checks loop's own `recheck` (see _tick_fixes)
         self.github = github                  # probe the scale sets' GitHub credentials (issue: --no-github)
         self.github_timeout = github_timeout
         self._findings: FindingsReady | None = None    # results not applied yet (the next flush does)
@@ -214,6 +216,7 @@ class ArcTopApp(App):
         self.main_screen.apply(snapshot, None)
         self.checks = ChecksLoop(message.monitor, self._deliver_findings, self.clock, github=self.github,
                                  github_timeout=self.github_timeout)
+        self._idle_recheck = self.checks.recheck
         self.checks.start()
 
     def on_monitor_failed(self, message: MonitorFailed) -> None:
@@ -294,7 +297,11 @@ class ArcTopApp(App):
 
     def _tick_fixes(self) -> None:
         session = self._fix_session
-        if session is not None and session.waiting():
+        waiting = session is not None and session.waiting()
+        if self.checks is not None:
+            # With nothing changing the checks re-run once a minute; a fix being verified needs them sooner.
+            self.checks.recheck = VERIFY_RECHECK_S if waiting else self._idle_recheck
+        if waiting:
             self._deliver_verdicts(session.tick())
 
     def _deliver_verdicts(self, ended: list) -> None:
@@ -383,8 +390,8 @@ class ArcTopApp(App):
         if monitor is None:
             return
         snapshot = monitor.snapshot()
-        self.sampler.sample(snapshot)
-        self.main_screen.tick(snapshot)
+        changed = self.sampler.sample(snapshot)
+        self.main_screen.tick(snapshot, trends_changed=changed)
         self.tidy_memory()
 
     # ---------------------------------------------------------------- actions

@@ -1,9 +1,11 @@
 """The checks in the monitor: a daemon thread that runs them, and what the rows need from their findings.
 
 `ChecksLoop` runs `checks.run` off the UI thread, at most every `interval` seconds and only when the snapshot
-version or the log tails changed (or `recheck` seconds passed: some findings depend on ages alone). With a real
-connection it also reads log tails (kube.logtail.LogTailer, within its budget). It hands each result to a
-callback (the app posts it as a message; the screen applies it like a change set).
+version, the log tails or the listeners' job figures changed, or when an age can cross a check's threshold
+(checks.deadlines), or `recheck` seconds passed. With a real connection it also reads log tails
+(kube.logtail.LogTailer, within its budget). It hands each result to a callback (the app posts it as a message;
+the screen applies it like a change set). With nothing changing it costs next to nothing: the job figures are
+read every `poll` seconds, everything else waits for a deadline or `recheck`.
 
 `FindingsView` is one result as the panels read it: findings by subject uid and by scale set, counts per
 severity, and which uids show something different from the previous view (only their rows are rebuilt).
@@ -259,11 +261,14 @@ def jobs_signature(jobs: dict) -> tuple:
 class ChecksLoop:
     """Runs the checks on an app-owned daemon thread (an endless loop must not hold a slot of Textual's worker
     pool) and hands `(findings, snapshot version, error)` to `deliver` (called on that thread). At most every
-    `interval` seconds (or twice as long as the checks took), and only when the snapshot version or the log tails
-    changed, or `recheck` seconds passed (findings that depend on ages: pending for minutes, churn windows)."""
+    `interval` seconds (or twice as long as the checks took), and only when the snapshot version changed, or the
+    listeners' job figures (read every `poll` seconds) changed, or an age crossed a check's threshold
+    (checks.deadlines.next_change: pending for minutes, churn windows, jobs waiting), or `recheck` seconds passed
+    (log tails re-read, and whatever else time alone changes). A round that runs reads the log tails and probes
+    too, and runs the checks only if something they read differs."""
 
     def __init__(self, monitor, deliver: Callable[[list, int, str], None], clock: Callable[[], float] = time.time,
-                 *, interval: float = 1.0, recheck: float = 10.0, tail_deadline: float = 5.0,
+                 *, interval: float = 1.0, recheck: float = 60.0, poll: float = 10.0, tail_deadline: float = 5.0,
                  run: Callable[..., list] | None = None, tailer: object = None,
                  github: bool = True, github_timeout: float = 5.0) -> None:
         self.monitor = monitor
@@ -275,6 +280,10 @@ class ChecksLoop:
         self.clock = clock
         self.interval = interval
         self.recheck = recheck
+        self.poll = poll
+        self._polled = float("-inf")      # time.monotonic() of the last read of the job figures alone
+        self.due: float | None = None     # the checks' clock: an age crosses a threshold then (None: no age will)
+        self._next_change: Callable[..., float | None] | None = None
         self.tail_deadline = tail_deadline
         self._run_checks = run
         self._tailer = tailer
@@ -340,9 +349,21 @@ class ChecksLoop:
     def step(self, last: tuple | None, last_run: float) -> tuple[tuple | None, float]:
         """One round: read log tails, run the checks if anything changed. Returns the new (last, last_run)."""
         snapshot = self.monitor.snapshot()
-        if last is not None and last[0] == snapshot.version and time.monotonic() - last_run < self.recheck:
-            # Nothing changed: no log tails, no probes, no checks (each walks every pod) until `recheck`.
-            return last, last_run
+        mono = time.monotonic()
+        if last is not None and last[0] == snapshot.version and mono - last_run < self.recheck and \
+                (self.due is None or self.clock() < self.due):
+            # Nothing changed and no age crossed a threshold: no log tails, no probes, no checks (each walks every
+            # pod) until `recheck`. Only the listeners' job figures are read, every `poll` seconds (the reader
+            # paces each listener itself): jobs that start or stop waiting change no object.
+            if self._jobs_reader is None or mono - self._polled < self.poll:
+                return last, last_run
+            self._polled = mono
+            try:
+                self.jobs = self._jobs_reader.read(snapshot, self.clock())
+            except Exception:  # figures are best effort
+                return last, last_run
+            if jobs_signature(self.jobs or {}) == last[3]:
+                return last, last_run
         began = time.monotonic()          # the cost counts the log tails and probes too: same thread, same GIL
         tails: Sequence = ()
         if self._tailer is not None:
@@ -362,6 +383,7 @@ class ChecksLoop:
         if self._jobs_reader is not None:
             try:      # each listener read at most every 15 s (the reader's own pace), a few requests per round
                 self.jobs = self._jobs_reader.read(snapshot, self.clock())
+                self._polled = time.monotonic()
                 options["jobs"] = self.jobs
             except Exception:  # figures are best effort: the checks still run (no ARC408 without them)
                 pass
@@ -369,13 +391,22 @@ class ChecksLoop:
                tuple((getattr(r, "probed_at", 0), tuple(getattr(r, "scale_sets", ()))) for r in probes or ()),
                jobs_signature(self.jobs or {}))
         now = time.monotonic()
-        if key == last and now - last_run < self.recheck:
+        clock = self.clock()
+        if key == last and now - last_run < self.recheck and (self.due is None or clock < self.due):
             self.cost = time.monotonic() - began
             return last, last_run
         if probes is None:
-            findings = self._run_checks(snapshot, now=self.clock(), logs=tails, **options)
+            findings = self._run_checks(snapshot, now=clock, logs=tails, **options)
         else:
-            findings = self._run_checks(snapshot, now=self.clock(), logs=tails, probes=probes, **options)
+            findings = self._run_checks(snapshot, now=clock, logs=tails, probes=probes, **options)
+        if self._next_change is None:
+            from arc_top.checks.deadlines import next_change
+
+            self._next_change = next_change
+        try:
+            self.due = self._next_change(snapshot, clock, self.jobs)
+        except Exception:  # a snapshot the deadlines cannot read: `recheck` alone paces the re-runs
+            self.due = None
         self.cost = time.monotonic() - began
         self.runs += 1
         if not self._stop.is_set():

@@ -8,6 +8,20 @@ from collections.abc import Iterable
 
 from arc_top.kube.model import PODS, SCALE_SETS, Snapshot
 from arc_top.tui.rows import Trends
+from arc_top.tui.rows.columns import TREND_WIDTH, WIDE_TREND_WIDTH
+
+SHOWN = max(TREND_WIDTH, WIDE_TREND_WIDTH)      # the most samples a trend cell shows
+
+
+def _append(series: dict[str, deque[int]], uid: str, value: int, size: int) -> bool:
+    """Append `value` to `uid`'s series; True when its last SHOWN samples changed."""
+    values = series.get(uid)
+    if values is None:
+        series[uid] = deque([value], maxlen=size)
+        return True
+    same = len(values) >= SHOWN and values[-1] == value and all(v == value for v in list(values)[-SHOWN:])
+    values.append(value)
+    return not same
 
 
 class TrendSampler:
@@ -36,19 +50,25 @@ class TrendSampler:
         self.running[uid] = deque(running[-self.size:], maxlen=self.size)
         self.pending[uid] = deque(pending[-self.size:], maxlen=self.size)
 
-    def sample(self, snapshot: Snapshot) -> None:
+    def sample(self, snapshot: Snapshot) -> bool:
+        """Append one sample per scale set. True when a trend cell shows something new: the last `shown` samples
+        of a series differ (a flat, full trend that gets the same value again looks the same), or a scale set
+        came or went."""
         scale_sets = snapshot.of(SCALE_SETS)
+        changed = False
         for uid, ss in scale_sets.items():
-            self.running.setdefault(uid, deque(maxlen=self.size)).append(ss.running)
-            self.pending.setdefault(uid, deque(maxlen=self.size)).append(ss.pending)
+            changed |= _append(self.running, uid, ss.running, self.size)
+            changed |= _append(self.pending, uid, ss.pending, self.size)
             fig = self.jobs.get((ss.namespace, ss.name))
             waiting = getattr(fig, "waiting", None)
             if waiting is not None:
-                self.waiting.setdefault(uid, deque(maxlen=self.size)).append(waiting)
+                changed |= _append(self.waiting, uid, waiting, self.size)
         for gone in set(self.running) - set(scale_sets):
             self.running.pop(gone, None)
             self.pending.pop(gone, None)
             self.waiting.pop(gone, None)
+            changed = True
+        return changed
 
     def watch_pods(self, snapshot: Snapshot, changed: Iterable[object] | None = None) -> None:
         """Note listener pod uids: of every pod, or only of `changed` pods (None = gone ones are skipped)."""

@@ -176,6 +176,9 @@ class ResourceTable(ScrollView, can_focus=True):
         self.now: float | None = None
         self._cells: LRUCache[tuple, list[Segment]] = LRUCache(4096)
         self._lines: LRUCache[tuple, Strip] = LRUCache(512)
+        # Each line's cells as styled segments, without its ages: when only an age moved on (the age tick), the
+        # line is put together again from them and only its age cell rendered.
+        self._parts: LRUCache[tuple, tuple[TableRow, list[list[Segment]]]] = LRUCache(512)
         self.renders = 0                         # lines rendered (not served from the cache): tests, diagnostics
         self._paint_style: Style | None = None  # self.rich_style during a paint (see render_lines)
 
@@ -751,8 +754,22 @@ class ResourceTable(ScrollView, can_focus=True):
             return cached[1]
         self.renders += 1
         # A click anywhere on the line is on this row (on_click finds it from the line's y, not from metadata).
-        strip = self._compose_line(self._display_cells(row), base + component,
-                                   Style.from_color(bgcolor=component.bgcolor), base, scroll_x, width)
+        pre, post = base + component, Style.from_color(bgcolor=component.bgcolor)
+        parts_key = (key, base, component, self._layout_key)
+        parts = self._parts.get(parts_key)
+        if parts is not None and parts[0] is row and ages is not None:
+            # Only the age moved on: render the age cells, reuse every other cell's segments.
+            cells = parts[1][:]
+            now = self.now
+            for j, i in enumerate(self._shown_columns):
+                if self.specs[i].age and j < len(cells):
+                    cells[j] = self._render_cell(shared_text(age(now - row.created)),
+                                                 self._column_widths[j] + 2 * CELL_PADDING, pre, post)
+        else:
+            cells = [self._render_cell(cell, content_width + 2 * CELL_PADDING, pre, post)
+                     for cell, content_width in zip(self._display_cells(row), self._column_widths, strict=False)]
+            self._parts[parts_key] = (row, cells)
+        strip = self._join_cells(cells, pre, base, scroll_x, width)
         self._lines[cache_key] = (row, strip)
         return strip
 
@@ -771,9 +788,15 @@ class ResourceTable(ScrollView, can_focus=True):
                       width: int) -> Strip:
         """One line of cells, each padded to its column, then filled to the widget's width in `pre`'s colours,
         cropped at the horizontal scroll (what DataTable's row rendering did)."""
+        return self._join_cells([self._render_cell(cell, content_width + 2 * CELL_PADDING, pre, post)
+                                 for cell, content_width in zip(cells, self._column_widths, strict=False)],
+                                pre, base, scroll_x, width)
+
+    def _join_cells(self, cells: list[list[Segment]], pre: Style, base: Style, scroll_x: int, width: int) -> Strip:
+        """A line from its cells' styled segments (see _compose_line)."""
         segments: list[Segment] = []
-        for cell, content_width in zip(cells, self._column_widths, strict=False):
-            segments.extend(self._render_cell(cell, content_width + 2 * CELL_PADDING, pre, post))
+        for cell in cells:
+            segments.extend(cell)
         table_width = sum(w + 2 * CELL_PADDING for w in self._column_widths)
         if width > table_width:
             segments.append(Segment(" " * (width - table_width), pre))

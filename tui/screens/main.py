@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from functools import partial
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -24,6 +23,7 @@ from arc_top.kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, Ki
 from arc_top.tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
 from arc_top.tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
 from arc_top.tui.rows import RowCache, RowContext, Scope
+from arc_top.tui.rows.context import LISTENER_YOUNG
 from arc_top.tui.rows.index import SnapshotIndex
 from arc_top.tui.rows.runners import group_of
 from arc_top.tui.screens.finding import FindingScreen
@@ -33,7 +33,6 @@ from arc_top.widgets.footer import KeysFooter
 from arc_top.widgets.resource_table import ResourceTable
 from arc_top.widgets.text import ERROR, INFO, Palette, clean_line
 
-AGE_STAGGER_S = 0.1          # seconds between two panels' age repaints (see MainScreen.tick)
 SILENCED_MARK = "silenced · "   # the title of a silenced finding shown by `s`
 
 
@@ -190,20 +189,26 @@ class MainScreen(Screen):
         self.error = message
         self.refresh_header()
 
-    def tick(self, snapshot: Snapshot) -> None:
+    def tick(self, snapshot: Snapshot, trends_changed: bool = True) -> None:
         """Every few seconds (a new trend sample): ages move on (the tables repaint their visible lines with
-        the new ages, no row is rebuilt) and the scale sets show the new trend sample. Changes not drained
+        the new ages, no row is rebuilt) and the scale sets show the new trend sample — their rows are built
+        again only when a trend cell shows something new (`trends_changed`) or a listener pod is young enough
+        for its state to read differently soon (tui/rows/scale_sets.listener_status). Changes not drained
         yet are left to the next flush."""
         if self.snapshot is None:
             return
         self._age_now = now = self.app.clock()
-        # One table per frame or so, not all five in one paint (40 ms at 200x60: a key pressed then waited).
-        for i, panel in enumerate(self.panels):
-            if i == 0:
-                panel.table.set_now(now)
-            else:
-                self.set_timer(AGE_STAGGER_S * i, partial(panel.table.set_now, now))
-        self.apply(self.snapshot, None, only={"scalesets"})
+        # All five tables in one paint: a line whose age moved on re-renders its age cell only (ResourceTable), so
+        # one frame costs less than the five the compositor would otherwise make.
+        for panel in self.panels:
+            panel.table.set_now(now)
+        if trends_changed or self._young_listener(now):
+            self.apply(self.snapshot, None, only={"scalesets"})
+
+    def _young_listener(self, now: float) -> bool:
+        """A listener pod young enough that its scale set's Listener cell may change with its age alone."""
+        horizon = LISTENER_YOUNG + 2 * getattr(self.app, "sample_interval", 5.0)
+        return any(pod.role == "listener" and now - pod.created < horizon for pod in self.snapshot.of(PODS).values())
 
     def apply(self, snapshot: Snapshot, changes: ChangeSet | None, only: set[str] | None = None) -> None:
         """Rebuild the panels whose kinds changed (all of them when `changes` is None; `only` limits
