@@ -383,6 +383,17 @@ class JobsReader:
             since = previous.waiting_since if previous is not None and previous.waiting_since else now
         return replace(fig, waiting_since=since)
 
+    def _refused(self, exc: BaseException, right: str, namespace: str, otherwise: str) -> str:
+        """Why a read of `right` (proxy, log) failed (`otherwise`, its `{status}` filled in, unless a 403: that also
+        pauses the source in the namespace)."""
+        status = _status_word(exc)
+        if status != "403":
+            return otherwise.replace("{status}", status)
+        what = "metrics" if right == "proxy" else "log"
+        why = f"no pods/{right} right in {namespace} ({what} not read)"
+        self._forbidden[(right, namespace)] = (time.monotonic() + self.forbidden_pause, why)
+        return why
+
     def _metrics(self, pod: model.Pod, port: int, key, now: float) -> tuple[dict | None, str]:
         paused = self._paused("proxy", pod.namespace, now)
         if paused:
@@ -392,12 +403,8 @@ class JobsReader:
             resp = apis.pod_proxy(self._api, pod.namespace, pod.name, port, METRICS_PATH,
                                   timeout=(min(self.timeout, 3.0), self.timeout))
         except Exception as exc:  # ApiException, transport errors: an answer, never raised
-            status = _status_word(exc)
-            if status == "403":
-                why = f"no pods/proxy right in {pod.namespace} (metrics not read)"
-                self._forbidden[("proxy", pod.namespace)] = (time.monotonic() + self.forbidden_pause, why)
-                return None, why
-            return None, f"metrics unreachable ({status}: {apis.status_message(exc)[:120]})"
+            detail = apis.status_message(exc)[:120]
+            return None, self._refused(exc, "proxy", pod.namespace, "metrics unreachable ({status}: " + detail + ")")
         # The start-up histogram (a series per job name × buckets: most of the parsing) at most every
         # `histogram_interval` seconds; the gauges every time.
         last = self._histogram_at.get(key, -1e9)
@@ -454,12 +461,7 @@ class JobsReader:
             resp = apis.pod_log(self._api, pod.namespace, pod.name, params,
                                 timeout=(min(self.timeout, 3.0), self.timeout))
         except Exception as exc:
-            status = _status_word(exc)
-            if status == "403":
-                why = f"no pods/log right in {pod.namespace} (log not read)"
-                self._forbidden[("log", pod.namespace)] = (time.monotonic() + self.forbidden_pause, why)
-                return None, why
-            return None, f"log unreadable ({status})"
+            return None, self._refused(exc, "log", pod.namespace, "log unreadable ({status})")
         try:
             data = resp.read(self.limit_bytes + 1)[:self.limit_bytes]
         except Exception as exc:
