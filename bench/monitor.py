@@ -225,7 +225,8 @@ def measure(params: list[str], samples: int, profile: str | None = None) -> dict
         command = [sys.executable, os.path.abspath(__file__), "--child", kubeconfig, "--samples", str(samples),
                    "--started", repr(started)]
         if profile:      # collapsed stacks of the monitor process (py-spy must be installed)
-            command = ["py-spy", "record", "--format", "raw", "--rate", "200", "-o", profile, "--", *command]
+            command = ["py-spy", "record", "--nonblocking", "--threads", "--format", "raw", "--rate", "100",
+                       "-o", profile, "--", *command]
         proc = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, timeout=900)
         if proc.returncode != 0:
             raise SystemExit("monitor child failed (its stderr is above)")

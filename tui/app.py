@@ -143,6 +143,7 @@ class ArcTopApp(App):
         self.github_timeout = github_timeout
         self._findings: FindingsReady | None = None    # results not applied yet (the next flush does)
         self._flush_timer = None              # the one flush scheduled (a Timer), None when none is
+        self._flush_task: asyncio.Task | None = None    # the flush running (see _scheduled_flush)
         if theme:
             self.theme = theme
 
@@ -171,6 +172,8 @@ class ArcTopApp(App):
 
     def on_unmount(self) -> None:
         self._stopping.set()
+        if self._flush_task is not None:
+            self._flush_task.cancel()
         if self.checks is not None:
             self.checks.stop()
         with self._monitor_lock:
@@ -239,15 +242,28 @@ class ArcTopApp(App):
     def _request_flush(self) -> None:
         """Schedule one flush, as soon as the pacing allows: at least `flush_interval` after the last one ended,
         and twice the last one's duration (a slow flush under heavy churn leaves room for keys)."""
-        if self._flush_timer is not None or not self.is_running:
+        if self._flush_timer is not None or self._flush_task is not None or not self.is_running:
             return
         pause = max(self.flush_interval, 2 * self._flush_cost)
         delay = max(0.001, self._flush_ended + pause - time.monotonic())    # (Textual: a 0 s timer divides by 0)
         self._flush_timer = self.set_timer(delay, self._scheduled_flush)
 
-    async def _scheduled_flush(self) -> None:
+    def _scheduled_flush(self) -> None:
+        """The flush timer fired: run the flush as a task of its own. A timer's callback runs inside the app's
+        message loop, so a flush awaited there would hold every key until its last step; as a task, the app
+        handles a key between two steps (MainScreen.apply_steps)."""
         self._flush_timer = None
-        await self.flush()
+        if self._flush_task is not None or not self.is_running:
+            return
+        self._flush_task = asyncio.create_task(self._flush_in_task())
+
+    async def _flush_in_task(self) -> None:
+        try:
+            await self.flush()
+        except Exception as error:      # as Textual does for a callback: shown, the app exits cleanly
+            self._handle_exception(error)
+        finally:
+            self._flush_task = None
         # Still something to apply (it came during the flush, or the timer fired a hair early): schedule again.
         # Before the monitor is ready there is nothing to flush: its first full apply takes everything.
         if self.monitor is not None and (self._changes_pending.is_set() or self._findings is not None):
