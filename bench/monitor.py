@@ -51,11 +51,12 @@ async def child(kubeconfig: str, samples: int, started: float) -> dict:
         scalesets = app.screen.query_one("#scalesets-table")
         runners = app.screen.query_one("#runners-table")
         # The first screen: scale sets shown and the Runners panel's visible lines filled (or all its rows, if
-        # fewer), then one frame painted.
+        # fewer), then one frame painted. (`pilot.pause()` without a delay would wait until the process is idle,
+        # i.e. until the lists have ended; `pause(0)` handles what is queued and paints one frame.)
         while not (scalesets.row_count and runners.row_count and runners.size.height
                    and runners.row_count >= min(runners.size.height - 1, _runner_pods(app) or 1)):
-            await pilot.pause(0.01)
-        await pilot.pause()
+            await asyncio.sleep(0.005)
+        await pilot.pause(0)
         out["first_screen_s"] = round(time.time() - started, 3)
         print(f"first screen in {out['first_screen_s']} s", file=sys.stderr, flush=True)
         while not (app.monitor and app.monitor.panels_synced()):

@@ -33,6 +33,10 @@ PANEL_KINDS = frozenset({model.SCALE_SETS, model.RUNNER_SETS, model.RUNNERS, mod
                          model.VOLUMES, model.EVENTS})
 SECOND_WAVE_AFTER = 4.0         # seconds: start the checks' kinds by then even if the panels are still listing
 SECOND_WAVE_GRACE = 1.5         # seconds after the panels' kinds have synced
+# The first screen's kinds (scale sets, runners, ARC pods) list first, alone until each has a first page or for
+# at most this long; then the other panels' kinds start.
+SCREEN_KINDS = frozenset({model.SCALE_SETS, model.RUNNERS, model.PODS})
+SCREEN_FIRST_WAIT = 0.5
 
 
 def _arc_pod(obj: object) -> bool:
@@ -135,9 +139,19 @@ class Monitor:
         first lists down (one interpreter lock, one API server)."""
         specs = plan(self.conn.namespaces)
         first = [s for s in specs if s.resource.key in PANEL_KINDS]
+        screen = [s for s in first if s.resource.key in SCREEN_KINDS and s.label_selector != WORKFLOW_POD_SELECTOR]
+        with self._lock:
+            for spec in screen:
+                self._start_watcher(spec)
+        # What the first screen shows (scale sets, the first runners and their pods) gets the interpreter to itself
+        # until each has a first page; then the rest of the panels' kinds.
+        deadline = time.monotonic() + SCREEN_FIRST_WAIT
+        while time.monotonic() < deadline and not self._stopped and not self._screen_listed(screen):
+            time.sleep(0.01)
         with self._lock:
             for spec in first:
-                self._start_watcher(spec)
+                if spec not in screen:
+                    self._start_watcher(spec)
         self._discover()
         deadline = time.monotonic() + SECOND_WAVE_AFTER
         while time.monotonic() < deadline and not self._stopped and not self.panels_synced():
@@ -148,6 +162,12 @@ class Monitor:
             for spec in specs:
                 if spec not in first:
                     self._start_watcher(spec)
+
+    def _screen_listed(self, specs: list[WatchSpec]) -> bool:
+        """Each of these watches has published a first page (or ended its first list, or cannot list)."""
+        with self._lock:
+            watchers = [w for w in self.watchers if w.spec in specs]
+        return all(w.pages or w.lists or w.state_of_kind in ("forbidden", "error") for w in watchers)
 
     def _discover(self) -> None:
         try:

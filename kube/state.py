@@ -46,6 +46,7 @@ class ClusterState:
         self._drained_at = time.monotonic()
         self._pending: dict[str, dict[str, object | None]] = {}
         self._relisted: set[str] = set()
+        self._paged: set[tuple[str, str]] = set()     # (kind, source) whose first list is being published by page
         self._states_changed = False
         self._dirty = False
         self._version = 0
@@ -109,8 +110,26 @@ class ClusterState:
     def _held_elsewhere(owners: dict[str, set[str]], source: str, uid: str) -> bool:
         return len(owners) > 1 and any(uid in uids for src, uids in owners.items() if src != source)
 
+    def add_page(self, kind: str, objs: Mapping[str, object], source: str = "") -> None:
+        """One page of `source`'s first list, published before the list has ended: the first screen need not wait
+        for the last of 5,000 pods. The objects are added as watch events would add them (a change set, not a
+        relist), and the list's `replace` then settles the share: it removes what an interrupted list published
+        but the final one no longer has, and reports only what differs from the pages."""
+        with self._lock:
+            current = self._writable(kind)
+            mine = self._owners[kind].setdefault(source, set())
+            pending = self._pending.setdefault(kind, {})
+            current.update(objs)
+            pending.update(objs)
+            mine.update(objs)
+            self._paged.add((kind, source))
+            self._heard_from(kind, source, time.monotonic())
+            first = self._touched()
+        self._notify(first)
+
     def replace(self, kind: str, objs: Mapping[str, object], source: str = "") -> None:
-        """A (re)list: `source`'s share of `kind` becomes exactly `objs` (uid → object)."""
+        """A (re)list: `source`'s share of `kind` becomes exactly `objs` (uid → object). After pages of a first list
+        (`add_page`) it is not a relist: only what differs from the pages is reported changed."""
         with self._lock:
             current = self._writable(kind)
             owners = self._owners[kind]
@@ -119,12 +138,21 @@ class ClusterState:
                 if uid in current and not self._held_elsewhere(owners, source, uid):
                     del current[uid]
                     pending[uid] = None
-            current.update(objs)
-            pending.update(objs)
+            if (kind, source) in self._paged:
+                self._paged.discard((kind, source))
+                for uid, obj in objs.items():
+                    if current.get(uid) is not obj:
+                        current[uid] = obj
+                        pending[uid] = obj
+            else:
+                current.update(objs)
+                pending.update(objs)
+                self._relisted.add(kind)
             owners[source] = set(objs)
-            self._relisted.add(kind)
             self._heard_from(kind, source, time.monotonic())
             first = self._touched()
+            if not pending:
+                del self._pending[kind]
         self._notify(first)
 
     def drop_source(self, kind: str, source: str) -> None:

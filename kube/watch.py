@@ -1,7 +1,9 @@
 """One app-owned daemon thread per watched (resource, namespace, selector): list, then watch from the list's
 resourceVersion, forever, into a ClusterState.
 
-- list in pages of 500 → `state.replace` (exactly this watcher's share; no ghosts, nothing missing);
+- list in pages of 500 → `state.replace` (exactly this watcher's share; no ghosts, nothing missing); a first list
+  starts with a page of 100 and publishes each page as it lands (`state.add_page`: the first screen shows the first
+  runners while the rest is still listing);
 - watch with bookmarks, `timeout_seconds` and `_request_timeout` always set; lines parsed here (no models);
 - 410 Gone (as an ERROR event or an HTTP status) → relist; a dropped connection → backoff 0.5, 1, 2 … 10 s
   with KindState "reconnecting"/attempt n, then resume from the last resourceVersion (the server replays
@@ -37,6 +39,7 @@ from arc_top.kube.projections import project, uid_of
 from arc_top.kube.state import ClusterState
 
 PAGE_SIZE = 500
+FIRST_PAGE_SIZE = 100               # the first page of a first list: a screenful of runners, decoded at once
 WATCH_SECONDS = (240, 300)          # server-side watch timeout, randomised so watchers do not re-watch in step
 STALL_AFTER_S = 90.0                # no event and no bookmark for this long: a stalled watch (see above)
 STALL_ENV = "ARC_TOP_WATCH_STALL_S"  # overrides STALL_AFTER_S (seconds), e.g. for tests and rehearsals
@@ -154,6 +157,7 @@ class KindWatcher(StreamThread):
         self.forbidden_retry = forbidden_retry
         self.resource_version = ""
         self.lists = 0                              # how many (re)lists were applied (tests, diagnostics)
+        self.pages = 0                              # pages of a first list published before its end (add_page)
         self.stalls = 0                             # how many stalled watches were dropped (tests, diagnostics)
         self.last_data = time.monotonic()           # monotonic: the last list, event or bookmark
         self._heard_bookmark = False                # this server sends bookmarks: silence means a stall
@@ -162,6 +166,11 @@ class KindWatcher(StreamThread):
         self._synced = False
         self._status = KindState(self.kind, "starting")
         state.set_state(self.kind, self._status, self.source)
+
+    @property
+    def state_of_kind(self) -> str:
+        """This watch's own state: starting, syncing, live, reconnecting, forbidden, error."""
+        return self._status.state
 
     @property
     def bookmarks_seen(self) -> bool:
@@ -266,7 +275,8 @@ class KindWatcher(StreamThread):
         objs: dict[str, object] = {}
         token, version = "", ""
         while True:
-            kwargs = {"limit": self.page_size, "_request_timeout": (CONNECT_TIMEOUT_S, LIST_READ_TIMEOUT_S)}
+            limit = self.page_size if token or self._synced else min(self.page_size, FIRST_PAGE_SIZE)
+            kwargs = {"limit": limit, "_request_timeout": (CONNECT_TIMEOUT_S, LIST_READ_TIMEOUT_S)}
             if token:
                 kwargs["_continue"] = token
             try:
@@ -284,15 +294,22 @@ class KindWatcher(StreamThread):
                 self._release(resp, complete)
             if self.stopping:
                 return
+            page: dict[str, object] = {}
             for item in doc.get("items") or ():
                 obj = project(kind, item, api_kind)
                 if accept is None or accept(obj):
-                    objs[obj.uid] = obj  # type: ignore[attr-defined]
+                    page[obj.uid] = obj  # type: ignore[attr-defined]
+            objs.update(page)
             meta = doc.get("metadata") or {}
             version = str(meta.get("resourceVersion") or version)
             token = meta.get("continue") or ""
             if not token:
                 break
+            if not self._synced and page:
+                # A first list of several pages: each page shows at once (the first screen), the list's end
+                # settles the share (ClusterState.add_page). A relist stays one replace: no flicker, no ghosts.
+                self.state.add_page(kind, page, self.source)
+                self.pages += 1
         self.resource_version = version
         self._synced = True
         self.lists += 1

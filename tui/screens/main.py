@@ -316,13 +316,17 @@ class MainScreen(Screen):
             if spec.id == "findings" and state is None:
                 state = self._findings_state()
             ctx.cache = self._caches[spec.id]
-            if not panel.table.total_count and not all(_settled(snapshot.kinds.get(k)) for k in spec.kinds):
-                # Not every kind its rows are made of has listed yet: rows built now would be built again
-                # as each list lands (5,000 runners each time), slowing the lists down (one interpreter lock).
-                rows = []
-                state = state or ("syncing…", INFO)
-            else:
+            if all(_settled(snapshot.kinds.get(k)) for k in spec.kinds):
                 rows = spec.build(ctx)
+            else:
+                # Not every kind its rows are made of has listed yet. Rows built at every page would be built again
+                # as each page lands (5,000 runners each time), slowing the lists down (one interpreter lock); but
+                # the first screen must not wait for the last page: see _early_rows.
+                early = self._early_rows(panel, snapshot)
+                if early is False:
+                    continue                       # the early rows stay until the lists are done
+                rows = [] if early is None else spec.build(ctx)
+                state = state or ("syncing…", INFO)
             yield
             if self._full_apply > started or not self.app.is_running:
                 return
@@ -334,6 +338,26 @@ class MainScreen(Screen):
         self.refresh_header()
         if had_scale_sets != (self.panel("scalesets").table.row_count > 0):
             self.refresh_bindings()    # "enter: Scope" is offered only while there is a scale set to scope to
+
+    def _early_rows(self, panel: Panel, snapshot: Snapshot) -> bool | None:
+        """While a panel's kinds are still listing (the first lists publish page by page): True to build its rows
+        from what has arrived, False to keep the rows it shows, None to show none yet. The Scale sets panel is
+        built as soon as the scale sets have listed (a few rows, whatever else is missing: listener pods, events);
+        the Runners panel once there is a screenful of runners (or more of them than when last built while short
+        of one), and then not again until every list is done: the first screen, without building 5,000 runners'
+        rows at each page."""
+        spec, table = panel.spec, panel.table
+        if spec.id == "scalesets":
+            return True if _settled(snapshot.kinds.get(SCALE_SETS)) else None
+        if spec.id != "runners":
+            return None
+        shown = table.total_count
+        if shown >= max(1, table.size.height):
+            return False
+        arrived = max(len(snapshot.of(RUNNERS)), len(snapshot.of(PODS)))   # about the runner rows there would be
+        if arrived > shown:
+            return True
+        return False if shown else None
 
     def _findings_state(self) -> tuple[str, str] | None:
         if self.findings.error:
