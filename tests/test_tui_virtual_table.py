@@ -230,3 +230,32 @@ async def test_an_age_tick_paints_only_the_lines_whose_age_reads_differently():
         table.set_now(now + 5)                      # "30s" -> "35s"; the others still read "2h"
         await pilot.pause()
         assert table.renders == before + 1 and "35s" in lines(app)[1]
+
+
+async def test_typing_a_filter_on_matches_what_a_fresh_filter_would_and_a_changed_row_is_searched_again():
+    """A longer filter searches only what the shorter one matched (the rows unchanged); the result must be what a
+    fresh search of every row gives, also after rows change between two keystrokes and after a backspace."""
+    app = TableApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.query_one(ResourceTable)
+        wanted = [row(i, problem="disk" if i % 3 == 0 else "") for i in range(3_000)]
+        table.sync(wanted)
+        await pilot.pause()
+
+        def fresh(needle: str) -> list[str]:
+            return [r.key for r in table_rows if needle in "  ".join(c.plain for c in r.cells).casefold()]
+
+        table_rows = wanted
+        for typed in ("n", "no", "nod", "node", "node-", "node-3"):
+            table.set_filter(typed)
+            assert table.visible_keys() == fresh(typed)
+        # A row changes between two keystrokes: the next keystroke searches every row again.
+        table_rows = [*wanted[:10], TableRow("k99999", [Text("new-runner"), Text("Running"), Text("node-31"),
+                                                        Text("")]), *wanted[10:]]
+        table.sync(table_rows)
+        table.set_filter("node-31")
+        assert table.visible_keys() == fresh("node-31") and "k99999" in table.visible_keys()
+        table.set_filter("node-3")                       # a backspace: a wider search, not a narrower one
+        assert table.visible_keys() == fresh("node-3")
+        table.set_filter("disk")
+        assert table.visible_keys() == fresh("disk") and len(fresh("disk")) == 1_000
