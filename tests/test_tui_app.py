@@ -401,3 +401,31 @@ async def test_a_new_count_repaints_the_title_line_not_the_whole_panel():
         assert regions and all(len(r) == 1 and r[0].height == 1 for r in regions), regions
         count = int(before.split("Runners")[1].split()[0])
         assert f"Runners {count + 1}" in panel._title.plain and f"{count + 1}" in panel.border_title
+
+
+async def test_a_key_pressed_during_a_flush_reaches_its_widget_before_the_flushs_next_step():
+    """Keys first: a key goes from the app to the screen to the focused table in a few turns of the event loop; a
+    flush must not run a step (a panel's rows) in each of those turns."""
+    monitor = incident_monitor()
+    app = make_app(monitor)
+    app.key_first = (1.0, 2.0)        # generous: a loaded machine must not turn this into a race
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await loaded(pilot)
+        await pilot.press("2")
+        runners = table(app, "runners")
+        start = runners.cursor_row
+        moved: list[bool] = []
+        original = main.apply_steps
+
+        def spying(snapshot, changes, only=None):
+            for i, step in enumerate(original(snapshot, changes, only)):
+                if i == 0:
+                    app.simulate_key("down")      # as a terminal would, in the middle of the flush
+                else:
+                    moved.append(runners.cursor_row != start)
+                yield step
+
+        main.apply_steps = spying
+        monitor.set_state(RUNNERS, state="live", synced=True, last_event=MONO - 2)   # every panel: many steps
+        await until(pilot, lambda: len(moved) >= 3, what="the flush's steps")
+        assert moved[0] and runners.cursor_row == start + 1

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
@@ -74,6 +74,11 @@ def one_line(error: BaseException) -> str:
 
 
 FIRST_TIDY_DELAY_S = 0.5
+# Keys first: a key reaches the widget it is for through a few hops of the event loop, and then the screen paints;
+# a flush step between each hop made a key wait for several steps. After a key the flush waits this long between
+# its steps, at most KEY_FIRST_MAX_S per flush (a held arrow key must not starve the panels).
+KEY_FIRST_S = 0.03
+KEY_FIRST_MAX_S = 0.25
 VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
 
 
@@ -144,6 +149,9 @@ class ArcTopApp(App):
         self._findings: FindingsReady | None = None    # results not applied yet (the next flush does)
         self._flush_timer = None              # the one flush scheduled (a Timer), None when none is
         self._flush_task: asyncio.Task | None = None    # the flush running (see _scheduled_flush)
+        self._key_at = 0.0                    # time.monotonic() of the last key (see KEY_FIRST_S)
+        self.key_first = (KEY_FIRST_S, KEY_FIRST_MAX_S)
+        self._deferred = 0.0                  # how long the running flush has waited for keys
         if theme:
             self.theme = theme
 
@@ -257,6 +265,24 @@ class ArcTopApp(App):
             return
         self._flush_task = asyncio.create_task(self._flush_in_task())
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._key_at = time.monotonic()
+        await super().on_event(event)
+
+    async def _between_steps(self) -> None:
+        """Between two steps of a flush: let the loop run once, and while a key was just pressed, let it reach its
+        widget and be painted first (KEY_FIRST_S)."""
+        await asyncio.sleep(0)
+        after_key, most = self.key_first
+        while self._deferred < most:
+            wait = self._key_at + after_key - time.monotonic()
+            if wait <= 0:
+                return
+            wait = min(wait, most - self._deferred)
+            self._deferred += wait
+            await asyncio.sleep(wait)
+
     async def _flush_in_task(self) -> None:
         try:
             await self.flush()
@@ -334,13 +360,14 @@ class ArcTopApp(App):
         started = time.monotonic()
         if started - self._flush_ended < max(self.flush_interval, 2 * self._flush_cost):
             return
+        self._deferred = 0.0
         try:
             if self._changes_pending.is_set():
                 await self._apply_changes(monitor)
             await self._apply_findings()
         finally:
             self._flush_ended = time.monotonic()
-            self._flush_cost = self._flush_ended - started
+            self._flush_cost = self._flush_ended - started - self._deferred     # (waiting for keys is no cost)
 
     async def _apply_changes(self, monitor: MonitorLike) -> None:
         self._changes_pending.clear()
@@ -354,7 +381,7 @@ class ArcTopApp(App):
             self.sampler.watch_pods(snapshot, changes.changed.get(PODS, {}).values())
         self.main_screen.set_connection(connection_of(monitor), getattr(monitor, "info", None))
         for _ in self.main_screen.apply_steps(snapshot, changes):
-            await asyncio.sleep(0)      # keys pressed meanwhile are handled between two steps
+            await self._between_steps()     # keys pressed meanwhile are handled between two steps
         panels_synced = getattr(monitor, "panels_synced", None)
         if not self._frozen_at and not self._tidy_scheduled and (panels_synced is None or panels_synced()):
             # The first full collection (150 ms at 5,000 runners) waits until the first fill has been painted.
@@ -398,7 +425,7 @@ class ArcTopApp(App):
         if message is None or not self.is_running:
             return
         for _ in self.main_screen.findings_steps(message.findings, message.error):
-            await asyncio.sleep(0)
+            await self._between_steps()
 
     def sample(self) -> None:
         """Every few seconds: a sparkline sample, and ages move on."""
