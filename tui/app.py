@@ -176,7 +176,7 @@ class ArcTopApp(App):
         # alone cost 0.6 % of a core with nothing happening.
         self.set_interval(self.header_interval, self._tick_header)
         self.set_interval(self.sample_interval, self.sample)
-        self.call_after_refresh(self._start_monitor)
+        self._start_monitor()           # at once: the first lists are on their way while the screen first paints
 
     def on_unmount(self) -> None:
         self._stopping.set()
@@ -213,6 +213,9 @@ class ArcTopApp(App):
         self.post_message(MonitorReady(monitor))
 
     def on_monitor_ready(self, message: MonitorReady) -> None:
+        if not self.main_screen.is_mounted:     # the monitor started with the app: the panels are not there yet
+            self.call_after_refresh(self.on_monitor_ready, message)
+            return
         with self._monitor_lock:
             if self._stopping.is_set():
                 message.monitor.stop()
