@@ -323,8 +323,8 @@ class MainScreen(Screen):
                 # as each page lands (5,000 runners each time), slowing the lists down (one interpreter lock); but
                 # the first screen must not wait for the last page: see _early_rows.
                 early = self._early_rows(panel, snapshot)
-                if early is False:
-                    continue                       # the early rows stay until the lists are done
+                if early is False and not full:
+                    continue                       # the early rows stay until the lists are done (or a new scope)
                 rows = [] if early is None else spec.build(ctx)
                 state = state or ("syncing…", INFO)
             yield
