@@ -330,3 +330,23 @@ async def test_a_rebound_key_is_shown_and_clicked_as_its_new_key():
         await pilot.click(KeysFooter, offset=(footer.render().plain.index("Logs"), 0))
         await settle(pilot)
         assert app.ran == ["logs"]
+
+
+class Wide(Static, can_focus=True):
+    BINDINGS = [Binding(key, f"app.k{key}", "日本語の説明") for key in "abcde"]
+
+
+class WideApp(App):
+    def compose(self):
+        yield Wide("w", id="w")
+        yield KeysFooter(show_command_palette=False)
+
+
+async def test_wide_characters_are_counted_in_cells():
+    app = WideApp()
+    async with app.run_test(size=(40, 6)) as pilot:
+        footer = await focus(app, pilot, "#w")
+        line = footer.render()
+        assert line.cell_len == 40 and line.plain.startswith(" a 日本語の説明  b 日本語の説明 ")
+        assert line.plain.rstrip().endswith("…")
+        assert footer.key_at(17).key == "b" and footer.key_at(30).key == "b"   # " b " starts at column 16

@@ -13,6 +13,9 @@ show; if they differ from those shown it repaints its one line (`refresh()`: no 
 does nothing. A click on a key presses that key (a disabled one rings the bell), the key under the pointer is
 highlighted and its tooltip shown. The line never wraps: keys that do not fit end in an ellipsis, the palette key
 staying at the right.
+
+(A focus change still repaints the whole screen once: Textual's `Screen.focused` is a reactive that repaints the
+screen. That is Textual's, not the footer's.)
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import NamedTuple
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -199,7 +203,7 @@ class KeysFooter(Widget, can_focus=False):
                 left_spans.append(self._append_key(left, 0, styles, item, [
                     (key_text, "footer-key--key"),
                     (" " * description_padding.left + item.description + " " * description_padding.right,
-                     "footer-key--description")], least=len(key_text) + description_padding.left + 1))
+                     "footer-key--description")], least=cell_len(key_text) + description_padding.left + 1))
             else:
                 left_spans.append(self._append_key(left, 0, styles, item, [(item.display, "footer-key--key")]))
 
@@ -210,7 +214,7 @@ class KeysFooter(Widget, can_focus=False):
             if key.description:
                 parts.append((" " + key.description, "footer-key--description"))
             parts.append((" ", ""))
-            right_offset = width - sum(len(text) for text, _ in parts)
+            right_offset = width - sum(cell_len(text) for text, _ in parts)
             right_spans.append(self._append_key(right, right_offset, styles, key, parts))
             if right.cell_len > width:     # narrower than the palette key alone: the other keys only
                 right, right_spans = Text(end="", no_wrap=True), []
@@ -233,7 +237,7 @@ class KeysFooter(Widget, can_focus=False):
         if room <= 0:
             left.truncate(0)
             return []
-        if len(left.plain[:room].rstrip()) == len(left.plain.rstrip()):
+        if cell_len(left.plain.rstrip()) <= room:
             left.truncate(room)
             return [span._replace(end=min(span.end, room)) for span in spans if span.start < room]
         cut = next((span for span in spans if span.end > room), None)
@@ -250,7 +254,7 @@ class KeysFooter(Widget, can_focus=False):
         """Append a key's parts (text, component) to `line`, over its item background (or the hover one if the
         pointer is on it; dim if disabled). `offset`: the column `line` starts at."""
         start = offset + line.cell_len
-        end = start + sum(len(text) for text, _ in parts)
+        end = start + sum(cell_len(text) for text, _ in parts)
         hovered = self._hover_x is not None and start <= self._hover_x < end
         under = styles["footer-key--hover" if hovered else "footer-key--item"]
         if not key.enabled:
