@@ -1,10 +1,10 @@
 """The Textual internals arc-top relies on still exist, and arc-top still works without them.
 
-widgets/textual_internals.py fences every private part of Textual that arc-top uses (PRIVATES) and the private
-hooks it overrides (HOOKS). After a Textual upgrade, the canaries here name what was renamed and which function
-of the fence needs it: fix the fence, then move the pin in pyproject.toml. The fallback tests pretend each
-private is gone (as a renamed one would be) and check the tables, the footer and the panel titles still show
-the right thing, the slower way.
+widgets/textual_internals.py fences every private part of Textual that arc-top uses (PRIVATES). After a Textual
+upgrade, the canaries here name what was renamed and which function of the fence needs it: fix the fence, then
+move the pin in pyproject.toml. The fallback tests pretend each private is gone (as a renamed one would be) and
+check the tables and the panel titles still show the right thing, the slower way. The footer (widgets/footer.py)
+uses Textual's public API only; the last test here checks it still follows the focus.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import ast
 import asyncio
 import functools
 import html
-import inspect
 import re
 from importlib.metadata import version
 from pathlib import Path
@@ -24,7 +23,7 @@ from textual.app import App
 from textual.containers import Vertical
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from arc_top.widgets import textual_internals as internals
 from arc_top.widgets.footer import KeysFooter
@@ -41,22 +40,12 @@ def _why(private: internals.Private) -> str:
             f"needs it in {private.needed_by} (without it: {private.fallback}). Update the fence, then the pin.")
 
 
-# ---------------------------------------------------------------- a real Footer and Widget, mounted
-CALLED: set[str] = set()
-
-
-class SpyFooter(Footer):
-    def bindings_changed(self, screen):
-        CALLED.add("bindings_changed")
-        return super().bindings_changed(screen)
-
-
+# ---------------------------------------------------------------- a real Widget, mounted
 class Probe(App):
     CSS = "#bordered { border: round $primary; height: 5; }"
 
     def compose(self):
         yield Static("body", id="bordered")
-        yield SpyFooter()
 
 
 async def _probe() -> dict:
@@ -65,11 +54,7 @@ async def _probe() -> dict:
     async with app.run_test(size=(60, 20)) as pilot:
         await pilot.pause()
         await pilot.pause()
-        return {
-            Widget: app.query_one("#bordered"), Footer: app.query_one(Footer),
-            "bindings_ready": app.query_one(Footer)._bindings_ready,
-            "called": set(CALLED),
-        }
+        return {Widget: app.query_one("#bordered")}
 
 
 @functools.cache
@@ -94,48 +79,24 @@ def test_textual_still_has_each_private_arc_top_uses(private: internals.Private)
         assert _walk(instance, private.name), _why(private)
 
 
-@pytest.mark.parametrize("hook", internals.HOOKS, ids=lambda h: f"{h.owner.__name__}.{h.name}")
-def test_textual_still_calls_each_hook_arc_top_overrides(hook: internals.Hook):
-    """A renamed hook is simply no longer called (see `if_renamed`); a changed signature would raise."""
-    why = (f"Textual {TEXTUAL} has no {hook.owner.__name__}.{hook.name} with the parameters {hook.overridden_in} "
-           f"takes, or no longer calls it: that override would not run ({hook.if_renamed}).")
-    assert hasattr(hook.owner, hook.name), why
-    assert hook.name in probe()["called"], why
-    theirs = inspect.getattr_static(hook.owner, hook.name)
-    cls_name, _, name = hook.overridden_in.partition(".")
-    ours = inspect.getattr_static({"ResourceTable": ResourceTable, "KeysFooter": KeysFooter}[cls_name], name)
-    assert type(theirs) is type(ours), why                     # a property stays a property
-    if inspect.isfunction(theirs):
-        assert list(inspect.signature(theirs).parameters) == list(inspect.signature(ours).parameters), why
-
-
-def test_the_internals_still_have_the_shapes_the_fence_relies_on():
-    """Existing is not enough where the fence writes or keys into an internal: a changed layout would not raise
-    but show stale rows. Each assertion names the function of widgets/textual_internals.py that relies on it."""
-    facts = probe()
-    assert facts["bindings_ready"] is True, "footer_ready: _bindings_ready is True once the footer has its keys"
-
-
 def test_no_textual_private_is_used_outside_the_fence():
-    """In the fenced files, a name starting with `_` that Textual's ScrollView, Footer or Widget also has is
-    either a hook the file overrides (listed in HOOKS) or a mistake: a private used directly, or one of arc-top's
-    own names shadowing Textual's (ResourceTable._render once shadowed Widget._render)."""
+    """In the fenced files, a name starting with `_` that Textual's ScrollView or Widget also has is a mistake: a
+    private used directly, or one of arc-top's own names shadowing Textual's (ResourceTable._render once shadowed
+    Widget._render)."""
     facts = probe()
     names = set()
-    for owner in (ScrollView, Footer, Widget, Vertical):
+    for owner in (ScrollView, Widget, Vertical):
         names |= set(dir(owner))
-    for owner in (Footer, Widget):
-        names |= set(vars(facts[owner]))
+    names |= set(vars(facts[Widget]))
     names |= set(vars(ScrollView()))
     textual_names = {name for name in names if name.startswith("_") and not name.startswith("__")}
-    hooks = {hook.name for hook in internals.HOOKS}
     found = []
     for relative in FENCED_FILES:
         tree = ast.parse((ROOT / relative).read_text(), relative)
         for node in ast.walk(tree):
             name = node.attr if isinstance(node, ast.Attribute) else \
                 node.name if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
-            if name in textual_names and name not in hooks:
+            if name in textual_names:
                 found.append(f"{relative}:{node.lineno}: {name}")
     assert not found, "Textual names used outside widgets/textual_internals.py:\n" + "\n".join(found)
 
@@ -302,10 +263,9 @@ class FooterApp(App):
         yield KeysFooter()
 
 
-@pytest.mark.parametrize("missing", [frozenset(), frozenset({"_bindings_ready"})], ids=["fast", "recompose"])
-def test_the_footer_follows_focus_with_or_without_the_private(monkeypatch, missing):
-    monkeypatch.setattr(internals, "UNAVAILABLE", missing)
-
+def test_the_footer_follows_focus():
+    """KeysFooter listens to the screen's bindings updates (Screen.bindings_updated_signal): if Textual renamed
+    or stopped publishing it, the footer would keep the keys of the first focused widget."""
     async def run():
         app = FooterApp()
         shown = []
@@ -313,9 +273,8 @@ def test_the_footer_follows_focus_with_or_without_the_private(monkeypatch, missi
             footer = app.query_one(KeysFooter)
             for target in ("#a", "#b", "#c", "#a"):
                 app.set_focus(app.query_one(target))
-                await until(pilot, lambda: footer.query("FooterKey"))
                 await _settle(pilot)
-                shown.append(" ".join(str(key.render()) for key in footer.query("FooterKey")))
+                shown.append(footer.render().plain)
         return shown
 
     shown = asyncio.run(run())

@@ -17,6 +17,7 @@ from arc_top.kube.model import EVENTS, RUNNERS, SCALE_SETS, VOLUMES, KindState
 from arc_top.tui.app import ArcTopApp
 from arc_top.tui.screens.help import HelpScreen, help_table
 from arc_top.tui.screens.main import MainScreen
+from arc_top.widgets.footer import KeysFooter
 from arc_top.widgets.resource_table import ResourceTable
 from tests.tui_fixtures import MONO, NOW, FakeMonitor, event, incident_monitor, kube_runner, runner, scale_set
 from tests.waiting import until  # (test_tui_findings and test_tui_fix_units import it from here)
@@ -429,3 +430,18 @@ async def test_a_key_pressed_during_a_flush_reaches_its_widget_before_the_flushs
         monitor.set_state(RUNNERS, state="live", synced=True, last_event=MONO - 2)   # every panel: many steps
         await until(pilot, lambda: len(moved) >= 3, what="the flush's steps")
         assert moved[0] and runners.cursor_row == start + 1
+
+
+async def test_the_scale_sets_table_gets_the_focus_back_when_its_rows_come():
+    """The Scale sets table, focused at mount, is hidden while its panel is empty (Textual then blurs it); when
+    the first scale set is listed after that, the table shows and has the focus again, its keys in the footer."""
+    monitor = FakeMonitor.with_objects([])
+    app = make_app(monitor)
+    async with app.run_test(size=(100, 30)) as pilot:
+        main = await loaded(pilot)
+        scale_sets = table(app, "scalesets")
+        await until(pilot, lambda: main.panel("scalesets").has_class("-empty") and main.focused is None,
+                    what="the empty Scale sets panel hid its table, and the focus went with it")
+        monitor.put(scale_set("arc-runners", "arc-runner-set"))
+        await until(pilot, lambda: main.focused is scale_sets, what="the focus back on the Scale sets table")
+        await until(pilot, lambda: "Scope" in main.query_one(KeysFooter).render().plain, what="its keys")

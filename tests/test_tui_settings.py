@@ -14,6 +14,7 @@ from arc_top.cli.main import build_parser, settle_config
 from arc_top.cli.monitor_cmd import app_options
 from arc_top.tui.app import ArcTopApp
 from arc_top.tui.screens.logs import LogScreen
+from arc_top.widgets.footer import KeysFooter
 from tests.test_tui_app import loaded, make_app, table
 from tests.tui_fixtures import incident_monitor
 from tests.waiting import until
@@ -152,7 +153,8 @@ async def test_the_config_files_theme_keymap_and_log_lines_reach_the_app(tmp_pat
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     (tmp_path / "arc-top").mkdir()
     (tmp_path / "arc-top" / "config.yaml").write_text(
-        "theme: nord\nkeymap: {arc-top.panel-runners: r, arc-top.copy-name: ctrl+y}\nlog_lines: 345\n")
+        "theme: nord\nkeymap: {arc-top.panel-runners: r, arc-top.copy-name: ctrl+y, arc-top.describe: ctrl+o}\n"
+        "log_lines: 345\n")
     args = build_parser().parse_args([])
     assert settle_config(args) == ""
     options = app_options("arc-top", args)
@@ -164,6 +166,8 @@ async def test_the_config_files_theme_keymap_and_log_lines_reach_the_app(tmp_pat
         await pilot.press("r", "down")
         await pilot.pause()
         assert app.focused is table(app, "runners")
+        footer = app.screen.query_one(KeysFooter).render().plain
+        assert " ^o Describe " in footer and " d Describe " not in footer  # the footer shows the rebound key
         await pilot.press("ctrl+y")
         await pilot.pause()
         assert app.clipboard and app.clipboard == app.main_screen.snapshot.of("runners").get(

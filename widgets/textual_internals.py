@@ -1,18 +1,15 @@
 """Every private part of Textual that arc-top uses, behind one fence.
 
-KeysFooter skips recomposes that would show the same keys, Panel repaints only its title line and ResourceTable
-grows its row count without a layout pass of the whole screen. Each needs an internal of Textual (Widget's
-stored border title and scroll update, Footer's readiness flag), and a Textual release may rename any of them.
-So they are read and written here only, and each function falls back to Textual's public API when its private
-is gone: slower (the whole screen is laid out again, a panel repainted whole), never an exception at a focus
-change. `PRIVATES` lists them as data, and tests/test_textual_canary.py checks each still exists in the installed
-Textual, so an upgrade fails one clear test instead of quietly getting slower.
+Panel repaints only its title line and ResourceTable grows its row count without a layout pass of the whole
+screen. Each needs an internal of Textual (Widget's stored border title and scroll update), and a Textual release
+may rename any of them. So they are read and written here only, and each function falls back to Textual's public
+API when its private is gone: slower (the whole screen is laid out again, a panel repainted whole), never an
+exception. `PRIVATES` lists them as data, and tests/test_textual_canary.py checks each still exists in the
+installed Textual, so an upgrade fails one clear test instead of quietly getting slower.
 
 (ResourceTable used to be a DataTable and needed a dozen of its internals; it is a Line API widget now and
-needs none.)
-
-Hooks arc-top *overrides* (`HOOKS`) have no fallback: a renamed hook is simply no longer called, and Textual's
-own method runs instead. What that costs is said in `HOOKS` and beside each override.
+needs none. KeysFooter used to subclass Footer and needed its readiness flag and its `bindings_changed` hook; it
+is one widget drawing its line now, on Textual's public API only.)
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ from rich.text import Text
 from textual.content import Content
 from textual.geometry import Region, Size
 from textual.widget import Widget
-from textual.widgets import Footer
 
 ATTRIBUTE = "attribute"   # set in __init__: checked on an instance
 MEMBER = "member"         # a method, property or reactive: checked on the class
@@ -38,33 +34,17 @@ class Private:
     fallback: str     # what they do when it is gone
 
 
-@dataclass(frozen=True)
-class Hook:
-    owner: type
-    name: str
-    overridden_in: str
-    if_renamed: str   # what happens when Textual renames it (the override is then never called)
-
-
 PRIVATES: tuple[Private, ...] = (
     Private(Widget, "_scroll_update", MEMBER, "set_virtual_size_quietly",
             "the virtual_size setter (a layout of the screen when rows come or go)"),
     Private(Widget, "_border_title", ATTRIBUTE, "set_border_title_text",
             "the border_title setter (repaints the whole widget)"),
-    Private(Footer, "_bindings_ready", MEMBER, "footer_ready",
-            "False: the footer recomposes at every bindings change, as Textual's Footer does"),
-)
-
-HOOKS: tuple[Hook, ...] = (
-    Hook(Footer, "bindings_changed", "KeysFooter.bindings_changed",
-         "a public method, but if Textual stops calling it the footer recomposes at every focus change"),
 )
 
 # Names the functions below need together; a group is used only when all of its names are there.
 GROUPS: dict[str, tuple[str, ...]] = {
     "scroll_update": ("_scroll_update",),
     "border_title": ("_border_title",),
-    "bindings_ready": ("_bindings_ready",),
 }
 
 # Tests put names here to check the fallbacks (as if this Textual had renamed them).
@@ -101,7 +81,7 @@ def supports(obj: object, group: str) -> bool:
     return ok
 
 
-# ---------------------------------------------------------------- Widget, Footer
+# ---------------------------------------------------------------- Widget
 def set_virtual_size_quietly(widget: Widget, size: Size) -> bool:
     """Set the virtual size without a layout pass of the whole screen (the setter does one), only the scrollbars
     following. False when that is not possible: set it as usual then."""
@@ -123,7 +103,3 @@ def set_border_title_text(widget: Widget, title: Text) -> None:
     offset = widget.content_offset
     widget.refresh(Region(-offset.x, -offset.y, widget.outer_size.width, 1))
 
-
-def footer_ready(footer: Footer) -> bool:
-    """The footer has shown its keys once (before that, it must recompose even for the same keys)."""
-    return supports(footer, "bindings_ready") and bool(footer._bindings_ready)

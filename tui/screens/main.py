@@ -123,6 +123,7 @@ class MainScreen(Screen):
         self._jobs_shown = 0                  # the sampler's jobs_version the Scale sets rows were built with
         self.all_findings: list = []          # …before the silence: rules took theirs out
         self.show_silenced = False            # `s`: silenced findings shown (marked) rather than only counted
+        self._hidden_focus: ResourceTable | None = None   # a table that lost the focus as its panel emptied
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -151,6 +152,14 @@ class MainScreen(Screen):
     def on_descendant_focus(self, _event) -> None:
         panel = self.focused_panel()
         self.set_class(panel is not None and panel.spec.id == "findings", "-findings-focus")
+        self._hidden_focus = None
+
+    def on_descendant_blur(self, event) -> None:
+        # An empty panel hides its table (`-empty`: syncing, nothing to show); Textual then blurs it if it had
+        # the focus, and nothing else takes it: the Scale sets table, focused at mount, lost it whenever the
+        # first layout came before the scale sets had listed. It gets the focus back when it shows rows (_steps).
+        if self.focused is None and isinstance(event.widget, ResourceTable):
+            self._hidden_focus = event.widget
 
     def _on_theme_changed(self, _theme: object) -> None:
         self.palette = Palette.from_app(self.app)
@@ -332,6 +341,8 @@ class MainScreen(Screen):
                 return
             with self.app.batch_update():
                 panel.show(rows, state, self.namespaces, self.scope, self.palette, self._age_now)
+            if self._hidden_focus is panel.table and self.focused is None and panel.table.visible_count:
+                focus_now(panel.table)
             yield
             if self._full_apply > started or not self.app.is_running:
                 return
