@@ -445,3 +445,29 @@ async def test_the_scale_sets_table_gets_the_focus_back_when_its_rows_come():
         monitor.put(scale_set("arc-runners", "arc-runner-set"))
         await until(pilot, lambda: main.focused is scale_sets, what="the focus back on the Scale sets table")
         await until(pilot, lambda: "Scope" in main.query_one(KeysFooter).render().plain, what="its keys")
+
+
+async def test_moving_the_focus_repaints_the_two_panels_not_the_screen(monkeypatch):
+    """Textual repaints every line of a screen when its focus moves (a full update of its compositor); on the main
+    screen what shows the focus is CSS, which repaints the panels whose styles change (a partial update)."""
+    from textual._compositor import Compositor
+
+    full: list[int] = []
+    original = Compositor.render_full_update
+
+    def counting(self, *args, **kwargs):
+        full.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Compositor, "render_full_update", counting)     # Textual's own name: the test says so
+    app = make_app(incident_monitor())
+    async with app.run_test(size=(200, 60)) as pilot:
+        main = await loaded(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        full.clear()
+        await pilot.press("4", "5", "2")                 # Volumes → Events → Findings → Runners
+        await pilot.pause()
+        assert main.focused is table(app, "runners") and full == []
+        runners, volumes = main.panel("runners"), main.panel("volumes")
+        assert runners.styles.border_top[1] != volumes.styles.border_top[1]     # the focus colour moved

@@ -15,7 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.css.query import NoMatches
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from arc_top.checks.silence import split
@@ -46,6 +48,11 @@ class StatusHeader(Static):
 
 
 class MainScreen(Screen):
+    # Textual's Screen repaints every line of the screen when the focus moves (its `focused` reactive repaints);
+    # here what shows the focus is CSS (`:focus`, `:focus-within`: the panel's border, the table's cursor), which
+    # repaints the widgets whose styles change. Moving between the panels repainted 200x60 cells at each key.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
 
