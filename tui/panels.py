@@ -103,6 +103,7 @@ class Panel(Vertical):
         self._title: Text | None = None
         self._rows: list[TableRow] = []        # the rows last shown (count_grouped counts them)
         self._grouped: list[str] | None = None  # …the keys of those under a group row, once counted
+        self._state_text: Text | None = None    # what the state line shows (None: its first text, "syncing…")
 
     def compose(self) -> ComposeResult:
         yield Static(status_text("syncing…", INFO), classes="panel-state")
@@ -162,7 +163,11 @@ class Panel(Vertical):
         if message is None:
             state.display = False
         else:
-            state.update(message)
+            if message != self._state_text:
+                # One line high (arc_top.tcss): new text needs no layout of the screen, and the same text (a
+                # "syncing…" shown again at every flush of the first fill) not even a repaint.
+                self._state_text = message
+                state.update(message, layout=False)
             state.display = True
         self.set_class(message is not None and self.table.visible_count == 0, "-empty")
 
