@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len
@@ -446,6 +447,7 @@ class ResourceTable(ScrollView, can_focus=True):
             counted = self._counted = {}
         row_widths = self._row_widths
         seen = new = 0
+        added = []
         for row in wanted:
             seen += 1
             entry = counted.get(row.key)
@@ -456,9 +458,13 @@ class ResourceTable(ScrollView, can_focus=True):
                 self._uncount(entry[1])
             else:
                 new += 1
-            for i in shown:
-                counts[i][widths[i] if i < len(widths) else 0] += 1
+            added.append(widths)
             counted[row.key] = (row, widths)
+        if added:
+            # Counted column by column, in C (a first fill adds thousands of rows of a dozen cells each).
+            columns = list(zip_longest(*added, fillvalue=0))
+            for i in shown:
+                counts[i].update(columns[i] if i < len(columns) else (0,) * len(added))
         gone = len(counted) - seen
         if gone:
             shown_keys = self._rows
