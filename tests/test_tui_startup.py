@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from arc_top.tui.app import FILL_GC_LIMIT_S
+from arc_top.tui.app import FILL_GC_LIMIT_S, ArcTopApp
 from tests.test_tui_app import loaded, make_app
 from tests.tui_fixtures import FakeMonitor, incident_monitor
 from tests.waiting import until
@@ -66,15 +66,24 @@ def collector_restored():
         gc.enable()
 
 
+def filling_app() -> tuple[ArcTopApp, FillingMonitor]:
+    base = incident_monitor()
+    monitor = FillingMonitor(objects=base.objects, kinds=base.kinds)
+    return make_app(monitor), monitor
+
+
+async def monitor_ready(pilot) -> None:
+    """The app has its monitor (its first lists are landing): the collector is off from here."""
+    await until(pilot, lambda: pilot.app.monitor is not None, what="monitor ready")
+    assert not gc.isenabled()
+
+
 @pytest.mark.asyncio
 async def test_the_collector_is_off_while_the_panels_fill_and_on_once_they_are_full(collector_restored):
     assert gc.isenabled()
-    base = incident_monitor()
-    monitor = FillingMonitor(objects=base.objects, kinds=base.kinds)
-    app = make_app(monitor)
+    app, monitor = filling_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.monitor is not None, what="monitor ready")
-        assert not gc.isenabled()
+        await monitor_ready(pilot)
         app.tidy_memory()                          # the panels are not full yet: it stays off
         assert not gc.isenabled()
         monitor.filled = True
@@ -85,12 +94,9 @@ async def test_the_collector_is_off_while_the_panels_fill_and_on_once_they_are_f
 
 @pytest.mark.asyncio
 async def test_a_fill_that_never_ends_turns_the_collector_back_on_after_a_while(collector_restored):
-    base = incident_monitor()
-    monitor = FillingMonitor(objects=base.objects, kinds=base.kinds)
-    app = make_app(monitor)
+    app, _ = filling_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.monitor is not None, what="monitor ready")
-        assert not gc.isenabled()
+        await monitor_ready(pilot)
         app._gc_paused_at -= FILL_GC_LIMIT_S + 1   # as if the collector had been off that long
         app.tidy_memory()
         assert gc.isenabled()
@@ -98,11 +104,9 @@ async def test_a_fill_that_never_ends_turns_the_collector_back_on_after_a_while(
 
 @pytest.mark.asyncio
 async def test_quitting_during_the_fill_turns_the_collector_back_on(collector_restored):
-    base = incident_monitor()
-    monitor = FillingMonitor(objects=base.objects, kinds=base.kinds)
-    app = make_app(monitor)
+    app, _ = filling_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        assert not gc.isenabled()
+        await monitor_ready(pilot)
         await pilot.press("q")
     assert gc.isenabled()
