@@ -307,13 +307,21 @@ class ChecksLoop:
         return self._stop.is_set()
 
     def _loop(self) -> None:
-        # Not while the first lists arrive: checks of half a cluster would be wrong and would slow the lists down
-        # (not even the imports below: the checks, the log tailer, the jobs reader and the probes are ~0.1 s of
-        # the interpreter the first fill needs).
+        # Not while the first lists arrive: checks of half a cluster would be wrong and would slow the lists down.
         panels_synced = getattr(self.monitor, "panels_synced", None)
         while panels_synced is not None and not panels_synced():
             if self._stop.wait(0.1):
                 return
+        # Then the kinds only the checks read (secrets, RBAC, policies: the second wave), for up to
+        # FIRST_RUN_WAIT seconds: a first run without them reports what it could not see, and it would compete
+        # for the interpreter with the panels' first fill.
+        synced = getattr(self.monitor, "synced", None)
+        deadline = time.monotonic() + FIRST_RUN_WAIT
+        while synced is not None and not synced() and time.monotonic() < deadline:
+            if self._stop.wait(0.1):
+                return
+        # Only now the checks, the log tailer, the jobs reader and the probes (~0.1 s of imports): while the panels
+        # are filled from their first lists, the interpreter is theirs.
         if self._run_checks is None:
             from arc_top import checks
             self._run_checks = checks.run
@@ -326,14 +334,6 @@ class ChecksLoop:
             from arc_top.kube.credentials import CredentialProber
 
             self._prober = CredentialProber(conn.api_client, timeout=self.github_timeout)
-        # Then the kinds only the checks read (secrets, RBAC, policies: the second wave), for up to
-        # FIRST_RUN_WAIT seconds: a first run without them reports what it could not see, and it would compete
-        # for the interpreter with the panels' first fill.
-        synced = getattr(self.monitor, "synced", None)
-        deadline = time.monotonic() + FIRST_RUN_WAIT
-        while synced is not None and not synced() and time.monotonic() < deadline:
-            if self._stop.wait(0.1):
-                return
         last: tuple | None = None
         last_run = float("-inf")
         while not self._stop.is_set():
