@@ -117,10 +117,20 @@ def _container(spec: dict, cs: dict, init: bool) -> model.ContainerState:
     if exit_code is None and last:
         exit_code = opt_int(last.get("exitCode"))
         message = message or as_str(last.get("message"))
-    return model.ContainerState(
-        name=as_str(spec.get("name") or cs.get("name")), image=as_str(spec.get("image") or cs.get("image")), init=init,
-        ready=cs.get("ready") is True, restarts=as_int(cs.get("restartCount")), state=current, reason=reason,
-        exit_code=exit_code, message=message)
+    # ContainerState's fields, in order. Thousands of runner pods have equal containers ("runner", its image,
+    # ready, running): one shared object each, as their labels are (kube.fields.str_map).
+    key = (as_str(spec.get("name") or cs.get("name")), as_str(spec.get("image") or cs.get("image")), init,
+           cs.get("ready") is True, as_int(cs.get("restartCount")), current, reason, exit_code, message)
+    state = _STATES.get(key)
+    if state is None:
+        if len(_STATES) > _STATES_LIMIT:
+            _STATES.clear()
+        state = _STATES[key] = model.ContainerState(*key)
+    return state
+
+
+_STATES: dict[tuple, model.ContainerState] = {}
+_STATES_LIMIT = 50_000
 
 
 def _containers(spec: dict, status: dict) -> tuple[model.ContainerState, ...]:

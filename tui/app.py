@@ -17,6 +17,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App
@@ -26,13 +27,14 @@ from textual.widgets import Input
 
 from arc_top.kube.model import PODS
 from arc_top.tui.findings import ChecksLoop
-from arc_top.tui.fixing import FixSession
 from arc_top.tui.palette import ObjectsProvider
 from arc_top.tui.protocol import MonitorFactory, MonitorLike, connection_of
-from arc_top.tui.screens.help import HelpScreen
 from arc_top.tui.screens.main import MainScreen
 from arc_top.tui.trends import TrendSampler
 from arc_top.widgets.text import clean_line
+
+if TYPE_CHECKING:
+    from arc_top.tui.fixing import FixSession
 
 
 class MonitorReady(Message):
@@ -79,6 +81,7 @@ FIRST_TIDY_DELAY_S = 0.5
 # its steps, at most KEY_FIRST_MAX_S per flush (a held arrow key must not starve the panels).
 KEY_FIRST_S = 0.03
 KEY_FIRST_MAX_S = 0.25
+FILL_GC_LIMIT_S = 30.0      # the cyclic collector stays off for the first fill at most this long (see _start_monitor)
 VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
 
 
@@ -140,6 +143,7 @@ class ArcTopApp(App):
         self._flush_cost = 0.0               # …and how long it took
         self._frozen_at = 0.0                # time.monotonic() of the last gc.freeze (see tidy_memory)
         self._tidy_scheduled = False
+        self._gc_paused_at = 0.0             # time.monotonic() the collector was turned off for the fill (0: on)
         self._stopping = threading.Event()
         self._monitor_lock = threading.Lock()
         self.checks: ChecksLoop | None = None
@@ -180,6 +184,7 @@ class ArcTopApp(App):
 
     def on_unmount(self) -> None:
         self._stopping.set()
+        self._resume_gc()
         if self._flush_task is not None:
             self._flush_task.cancel()
         if self.checks is not None:
@@ -201,13 +206,19 @@ class ArcTopApp(App):
         # wait for 100 young ones from the start, as tidy_memory keeps them afterwards.
         young, middle, _ = gc.get_threshold()
         gc.set_threshold(young, middle, 100)
+        # Even young collections cost ~8 % of the CPU to the first full screen (~80 of them over the surviving
+        # lists, rows and cells): the cyclic collector is off until the panels are filled. The first tidy_memory
+        # collects and turns it back on; so does FILL_GC_LIMIT_S, a failed start and the app's end.
+        self._pause_gc()
         try:
             monitor = self.monitor_factory(self.mark_changed)
             monitor.start()
         except Exception as error:  # ConnectError and friends: one line, no traceback
+            self._resume_gc()
             self.post_message(MonitorFailed(one_line(error)))
             return
         if self._stopping.is_set():
+            self._resume_gc()
             monitor.stop()
             return
         self.post_message(MonitorReady(monitor))
@@ -328,6 +339,7 @@ class ArcTopApp(App):
             if api_client is None:
                 return None
             from arc_top.fixes.session import Fixer
+            from arc_top.tui.fixing import FixSession
 
             fixer = Fixer.for_connection(connection_of(self.monitor), read_only=self.read_only,
                                          github_timeout=self.github_timeout)
@@ -409,9 +421,12 @@ class ArcTopApp(App):
         if not self._frozen_at:
             panels_synced = getattr(monitor, "panels_synced", None)
             if panels_synced is not None and not panels_synced():
+                if self._gc_paused_at and now - self._gc_paused_at > FILL_GC_LIMIT_S:
+                    self._resume_gc()       # a fill that never ends must not keep garbage cycles forever
                 return
             gc.collect()
             gc.freeze()
+            self._resume_gc()
             # Full collections only after 100 young-generation ones, not 10: churn promotes thousands of short-
             # lived rows a minute, and a full collection every second or two (60-220 ms each) was the screen's
             # main stall. Rows are freed by reference counting; garbage cycles (messages, events) wait longer.
@@ -422,6 +437,18 @@ class ArcTopApp(App):
             gc.collect()          # a full collection first: no garbage cycle is ever frozen (leaked)
             gc.freeze()
             self._frozen_at = now
+
+    def _pause_gc(self) -> None:
+        """The cyclic collector off for the first fill (see _start_monitor), unless it is off already."""
+        if gc.isenabled():
+            gc.disable()
+            self._gc_paused_at = time.monotonic()
+
+    def _resume_gc(self) -> None:
+        """The collector back on, if _pause_gc turned it off."""
+        if self._gc_paused_at:
+            self._gc_paused_at = 0.0
+            gc.enable()
 
     async def _apply_findings(self) -> None:
         message, self._findings = self._findings, None
@@ -453,6 +480,8 @@ class ArcTopApp(App):
 
     def action_help(self) -> None:
         """`?` here, and on the drill-down and fix screens (which the help screen lists, so they do not import it)."""
+        from arc_top.tui.screens.help import HelpScreen  # (not before the first screen)
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

@@ -307,18 +307,6 @@ class ChecksLoop:
         return self._stop.is_set()
 
     def _loop(self) -> None:
-        if self._run_checks is None:
-            from arc_top import checks
-            self._run_checks = checks.run
-        if self._tailer is None:
-            self._tailer = make_tailer(self.monitor)
-        if self._jobs_reader is None:
-            self._jobs_reader = make_jobs_reader(self.monitor)
-        conn = getattr(self.monitor, "conn", None)
-        if self.github and conn is not None and getattr(conn, "api_client", None) is not None:
-            from arc_top.kube.credentials import CredentialProber
-
-            self._prober = CredentialProber(conn.api_client, timeout=self.github_timeout)
         # Not while the first lists arrive: checks of half a cluster would be wrong and would slow the lists down.
         panels_synced = getattr(self.monitor, "panels_synced", None)
         while panels_synced is not None and not panels_synced():
@@ -332,6 +320,20 @@ class ChecksLoop:
         while synced is not None and not synced() and time.monotonic() < deadline:
             if self._stop.wait(0.1):
                 return
+        # Only now the checks, the log tailer, the jobs reader and the probes (~0.1 s of imports): while the panels
+        # are filled from their first lists, the interpreter is theirs.
+        if self._run_checks is None:
+            from arc_top import checks
+            self._run_checks = checks.run
+        if self._tailer is None:
+            self._tailer = make_tailer(self.monitor)
+        if self._jobs_reader is None:
+            self._jobs_reader = make_jobs_reader(self.monitor)
+        conn = getattr(self.monitor, "conn", None)
+        if self.github and conn is not None and getattr(conn, "api_client", None) is not None:
+            from arc_top.kube.credentials import CredentialProber
+
+            self._prober = CredentialProber(conn.api_client, timeout=self.github_timeout)
         last: tuple | None = None
         last_run = float("-inf")
         while not self._stop.is_set():

@@ -6,8 +6,10 @@ A new panel is one `PanelSpec` (columns + a row builder in tui/rows.py) and one 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,6 +27,7 @@ from arc_top.widgets.textual_internals import set_border_title_text
 
 # Not a Kubernetes kind: a change set naming it carries new check results (MainScreen.findings_steps).
 FINDINGS = "findings"
+_PARENT = attrgetter("parent")
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class Panel(Vertical):
         self._title: Text | None = None
         self._rows: list[TableRow] = []        # the rows last shown (count_grouped counts them)
         self._grouped: list[str] | None = None  # …the keys of those under a group row, once counted
+        self._grouped_total: int | None = None  # …how many they are, once counted
+        self._state_text: Text | None = None    # what the state line shows (None: its first text, "syncing…")
 
     def compose(self) -> ComposeResult:
         yield Static(status_text("syncing…", INFO), classes="panel-state")
@@ -137,7 +142,7 @@ class Panel(Vertical):
             self.table.set_now(now)
         table = self.table
         at_top = self.spec.top_first and table.cursor_row == 0
-        self._rows, self._grouped = table_rows, None
+        self._rows, self._grouped, self._grouped_total = table_rows, None, None
         table.sync(table_rows)
         if at_top and table.row_count and table.cursor_row != 0:
             table.move_cursor(row=0, animate=False, scroll=False)
@@ -162,7 +167,11 @@ class Panel(Vertical):
         if message is None:
             state.display = False
         else:
-            state.update(message)
+            if message != self._state_text:
+                # One line high (arc_top.tcss): new text needs no layout of the screen, and the same text (a
+                # "syncing…" shown again at every flush of the first fill) not even a repaint.
+                self._state_text = message
+                state.update(message, layout=False)
             state.display = True
         self.set_class(message is not None and self.table.visible_count == 0, "-empty")
 
@@ -193,10 +202,14 @@ class Panel(Vertical):
     def _grouped_counts(self, table: ResourceTable) -> tuple[int, int]:
         """(rows under a group row, how many of them the filter shows): the runners, not their scale sets."""
         prefix = self.spec.count_grouped
+        if not table.filter_text:
+            if self._grouped_total is None:    # once per show: the rows counted per parent in C, the parents here
+                per_parent = Counter(map(_PARENT, self._rows))
+                self._grouped_total = sum(n for parent, n in per_parent.items()
+                                          if parent is not None and parent.startswith(prefix))
+            return self._grouped_total, 0
         if self._grouped is None:          # once per show (a filter keystroke reuses it)
             self._grouped = [row.key for row in self._rows if row.parent is not None and row.parent.startswith(prefix)]
-        if not table.filter_text:
-            return len(self._grouped), 0
         visible = set(table.visible_keys())
         return len(self._grouped), sum(1 for key in self._grouped if key in visible)
 

@@ -239,5 +239,5 @@ class RowContext:
     def warning_for(self, namespace: str, kind: str, name: str) -> Text:
         event = self.warnings_by_object.get((namespace, kind, name))
         if event is None:
-            return Text("", end="")
+            return shared_text("")          # (most objects: no warning; cells are never changed in place)
         return safe_text(f"{event.reason}: {event.message}")

@@ -112,7 +112,8 @@ def _child_name(label: str, name: str, usual: str) -> Text:
 
 def _child_rows(ctx: RowContext, parent_key: str, namespace: str, pod_name: str) -> list[TableRow]:
     rows = []
-    for wf in sorted(ctx.workflow_pods.get((namespace, pod_name), ()), key=lambda p: p.name):
+    workflow_pods = ctx.workflow_pods.get((namespace, pod_name))
+    for wf in sorted(workflow_pods, key=lambda p: p.name) if workflow_pods else ():
         status = pod_status_text(wf, ctx.palette)
         name = _child_name("workflow pod", wf.name, f"{pod_name[:54]}-workflow")
         cells = _with_problem(ctx, _pod_cells(ctx, name, wf, status, status, _pod_message(ctx, wf)),

@@ -20,7 +20,6 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from arc_top.checks.silence import split
 from arc_top.kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
 from arc_top.tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
 from arc_top.tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
@@ -28,7 +27,6 @@ from arc_top.tui.rows import RowCache, RowContext, Scope
 from arc_top.tui.rows.context import LISTENER_YOUNG
 from arc_top.tui.rows.index import SnapshotIndex
 from arc_top.tui.rows.runners import group_of
-from arc_top.tui.screens.finding import FindingScreen
 from arc_top.tui.status import header_text
 from arc_top.tui.trends import TrendSampler
 from arc_top.widgets.footer import KeysFooter
@@ -264,6 +262,8 @@ class MainScreen(Screen):
         rules = getattr(self.app, "silence", ())
         if not rules:
             return FindingsView(findings, error=error)
+        from arc_top.checks.silence import split  # (the checks package: not before the first screen)
+
         shown, silenced = split(findings, rules)
         if self.show_silenced:
             marked = [replace(f, title=f"{SILENCED_MARK}{f.title}") for f in silenced]
@@ -590,6 +590,8 @@ class MainScreen(Screen):
             title = f"{len(found)} finding{'s' if len(found) != 1 else ''} · {group or 'no scale set'}"
         else:
             title = f"{len(found)} finding{'s' if len(found) != 1 else ''} · {self._row_label(key)}"
+        from arc_top.tui.screens.finding import FindingScreen  # (not before the first screen)
+
         self.app.push_screen(FindingScreen(found, title, self.palette))
 
     # Fixes: tui/screens/fix.py opens the fix screen for the row's fixable findings (tui/fixing.py picks them).

@@ -1,0 +1,112 @@
+"""What the monitor does before its panels are full: the modules its first screen imports (the drill-down, help and
+fix screens, the checks and the HTTP, YAML and metrics libraries wait for their first use), and the cyclic garbage
+collector, off while the first lists land and back on after."""
+
+from __future__ import annotations
+
+import gc
+import pathlib
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+from arc_top.tui.app import FILL_GC_LIMIT_S, ArcTopApp
+from tests.test_tui_app import loaded, make_app
+from tests.tui_fixtures import FakeMonitor, incident_monitor
+from tests.waiting import until
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Loaded at their first use, never for the first screen (`arc-top`, `arc-top demo`, the bench's monitor).
+NOT_BEFORE_FIRST_SCREEN = (
+    "arc_top.checks.engine", "arc_top.checks.catalogue", "arc_top.checks.auth", "arc_top.fixes",
+    "arc_top.tui.screens.help", "arc_top.tui.screens.finding", "arc_top.tui.screens.fix", "arc_top.tui.fixing",
+    "arc_top.kube.logtail", "arc_top.kube.jobs", "arc_top.kube.credentials", "arc_top.sandbox",
+    "kubernetes", "httpx", "yaml", "prometheus_client",
+)
+
+
+def test_the_first_screen_imports_no_check_fix_or_drill_down_module():
+    code = ("import sys; import arc_top.cli.main, arc_top.kube.config, arc_top.kube.monitor, arc_top.tui.app; "
+            f"print(sorted(m for m in sys.modules if m in {NOT_BEFORE_FIRST_SCREEN!r} "
+            "or m.split('.')[0] in ('kubernetes', 'httpx', 'yaml', 'prometheus_client') "
+            "or m.startswith('arc_top.fixes.')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_the_checks_package_loads_its_checks_at_the_first_use_of_one_of_its_names():
+    code = ("import sys; from arc_top.checks.silence import Silence; "
+            "print('arc_top.checks.engine' in sys.modules); "
+            "from arc_top.checks import CODES, Finding, match_log_line, run; "
+            "from arc_top.checks.logpatterns import match; "
+            "print('arc_top.checks.engine' in sys.modules, match_log_line is match, callable(run), 'ARC501' in CODES)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True", "True", "True", "True"]
+
+
+@dataclass
+class FillingMonitor(FakeMonitor):
+    """A FakeMonitor whose panels' first lists have not all landed until the test says so."""
+    filled: bool = False
+
+    def panels_synced(self) -> bool:
+        return self.filled
+
+
+@pytest.fixture
+def collector_restored():
+    """The collector is process-wide: whatever a failing test leaves, the next test finds it as it was."""
+    enabled = gc.isenabled()
+    yield
+    if enabled:
+        gc.enable()
+
+
+def filling_app() -> tuple[ArcTopApp, FillingMonitor]:
+    base = incident_monitor()
+    monitor = FillingMonitor(objects=base.objects, kinds=base.kinds)
+    return make_app(monitor), monitor
+
+
+async def monitor_ready(pilot) -> None:
+    """The app has its monitor (its first lists are landing): the collector is off from here."""
+    await until(pilot, lambda: pilot.app.monitor is not None, what="monitor ready")
+    assert not gc.isenabled()
+
+
+@pytest.mark.asyncio
+async def test_the_collector_is_off_while_the_panels_fill_and_on_once_they_are_full(collector_restored):
+    assert gc.isenabled()
+    app, monitor = filling_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await monitor_ready(pilot)
+        app.tidy_memory()                          # the panels are not full yet: it stays off
+        assert not gc.isenabled()
+        monitor.filled = True
+        app.tidy_memory()                          # full: one collection, the survivors frozen, the collector on
+        assert gc.isenabled()
+    assert gc.isenabled()
+
+
+@pytest.mark.asyncio
+async def test_a_fill_that_never_ends_turns_the_collector_back_on_after_a_while(collector_restored):
+    app, _ = filling_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await monitor_ready(pilot)
+        app._gc_paused_at -= FILL_GC_LIMIT_S + 1   # as if the collector had been off that long
+        app.tidy_memory()
+        assert gc.isenabled()
+
+
+@pytest.mark.asyncio
+async def test_quitting_during_the_fill_turns_the_collector_back_on(collector_restored):
+    app, _ = filling_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await monitor_ready(pilot)
+        await pilot.press("q")
+    assert gc.isenabled()
