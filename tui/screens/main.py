@@ -131,10 +131,17 @@ class MainScreen(Screen):
         self._hidden_focus: ResourceTable | None = None   # a table that lost the focus as its panel emptied
 
     def compose(self) -> ComposeResult:
+        # The grid or not from the terminal's size now (on_resize follows it): set after mount, the class restyled
+        # every widget of the screen once more before the first paint.
+        size = self.app.size
+        grid = size.width >= self.GRID_MIN[0] and size.height >= self.GRID_MIN[1]
+        self._grid = grid
+        self.set_class(grid, "-grid")
+        by_id = {spec.id: spec for spec in PANELS}
         yield StatusHeader(id="header")
         with Container(id="panels"):
-            for spec in PANELS:
-                yield Panel(spec)
+            for panel_id in self.GRID_ORDER if grid else by_id:
+                yield Panel(by_id[panel_id])
         yield KeysFooter()
 
     def on_mount(self) -> None:
