@@ -148,3 +148,21 @@ def test_job_figures_that_move_while_no_job_waits_cause_no_check_run_but_are_del
     clock[0] += 10
     loop.step(last, when)
     assert len(runs) == 2 and len(delivered) == 6
+
+
+@pytest.mark.asyncio
+async def test_the_minutely_full_collection_waits_for_a_change():
+    monitor = incident_monitor()
+    app = ArcTopApp(monitor.factory, clock=lambda: NOW, monotonic=lambda: MONO, sample_interval=3600,
+                    header_interval=3600, flush_interval=0.05)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot)
+        app.tidy_memory()
+        assert app._frozen_at
+        app._frozen_at -= 61                     # a minute on, nothing changed: no full collection
+        stamp = app._frozen_at
+        app.tidy_memory()
+        assert app._frozen_at == stamp
+        monitor.version += 1                     # something changed: collected and frozen again
+        app.tidy_memory()
+        assert app._frozen_at > stamp
