@@ -30,8 +30,9 @@ THRESHOLDS: tuple[float, ...] = tuple(sorted({
 AGED_KINDS = (model.SCALE_SETS, model.LISTENERS, model.PODS, model.VOLUMES)
 
 # Which thresholds are compared with which objects' ages (checks/scaling.py, practices.py, registration.py,
-# storage.py): a scale set's and a listener's creation with LISTENER_GRACE (and PHASE_GRACE: a scale set with no
-# status.phase); a listener pod's with 60 s (recreated: younger than that); a runner or workflow pod's with
+# storage.py): a scale set's and a listener's creation with LISTENER_GRACE (a scale set's only while it has no
+# listener, or no status.phase: PHASE_GRACE); a listener pod's with 60 s (recreated: younger than that, beside an
+# older listener); a runner or workflow pod's with
 # PENDING_GRACE (Pending) and CHURN_WINDOW (exited without a job); a volume claim's with storage's PENDING_GRACE.
 # The thresholds below that only matter in a state the object's snapshot shows are tried only in that state.
 _SET_CREATED = (scaling.LISTENER_GRACE, practices.PHASE_GRACE)
@@ -73,8 +74,13 @@ def _stamps(snapshot: model.Snapshot) -> Iterator[tuple[float, tuple[float, ...]
     """(a time an age counts from, the thresholds a check compares that age with) for every object that has one."""
     live: Counter | None = None
     listener_pods: dict | None = None
+    listeners: dict[tuple[str, str], float] = {}        # each scale set's oldest listener's creation
+    for lis in snapshot.of(model.LISTENERS).values():
+        key = (lis.scale_set_namespace, lis.scale_set_name)
+        listeners[key] = min(listeners.get(key, lis.created), lis.created)
     for ars in snapshot.of(model.SCALE_SETS).values():
-        yield ars.created, _SET_CREATED
+        if not ars.phase or (ars.namespace, ars.name) not in listeners:
+            yield ars.created, _SET_CREATED          # no phase yet (PHASE_GRACE), no listener (LISTENER_GRACE)
         if ars.min_runners > 0:
             # ARC401 waits WARMUP before a new set below minRunners with no cause found is reported; with as many
             # live runner pods as minRunners it is not below (a pod ending or failing is a change: a run anyway).
@@ -95,7 +101,10 @@ def _stamps(snapshot: model.Snapshot) -> Iterator[tuple[float, tuple[float, ...]
             continue
         role = getattr(pod, "role", "")
         if role == "listener":
-            yield pod.created, _LISTENER_POD_CREATED
+            # Younger than 60 s counts only beside a listener older than 2 x LISTENER_GRACE: a recreated pod.
+            since = listeners.get((pod.scale_set_namespace or pod.namespace, pod.scale_set))
+            if since is None or pod.created + 60.0 + MARGIN >= since + 2 * scaling.LISTENER_GRACE:
+                yield pod.created, _LISTENER_POD_CREATED
         elif role in ("runner", "workflow"):
             yield pod.created, _RUNNER_POD_CREATED
     for vol in snapshot.of(model.VOLUMES).values():

@@ -86,7 +86,8 @@ def _young_listener_pod(raws):
 @pytest.mark.parametrize("raws", [
     fleet(), fleet(min_runners=5), fleet(phase=None), _unregistered(fleet()), _young_listener_pod(fleet()),
     fleet() + _runner("p1", phase="Pending", pod_phase="Pending", age=3600 - 30, node=""),
-], ids=["healthy", "below-min", "no-phase", "unregistered", "listener-recreated", "pending-pod"])
+    without(fleet(), "AutoscalingListener"),
+], ids=["healthy", "below-min", "no-phase", "unregistered", "listener-recreated", "pending-pod", "no-listener"])
 def test_no_finding_changes_between_two_deadlines_of_a_young_fleet(raws):
     """Seen from just after the fleet was made (every object an hour old at NOW is seconds old at NOW - 3600 + x):
     from each deadline to the next, the checks find the same, so a thread sleeping until the next misses nothing.
