@@ -31,7 +31,8 @@ AGED_KINDS = (model.SCALE_SETS, model.LISTENERS, model.PODS, model.VOLUMES)
 
 # Which thresholds are compared with which objects' ages (checks/scaling.py, practices.py, registration.py,
 # storage.py): a scale set's and a listener's creation with LISTENER_GRACE (a scale set's only while it has no
-# listener, or no status.phase: PHASE_GRACE); a listener pod's with 60 s (recreated: younger than that, beside an
+# listener, or no status.phase: PHASE_GRACE; a listener's only while it has no pod, or its set's runner set has
+# fewer replicas than minRunners); a listener pod's with 60 s (recreated: younger than that, beside an
 # older listener); a runner or workflow pod's with
 # PENDING_GRACE (Pending) and CHURN_WINDOW (exited without a job); a volume claim's with storage's PENDING_GRACE.
 # The thresholds below that only matter in a state the object's snapshot shows are tried only in that state.
@@ -61,12 +62,26 @@ def _live_runner_pods(snapshot: model.Snapshot) -> Counter:
 
 
 def _newest_listener_pods(snapshot: model.Snapshot) -> dict[tuple[str, str], float]:
-    """The creation time of each scale set's newest listener pod."""
+    """The creation time of each scale set's newest listener pod that is not being deleted."""
     out: dict[tuple[str, str], float] = {}
     for p in snapshot.of(model.PODS).values():
-        if getattr(p, "role", "") == "listener":
-            key = (p.scale_set_namespace or p.namespace, p.scale_set)
+        if getattr(p, "role", "") == "listener" and not p.deleting:    # (the checks look at the others only)
+            key = (p.scale_set_namespace, p.scale_set)          # as checks.context.listener_pods_by_set
             out[key] = max(out.get(key, 0.0), p.created or 0.0)
+    return out
+
+
+def _below_min_runner_sets(snapshot: model.Snapshot) -> set[tuple[str, str]]:
+    """Scale sets (namespace, name) with an EphemeralRunnerSet of fewer replicas than their minRunners (the
+    listener has not scaled), matched to their set as checks.context.runner_sets_by_set does."""
+    sets = {ars.uid: ars for ars in snapshot.of(model.SCALE_SETS).values()}
+    minimum = {(ars.namespace, ars.name): ars.min_runners for ars in sets.values()}
+    out = set()
+    for rs in snapshot.of(model.RUNNER_SETS).values():
+        ars = sets.get(rs.owner_uid)
+        key = (ars.namespace, ars.name) if ars else (rs.namespace, rs.scale_set)
+        if rs.replicas < minimum.get(key, 0):
+            out.add(key)
     return out
 
 
@@ -89,11 +104,14 @@ def _stamps(snapshot: model.Snapshot) -> Iterator[tuple[float, tuple[float, ...]
                 yield ars.created, (scaling.WARMUP,)
         if registration.set_id(ars.annotations) is None:          # ARC409: only a set not registered yet
             yield max(ars.created or 0.0, ars.spec_changed or 0.0), (registration.REGISTER_GRACE,)
+    below = _below_min_runner_sets(snapshot)
     for lis in snapshot.of(model.LISTENERS).values():
-        yield lis.created, _LISTENER_CREATED
-        # "the pod is being recreated": a listener older than 2 x LISTENER_GRACE whose pod is younger than 60 s.
+        key = (lis.scale_set_namespace, lis.scale_set_name)
         listener_pods = _newest_listener_pods(snapshot) if listener_pods is None else listener_pods
-        newest = listener_pods.get((lis.scale_set_namespace, lis.scale_set_name), 0.0)
+        if key not in listener_pods or key in below:
+            yield lis.created, _LISTENER_CREATED     # LISTENER_GRACE: no listener pod, or replicas below minRunners
+        # "the pod is being recreated": a listener older than 2 x LISTENER_GRACE whose pod is younger than 60 s.
+        newest = listener_pods.get(key, 0.0)
         if newest and newest + 60.0 + MARGIN >= lis.created + 2 * scaling.LISTENER_GRACE:
             yield lis.created, (2 * scaling.LISTENER_GRACE,)
     for pod in snapshot.of(model.PODS).values():
@@ -102,7 +120,7 @@ def _stamps(snapshot: model.Snapshot) -> Iterator[tuple[float, tuple[float, ...]
         role = getattr(pod, "role", "")
         if role == "listener":
             # Younger than 60 s counts only beside a listener older than 2 x LISTENER_GRACE: a recreated pod.
-            since = listeners.get((pod.scale_set_namespace or pod.namespace, pod.scale_set))
+            since = listeners.get((pod.scale_set_namespace, pod.scale_set))
             if since is None or pod.created + 60.0 + MARGIN >= since + 2 * scaling.LISTENER_GRACE:
                 yield pod.created, _LISTENER_POD_CREATED
         elif role in ("runner", "workflow"):

@@ -77,6 +77,16 @@ def _unregistered(raws):
     return without(raws, "EphemeralRunnerSet")          # (ARC makes one right after registering)
 
 
+def _no_listener_pod(raws):
+    return [r for r in raws if not (r.get("kind") == "Pod" and "listener" in r["metadata"]["name"])]
+
+
+def _not_scaled(raws):
+    ers = next(r for r in raws if r.get("kind") == "EphemeralRunnerSet")
+    ers["spec"]["replicas"] = 1                                # minRunners 2: the listener has not scaled
+    return raws
+
+
 def _young_listener_pod(raws):
     pod = next(r for r in raws if r.get("kind") == "Pod" and "listener" in r["metadata"]["name"])
     pod["metadata"]["creationTimestamp"] = ts(3600 - 100)       # recreated 100 s after everything else
@@ -86,8 +96,9 @@ def _young_listener_pod(raws):
 @pytest.mark.parametrize("raws", [
     fleet(), fleet(min_runners=5), fleet(phase=None), _unregistered(fleet()), _young_listener_pod(fleet()),
     fleet() + _runner("p1", phase="Pending", pod_phase="Pending", age=3600 - 30, node=""),
-    without(fleet(), "AutoscalingListener"),
-], ids=["healthy", "below-min", "no-phase", "unregistered", "listener-recreated", "pending-pod", "no-listener"])
+    without(fleet(), "AutoscalingListener"), _no_listener_pod(fleet()), _not_scaled(fleet()),
+], ids=["healthy", "below-min", "no-phase", "unregistered", "listener-recreated", "pending-pod", "no-listener",
+        "no-listener-pod", "not-scaled"])
 def test_no_finding_changes_between_two_deadlines_of_a_young_fleet(raws):
     """Seen from just after the fleet was made (every object an hour old at NOW is seconds old at NOW - 3600 + x):
     from each deadline to the next, the checks find the same, so a thread sleeping until the next misses nothing.
