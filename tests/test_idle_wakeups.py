@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 
 import pytest
 
-from arc_top.kube.model import PODS, RUNNERS, SCALE_SETS, JobFigures, Snapshot
+from arc_top.kube.model import LISTENERS, PODS, RUNNERS, SCALE_SETS, JobFigures, Snapshot
 from arc_top.kube.state import ClusterState
 from arc_top.tui.app import ArcTopApp
 from arc_top.tui.findings import ChecksLoop
@@ -166,3 +166,17 @@ async def test_the_minutely_full_collection_waits_for_a_change():
         monitor.version += 1                     # something changed: collected and frozen again
         app.tidy_memory()
         assert app._frozen_at > stamp
+
+
+def test_the_scale_set_rows_context_walks_the_pods_only_when_they_changed():
+    screen = MainScreen(TrendSampler())
+    screen._age_now = NOW
+    listener = pod("ns", "a-listener", role="listener", ss="a")
+    pods = CountingMap({p.uid: p for p in [listener, *(pod("ns", f"r{i}") for i in range(100))]})
+    listeners: dict = {}
+    for _ in range(5):                           # five age ticks, each with a new snapshot of the same maps
+        screen.snapshot = Snapshot({PODS: pods, LISTENERS: listeners}, {}, 1)
+        assert screen._row_context().listener_pods == {("ns", "a"): [listener]}
+    assert pods.walks == 1
+    screen.snapshot = Snapshot({PODS: CountingMap(dict(pods.objects)), LISTENERS: listeners}, {}, 2)
+    assert screen._row_context().listener_pods == {("ns", "a"): [listener]}     # pods changed: walked again

@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from arc_top.checks.silence import split
-from arc_top.kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
+from arc_top.kube.model import LISTENERS, PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
 from arc_top.tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
 from arc_top.tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
 from arc_top.tui.rows import RowCache, RowContext, Scope
@@ -118,6 +118,7 @@ class MainScreen(Screen):
         self._age_now: float | None = None    # the clock ages are shown at: moves on with the sample timer
         self._listeners_of: object = None     # the pods map _listener_newest was found in (see _newest_listener)
         self._listener_newest = 0.0
+        self._listener_pods: tuple | None = None     # ((pods map, listeners map), RowContext.listener_pods of them)
         self.index = SnapshotIndex()          # the row builders' lookups, kept up to date change set by change set
         self._applies = 0                     # applies started…
         self._full_apply = 0                  # …and which of them was the last full one
@@ -367,8 +368,17 @@ class MainScreen(Screen):
 
     def _row_context(self) -> RowContext:
         now = self._age_now if self._age_now is not None else self.app.clock()
-        return RowContext(self.snapshot, now, self.palette, self.scope, self.sampler.trends(),
-                          self.sampler.listener_pod_counts(), index=self.index)
+        ctx = RowContext(self.snapshot, now, self.palette, self.scope, self.sampler.trends(),
+                         self.sampler.listener_pod_counts(), index=self.index)
+        # The listener pods by scale set walk every pod: kept while the pods and listeners are the same maps (a
+        # snapshot shares a kind's map until that kind changes), so the age tick's Scale sets rows walk none.
+        maps = (self.snapshot.of(PODS), self.snapshot.of(LISTENERS))
+        kept = self._listener_pods
+        if kept is not None and kept[0][0] is maps[0] and kept[0][1] is maps[1]:
+            ctx.listener_pods = kept[1]
+        else:
+            self._listener_pods = (maps, ctx.listener_pods)
+        return ctx
 
     def refresh_header(self) -> None:
         connection, info, snapshot = self.connection, self.info, self.snapshot
