@@ -306,6 +306,7 @@ class ChecksLoop:
         self._findings: list = []         # the last run's findings…
         self._version = 0                 # …of this snapshot version
         self._jobs_shown: tuple = ()      # jobs_signature of the figures last delivered with findings
+        self._failed = False              # the last round raised (its error was delivered): the next one runs
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="arc-top-checks", daemon=True)
@@ -350,6 +351,7 @@ class ChecksLoop:
             try:
                 last, last_run = self.step(last, last_run)
             except Exception as exc:  # never let the thread die: report it, try again later
+                self._failed = True
                 self.deliver([], -1, one_line(exc))
             # A big cluster's checks take a while: wait at least twice that long, so they never take more than
             # about a third of a core (and of the GIL the screen needs).
@@ -374,9 +376,11 @@ class ChecksLoop:
                 self.jobs = self._jobs_reader.read(snapshot, self.clock())
             except Exception:  # figures are best effort
                 return last, last_run
-            if checks_jobs_signature(self.jobs or {}) == last[3]:
+            if checks_jobs_signature(self.jobs or {}) == last[3] and not self._failed:
                 # Nothing a check reads changed: no run over every pod. The rows still get the new figures.
                 self._deliver_jobs()
+                return last, last_run
+            if jobs_signature(self.jobs or {}) == self._jobs_shown:
                 return last, last_run
         began = time.monotonic()          # the cost counts the log tails and probes too: same thread, same GIL
         tails: Sequence = ()
@@ -406,7 +410,8 @@ class ChecksLoop:
                checks_jobs_signature(self.jobs or {}))
         now = time.monotonic()
         clock = self.clock()
-        if key == last and now - last_run < self.recheck and (self.due is None or clock < self.due):
+        if key == last and now - last_run < self.recheck and (self.due is None or clock < self.due) and \
+                not self._failed:
             self.cost = time.monotonic() - began
             self._deliver_jobs()
             return last, last_run
@@ -424,7 +429,7 @@ class ChecksLoop:
             self.due = None
         self.cost = time.monotonic() - began
         self.runs += 1
-        self._findings, self._version = list(findings), snapshot.version
+        self._findings, self._version, self._failed = list(findings), snapshot.version, False
         self._jobs_shown = jobs_signature(self.jobs or {})
         if not self._stop.is_set():
             self.deliver(list(findings), snapshot.version, "")
