@@ -3,10 +3,12 @@ sleep until then (tui/findings.ChecksLoop) without showing a time-based finding 
 
 from __future__ import annotations
 
+import pytest
+
 from arc_top import checks
 from arc_top.checks.deadlines import next_change
 from arc_top.kube import model
-from tests.checks_fixtures import NOW, fleet, runner, runner_template, snapshot
+from tests.checks_fixtures import NOW, fleet, runner, runner_template, snapshot, ts, without
 
 TMPL = runner_template("kubernetes", "arc-runner-set")
 ERS = "arc-runner-set-h8ff4"
@@ -64,6 +66,54 @@ def test_deadlines_a_few_seconds_apart_are_met_by_one_run():
         return _runner(name, phase="Pending", pod_phase="Pending", age=age, node="")
 
     together = snapshot(fleet() + pending("a", 100) + pending("b", 97))
-    assert next_change(together, NOW) == NOW + 120 - 97 + 1          # b's, 3 s after a's: one run for both
+    assert next_change(together, NOW) == NOW + 180 - 97 + 1          # b's, 3 s after a's: one run for both
     apart = snapshot(fleet() + pending("a", 100) + pending("b", 90))
-    assert next_change(apart, NOW) == NOW + 120 - 100 + 1            # a's: b's is 10 s later
+    assert next_change(apart, NOW) == NOW + 180 - 100 + 1            # a's: b's is 10 s later
+
+
+def _unregistered(raws):
+    ars = next(r for r in raws if r.get("kind") == "AutoscalingRunnerSet")
+    ars["metadata"]["annotations"].pop("runner-scale-set-id", None)
+    return without(raws, "EphemeralRunnerSet")          # (ARC makes one right after registering)
+
+
+def _no_listener_pod(raws):
+    return [r for r in raws if not (r.get("kind") == "Pod" and "listener" in r["metadata"]["name"])]
+
+
+def _not_scaled(raws):
+    ers = next(r for r in raws if r.get("kind") == "EphemeralRunnerSet")
+    ers["spec"]["replicas"] = 1                                # minRunners 2: the listener has not scaled
+    return raws
+
+
+def _young_listener_pod(raws):
+    pod = next(r for r in raws if r.get("kind") == "Pod" and "listener" in r["metadata"]["name"])
+    pod["metadata"]["creationTimestamp"] = ts(3600 - 100)       # recreated 100 s after everything else
+    return raws
+
+
+@pytest.mark.parametrize("raws", [
+    fleet(), fleet(min_runners=5), fleet(phase=None), _unregistered(fleet()), _young_listener_pod(fleet()),
+    fleet() + _runner("p1", phase="Pending", pod_phase="Pending", age=3600 - 30, node=""),
+    without(fleet(), "AutoscalingListener"), _no_listener_pod(fleet()), _not_scaled(fleet()),
+], ids=["healthy", "below-min", "no-phase", "unregistered", "listener-recreated", "pending-pod", "no-listener",
+        "no-listener-pod", "not-scaled"])
+def test_no_finding_changes_between_two_deadlines_of_a_young_fleet(raws):
+    """Seen from just after the fleet was made (every object an hour old at NOW is seconds old at NOW - 3600 + x):
+    from each deadline to the next, the checks find the same, so a thread sleeping until the next misses nothing.
+    (Deadlines are kept to the thresholds each kind's checks compare with: a spurious one costs a run over every
+    pod.)"""
+    snap = snapshot(raws)
+    t, end = NOW - 3600 + 1, NOW - 3600 + 420
+    before = shown(snap, t)
+    while True:
+        due = next_change(snap, t)
+        stop = end if due is None else min(due, end)
+        for k in range(1, 9):
+            probe = t + (stop - 1.01 - t) * k / 8
+            if probe > t:
+                assert shown(snap, probe) == before, (probe - (NOW - 3600), due and due - (NOW - 3600))
+        if due is None or due >= end:
+            break
+        t, before = due, shown(snap, due)

@@ -65,3 +65,28 @@ async def test_a_line_repainted_for_its_age_is_the_line_a_full_render_gives():
             fresh = [table.render_line(y) for y in range(6)]
             assert [list(s) for s in lines] == [list(s) for s in fresh], tick
             assert "runner-[red]1" in "".join(seg.text for seg in lines[2])
+
+
+@pytest.mark.asyncio
+async def test_rows_rebuilt_with_the_same_texts_style_only_their_new_ages():
+    """The Scale sets rows are built again at every age tick (their trends): a line whose cells read the same is put
+    together from the cells already styled for it; only the age cells, which moved on, are styled anew."""
+    def rows(created):
+        return [TableRow(f"r{i}", [Text(f"runner-{i}"), Text(""), Text("Running", style="green")],
+                         created=created - i) for i in range(5)]
+
+    app = AgeApp()
+    async with app.run_test(size=(50, 10)) as pilot:
+        table = app.query_one(ResourceTable)
+        now = 100_000.0
+        table.set_now(now)
+        table.sync(rows(now - 30))
+        await pilot.pause()
+        assert table.renders == 5 and table.cell_renders > 5
+        before = table.cell_renders
+        for tick in (5, 10, 15):
+            table.set_now(now + tick)
+            table.sync(rows(now - 30))               # new row objects, the same texts
+            await pilot.pause()
+        assert table.renders == 5 + 3 * 5            # every line painted again…
+        assert table.cell_renders - before == 3 * 5  # …styling only its age cell

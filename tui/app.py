@@ -144,6 +144,7 @@ class ArcTopApp(App):
         self._frozen_at = 0.0                # time.monotonic() of the last gc.freeze (see tidy_memory)
         self._tidy_scheduled = False
         self._gc_paused_at = 0.0             # time.monotonic() the collector was turned off for the fill (0: on)
+        self._frozen_version: int | None = None   # the snapshot version at the last gc.freeze
         self._stopping = threading.Event()
         self._monitor_lock = threading.Lock()
         self.checks: ChecksLoop | None = None
@@ -413,7 +414,8 @@ class ArcTopApp(App):
         the longest stalls of the screen) every second or two under churn. Once the panels have their first
         rows, a full collection runs and the survivors are moved out of its way (gc.freeze), and automatic
         full collections wait for 100 young ones instead of 10. Every minute (only while no other screen is
-        open) the same again: a full collection first, so no garbage cycle is ever frozen."""
+        open, and only when the cluster changed since: an idle screen makes nothing to collect) the same again: a
+        full collection first, so no garbage cycle is ever frozen."""
         monitor = self.monitor
         if monitor is None:
             return
@@ -433,10 +435,15 @@ class ArcTopApp(App):
             young, middle, _ = gc.get_threshold()
             gc.set_threshold(young, middle, 100)
             self._frozen_at = now
-        elif now - self._frozen_at >= 60 and len(self.screen_stack) == 1:
+        elif now - self._frozen_at >= 60 and len(self.screen_stack) == 1 and \
+                getattr(monitor.snapshot(), "version", None) != self._frozen_version:
+            # (Not while nothing changed since the last one: an idle screen made nothing new to collect or freeze.)
             gc.collect()          # a full collection first: no garbage cycle is ever frozen (leaked)
             gc.freeze()
             self._frozen_at = now
+        else:
+            return
+        self._frozen_version = getattr(monitor.snapshot(), "version", None)
 
     def _pause_gc(self) -> None:
         """The cyclic collector off for the first fill (see _start_monitor), unless it is off already."""

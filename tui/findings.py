@@ -254,8 +254,17 @@ def make_jobs_reader(monitor: object):
 
 
 def jobs_signature(jobs: dict) -> tuple:
+    """Everything the rows show of the job figures (the JOBS and BUSY/IDLE columns, the describe screen)."""
     return tuple(sorted((k, v.source, v.why, v.assigned, v.running, v.busy, v.idle, v.waiting_since, v.startup_p50,
                          v.startup_p95) for k, v in jobs.items()))
+
+
+def checks_jobs_signature(jobs: dict) -> tuple:
+    """What the checks read of the job figures: ARC408 (checks/jobs.py) looks only at scale sets whose jobs wait
+    (and since a known time), and reads their source, counts and since when. Figures that move while no job waits
+    (a runner took a job, finished one) change the rows, never a finding: they need no check run."""
+    return tuple(sorted((k, v.source, v.assigned, v.running, v.busy, v.idle, v.waiting_since)
+                        for k, v in jobs.items() if v.source and v.waiting and v.waiting_since is not None))
 
 
 class ChecksLoop:
@@ -294,6 +303,10 @@ class ChecksLoop:
         self._thread: threading.Thread | None = None
         self.runs = 0
         self.cost = 0.0                   # seconds the last run of the checks took
+        self._findings: list = []         # the last run's findings…
+        self._version = 0                 # …of this snapshot version
+        self._jobs_shown: tuple = ()      # jobs_signature of the figures last delivered with findings
+        self._failed = False              # the last round raised (its error was delivered): the next one runs
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="arc-top-checks", daemon=True)
@@ -340,6 +353,7 @@ class ChecksLoop:
             try:
                 last, last_run = self.step(last, last_run)
             except Exception as exc:  # never let the thread die: report it, try again later
+                self._failed = True
                 self.deliver([], -1, one_line(exc))
             # A big cluster's checks take a while: wait at least twice that long, so they never take more than
             # about a third of a core (and of the GIL the screen needs).
@@ -364,7 +378,11 @@ class ChecksLoop:
                 self.jobs = self._jobs_reader.read(snapshot, self.clock())
             except Exception:  # figures are best effort
                 return last, last_run
-            if jobs_signature(self.jobs or {}) == last[3]:
+            if checks_jobs_signature(self.jobs or {}) == last[3] and not self._failed:
+                # Nothing a check reads changed: no run over every pod. The rows still get the new figures.
+                self._deliver_jobs()
+                return last, last_run
+            if jobs_signature(self.jobs or {}) == self._jobs_shown:
                 return last, last_run
         began = time.monotonic()          # the cost counts the log tails and probes too: same thread, same GIL
         tails: Sequence = ()
@@ -391,11 +409,13 @@ class ChecksLoop:
                 pass
         key = (snapshot.version, tails_signature(tails),
                tuple((getattr(r, "probed_at", 0), tuple(getattr(r, "scale_sets", ()))) for r in probes or ()),
-               jobs_signature(self.jobs or {}))
+               checks_jobs_signature(self.jobs or {}))
         now = time.monotonic()
         clock = self.clock()
-        if key == last and now - last_run < self.recheck and (self.due is None or clock < self.due):
+        if key == last and now - last_run < self.recheck and (self.due is None or clock < self.due) and \
+                not self._failed:
             self.cost = time.monotonic() - began
+            self._deliver_jobs()
             return last, last_run
         if probes is None:
             findings = self._run_checks(snapshot, now=clock, logs=tails, **options)
@@ -411,9 +431,20 @@ class ChecksLoop:
             self.due = None
         self.cost = time.monotonic() - began
         self.runs += 1
+        self._findings, self._version, self._failed = list(findings), snapshot.version, False
+        self._jobs_shown = jobs_signature(self.jobs or {})
         if not self._stop.is_set():
             self.deliver(list(findings), snapshot.version, "")
         return key, now
+
+    def _deliver_jobs(self) -> None:
+        """The job figures changed where no check looks (see checks_jobs_signature): the last run's findings are
+        what a run would find again, delivered with them so the rows show the new figures."""
+        shown = jobs_signature(self.jobs or {})
+        if shown == self._jobs_shown or self._stop.is_set():
+            return
+        self._jobs_shown = shown
+        self.deliver(list(self._findings), self._version, "")
 
 
 def one_line(error: BaseException) -> str:

@@ -30,7 +30,7 @@ REASON_MAX = 60                # characters of a reconnecting watch's reason in 
 
 
 def connection_state(kinds: Mapping[str, KindState], mono_now: float) -> tuple[str, str]:
-    """("live · last event 3 s ago" | "reconnecting… attempt 2" | "syncing…" | …, severity)."""
+    """("live · last event <10 s ago" | "reconnecting… attempt 2" | "syncing…" | …, severity)."""
     if not kinds:
         return "connecting…", INFO
     states = list(kinds.values())
@@ -54,8 +54,21 @@ def connection_state(kinds: Mapping[str, KindState], mono_now: float) -> tuple[s
     last = max((k.last_event for k in states if k.last_event), default=0.0)
     if not last:
         return "live", OK
-    ago = max(0, int(mono_now - last))
-    return f"live · last event {ago} s ago", OK
+    return f"live · last event {ago_text(mono_now - last)} ago", OK
+
+
+def ago_text(seconds: float) -> str:
+    """How long ago the last event was, as coarse as the header needs it: "<10 s" (a live watch: events and
+    bookmarks keep it there), then in steps of 10 s, then minutes. The header is painted again only when its text
+    changes: a quiet cluster's header changes once in ten seconds at most, not every second."""
+    seconds = max(0, int(seconds))
+    if seconds < 10:
+        return "<10 s"
+    if seconds < 60:
+        return f"{seconds // 10 * 10} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
 
 
 def data_age(state: KindState, mono_now: float) -> float | None:
@@ -110,17 +123,20 @@ class Counts:
     failed: int
 
 
-_last_counts: tuple = (None, None, None)       # (snapshot, scope, Counts): the header asks every second
+_last_counts: tuple = (None, None, None, None)   # (scale sets, runners, scope, Counts): the header asks often
 
 
 def counts(snapshot: Snapshot, scope: Scope | None = None) -> Counts:
     """Runner counts come from the EphemeralRunners themselves (the ARS status lags a little). The last answer
-    is kept: with nothing changed, the header's tick need not walk 5,000 runners again."""
+    is kept while the scale sets and runners are the same maps (a snapshot shares a kind's map with the previous
+    one until that kind changes; a bookmark makes a new snapshot of the same maps): with nothing changed, the header
+    never walks 20,000 runners again."""
     global _last_counts
-    if _last_counts[0] is snapshot and _last_counts[1] == scope:
-        return _last_counts[2]
+    scale_sets, runners = snapshot.of(SCALE_SETS), snapshot.of(RUNNERS)
+    if _last_counts[0] is scale_sets and _last_counts[1] is runners and _last_counts[2] == scope:
+        return _last_counts[3]
     result = _counts(snapshot, scope)
-    _last_counts = (snapshot, scope, result)
+    _last_counts = (scale_sets, runners, scope, result)     # (kept alive here: their ids are not reused meanwhile)
     return result
 
 

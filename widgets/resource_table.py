@@ -182,11 +182,13 @@ class ResourceTable(ScrollView, can_focus=True):
         # a repaint of the visible lines, never a rebuild of thousands of rows.
         self.now: float | None = None
         self._cells: LRUCache[tuple, list[Segment]] = LRUCache(4096)
+        self._styled: LRUCache[tuple, list[Segment]] = LRUCache(4096)    # …and in a line's styles (_render_cell)
         self._lines: LRUCache[tuple, Strip] = LRUCache(512)
         # Each line's cells as styled segments, without its ages: when only an age moved on (the age tick), the
         # line is put together again from them and only its age cell rendered.
         self._parts: LRUCache[tuple, tuple[TableRow, list[list[Segment]]]] = LRUCache(512)
         self.renders = 0                         # lines rendered (not served from the cache): tests, diagnostics
+        self.cell_renders = 0                    # …and cells styled for a line anew (not served from _styled)
         self._paint_style: Style | None = None  # self.rich_style during a paint (see render_lines)
 
     # ---------------------------------------------------------------- public API
@@ -839,6 +841,11 @@ class ResourceTable(ScrollView, can_focus=True):
         # row at every trend sample, an age that many rows read) is not rendered again.
         key = (cell.plain, cell.style, tuple(cell.spans), cell.justify, cell.overflow, cell.no_wrap, cell.tab_size,
                width)
+        # The cell in the line's styles: rows rebuilt with the same text (the Scale sets rows at every age tick) and
+        # lines painted again for their ages reuse it; only a new text or a new cursor/focus style makes it again.
+        styled = self._styled.get((key, pre, post))
+        if styled is not None:
+            return styled
         segments = self._cells.get(key)
         if segments is None:
             options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
@@ -851,4 +858,6 @@ class ResourceTable(ScrollView, can_focus=True):
                 continue
             style = pre + style if pre else style       # Segment.apply_style: pre + style, then + post
             out.append(Segment(text, (style + post if style else post) if post else style))
+        self._styled[(key, pre, post)] = out
+        self.cell_renders += 1
         return out

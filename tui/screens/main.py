@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from arc_top.kube.model import PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
+from arc_top.kube.model import LISTENERS, PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
 from arc_top.tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
 from arc_top.tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
 from arc_top.tui.rows import RowCache, RowContext, Scope
@@ -121,6 +121,9 @@ class MainScreen(Screen):
         self.error = ""
         self._header: Text | None = None
         self._age_now: float | None = None    # the clock ages are shown at: moves on with the sample timer
+        self._listeners_of: object = None     # the pods map _listener_newest was found in (see _newest_listener)
+        self._listener_newest = 0.0
+        self._listener_pods: tuple | None = None     # ((pods map, listeners map), RowContext.listener_pods of them)
         self.index = SnapshotIndex()          # the row builders' lookups, kept up to date change set by change set
         self._applies = 0                     # applies started…
         self._full_apply = 0                  # …and which of them was the last full one
@@ -229,7 +232,18 @@ class MainScreen(Screen):
     def _young_listener(self, now: float) -> bool:
         """A listener pod young enough that its scale set's Listener cell may change with its age alone."""
         horizon = LISTENER_YOUNG + 2 * getattr(self.app, "sample_interval", 5.0)
-        return any(pod.role == "listener" and now - pod.created < horizon for pod in self.snapshot.of(PODS).values())
+        return now - self._newest_listener() < horizon
+
+    def _newest_listener(self) -> float:
+        """The creation time of the newest listener pod (0: none). Walks the pods only when they changed since the
+        last call (a snapshot shares its pods map with the previous one until a pod changes): the age tick of an
+        idle screen costs nothing per pod."""
+        pods = self.snapshot.of(PODS)
+        if self._listeners_of is not pods:
+            self._listeners_of = pods
+            self._listener_newest = max((pod.created for pod in pods.values() if pod.role == "listener"),
+                                        default=0.0)
+        return self._listener_newest
 
     def apply(self, snapshot: Snapshot, changes: ChangeSet | None, only: set[str] | None = None) -> None:
         """Rebuild the panels whose kinds changed (all of them when `changes` is None; `only` limits
@@ -252,14 +266,18 @@ class MainScreen(Screen):
             self.all_findings = list(findings)
         view = self._silenced_view(self.all_findings, error)
         jobs_version = getattr(self.sampler, "jobs_version", 0)
-        same = view.shows_same(self.findings) and self._jobs_shown == jobs_version
+        same = view.shows_same(self.findings)
+        jobs_moved = self._jobs_shown != jobs_version
         self._jobs_shown = jobs_version
         self.findings = view
         self.index.set_findings(view)
-        if same:
+        if same and not jobs_moved:
             return
         if self.snapshot is None:
             self.refresh_header()
+            return
+        if same:        # only the job figures moved on: they are shown by the Scale sets rows alone
+            yield from self._steps(self.snapshot, None, only={"scalesets"})
             return
         yield from self._steps(self.snapshot, ChangeSet({FINDINGS: {}}))
 
@@ -399,8 +417,17 @@ class MainScreen(Screen):
 
     def _row_context(self) -> RowContext:
         now = self._age_now if self._age_now is not None else self.app.clock()
-        return RowContext(self.snapshot, now, self.palette, self.scope, self.sampler.trends(),
-                          self.sampler.listener_pod_counts(), index=self.index)
+        ctx = RowContext(self.snapshot, now, self.palette, self.scope, self.sampler.trends(),
+                         self.sampler.listener_pod_counts(), index=self.index)
+        # The listener pods by scale set walk every pod: kept while the pods and listeners are the same maps (a
+        # snapshot shares a kind's map until that kind changes), so the age tick's Scale sets rows walk none.
+        maps = (self.snapshot.of(PODS), self.snapshot.of(LISTENERS))
+        kept = self._listener_pods
+        if kept is not None and kept[0][0] is maps[0] and kept[0][1] is maps[1]:
+            ctx.listener_pods = kept[1]
+        else:
+            self._listener_pods = (maps, ctx.listener_pods)
+        return ctx
 
     def refresh_header(self) -> None:
         connection, info, snapshot = self.connection, self.info, self.snapshot
