@@ -471,3 +471,60 @@ async def test_moving_the_focus_repaints_the_two_panels_not_the_screen(monkeypat
         assert main.focused is table(app, "runners") and full == []
         runners, volumes = main.panel("runners"), main.panel("volumes")
         assert runners.styles.border_top[1] != volumes.styles.border_top[1]     # the focus colour moved
+
+
+async def test_runner_pods_coming_and_going_leave_the_scale_set_rows_but_a_listener_pod_does_not(monkeypatch):
+    """A Scale sets row shows its set's listener pod (and events about it), not its runner pods: under churn, a
+    runner's pod and events coming and going do not build the rows again; a listener pod's change does."""
+    from arc_top.kube.model import PODS
+    from arc_top.tui.rows import scale_sets as module
+
+    built: list[str] = []
+    original = module.scale_set_row
+
+    def counting(ctx, ss):
+        built.append(ss.name)
+        return original(ctx, ss)
+
+    monkeypatch.setattr(module, "scale_set_row", counting)
+    monitor = incident_monitor()
+    app = make_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await loaded(pilot)
+        await until(pilot, lambda: main.findings.ready, what="the first check run")
+        await pilot.pause(0.3)
+        built.clear()
+        name = "team-b-ssd-n5m7p-runner-new01"
+        monitor.put(*kube_runner("team-b", "team-b-ssd", name, age=5),
+                    event("team-b", "Pod", name, "Scheduled", "Successfully assigned"))
+        await until(pilot, lambda: table(app, "runners").has_row(f"er-team-b-{name}"), what="the new runner")
+        await pilot.pause(0.3)
+        assert built == []
+        listener = next(p for p in monitor.objects[PODS].values() if p.role == "listener")
+        monitor.put(replace(listener, status="Error"))
+        await until(pilot, lambda: built, what="the Scale sets rows built again")
+
+
+async def test_a_flush_is_paced_by_its_own_work_not_by_what_the_loop_did_between_its_steps():
+    """Flushes are spaced by twice their cost; the cost is their steps' work. A paint or a key handled between two
+    steps (the flush is a task of its own) is not the flush's: counted, it spaced changes on screen further apart."""
+    import asyncio
+
+    monitor = incident_monitor()
+    app = make_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await loaded(pilot)
+        original = main.apply_steps
+        seen: list[int] = []
+
+        def hogging(snapshot, changes, only=None):
+            for i, step in enumerate(original(snapshot, changes, only)):
+                if i == 0:
+                    asyncio.get_running_loop().call_soon(time.sleep, 0.5)   # the loop busy between two steps
+                seen.append(i)
+                yield step
+
+        main.apply_steps = hogging
+        monitor.set_state(RUNNERS, state="live", synced=True, last_event=MONO - 2)
+        await until(pilot, lambda: len(seen) > 2 and app._flush_task is None, what="the flush")
+        assert 0 < app._flush_cost < 0.5

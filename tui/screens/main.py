@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from arc_top.kube.model import LISTENERS, PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
+from arc_top.kube.model import EVENTS, LISTENERS, PODS, RUNNERS, SCALE_SETS, VOLUMES, ChangeSet, KindState, Snapshot
 from arc_top.tui.findings import NO_FINDINGS, FindingsView, finding_targets, scale_set_uid, subject_label
 from arc_top.tui.panels import FINDINGS, PANELS, Panel, focus_now, panel_state
 from arc_top.tui.rows import RowCache, RowContext, Scope
@@ -34,6 +34,8 @@ from arc_top.widgets.resource_table import ResourceTable
 from arc_top.widgets.text import ERROR, INFO, Palette, clean_line
 
 SILENCED_MARK = "silenced · "   # the title of a silenced finding shown by `s`
+# A change of these rebuilds the Scale sets rows; of pods and events, only one about a listener pod does.
+SCALE_SET_KINDS = frozenset({SCALE_SETS, LISTENERS, FINDINGS})
 
 
 def _settled(state: KindState | None) -> bool:
@@ -132,6 +134,7 @@ class MainScreen(Screen):
         self.all_findings: list = []          # …before the silence: rules took theirs out
         self.show_silenced = False            # `s`: silenced findings shown (marked) rather than only counted
         self._hidden_focus: ResourceTable | None = None   # a table that lost the focus as its panel emptied
+        self._listener_names: set[tuple[str, str]] = set()   # (namespace, name) of every listener pod seen
 
     def compose(self) -> ComposeResult:
         # The grid or not from the terminal's size now (on_resize follows it): set after mount, the class restyled
@@ -333,7 +336,7 @@ class MainScreen(Screen):
         if full:
             self._full_apply = self._applies
         started = self._applies
-        self.snapshot = snapshot
+        previous, self.snapshot = self.snapshot, snapshot
         if self.scope is not None and self.scope.uid not in snapshot.of(SCALE_SETS):
             self.scope = None
             changes = None
@@ -345,12 +348,15 @@ class MainScreen(Screen):
         kinds = None
         if changes is not None and not changes.states_changed:
             kinds = set(changes.changed) | set(changes.relisted)
+        listeners_touched = self._listener_pods_touched(previous, snapshot, changes)
         ctx = self._row_context()
         had_scale_sets = self.panel("scalesets").table.row_count > 0
         for panel in self.panels:
             spec = panel.spec
             if kinds is not None and not (kinds & spec.kinds or (self.scope and kinds & spec.scoped_kinds)):
                 continue
+            if spec.id == "scalesets" and kinds is not None and not kinds & SCALE_SET_KINDS and not listeners_touched:
+                continue        # runner pods and their events came and went: a scale set's row shows none of them
             if only is not None and spec.id not in only:
                 continue
             state = panel_state(spec, dict(snapshot.kinds), connected=True)
@@ -381,6 +387,31 @@ class MainScreen(Screen):
         self.refresh_header()
         if had_scale_sets != (self.panel("scalesets").table.row_count > 0):
             self.refresh_bindings()    # "enter: Scope" is offered only while there is a scale set to scope to
+
+    def _listener_pods_touched(self, previous: Snapshot | None, snapshot: Snapshot, changes: ChangeSet | None) -> bool:
+        """The change set touches a listener pod or an event about one (what a Scale sets row shows of the pods
+        and events: tui/rows/scale_sets.listener_status). O(changes): the listener pods' names are kept, from every
+        listener pod seen (a few per scale set)."""
+        names = self._listener_names
+        if changes is None or PODS in changes.relisted or EVENTS in changes.relisted or previous is None:
+            names.update((p.namespace, p.name) for p in snapshot.of(PODS).values() if p.role == "listener")
+            return True
+        touched = False
+        old_pods = previous.of(PODS)
+        for uid, pod in changes.changed.get(PODS, {}).items():
+            pod = pod if pod is not None else old_pods.get(uid)
+            if pod is None or pod.role == "listener":
+                touched = True
+                if pod is not None:
+                    names.add((pod.namespace, pod.name))
+        if touched:
+            return True
+        old_events = previous.of(EVENTS)
+        for uid, event in changes.changed.get(EVENTS, {}).items():
+            event = event if event is not None else old_events.get(uid)
+            if event is None or (event.object_namespace, event.object_name) in names:
+                return True
+        return False
 
     def _early_rows(self, panel: Panel, snapshot: Snapshot) -> bool | None:
         """While a panel's kinds are still listing (the first lists publish page by page): True to build its rows
