@@ -3,8 +3,9 @@
 Watch threads only set a flag (`on_change`); a timer checks it every half `flush_interval` and the app
 drains the monitor and hands the change set to the main screen, which rebuilds only the panels whose
 kinds changed, one step at a time, yielding to keys in between. Flushes start at least `flush_interval`
-apart, and further apart when they are expensive (twice their own duration), so a change shows within
-about 0.1 s on a quiet cluster and a churning one cannot take more than about a third of the CPU.
+apart, and further apart when they are expensive (as long again as their own work), so a change shows within
+about 0.1 s on a quiet cluster and a churning one cannot take more than about half of the interpreter; a key
+pressed meanwhile is handled between two steps of a flush, and the flush waits for it (KEY_FIRST_S).
 
 The checks run on a thread of their own (tui.findings.ChecksLoop, about once a second when something changed);
 their results arrive as a `FindingsReady` message, are kept, and are applied by the next flush like a change set.
@@ -76,6 +77,10 @@ def one_line(error: BaseException) -> str:
 
 
 FIRST_TIDY_DELAY_S = 0.5
+# A flush starts at least this many times the last one's work after it ended: at most about half of the interpreter
+# for the panels under churn (2.0, a third, put changes 0.3-0.5 s behind at 20,000 runners; keys are protected by
+# KEY_FIRST_S, not by the pause).
+FLUSH_PACE = 1.0
 # Keys first: a key reaches the widget it is for through a few hops of the event loop, and then the screen paints;
 # a flush step between each hop made a key wait for several steps. After a key the flush waits this long between
 # its steps, at most KEY_FIRST_MAX_S per flush (a held arrow key must not starve the panels).
@@ -266,10 +271,10 @@ class ArcTopApp(App):
 
     def _request_flush(self) -> None:
         """Schedule one flush, as soon as the pacing allows: at least `flush_interval` after the last one ended,
-        and twice the last one's duration (a slow flush under heavy churn leaves room for keys)."""
+        and FLUSH_PACE times the last one's work (a slow flush under heavy churn leaves room for keys)."""
         if self._flush_timer is not None or self._flush_task is not None or not self.is_running:
             return
-        pause = max(self.flush_interval, 2 * self._flush_cost)
+        pause = max(self.flush_interval, FLUSH_PACE * self._flush_cost)
         delay = max(0.001, self._flush_ended + pause - time.monotonic())    # (Textual: a 0 s timer divides by 0)
         self._flush_timer = self.set_timer(delay, self._scheduled_flush)
 
@@ -380,7 +385,7 @@ class ArcTopApp(App):
         if monitor is None or not (self._changes_pending.is_set() or self._findings is not None):
             return
         started = time.monotonic()
-        if started - self._flush_ended < max(self.flush_interval, 2 * self._flush_cost):
+        if started - self._flush_ended < max(self.flush_interval, FLUSH_PACE * self._flush_cost):
             return
         self._deferred = 0.0
         self._flush_work, self._resumed_at = 0.0, started
@@ -392,7 +397,7 @@ class ArcTopApp(App):
             self._flush_ended = time.monotonic()
             # What the flush itself took: its steps, not what the loop did between them (paints, keys; a flush
             # is a task of its own) nor its waits for keys. Its wall time counted those, and at 20,000 runners
-            # spaced the flushes, and so the changes on screen, twice as far apart as their work asked for.
+            # spaced the flushes, and so the changes on screen, further apart than their work asked for.
             self._flush_cost = self._flush_work + (self._flush_ended - self._resumed_at)
 
     async def _apply_changes(self, monitor: MonitorLike) -> None:

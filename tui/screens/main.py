@@ -426,7 +426,8 @@ class MainScreen(Screen):
         if spec.id != "runners":
             return None
         shown = table.total_count
-        if shown >= max(1, table.size.height):
+        # A hidden table (its panel was empty) has no height yet: the screen's is a screenful then.
+        if shown >= max(1, table.size.height or self.size.height):
             return False
         arrived = max(len(snapshot.of(RUNNERS)), len(snapshot.of(PODS)))   # about the runner rows there would be
         if arrived > shown:
