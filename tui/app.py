@@ -3,8 +3,8 @@
 Watch threads only set a flag (`on_change`); a timer checks it every half `flush_interval` and the app
 drains the monitor and hands the change set to the main screen, which rebuilds only the panels whose
 kinds changed, one step at a time, yielding to keys in between. Flushes start at least `flush_interval`
-apart, and further apart when they are expensive (as long again as their own work), so a change shows within
-about 0.1 s on a quiet cluster and a churning one cannot take more than about half of the interpreter; a key
+apart, and further apart when they are expensive (twice their own work), so a change shows within about 0.1 s
+on a quiet cluster and a churning one cannot take more than about a third of the interpreter; a key
 pressed meanwhile is handled between two steps of a flush, and the flush waits for it (KEY_FIRST_S).
 
 The checks run on a thread of their own (tui.findings.ChecksLoop, about once a second when something changed);
@@ -77,10 +77,11 @@ def one_line(error: BaseException) -> str:
 
 
 FIRST_TIDY_DELAY_S = 0.5
-# A flush starts at least this many times the last one's work after it ended: at most about half of the interpreter
-# for the panels under churn (2.0, a third, put changes 0.3-0.5 s behind at 20,000 runners; keys are protected by
-# KEY_FIRST_S, not by the pause).
-FLUSH_PACE = 1.0
+# A flush starts at least this many times the last one's work after it ended: at most about a third of the
+# interpreter for the panels under churn, the rest for the watches, the checks and keys. (1.0 put changes on screen
+# sooner at 20,000 runners, p95 250-440 ms against 300-470, but made the first fill 2-4 s longer there and the
+# keys' p95 worse at 5,000 and 20,000: bench/monitor.py, 2026-12-06.)
+FLUSH_PACE = 2.0
 # Keys first: a key reaches the widget it is for through a few hops of the event loop, and then the screen paints;
 # a flush step between each hop made a key wait for several steps. After a key the flush waits this long between
 # its steps, at most KEY_FIRST_MAX_S per flush (a held arrow key must not starve the panels).
