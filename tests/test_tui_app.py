@@ -520,11 +520,11 @@ async def test_a_flush_is_paced_by_its_own_work_not_by_what_the_loop_did_between
         def hogging(snapshot, changes, only=None):
             for i, step in enumerate(original(snapshot, changes, only)):
                 if i == 0:
-                    asyncio.get_running_loop().call_soon(time.sleep, 0.5)   # the loop busy between two steps
+                    asyncio.get_running_loop().call_soon(time.sleep, 1.5)   # the loop busy between two steps
                 seen.append(i)
                 yield step
 
         main.apply_steps = hogging
         monitor.set_state(RUNNERS, state="live", synced=True, last_event=MONO - 2)
         await until(pilot, lambda: len(seen) > 2 and app._flush_task is None, what="the flush")
-        assert 0 < app._flush_cost < 0.5
+        assert 0 < app._flush_cost < 1.5       # the steps' own work: tens of ms (far below, even on a loaded machine)
