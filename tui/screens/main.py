@@ -393,9 +393,11 @@ class MainScreen(Screen):
         and events: tui/rows/scale_sets.listener_status). O(changes): the listener pods' names are kept, from every
         listener pod seen (a few per scale set)."""
         names = self._listener_names
-        if changes is None or PODS in changes.relisted or EVENTS in changes.relisted or previous is None:
+        if previous is None or (changes is not None and (PODS in changes.relisted or EVENTS in changes.relisted)):
             names.update((p.namespace, p.name) for p in snapshot.of(PODS).values() if p.role == "listener")
             return True
+        if changes is None:
+            return True         # (a full apply of a snapshot whose pods came through change sets: names known)
         touched = False
         old_pods = previous.of(PODS)
         for uid, pod in changes.changed.get(PODS, {}).items():
