@@ -133,10 +133,10 @@ class Monitor:
         watcher.start()
 
     def _run(self) -> None:
-        """Two waves: first the kinds the panels show, then (once those have synced, or after SECOND_WAVE_AFTER
-        seconds) the kinds only the checks read (secrets, RBAC, policies…). At 5,000 runners the second wave is
-        as large as the first (a JIT Secret per runner); listing it at the same time would slow the panels'
-        first lists down (one interpreter lock, one API server)."""
+        """Two waves: first the kinds the panels show (led by the first screen's: SCREEN_KINDS), then (once those
+        have synced, or after SECOND_WAVE_AFTER seconds) the kinds only the checks read (secrets, RBAC,
+        policies…). At 5,000 runners the second wave is as large as the first (a JIT Secret per runner); listing
+        it at the same time would slow the panels' first lists down (one interpreter lock, one API server)."""
         specs = plan(self.conn.namespaces)
         first = [s for s in specs if s.resource.key in PANEL_KINDS]
         screen = [s for s in first if s.resource.key in SCREEN_KINDS and s.label_selector != WORKFLOW_POD_SELECTOR]
