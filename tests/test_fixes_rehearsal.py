@@ -201,7 +201,7 @@ def test_arc103_trimmed_token_and_listener_restart_heal_the_scale_set(rehearsal,
     token = base64.b64decode(secret.data["github_token"]).decode()
     assert token == token.strip()
     wait_for(lambda: any(p.metadata.uid not in old_listeners and p.status.phase == "Running"
-                         for p in _listener_pods(sb, set_name)), 60, 0.3, "a new running listener")
+                         for p in _listener_pods(sb, set_name)), 120, 0.3, "a new running listener")
     diag.cleared(f, applied.at)
     assert fixer.audit.records()[0]["undo_available"] is False        # the old value was never recorded
 
