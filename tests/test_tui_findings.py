@@ -297,6 +297,26 @@ async def test_findings_panel_folds_at_80x24_and_takes_the_room_when_focused():
 
 
 @pytest.mark.asyncio
+async def test_findings_focused_on_a_tall_screen_takes_the_room_once_the_terminal_is_short():
+    # The fold is set only while the screen is short (a class changed restyles every panel): a resize re-judges it.
+    app = make_app(incident_monitor())
+    async with app.run_test(size=(100, 40)) as pilot:
+        main = await checked(pilot)
+        await pilot.press("5")
+        await pilot.pause()
+        tall = main.panel("findings").region.height
+        assert main.panel("runners").region.height >= 4
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert main.panel("findings").region.height >= 8
+        for other in ("runners", "volumes", "events"):
+            assert main.panel(other).region.height == 1
+        await pilot.resize_terminal(100, 40)
+        await pilot.pause()
+        assert main.panel("findings").region.height == tall and main.panel("runners").region.height >= 4
+
+
+@pytest.mark.asyncio
 async def test_hostile_strings_in_findings_render_literally():
     hostile = "evil-[red]x[/]-\x1b[31mpod\x1b]0;pwned\x07"
     ss = scale_set("ns", "set-[b]x[/b]", current=1, pending=1)

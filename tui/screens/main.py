@@ -157,6 +157,7 @@ class MainScreen(Screen):
         focus_now(self.panel("scalesets").table)
 
     def on_resize(self, event) -> None:
+        self._findings_focus()
         grid = self.size.width >= self.GRID_MIN[0] and self.size.height >= self.GRID_MIN[1]
         if grid == self._grid:
             return
@@ -168,9 +169,20 @@ class MainScreen(Screen):
             container.move_child(self.panel(current), after=self.panel(previous))
 
     def on_descendant_focus(self, _event) -> None:
-        panel = self.focused_panel()
-        self.set_class(panel is not None and panel.spec.id == "findings", "-findings-focus")
+        self._findings_focus()
         self._hidden_focus = None
+
+    def _findings_focus(self) -> None:
+        """Short (80×24), a focused Findings panel takes the room of the panels below it (arc_top.tcss). The class is
+        on the panels' container and only while short: a class changed restyles every node under it (30 ms a key
+        on the screen), and a tall screen has no use for it."""
+        panel = self.focused_panel()
+        short = self.size.height < self.VERTICAL_BREAKPOINTS[1][0]
+        try:
+            container = self.query_one("#panels")
+        except NoMatches:
+            return
+        container.set_class(short and panel is not None and panel.spec.id == "findings", "-findings-focus")
 
     def on_descendant_blur(self, event) -> None:
         # An empty panel hides its table (`-empty`: syncing, nothing to show); Textual then blurs it if it had
