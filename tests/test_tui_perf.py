@@ -9,6 +9,7 @@ import pytest
 from rich.text import Text
 from textual.app import App
 
+from arc_top.tui.rows import RUNNER_COLUMNS
 from arc_top.widgets.resource_table import ColumnSpec, ResourceTable, TableRow
 
 COLUMNS = [ColumnSpec("name", "NAME"), ColumnSpec("value", "VALUE")]
@@ -163,7 +164,11 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
     index, cache = SnapshotIndex(), RowCache()
     index.update(state.snapshot(), None)
     view = FindingsView()
-    shown_problems = 0
+    shown_problems = deltas = 0
+    # Two tables: one synced with the incremental lists (their deltas: only the changed rows measured), one with
+    # plain lists (every row measured). They must show the same rows in the same columns and widths.
+    by_delta, by_walk = ResourceTable(RUNNER_COLUMNS), ResourceTable(RUNNER_COLUMNS)
+    previous = None
     for step in range(60):
         snap = older = state.snapshot()
         for kind in ("runners", "pods", "volumes", "events"):
@@ -206,7 +211,21 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
         shown_problems += any(c.plain for r in full for c in (r.cells[3], r.cells[10]))
         assert [(r.key, [c.plain for c in r.cells], r.parent, r.created) for r in incremental] == \
             [(r.key, [c.plain for c in r.cells], r.parent, r.created) for r in full], f"step {step}"
+        assert incremental.grouped_total == sum(1 for r in full if r.parent and r.parent.startswith("rg-"))
+        delta = incremental.delta
+        if delta is not None:           # every row it does not name is the very row of the list before
+            deltas += 1
+            assert delta.base is previous and scope is None
+            before = {r.key: r for r in previous}
+            assert all(before.get(r.key) is r for r in incremental if r.key not in delta.keys), f"step {step}"
+            assert before.keys() - {r.key for r in incremental} <= delta.keys
+        previous = incremental if scope is None else None
+        by_delta.sync(incremental)
+        by_walk.sync(list(full))
+        assert by_delta.visible_keys() == by_walk.visible_keys()
+        assert by_delta.ordered_columns == by_walk.ordered_columns, f"step {step}"
     assert shown_problems > 20          # the findings did reach the rows
+    assert deltas > 30                  # most steps were incremental
 
 
 @pytest.mark.asyncio

@@ -16,7 +16,7 @@ from arc_top.kube.model import Pod, Runner
 from arc_top.tui.findings import problem_text
 from arc_top.tui.rows.context import POD_ERRORS, RowContext, age_text, pod_severity
 from arc_top.tui.rows.index import SnapshotIndex
-from arc_top.widgets.resource_table import TableRow
+from arc_top.widgets.resource_table import RowList, RowsDelta, TableRow
 from arc_top.widgets.text import ERROR, MUTED, OK, WARN, Palette, clean_line, safe_text, shared_text, status_cell
 
 GROUP_PREFIX = "rg-"         # the row key of a scale set's row: "rg-<namespace>/<name>" (names hold no "/")
@@ -159,14 +159,23 @@ def _entry_findings(ctx: RowContext, uids: tuple[str, ...], children: list[Table
 
 class _Entries:
     """The Runners panel between flushes: each runner's rows (the runner, its workflow pods, its work volume)
-    keyed by the runner pod's (namespace, name), and their order; each scale set's row, with the count it shows."""
+    keyed by the runner pod's (namespace, name), and their order; each scale set's row, with the count it shows.
+
+    The rows are kept per scale set too (`flat`): a change set rebuilds the runners it touched and puts together
+    again only their scale sets' stretches of rows, and tells the table which row keys changed (`RowsDelta`), so
+    a flush at 20,000 runners walks neither every runner here nor every row in the table."""
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], list[TableRow]] = {}
         self.sort_key: dict[tuple[str, str], tuple] = {}
         self.scope_key: dict[tuple[str, str], tuple[str, str]] = {}
-        self.order: list[tuple] = []           # sort keys, sorted: (namespace, scale set, created, name)
+        # Per (namespace, scale set): its runners' sort keys, sorted (created, name), and their rows in that order.
+        self.by_group: dict[tuple[str, str], list[tuple]] = {}
+        self.flat: dict[tuple[str, str], list[TableRow]] = {}
+        self.dirty_groups: set[tuple[str, str]] = set()
         self.groups: dict[tuple[str, str], tuple[int, str, TableRow]] = {}   # (namespace, set) → (count, label, row)
+        self.out: RowList | None = None        # the unscoped rows built last…
+        self.changed: set[str] = set()         # …and the row keys changed since
 
 
 def runner_rows(ctx: RowContext) -> list[TableRow]:
@@ -174,7 +183,8 @@ def runner_rows(ctx: RowContext) -> list[TableRow]:
     pod and work volume, grouped by scale set, oldest first.
 
     With a SnapshotIndex (the screen's), only the runners a change set touched are built again; the rest of
-    the rows are the very same objects as last time (the table then skips them)."""
+    the rows are the very same objects as last time, and the list says which keys changed since the list built
+    before it (`RowList.delta`): the table then looks at those alone. `grouped_total` is the number of runners."""
     index = ctx.index or SnapshotIndex.of(ctx.snapshot)
     full, dirty = index.take_runner_changes()
     entries = ctx.cache.state
@@ -184,51 +194,90 @@ def runner_rows(ctx: RowContext) -> list[TableRow]:
         dirty.update(name for name, pod in ctx.pods_by_name.items() if pod.role == "runner")
         for name in dirty:
             _build_entry(ctx, entries, name)
-        entries.order = sorted(entries.sort_key.values())
+        for key in sorted(entries.sort_key.values()):
+            entries.by_group.setdefault((key[0], key[1]), []).append(key)
+        entries.dirty_groups = set(entries.by_group)
     else:
+        changed = entries.changed
         for name in dirty:
-            old = entries.sort_key.get(name)
+            old, old_rows = entries.sort_key.get(name), entries.rows.get(name, ())
             _build_entry(ctx, entries, name)
-            new = entries.sort_key.get(name)
-            if old != new:
-                if old is not None:
-                    del entries.order[bisect.bisect_left(entries.order, old)]
-                if new is not None:
-                    bisect.insort(entries.order, new)
+            new, new_rows = entries.sort_key.get(name), entries.rows.get(name, ())
+            changed.update(row.key for row in old_rows)
+            changed.update(row.key for row in new_rows)
+            if old is not None:
+                group = (old[0], old[1])
+                entries.dirty_groups.add(group)
+                if old != new:
+                    keys = entries.by_group[group]
+                    del keys[bisect.bisect_left(keys, old)]
+                    if not keys:
+                        del entries.by_group[group]
+            if new is not None:
+                group = (new[0], new[1])
+                entries.dirty_groups.add(group)
+                if old != new:
+                    bisect.insort(entries.by_group.setdefault(group, []), new)
     scope = ctx.scope
-    wanted = None if scope is None else (scope.namespace, scope.name)
-    out: list = []
-    rows, scope_key = entries.rows, entries.scope_key
-    groups: list[tuple[tuple[str, str], int, int]] = []     # (namespace, scale set), its row's index, its runners
-    current: tuple[str, str] | None = None
-    start = count = 0
-    for key in entries.order:
-        name = (key[0], key[3])
-        if wanted is None or scope_key[name] == wanted:
-            if (key[0], key[1]) != current:
-                if current is not None:
-                    groups.append((current, start, count))
-                current, start, count = (key[0], key[1]), len(out), 0
-                out.append(None)               # the scale set's row, once its runners are counted
-            count += 1
-            out.extend(rows[name])
-    if current is not None:
-        groups.append((current, start, count))
+    if scope is not None:
+        entries.out = None          # the next unscoped list is compared with nothing (the table holds this one)
+        return _scoped_rows(ctx, entries, (scope.namespace, scope.name))
+    rows, flat = entries.rows, entries.flat
+    for group in entries.dirty_groups:
+        keys = entries.by_group.get(group)
+        if keys is None:
+            flat.pop(group, None)
+        else:
+            flat[group] = [row for key in keys for row in rows[(key[0], key[3])]]
+    entries.dirty_groups = set()
+    order = sorted(entries.by_group)
+    counts = [(group, len(entries.by_group[group])) for group in order]
+    kept = _group_rows(ctx, entries, counts)
+    out = RowList()
+    for group in order:
+        out.append(kept[group][2])
+        out.extend(flat[group])
+    changed = entries.changed
+    changed.update(group_key(*group) for group in entries.groups.keys() - kept.keys())
+    changed.update(group_key(*group) for group, entry in kept.items() if entries.groups.get(group) is not entry)
+    out.delta = None if entries.out is None or full else RowsDelta(entries.out, frozenset(changed))
+    out.grouped_total = len(entries.sort_key)
+    entries.groups, entries.out, entries.changed = kept, out, set()
+    return out
+
+
+def _group_rows(ctx: RowContext, entries: _Entries, counts: list[tuple[tuple[str, str], int]]
+                ) -> dict[tuple[str, str], tuple[int, str, TableRow]]:
+    """Each scale set's row (kept from last time while its count and label are the same)."""
     kept: dict[tuple[str, str], tuple[int, str, TableRow]] = {}
-    names = Counter(group[1] for group, _, _ in groups)
+    names = Counter(group[1] for group, _ in counts)
     shared = {name for name, n in names.items() if n > 1}
-    for group, index, n in groups:
+    for group, n in counts:
         # The set's name; "namespace/name" only when another namespace has a set of that name (the Scale sets
         # panel names the namespace; a long label would be cut in the middle by the RUNNER column's width).
         label = f"{group[0]}/{group[1]}" if group[1] in shared else group[1] or NO_SET
         cached = entries.groups.get(group)
-        row = cached[2] if cached is not None and cached[:2] == (n, label) else _group_row(ctx, group, n, label)
-        kept[group] = (n, label, row)
-        out[index] = row
-    if wanted is None:
-        entries.groups = kept
-    else:
-        entries.groups.update(kept)
+        kept[group] = cached if cached is not None and cached[:2] == (n, label) else \
+            (n, label, _group_row(ctx, group, n, label))
+    return kept
+
+
+def _scoped_rows(ctx: RowContext, entries: _Entries, wanted: tuple[str, str]) -> list[TableRow]:
+    """The rows of the runners whose scale set is `wanted` (an orphan pod's scale set may be in another namespace
+    than the pod: it is grouped under its own namespace)."""
+    rows, scope_key = entries.rows, entries.scope_key
+    picked: list[tuple[tuple[str, str], list[tuple]]] = []
+    for group in sorted(entries.by_group):
+        keys = [key for key in entries.by_group[group] if scope_key[(key[0], key[3])] == wanted]
+        if keys:
+            picked.append((group, keys))
+    kept = _group_rows(ctx, entries, [(group, len(keys)) for group, keys in picked])
+    entries.groups.update(kept)
+    out = RowList()
+    for group, keys in picked:
+        out.append(kept[group][2])
+        out.extend(row for key in keys for row in rows[(key[0], key[3])])
+    out.grouped_total = sum(len(keys) for _, keys in picked)
     return out
 
 
