@@ -224,6 +224,7 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
         by_walk.sync(list(full))
         assert by_delta.visible_keys() == by_walk.visible_keys()
         assert by_delta.ordered_columns == by_walk.ordered_columns, f"step {step}"
+        assert by_delta.root_count == by_walk.root_count == sum(1 for r in full if r.parent is None)
     assert shown_problems > 20          # the findings did reach the rows
     assert deltas > 30                  # most steps were incremental
 

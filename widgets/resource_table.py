@@ -290,7 +290,12 @@ class ResourceTable(ScrollView, can_focus=True):
             went = sum(1 for key in keys if key in old and key not in wanted)
             change = ([old[key] for key in keys if key in old], [wanted[key] for key in keys if key in wanted],
                       came + went)
+            roots = self._roots
+            if roots is not None:          # (the rows without a parent, for the title: counted from the change)
+                roots += sum(1 for row in change[1] if row.parent is None) - \
+                    sum(1 for row in change[0] if row.parent is None)
         else:
+            roots = None
             wanted = {}
             for row in rows:
                 row = row if isinstance(row, TableRow) else TableRow(*row)
@@ -298,7 +303,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self._synced = rows if isinstance(rows, RowList) else None
         self._rows = wanted
         self._rows_version += 1
-        self._roots = None
+        self._roots = roots
         if len(self._widths) > len(wanted) + len(wanted) // 4 + 64:     # gone rows' entries, dropped now and then
             for cache in (self._widths, self._truncated, self._search_cache):
                 for key in [key for key in cache if key not in wanted]:
