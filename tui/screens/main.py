@@ -378,13 +378,9 @@ class MainScreen(Screen):
             if all(_settled(snapshot.kinds.get(k)) for k in spec.kinds):
                 rows = spec.build(ctx)
             else:
-                # Not every kind its rows are made of has listed yet. Rows built at every page would be built again
-                # as each page lands (5,000 runners each time), slowing the lists down (one interpreter lock); but
-                # the first screen must not wait for the last page: see _early_rows.
-                early = self._early_rows(panel, snapshot)
-                if early is False and not full:
-                    continue                       # the early rows stay until the lists are done (or a new scope)
-                rows = [] if early is None else spec.build(ctx)
+                # Not every kind its rows are made of has listed yet: the first screen must not wait for the last
+                # page, and a panel must not be rebuilt whole at each page (see _early_rows).
+                rows = [] if self._early_rows(panel, snapshot) is None else spec.build(ctx)
                 state = state or ("syncing…", INFO)
             yield
             if self._full_apply > started or not self.app.is_running:
@@ -429,24 +425,17 @@ class MainScreen(Screen):
 
     def _early_rows(self, panel: Panel, snapshot: Snapshot) -> bool | None:
         """While a panel's kinds are still listing (the first lists publish page by page): True to build its rows
-        from what has arrived, False to keep the rows it shows, None to show none yet. The Scale sets panel is
-        built as soon as the scale sets have listed (a few rows, whatever else is missing: listener pods, events);
-        the Runners panel once there is a screenful of runners (or more of them than when last built while short
-        of one), and then not again until every list is done: the first screen, without building 5,000 runners'
-        rows at each page."""
-        spec, table = panel.spec, panel.table
+        from what has arrived, None to show none yet. The Scale sets panel is built as soon as the scale sets have
+        listed (a few rows, whatever else is missing: listener pods, events); the Runners panel as soon as runners
+        arrive, page by page: its rows are built per runner a change set touched (tui/rows/runners.py), so a page
+        costs its own runners, and the rows are there when the last page lands. The other panels wait for their
+        lists (a claim's or an event's row means little without the rest)."""
+        spec = panel.spec
         if spec.id == "scalesets":
             return True if _settled(snapshot.kinds.get(SCALE_SETS)) else None
         if spec.id != "runners":
             return None
-        shown = table.total_count
-        # A hidden table (its panel was empty) has no height yet: the screen's is a screenful then.
-        if shown >= max(1, table.size.height or self.size.height):
-            return False
-        arrived = max(len(snapshot.of(RUNNERS)), len(snapshot.of(PODS)))   # about the runner rows there would be
-        if arrived > shown:
-            return True
-        return False if shown else None
+        return True if snapshot.of(RUNNERS) or snapshot.of(PODS) else None
 
     def _findings_state(self) -> tuple[str, str] | None:
         if self.findings.error:
