@@ -164,7 +164,7 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
     index, cache = SnapshotIndex(), RowCache()
     index.update(state.snapshot(), None)
     view = FindingsView()
-    shown_problems = deltas = 0
+    shown_problems = deltas = filtered = 0
     # Two tables: one synced with the incremental lists (their deltas: only the changed rows measured), one with
     # plain lists (every row measured). They must show the same rows in the same columns and widths.
     by_delta, by_walk = ResourceTable(RUNNER_COLUMNS), ResourceTable(RUNNER_COLUMNS)
@@ -220,13 +220,23 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
             assert all(before.get(r.key) is r for r in incremental if r.key not in delta.keys), f"step {step}"
             assert before.keys() - {r.key for r in incremental} <= delta.keys
         previous = incremental if scope is None else None
+        # A filter typed on and cleared now and then: the delta-synced table searches from its last match.
+        needle = ["", "set-1", "set-1-runner-0", "pending", "work", ""][(step // 4) % 6][:4 + step % 4 * 4]
+        by_delta.set_filter(needle)
+        by_walk.set_filter(needle)
         by_delta.sync(incremental)
         by_walk.sync(list(full))
-        assert by_delta.visible_keys() == by_walk.visible_keys()
+        assert by_delta.visible_keys() == by_walk.visible_keys(), f"step {step} /{needle}"
+        if needle:
+            by_delta.set_filter(needle + "0")       # a keystroke more on the same rows
+            by_walk.set_filter(needle + "0")
+            assert by_delta.visible_keys() == by_walk.visible_keys(), f"step {step} /{needle}0"
+            filtered += by_delta.row_count < by_delta.total_count
         assert by_delta.ordered_columns == by_walk.ordered_columns, f"step {step}"
         assert by_delta.root_count == by_walk.root_count == sum(1 for r in full if r.parent is None)
     assert shown_problems > 20          # the findings did reach the rows
     assert deltas > 30                  # most steps were incremental
+    assert filtered > 10                # and the filters did hide rows
 
 
 @pytest.mark.asyncio

@@ -171,8 +171,6 @@ class ResourceTable(ScrollView, can_focus=True):
         self._synced: RowList | None = None     # the list last given to sync (a RowList's delta may be based on it)
         self._order: list[str] = []              # the keys shown, in order (the filtered row index)
         self._position: dict[str, int] | None = None   # key -> index in _order (made when asked for)
-        self._children: dict[str, list[str]] = {}
-        self._children_of: dict[str, TableRow] | None = None    # the rows _children was made from
         self._roots: int | None = None           # root_count, until the rows change
         self._filter = ""
         self._shown_columns: list[int] = []
@@ -195,6 +193,9 @@ class ResourceTable(ScrollView, can_focus=True):
         self._rows_version = 0
         self._all_widths: tuple[tuple, dict[int, int]] = ((), {})     # ((version, columns), widths over every row)
         self._matched: tuple[int, str, list[str]] | None = None        # (version, needle, keys it matched)
+        self._delta_keys: tuple[int, frozenset[str]] | None = None      # (version before, keys) of a delta sync
+        self._children: dict[str, list[str]] = {}                       # parent key -> its rows' keys…
+        self._children_of: dict[str, TableRow] | None = None            # …in these rows
         self.cursor_row = 0
         self._hover_row = -1                     # the row under the mouse (-1: none, or the keyboard moved)
         # Age columns are rendered from each row's `created` at `now` when a line is painted: ages moving on cost
@@ -301,6 +302,7 @@ class ResourceTable(ScrollView, can_focus=True):
                 row = row if isinstance(row, TableRow) else TableRow(*row)
                 wanted[row.key] = row
         self._synced = rows if isinstance(rows, RowList) else None
+        self._delta_keys = None if change is None else (self._rows_version, delta.keys)
         self._rows = wanted
         self._rows_version += 1
         self._roots = roots
@@ -325,6 +327,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self._children_of = None
         self._roots = None
         self._rows_version += 1
+        self._delta_keys = None
         self._synced = None               # the rows are no longer that list's
         self._reconcile(before)
 
@@ -591,16 +594,6 @@ class ResourceTable(ScrollView, can_focus=True):
             (self._flex_layout[1:2] != (self._available_width(),))
 
     # ---------------------------------------------------------------- filtering
-    def _index_children(self) -> None:
-        if self._children_of is self._rows:
-            return
-        children: dict[str, list[str]] = {}
-        for row in self._rows.values():
-            if row.parent is not None:
-                children.setdefault(row.parent, []).append(row.key)
-        self._children = children
-        self._children_of = self._rows
-
     def _filtered_order(self) -> list[str]:
         rows = self._rows
         if not self._filter:
@@ -610,9 +603,18 @@ class ResourceTable(ScrollView, can_focus=True):
         matched = []
         version = self._rows_version
         previous = self._matched
-        # Typing on: only what the shorter filter matched can match the longer one (the rows being the same).
-        candidates = previous[2] if previous is not None and previous[0] == version and previous[1] in needle \
-            else rows
+        # Typing on: only what the shorter filter matched can match the longer one. The rows being the same (a
+        # keystroke) or changed by a known delta since (a flush while filtered), the search starts from that match.
+        candidates: Iterable[str] = rows
+        in_order = True
+        if previous is not None and previous[1] in needle:
+            if previous[0] == version:
+                candidates = previous[2]
+            elif self._delta_keys is not None and self._delta_keys[0] == previous[0] and version == previous[0] + 1:
+                changed = self._delta_keys[1]
+                candidates = [key for key in previous[2] if key not in changed and key in rows]
+                candidates += [key for key in changed if key in rows]
+                in_order = False
         for key in candidates:                 # one loop, no call per row: a keystroke at 20,000 rows
             row = rows[key]
             entry = cache.get(key)
@@ -623,19 +625,31 @@ class ResourceTable(ScrollView, can_focus=True):
                 text = entry[1]
             if needle in text:
                 matched.append(key)
+        if not in_order:
+            keep = set(matched)
+            matched = [key for key in rows if key in keep]
         self._matched = (version, needle, matched)
         if len(matched) == len(rows):
             return matched
-        self._index_children()
-        children = self._children
-        shown = set(matched)
+        # A matching workflow pod brings its runner; a matching runner brings its children.
+        hits = set(matched)
+        shown = hits | {parent for parent in (rows[key].parent for key in matched) if parent in rows}
+        if self._children_of is not rows:
+            # The rows changed since the last search (a flush while filtered): one pass over them puts the
+            # children in. The index of children is made when a keystroke searches the same rows again.
+            self._children_of = rows if previous is not None and previous[0] == version else None
+            if self._children_of is None:
+                order = [key for key, row in rows.items() if key in shown or row.parent in hits]
+                return matched if len(order) == len(matched) else order
+            children: dict[str, list[str]] = {}
+            for row in rows.values():
+                if row.parent is not None:
+                    children.setdefault(row.parent, []).append(row.key)
+            self._children = children
         for key in matched:
-            parent = rows[key].parent
-            if parent is not None and parent in rows:
-                shown.add(parent)               # a matching workflow pod brings its runner
-            kids = children.get(key)
+            kids = self._children.get(key)
             if kids:
-                shown.update(kids)              # a matching runner brings its children
+                shown.update(kids)
         if len(shown) == len(matched):
             return matched
         return [key for key in rows if key in shown]
