@@ -164,7 +164,7 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
     index, cache = SnapshotIndex(), RowCache()
     index.update(state.snapshot(), None)
     view = FindingsView()
-    shown_problems = deltas = filtered = 0
+    shown_problems = deltas = filtered = relists = 0
     # Two tables: one synced with the incremental lists (their deltas: only the changed rows measured), one with
     # plain lists (every row measured). They must show the same rows in the same columns and widths.
     by_delta, by_walk = ResourceTable(RUNNER_COLUMNS), ResourceTable(RUNNER_COLUMNS)
@@ -195,6 +195,17 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
             for kind, objs in _random_objects(rng, 3, start=100 + 3 * step).items():
                 for obj in objs:
                     state.apply(kind, "ADDED", obj)
+        if rng.random() < 0.2:          # a relist: one object gone, one changed, the rest the very same objects
+            kind = rng.choice(["runners", "pods", "volumes", "events"])
+            listed = dict(state.snapshot().of(kind))
+            if len(listed) > 2:
+                gone, changed_uid = rng.sample(sorted(listed), 2)
+                del listed[gone]
+                obj = listed[changed_uid]
+                listed[changed_uid] = replace(obj, created=obj.created - 1) if kind != "events" else \
+                    replace(obj, message=f"relisted {step}")
+                state.replace(kind, listed)
+                relists += 1
         changes = state.drain()
         snap = state.snapshot()
         scope = Scope("x", "ns", "set-1") if step % 7 == 3 else None
@@ -237,6 +248,7 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
     assert shown_problems > 20          # the findings did reach the rows
     assert deltas > 30                  # most steps were incremental
     assert filtered > 10                # and the filters did hide rows
+    assert relists > 5
 
 
 @pytest.mark.asyncio

@@ -98,10 +98,21 @@ class SnapshotIndex:
                 return
             self._rebuild(snapshot)
             return
-        if changes.relisted & set(INDEXED):
+        if previous is None:
             self._rebuild(snapshot)
             return
         for kind in INDEXED:
+            if kind in changes.relisted:
+                # A relist (a small kind's first list, another source of pods listing, a list again after its watch
+                # expired): what differs from what is indexed, by identity. A rebuild made every runner's rows
+                # again, at 20,000 runners, for an empty list of events.
+                current, indexed = snapshot.of(kind), self._indexed[kind]
+                for uid in [uid for uid in indexed if uid not in current]:
+                    self._apply(kind, uid, None)
+                for uid, obj in current.items():
+                    if indexed.get(uid) is not obj:
+                        self._apply(kind, uid, obj)
+                continue
             uids = changes.changed.get(kind)
             if uids:
                 current = snapshot.of(kind)
