@@ -73,22 +73,3 @@ async def test_a_panel_whose_scale_sets_have_not_listed_shows_no_rows_yet():
         assert "syncing…" in shown(main.panel("scalesets").query_one(".panel-state"))
         monitor.set_state("scalesets", state="live", synced=True, last_event=MONO - 1)
         await until(pilot, lambda: table(app, "scalesets").row_count == 1, what="the scale set")
-
-
-async def test_early_rows_of_a_table_not_laid_out_yet_are_not_taken_for_a_screenful():
-    """A panel that was empty hides its table, which then has no height until the next layout; pages landing before
-    that layout must still fill it (a height of 0 once passed for a screenful, and froze the first early rows)."""
-    kinds = live_kinds()
-    for kind in LISTING:
-        kinds[kind] = KindState(kind, "syncing", synced=False)
-    monitor = FakeMonitor.with_objects([scale_set("arc-runners", "arc-runner-set", hi=None)] + runners(0, 3),
-                                       kinds=kinds)
-    app = make_app(monitor)
-    async with app.run_test(size=(200, 60)) as pilot:
-        main = app.main_screen
-        runner_table = table(app, "runners")
-        await until(pilot, lambda: runner_table.row_count == 1 + 2 * 3, what="the three runners that arrived")
-        main.panel("runners").add_class("-empty")     # hidden, as an empty panel's table is
-        await until(pilot, lambda: runner_table.size.height == 0, what="the table without a height")
-        monitor.put(*runners(3, 40))
-        await until(pilot, lambda: runner_table.total_count == 1 + 2 * 40, what="the next page's runners")
