@@ -69,6 +69,17 @@ class RowCache:
         self._entries[key] = (inputs, value)
         return value
 
+    def get_equal(self, key: str, inputs: tuple, build: Callable[[], T]) -> T:
+        """`get` for inputs compared by value (`==`): for values rebuilt as equal objects (a findings tuple, job
+        figures, a trend's samples)."""
+        self._seen.add(key)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == inputs:
+            return entry[1]
+        value = build()
+        self._entries[key] = (inputs, value)
+        return value
+
     def peek(self, key: str) -> tuple[tuple, object] | None:
         """(inputs, value) as stored, for a caller's own quicker comparison."""
         return self._entries.get(key)
