@@ -264,6 +264,14 @@ def test_an_unchanged_scale_set_keeps_its_row_object():
     sampled = rows()
     assert [a is b for a, b in zip(sampled, after, strict=True)] == [False, True, True]
     assert sampled[0].cells[16].plain != after[0].cells[16].plain
+    # Jobs waiting, sampled for set-2 while its running and pending trends stay flat: its WAITING trend moves.
+    trends.seed(sets[2].uid, [2] * 48, [0] * 48)
+    trends.seed_waiting(sets[2].uid, [0] * 48)
+    flat = rows()
+    trends.waiting[sets[2].uid].append(3)
+    waited = rows()
+    assert [a is b for a, b in zip(waited, flat, strict=True)] == [True, True, False]
+    assert waited[2].cells[18].plain.strip() and not flat[2].cells[18].plain.strip()
 
 
 def test_a_young_listener_row_changes_with_the_clock_alone():
