@@ -178,13 +178,15 @@ def _listener_objects(sets: list) -> list:
 
 def test_incremental_scale_set_rows_equal_a_full_build_after_random_changes():
     """Scale sets' counts, trend samples, job figures, findings, listener pods recreated, the clock (a young
-    listener's state), the palette: the kept rows always equal a from-scratch build (but for the age cell, which
-    the table keeps moving itself)."""
+    listener's state), the palette: the kept rows (with the screen's SnapshotIndex, whose listener pods stand in for
+    a walk of every pod) always equal a from-scratch build (but for the age cell, which the table keeps moving
+    itself)."""
     rng = random.Random(5)
     sets = [fx.scale_set("ns", f"set-{i}", hi=[5, 1000, None, 3, 40][i]) for i in range(5)]
     state = _state([*sets, *_listener_objects(sets)])
-    sampler, cache = TrendSampler(), RowCache()
+    sampler, cache, index = TrendSampler(), RowCache(), SnapshotIndex()
     sampler.watch_pods(state.snapshot())
+    index.update(state.snapshot(), None)
     view, palette, now = FindingsView(), DEFAULT_PALETTE, fx.NOW
     listeners: set[str] = set()
     seen = {"kept": 0, "rebuilt": 0, "jobs": 0, "problem": 0}
@@ -208,6 +210,7 @@ def test_incremental_scale_set_rows_equal_a_full_build_after_random_changes():
         changes = state.drain()
         snap = state.snapshot()
         sampler.watch_pods(snap, changes.changed.get(PODS, {}).values())
+        index.update(snap, changes)
         if rng.random() < 0.4:
             sampler.sample(snap)
         if rng.random() < 0.2:
@@ -224,11 +227,11 @@ def test_incremental_scale_set_rows_equal_a_full_build_after_random_changes():
         now += rng.choice([0, 0, 1, 30, 90])
         if step % 17 == 8:
             palette = PALETTES[(step // 17) % 2]
-
+        index.set_findings(view)
         incremental, full = (scale_set_rows(RowContext(snap, now, palette, trends=sampler.trends(),
                                                        listener_pod_uids=sampler.listener_pod_counts(), cache=c,
-                                                       findings=view))
-                             for c in (cache, RowCache()))
+                                                       index=i, findings=None if i else view))
+                             for c, i in ((cache, index), (RowCache(), None)))
         assert _shown(incremental, SCALE_SET_AGE) == _shown(full, SCALE_SET_AGE), f"step {step}"
         listeners.update(r.cells[10].plain for r in full)
         seen["jobs"] += any(r.cells[11].plain != "—" for r in full)

@@ -188,7 +188,12 @@ class RowContext:
         """Listener pods by the scale set they serve (their labels), or by their listener's name."""
         by_listener = {(lst.namespace, lst.name): key for key, items in self.listeners.items() for lst in items}
         out: dict[tuple[str, str], list[Pod]] = {}
-        for pod in self.of(PODS):
+        index = self.index
+        # The index's listener pods (a few per scale set) rather than a walk of every pod, when it follows this
+        # very snapshot.
+        follows = index is not None and index.snapshot is self.snapshot
+        pods = index.listener_pods_by_uid.values() if follows else self.of(PODS)
+        for pod in pods:
             if pod.role != "listener":
                 continue
             key = (pod.scale_set_namespace, pod.scale_set) if pod.scale_set else None

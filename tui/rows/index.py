@@ -60,6 +60,8 @@ class SnapshotIndex:
         self._volumes_dirty: set[str] = set()
         self._volumes_named: set[Name] = set()
         self._volumes_full = True
+        # Listener pods by uid, in the snapshot's order (a few per scale set: the Scale sets rows read them).
+        self.listener_pods_by_uid: dict[str, Pod] = {}
         self._pending = 0                    # EphemeralRunners the header counts as pending…
         self._failed = 0                     # …and as failed
         self.findings: FindingsView = NO_FINDINGS
@@ -143,13 +145,15 @@ class SnapshotIndex:
 
     def _rebuild(self, snapshot: Snapshot) -> None:
         for attr in (self.runners_by_name, self.pods_by_name, self.workflow_pods, self.volumes_by_name,
-                     self.warnings_by_object, self._workflow, self._warnings):
+                     self.warnings_by_object, self._workflow, self._warnings, self.listener_pods_by_uid):
             attr.clear()
         self._pending = self._failed = 0
         for kind in INDEXED:
             self._indexed[kind] = {}
             for uid, obj in snapshot.of(kind).items():
                 self._add(kind, uid, obj, track=False)
+                if kind == PODS and obj.role == "listener":
+                    self.listener_pods_by_uid[uid] = obj
         for key in self._workflow:
             self._refresh_workflow(key)
         for key in self._warnings:
@@ -168,6 +172,11 @@ class SnapshotIndex:
             self._remove(kind, uid, old)
         if obj is not None:
             self._add(kind, uid, obj, track=True)
+        if kind == PODS:
+            if obj is not None and obj.role == "listener":
+                self.listener_pods_by_uid[uid] = obj          # (a changed pod keeps its place, as in the snapshot)
+            else:
+                self.listener_pods_by_uid.pop(uid, None)
 
     def _add(self, kind: str, uid: str, obj, track: bool) -> None:
         self._indexed[kind][uid] = obj
