@@ -71,10 +71,12 @@ class RowCache:
 
     def get_equal(self, key: str, inputs: tuple, build: Callable[[], T]) -> T:
         """`get` for inputs compared by value (`==`): for values rebuilt as equal objects (a findings tuple, job
-        figures, a trend's samples)."""
+        figures, a trend's samples). Equal inputs are kept as given, so that the next comparison finds the very
+        same objects (a tuple compares its items by identity first)."""
         self._seen.add(key)
         entry = self._entries.get(key)
         if entry is not None and entry[0] == inputs:
+            self._entries[key] = (inputs, entry[1])
             return entry[1]
         value = build()
         self._entries[key] = (inputs, value)
