@@ -216,7 +216,7 @@ def test_incremental_scale_set_rows_equal_a_full_build_after_random_changes():
         if rng.random() < 0.2:
             sampler.set_jobs({(ss.namespace, ss.name): JobFigures(ss.namespace, ss.name, "metrics",
                                                                   assigned=rng.randint(0, 4), running=rng.randint(0, 2),
-                                                                  busy=rng.randint(0, 2), idle=1)
+                                                                  busy=rng.randint(0, 2), idle=1, read_at=step)
                               for ss in rng.sample(sets, 2)})
         if rng.random() < 0.3:
             view = FindingsView([Finding(rng.choice(["ARC408", "ARC203"]), rng.choice(["error", "warning", "info"]),
@@ -275,6 +275,15 @@ def test_an_unchanged_scale_set_keeps_its_row_object():
     waited = rows()
     assert [a is b for a, b in zip(waited, flat, strict=True)] == [True, True, False]
     assert waited[2].cells[18].plain.strip() and not flat[2].cells[18].plain.strip()
+    # Job figures read again (a new read time) showing the same: no row again; new figures for set-1: its row.
+    trends.set_jobs({("ns", "set-1"): JobFigures("ns", "set-1", "metrics", assigned=3, running=1, read_at=1.0)})
+    read = rows()
+    trends.set_jobs({("ns", "set-1"): JobFigures("ns", "set-1", "metrics", assigned=3, running=1, read_at=2.0)})
+    assert all(a is b for a, b in zip(rows(), read, strict=True))
+    trends.set_jobs({("ns", "set-1"): JobFigures("ns", "set-1", "metrics", assigned=4, running=1, read_at=3.0)})
+    moved = rows()
+    assert [a is b for a, b in zip(moved, read, strict=True)] == [True, False, True]
+    assert (read[1].cells[11].plain, moved[1].cells[11].plain) == ("2/1", "3/1")
 
 
 def test_a_young_listener_row_changes_with_the_clock_alone():

@@ -86,6 +86,15 @@ def _jobs_cells(ctx: RowContext, ss: ScaleSet, findings: list) -> tuple[Text, Te
     return jobs, runners
 
 
+def _jobs_shown(fig: object) -> tuple | None:
+    """What `_jobs_cells` shows of a scale set's job figures (they are read again at every check run, with a new
+    read time: a row is not built again for that)."""
+    if fig is None:
+        return None
+    return (bool(getattr(fig, "source", "")), getattr(fig, "waiting", None), getattr(fig, "running", None),
+            getattr(fig, "busy", None), getattr(fig, "idle", None))
+
+
 def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
     return _row(ctx, ss, _set_findings(ctx, ss), listener_status(ctx, ss))
 
@@ -172,7 +181,7 @@ def scale_set_rows(ctx: RowContext) -> list[TableRow]:
         listener = listener_status(ctx, ss)
         trend = cache.get_equal(TREND_KEY + ss.uid, (running, pending, waiting, _top(ss), palette),
                                 lambda ss=ss: _trend_cells(ctx, ss))
-        inputs = (ss, palette, running, pending, waiting, trends.jobs.get((ss.namespace, ss.name)),
+        inputs = (ss, palette, running, pending, waiting, _jobs_shown(trends.jobs.get((ss.namespace, ss.name))),
                   tuple(findings), listener)
         rows.append(cache.get_equal(ss.uid, inputs, lambda ss=ss, f=findings, s=listener, t=trend:
                                     _row(ctx, ss, f, s, t)))
