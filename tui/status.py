@@ -18,6 +18,7 @@ from rich.text import Text
 from arc_top.kube.model import RUNNERS, SCALE_SETS, KindState, Snapshot
 from arc_top.tui.findings import NO_FINDINGS, FindingsView, summary_text
 from arc_top.tui.rows import Scope
+from arc_top.tui.rows.index import SnapshotIndex, runner_failed, runner_pending
 from arc_top.widgets.text import DEFAULT_PALETTE, ERROR, INFO, OK, WARN, Palette, clean_line, status_text
 
 BOLD = Style(bold=True)
@@ -126,13 +127,16 @@ class Counts:
 _last_counts: tuple = (None, None, None, None)   # (scale sets, runners, scope, Counts): the header asks often
 
 
-def counts(snapshot: Snapshot, scope: Scope | None = None) -> Counts:
-    """Runner counts come from the EphemeralRunners themselves (the ARS status lags a little). The last answer
-    is kept while the scale sets and runners are the same maps (a snapshot shares a kind's map with the previous
-    one until that kind changes; a bookmark makes a new snapshot of the same maps): with nothing changed, the header
-    never walks 20,000 runners again."""
+def counts(snapshot: Snapshot, scope: Scope | None = None, index: SnapshotIndex | None = None) -> Counts:
+    """Runner counts come from the EphemeralRunners themselves (the ARS status lags a little). Unscoped, with the
+    screen's SnapshotIndex following this very snapshot, they are the index's (kept up to date change set by change
+    set: no walk). Otherwise the last answer is kept while the scale sets and runners are the same maps (a snapshot
+    shares a kind's map with the previous one until that kind changes; a bookmark makes a new snapshot of the same
+    maps): with nothing changed, the header never walks 20,000 runners again."""
     global _last_counts
     scale_sets, runners = snapshot.of(SCALE_SETS), snapshot.of(RUNNERS)
+    if scope is None and index is not None and index.snapshot is not None and index.snapshot.of(RUNNERS) is runners:
+        return Counts(len(scale_sets), *index.runner_counts())
     if _last_counts[0] is scale_sets and _last_counts[1] is runners and _last_counts[2] == scope:
         return _last_counts[3]
     result = _counts(snapshot, scope)
@@ -145,8 +149,8 @@ def _counts(snapshot: Snapshot, scope: Scope | None) -> Counts:
                   if scope is None or (s.namespace, s.name) == (scope.namespace, scope.name)]
     runners = [r for r in snapshot.of(RUNNERS).values()
                if scope is None or (r.namespace, r.scale_set) == (scope.namespace, scope.name)]
-    pending = sum(1 for r in runners if (r.phase or "Pending") == "Pending" and not r.deleting)
-    failed = sum(1 for r in runners if r.phase == "Failed")
+    pending = sum(1 for r in runners if runner_pending(r))
+    failed = sum(1 for r in runners if runner_failed(r))
     return Counts(len(scale_sets), len(runners), pending, failed)
 
 
@@ -163,10 +167,11 @@ def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, 
                 kinds: Mapping[str, KindState], snapshot: Snapshot | None, mono_now: float,
                 scope: Scope | None = None, error: str = "", legacy: bool = False,
                 palette: Palette = DEFAULT_PALETTE, findings: FindingsView = NO_FINDINGS, width: int = 0,
-                stale_after: float | None = None) -> Text:
+                stale_after: float | None = None, index: SnapshotIndex | None = None) -> Text:
     """Two lines: where and how live (and how old the data is, when it is old); what is there, what the checks
     found (in the scope), what we may not see. The findings say "err"/"warn" instead of "errors"/"warnings" when
-    the line would not fit `width`. `stale_after`: seconds (default STALE_AFTER_S)."""
+    the line would not fit `width`. `stale_after`: seconds (default STALE_AFTER_S). `index`: the screen's
+    SnapshotIndex, whose runner counts spare a walk of every runner (see `counts`)."""
     p = palette
     line = Text(no_wrap=True, overflow="ellipsis", end="")
     if error:
@@ -192,7 +197,7 @@ def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, 
 
     line.append("\n")
     for compact in (False, True):
-        second = _second_line(snapshot, kinds, scope, p, findings, compact)
+        second = _second_line(snapshot, kinds, scope, p, findings, compact, index)
         if not width or second.cell_len <= width:
             break
     line.append_text(second)
@@ -200,10 +205,10 @@ def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, 
 
 
 def _second_line(snapshot: Snapshot | None, kinds: Mapping[str, KindState], scope: Scope | None, p: Palette,
-                 findings: FindingsView, compact: bool) -> Text:
+                 findings: FindingsView, compact: bool, index: SnapshotIndex | None = None) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis", end="")
     if snapshot is not None and snapshot.of(SCALE_SETS) is not None:
-        c = counts(snapshot, scope)
+        c = counts(snapshot, scope, index)
         line.append(plural(c.scale_sets, "scale set"), BOLD)
         line.append(" · ")
         line.append(plural(c.runners, "runner"), BOLD)

@@ -69,6 +69,19 @@ class RowCache:
         self._entries[key] = (inputs, value)
         return value
 
+    def get_equal(self, key: str, inputs: tuple, build: Callable[[], T]) -> T:
+        """`get` for inputs compared by value (`==`): for values rebuilt as equal objects (a findings tuple, job
+        figures, a trend's samples). Equal inputs are kept as given, so that the next comparison finds the very
+        same objects (a tuple compares its items by identity first)."""
+        self._seen.add(key)
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == inputs:
+            self._entries[key] = (inputs, entry[1])
+            return entry[1]
+        value = build()
+        self._entries[key] = (inputs, value)
+        return value
+
     def peek(self, key: str) -> tuple[tuple, object] | None:
         """(inputs, value) as stored, for a caller's own quicker comparison."""
         return self._entries.get(key)
@@ -177,7 +190,12 @@ class RowContext:
         """Listener pods by the scale set they serve (their labels), or by their listener's name."""
         by_listener = {(lst.namespace, lst.name): key for key, items in self.listeners.items() for lst in items}
         out: dict[tuple[str, str], list[Pod]] = {}
-        for pod in self.of(PODS):
+        index = self.index
+        # The index's listener pods (a few per scale set) rather than a walk of every pod, when it follows this
+        # very snapshot.
+        follows = index is not None and index.snapshot is self.snapshot
+        pods = index.listener_pods_by_uid.values() if follows else self.of(PODS)
+        for pod in pods:
             if pod.role != "listener":
                 continue
             key = (pod.scale_set_namespace, pod.scale_set) if pod.scale_set else None

@@ -1,4 +1,10 @@
-"""Scale sets panel rows: mode, min/max, counts, the derived listener state and a trend."""
+"""Scale sets panel rows: mode, min/max, counts, the derived listener state and a trend.
+
+A scale set's row is built again only when something it shows differs (`scale_set_rows` keeps the rows in the
+panel's RowCache): the scale set itself, the trend samples its cells show, its job figures, its listener's state,
+its findings, the palette. The scale sets' status counts change with nearly every runner that comes or goes, so
+the panel is asked for its rows at nearly every flush; most rows are then the very same objects as last time
+(the table skips those)."""
 
 from __future__ import annotations
 
@@ -11,6 +17,9 @@ from arc_top.tui.rows.context import LISTENER_YOUNG, MODES, RowContext, age_text
 from arc_top.widgets.resource_table import TableRow
 from arc_top.widgets.sparkline import sparkline, trend_text
 from arc_top.widgets.text import ERROR, NONE, OK, WARN, Palette, safe_text, status_text
+
+SHOWN = max(TREND_WIDTH, WIDE_TREND_WIDTH)      # the most trend samples a cell shows
+TREND_KEY = "trend\0"                           # + a scale set's uid: its trend cells in the panel's RowCache
 
 
 def listener_status(ctx: RowContext, scale_set: ScaleSet) -> tuple[str, str, int]:
@@ -36,8 +45,8 @@ def listener_status(ctx: RowContext, scale_set: ScaleSet) -> tuple[str, str, int
     return label, severity, recreations
 
 
-def _listener_text(ctx: RowContext, scale_set: ScaleSet) -> Text:
-    label, severity, recreations = listener_status(ctx, scale_set)
+def _listener_text(ctx: RowContext, status: tuple[str, str, int]) -> Text:
+    label, severity, recreations = status
     text = status_text(label, severity, ctx.palette)
     if recreations:
         text.append(f" ↻{recreations}", ctx.palette.style(severity if severity != OK else WARN))
@@ -77,10 +86,43 @@ def _jobs_cells(ctx: RowContext, ss: ScaleSet, findings: list) -> tuple[Text, Te
     return jobs, runners
 
 
+def _jobs_shown(fig: object) -> tuple | None:
+    """What `_jobs_cells` shows of a scale set's job figures (they are read again at every check run, with a new
+    read time: a row is not built again for that)."""
+    if fig is None:
+        return None
+    return (bool(getattr(fig, "source", "")), getattr(fig, "waiting", None), getattr(fig, "running", None),
+            getattr(fig, "busy", None), getattr(fig, "idle", None))
+
+
 def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
+    return _row(ctx, ss, _set_findings(ctx, ss), listener_status(ctx, ss))
+
+
+def _top(ss: ScaleSet) -> int | None:
+    """What the trend bars are scaled to: maxRunners when it is a human number, so "1 of 4" does not look like a
+    full set (None: to the highest sample shown)."""
+    unbounded = ss.max_runners is None or ss.max_runners >= 2147483647
+    return None if unbounded or ss.max_runners > 500 else max(ss.max_runners, 1)
+
+
+def _trend_cells(ctx: RowContext, ss: ScaleSet) -> list[Text]:
+    """TREND, RUNNING, PENDING and WAITING trend cells."""
+    p, trends, top = ctx.palette, ctx.trends, _top(ss)
+    running = trends.running.get(ss.uid, ())
+    pending = trends.pending.get(ss.uid, ())
+    waiting = trends.waiting.get(ss.uid, ())
+    return [
+        trend_text(running, pending, TREND_WIDTH, p.style(OK), p.style(WARN), top),
+        Text(sparkline(running, WIDE_TREND_WIDTH, top), style=p.style(OK), end=""),
+        Text(sparkline(pending, WIDE_TREND_WIDTH, top), style=p.style(WARN), end=""),
+        Text(sparkline(waiting, WIDE_TREND_WIDTH), style=p.style(WARN), end=""),
+    ]
+
+
+def _row(ctx: RowContext, ss: ScaleSet, findings: list, listener: tuple[str, str, int],
+         trend: list[Text] | None = None) -> TableRow:
     p = ctx.palette
-    running = ctx.trends.running.get(ss.uid, ())
-    pending = ctx.trends.pending.get(ss.uid, ())
     rpf = Text(end="")
     rpf.append(str(ss.running))
     rpf.append("/")
@@ -89,11 +131,7 @@ def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
     rpf.append(str(ss.failed), p.style(ERROR) if ss.failed else "")
     unbounded = ss.max_runners is None or ss.max_runners >= 2147483647
     maximum = "∞" if unbounded else str(ss.max_runners)
-    # Scale bars to maxRunners when it is a human number, so "1 of 4" does not look like a full set.
-    top = None if unbounded or ss.max_runners > 500 else max(ss.max_runners, 1)
-    findings = _set_findings(ctx, ss)
     jobs, busy_idle = _jobs_cells(ctx, ss, findings)
-    waiting = ctx.trends.waiting.get(ss.uid, ())
     phase_severity = {"Running": OK, "Pending": WARN, "Outdated": WARN}.get(ss.phase, NONE)
     cells = [
         safe_text(ss.namespace),
@@ -106,15 +144,12 @@ def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
         _count(ss.running, OK, p),
         _count(ss.pending, WARN, p),
         _count(ss.failed, ERROR, p),
-        _listener_text(ctx, ss),
+        _listener_text(ctx, listener),
         jobs,
         jobs,
         busy_idle,
         set_problem_text(findings, p, title=False),
-        trend_text(running, pending, TREND_WIDTH, p.style(OK), p.style(WARN), top),
-        Text(sparkline(running, WIDE_TREND_WIDTH, top), style=p.style(OK), end=""),
-        Text(sparkline(pending, WIDE_TREND_WIDTH, top), style=p.style(WARN), end=""),
-        Text(sparkline(waiting, WIDE_TREND_WIDTH), style=p.style(WARN), end=""),
+        *(trend if trend is not None else _trend_cells(ctx, ss)),
         status_text(ss.phase, phase_severity, p) if ss.phase else Text("—", end=""),
         age_text(ss.created, ctx.now),
         set_problem_text(findings, p),
@@ -122,6 +157,33 @@ def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
     return TableRow(ss.uid, cells, created=ss.created)
 
 
+def _shown_samples(running, pending) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The samples of a scale set's running/pending series that its trend cells can show: the last SHOWN of each
+    (the two series are sampled together; should their lengths differ, the trend cell pairs them from the start,
+    so then all of them)."""
+    if len(running) == len(pending):
+        return tuple(running)[-SHOWN:], tuple(pending)[-SHOWN:]
+    return tuple(running), tuple(pending)
+
+
 def scale_set_rows(ctx: RowContext) -> list[TableRow]:
+    """One row per scale set, by namespace and name. A row whose inputs are all equal to the last build's (the
+    scale set, the trend samples shown, job figures, listener state, findings, palette) is the very same row:
+    the creation age is not an input (the table keeps the age cells moving). A row built again for new status
+    counts keeps its trend cells when the samples they show are the same (they are most of a row's work)."""
     items = sorted(ctx.of(SCALE_SETS), key=lambda s: (s.namespace, s.name))
-    return [scale_set_row(ctx, ss) for ss in items]
+    cache, trends, palette = ctx.cache, ctx.trends, ctx.palette
+    rows = []
+    for ss in items:
+        running, pending = _shown_samples(trends.running.get(ss.uid, ()), trends.pending.get(ss.uid, ()))
+        waiting = tuple(trends.waiting.get(ss.uid, ()))[-SHOWN:]
+        findings = _set_findings(ctx, ss)
+        listener = listener_status(ctx, ss)
+        trend = cache.get_equal(TREND_KEY + ss.uid, (running, pending, waiting, _top(ss), palette),
+                                lambda ss=ss: _trend_cells(ctx, ss))
+        inputs = (ss, palette, running, pending, waiting, _jobs_shown(trends.jobs.get((ss.namespace, ss.name))),
+                  tuple(findings), listener)
+        rows.append(cache.get_equal(ss.uid, inputs, lambda ss=ss, f=findings, s=listener, t=trend:
+                                    _row(ctx, ss, f, s, t)))
+    cache.prune()
+    return rows

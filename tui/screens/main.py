@@ -475,7 +475,7 @@ class MainScreen(Screen):
             kinds=dict(snapshot.kinds) if snapshot else {},
             snapshot=snapshot, mono_now=self.app.monotonic(), scope=self.scope, error=self.error,
             legacy=bool(getattr(info, "legacy_summerwind", False)), palette=self.palette, findings=self.findings,
-            width=self.size.width - 2)
+            width=self.size.width - 2, index=self.index)
         if text != self._header:           # an update lays out the screen again: only when it changed
             try:
                 header = self.query_one(StatusHeader)
