@@ -12,11 +12,20 @@ from arc_top.checks.finding import Finding, Subject
 from arc_top.kube.model import EVENTS, LISTENERS, PODS, RUNNERS, SCALE_SETS, VOLUMES, JobFigures, Snapshot
 from arc_top.kube.state import ClusterState
 from arc_top.tui.findings import FindingsView
-from arc_top.tui.rows import SCALE_SET_COLUMNS, RowCache, RowContext, Scope, scale_set_rows, volume_rows
+from arc_top.tui.rows import (
+    SCALE_SET_COLUMNS,
+    VOLUME_COLUMNS,
+    RowCache,
+    RowContext,
+    Scope,
+    scale_set_rows,
+    volume_rows,
+)
 from arc_top.tui.rows.context import LISTENER_YOUNG
 from arc_top.tui.rows.index import SnapshotIndex
 from arc_top.tui.status import Counts, counts, header_text
 from arc_top.tui.trends import TrendSampler
+from arc_top.widgets.resource_table import ResourceTable
 from arc_top.widgets.text import DEFAULT_PALETTE, Palette
 from tests import tui_fixtures as fx
 
@@ -70,8 +79,9 @@ def test_incremental_volume_rows_equal_a_full_build_after_random_changes():
     index.update(state.snapshot(), None)
     view, palette = FindingsView(), DEFAULT_PALETTE
     warnings: list[str] = []
-    seen = {"warning": 0, "problem": 0, "scoped": 0, "kept": 0, "rebuilt": 0}
+    seen = {"warning": 0, "problem": 0, "scoped": 0, "kept": 0, "rebuilt": 0, "delta": 0}
     previous: dict[str, object] = {}
+    by_delta, by_walk = ResourceTable(VOLUME_COLUMNS), ResourceTable(VOLUME_COLUMNS)
     for step in range(90):
         snap = state.snapshot()
         for v in rng.sample(list(snap.of(VOLUMES).values()), rng.randint(0, 4)):
@@ -112,6 +122,18 @@ def test_incremental_volume_rows_equal_a_full_build_after_random_changes():
         incremental = volume_rows(RowContext(snap, fx.NOW, palette, scope=scope, cache=cache, index=index))
         full = volume_rows(RowContext(snap, fx.NOW, palette, scope=scope, findings=view))
         assert _shown(incremental) == _shown(full), f"step {step}"
+        # A table synced with the kept rows' deltas (only the changed rows measured) shows what one synced with
+        # plain lists (every row measured) does.
+        if getattr(incremental, "delta", None) is not None:
+            seen["delta"] += 1
+            base = {r.key: r for r in incremental.delta.base}
+            assert all(base.get(r.key) is r for r in incremental if r.key not in incremental.delta.keys)
+            assert base.keys() - {r.key for r in incremental} <= incremental.delta.keys
+        by_delta.sync(incremental)
+        by_walk.sync(list(full))
+        assert by_delta.visible_keys() == by_walk.visible_keys()
+        assert by_delta.ordered_columns == by_walk.ordered_columns, f"step {step}"
+        assert by_delta.root_count == by_walk.root_count == len(full)
         seen["warning"] += any(r.cells[11].plain.startswith("ProvisioningFailed") for r in full)
         seen["problem"] += any(r.cells[10].plain for r in full)
         seen["scoped"] += scope is not None and 0 < len(full) < len(snap.of(VOLUMES))

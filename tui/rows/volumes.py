@@ -15,7 +15,7 @@ from arc_top.kube.model import VOLUMES, Volume
 from arc_top.tui.findings import problem_text
 from arc_top.tui.rows.context import ACCESS, RowContext, age_text
 from arc_top.tui.rows.index import CLAIM, SnapshotIndex
-from arc_top.widgets.resource_table import TableRow
+from arc_top.widgets.resource_table import RowList, RowsDelta, TableRow
 from arc_top.widgets.text import ERROR, OK, WARN, Palette, clean_line, safe_text, shared_text, status_cell
 
 SortKey = tuple[str, str, str]          # (namespace, name, uid): the panel's order
@@ -31,7 +31,13 @@ def volume_rows(ctx: RowContext) -> list[TableRow]:
     rows = _kept_rows(ctx, ctx.index)
     scoped = ctx.scoped_objects
     if scoped is None:
-        return list(rows.rows)
+        # A copy (the kept rows change in place), and which rows changed since the copy made last time: the table
+        # then measures those alone.
+        out = RowList(rows.rows)
+        out.delta = None if rows.last is None else RowsDelta(rows.last, frozenset(rows.changed))
+        rows.last, rows.changed = out, set()
+        return out
+    rows.last = None                    # (the table holds a scoped list now: the next unscoped one is measured whole)
     return [row for key, row in zip(rows.order, rows.rows, strict=True) if key[:2] in scoped]
 
 
@@ -65,6 +71,8 @@ class _KeptRows:
         self.key_of: dict[str, SortKey] = {}    # uid → its sort key
         self.inputs: dict[str, tuple] = {}      # uid → what its row was built from (_inputs)
         self.by_name: dict[tuple[str, str], set[str]] = {}    # (namespace, name) → uids shown under it
+        self.last: RowList | None = None        # the unscoped list returned last…
+        self.changed: set[str] = set()          # …and the uids whose rows changed, came or went since
 
 
 def _kept_rows(ctx: RowContext, index: SnapshotIndex) -> _KeptRows:
@@ -116,7 +124,9 @@ def _update(ctx: RowContext, kept: _KeptRows, uid: str, v: Volume | None) -> Non
             if not _same(kept.inputs[uid], inputs):
                 kept.rows[at] = _volume_row(ctx, v)
                 kept.inputs[uid] = inputs
+                kept.changed.add(uid)
             return
+        kept.changed.add(uid)
         del kept.order[at]
         del kept.rows[at]
         del kept.key_of[uid]
@@ -129,6 +139,7 @@ def _update(ctx: RowContext, kept: _KeptRows, uid: str, v: Volume | None) -> Non
                 del kept.by_name[name]
     if v is None:
         return
+    kept.changed.add(uid)
     key = _sort_key(v)
     at = bisect.bisect_left(kept.order, key)
     kept.order.insert(at, key)
