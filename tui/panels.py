@@ -163,8 +163,11 @@ class Panel(Vertical):
                                             scope=scope)
             severity = self.spec.nothing_severity or (WARN if self.spec.id == "scalesets" else MUTED)
             message = status_text(text, severity, self.palette)
-        elif self.table.visible_count == 0:
-            message = status_text(f"no rows match /{clean_line(self.table.filter_text)}", MUTED, self.palette)
+        # A filter that matches nothing says so in the table's first line, not in the state line: hiding the table
+        # and showing the state line laid the whole screen out again at the keystroke that emptied it.
+        nothing = self.state is None and self.table.total_count and not self.table.visible_count
+        self.table.placeholder = status_text(f"no rows match /{clean_line(self.table.filter_text)}", MUTED,
+                                             self.palette) if nothing else None
         state = self.query_one(".panel-state", Static)
         if message is None:
             state.display = False

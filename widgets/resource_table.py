@@ -210,6 +210,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self.renders = 0                         # lines rendered (not served from the cache): tests, diagnostics
         self.cell_renders = 0                    # …and cells styled for a line anew (not served from _styled)
         self._paint_style: Style | None = None  # self.rich_style during a paint (see render_lines)
+        self._placeholder: Text | None = None
 
     # ---------------------------------------------------------------- public API
     @property
@@ -350,6 +351,18 @@ class ResourceTable(ScrollView, can_focus=True):
             width = self.size.width
             for y in moved:
                 self.refresh(Region(0, y, width, 1))
+
+    @property
+    def placeholder(self) -> Text | None:
+        """A line shown under the header while no row is shown (a filter that matches nothing)."""
+        return self._placeholder
+
+    @placeholder.setter
+    def placeholder(self, text: Text | None) -> None:
+        if text != self._placeholder:
+            self._placeholder = text
+            if not self._order and self.is_mounted:
+                self.refresh(Region(0, 1, self.size.width, 1))
 
     def set_filter(self, text: str) -> None:
         text = text.strip()
@@ -841,6 +854,8 @@ class ResourceTable(ScrollView, can_focus=True):
         index = y - 1 + round(self.scroll_y)
         order = self._order
         if not 0 <= index < len(order):
+            if y == 1 and not order and self._placeholder is not None:
+                return self._placeholder_line(base, width)
             return Strip.blank(width, base)
         key = order[index]
         row = self._rows[key]
@@ -874,6 +889,10 @@ class ResourceTable(ScrollView, can_focus=True):
         strip = self._join_cells(cells, pre, base, scroll_x, width)
         self._lines[cache_key] = (row, strip)
         return strip
+
+    def _placeholder_line(self, base: Style, width: int) -> Strip:
+        cells = self._render_cell(self._placeholder, width, base, Style())
+        return Strip(cells, width).adjust_cell_length(width, base).simplify()
 
     def _header_line(self, base: Style, scroll_x: int, width: int) -> Strip:
         header = self.get_component_rich_style("resource-table--header")
