@@ -215,8 +215,7 @@ class Panel(Vertical):
             return self._grouped_total, 0
         if self._grouped is None:          # once per show (a filter keystroke reuses it)
             self._grouped = [row.key for row in self._rows if row.parent is not None and row.parent.startswith(prefix)]
-        visible = set(table.visible_keys())
-        return len(self._grouped), sum(1 for key in self._grouped if key in visible)
+        return len(self._grouped), len(set(self._grouped).intersection(table.visible_keys()))    # (in C: a keystroke)
 
     # ---------------------------------------------------------------- filter
     def open_filter(self) -> None:
