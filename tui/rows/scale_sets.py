@@ -99,11 +99,15 @@ def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
     return _row(ctx, ss, _set_findings(ctx, ss), listener_status(ctx, ss))
 
 
+def _unbounded(ss: ScaleSet) -> bool:
+    """No maxRunners, or the chart's "no limit" (2^31 - 1)."""
+    return ss.max_runners is None or ss.max_runners >= 2147483647
+
+
 def _top(ss: ScaleSet) -> int | None:
     """What the trend bars are scaled to: maxRunners when it is a human number, so "1 of 4" does not look like a
     full set (None: to the highest sample shown)."""
-    unbounded = ss.max_runners is None or ss.max_runners >= 2147483647
-    return None if unbounded or ss.max_runners > 500 else max(ss.max_runners, 1)
+    return None if _unbounded(ss) or ss.max_runners > 500 else max(ss.max_runners, 1)
 
 
 def _trend_cells(ctx: RowContext, ss: ScaleSet) -> list[Text]:
@@ -129,8 +133,7 @@ def _row(ctx: RowContext, ss: ScaleSet, findings: list, listener: tuple[str, str
     rpf.append(str(ss.pending), p.style(WARN) if ss.pending else "")
     rpf.append("/")
     rpf.append(str(ss.failed), p.style(ERROR) if ss.failed else "")
-    unbounded = ss.max_runners is None or ss.max_runners >= 2147483647
-    maximum = "∞" if unbounded else str(ss.max_runners)
+    maximum = "∞" if _unbounded(ss) else str(ss.max_runners)
     jobs, busy_idle = _jobs_cells(ctx, ss, findings)
     phase_severity = {"Running": OK, "Pending": WARN, "Outdated": WARN}.get(ss.phase, NONE)
     cells = [
