@@ -77,14 +77,16 @@ class LogTailer:
                  controller_refresh_seconds: float = 300.0, max_entries: int = 1000):
         """`api`: an ApiClient of the official client, or anything with `read_namespaced_pod_log` (a CoreV1Api).
         Each read of a pod costs one unit of `budget_pods_per_min` whatever the number of its containers read
-        (a pod read again later counts again); the bytes read for one pod never exceed `bytes_per_pod`, nor
-        those of a minute `budget_bytes_per_min` (default: pods × bytes per pod). A running container whose
+        (a pod read again later counts again), and runner pods leave a fifth of it to listener and controller
+        pods; the bytes read for one pod never exceed `bytes_per_pod`, nor those of a minute
+        `budget_bytes_per_min` (default: pods × bytes per pod). A running container whose
         log was still empty is read again after `retry_empty_seconds`, at most `max_empty_reads` times (a
         failing runner prints why a few seconds after it starts, and may be deleted a second later). Runner
         pods younger than `young_seconds` are read; a listener pod made more than `recreated_after` seconds
         after its AutoscalingListener was recreated."""
         self._api = api
         self.budget_pods_per_min = max(0, int(budget_pods_per_min))
+        self.reserve_pods_per_min = self.budget_pods_per_min // 5     # for listener and controller pods
         self.bytes_per_pod = max(1, int(bytes_per_pod))
         self.budget_bytes_per_min = (int(budget_bytes_per_min) if budget_bytes_per_min is not None
                                      else self.budget_pods_per_min * self.bytes_per_pod)
@@ -207,7 +209,7 @@ class LogTailer:
             for pod, set_key in self._candidates(snapshot, now):
                 if not self._pending(pod, now):
                     continue
-                if not self._affordable(now) or time.monotonic() > stop_at:
+                if not self._affordable(now, pod.role) or time.monotonic() > stop_at:
                     self.stats.skipped_budget += 1
                     continue
                 self._read_pod(pod, set_key, now)
@@ -217,10 +219,15 @@ class LogTailer:
             self.stats.tails = len(tails)
             return tails
 
-    def _affordable(self, now: float) -> bool:
+    def _affordable(self, now: float, role: str) -> bool:
+        """Within the minute's budget. Runner and workflow pods leave the last `reserve_pods_per_min` units to
+        the listener and controller pods: a cluster that churns failing runners would otherwise spend the whole
+        budget on them, and a listener that dies every few seconds (one pod per scale set, the only one that
+        says why nothing scales) would never be read."""
         while self._window and self._window[0][0] <= now - 60.0:
             self._window.popleft()
-        if len(self._window) >= self.budget_pods_per_min:
+        limit = self.budget_pods_per_min - (self.reserve_pods_per_min if role in ("runner", "workflow") else 0)
+        if len(self._window) >= limit:
             return False
         return sum(b for _, b in self._window) + self.bytes_per_pod <= self.budget_bytes_per_min
 

@@ -190,6 +190,22 @@ def test_the_budget_caps_pods_per_minute():
     assert len(core.calls) == 6 and len(tails) == 6
 
 
+def test_failing_runners_leave_a_fifth_of_the_budget_to_the_listener_and_the_controller():
+    """Newer failed runners come first, but they may not spend the last two units of ten: the listener that
+    died (its pod Failed, then recreated) and the controller are read; a third runner waits for the next minute."""
+    pods = [raw_pod(f"failed-{i}", scale_set=f"set-{i}", age=10 + i, phase="Failed", state=TERMINATED_ERROR)
+            for i in range(12)]
+    pods += [raw_pod("listener", ns="arc-systems", role="listener", scale_set="set-x", age=100, phase="Failed",
+                     state=TERMINATED_ERROR, container="listener"),
+             raw_pod("controller", ns="arc-systems", role="controller", age=200, container="manager")]
+    core = FakeCore()
+    tailer = LogTailer(core, budget_pods_per_min=10)
+    tailer.fetch(snapshot(*pods), NOW)
+    read = [c["name"] for c in core.calls]
+    assert read[:8] == [f"failed-{i}" for i in range(8)] and set(read[8:]) == {"listener", "controller"}
+    assert tailer.stats.skipped_budget == 4
+
+
 def test_the_budget_caps_bytes_per_minute_and_per_pod():
     big = b"x" * 100 + b"\n" + b"y" * 5000
     pods = [raw_pod(f"failed-{i}", phase="Failed", state=TERMINATED_ERROR) for i in range(5)]
