@@ -107,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C stops it even when started from a shell that ignored SIGINT (a background job of a script):
+    # Python then keeps SIGINT ignored, and the banner's promise would not hold.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     users = [u for u in sandbox.scenario.users if u != "admin"]
     if replay is not None:
         print(f"arc-top sandbox: {sandbox.scenario.description} ({', '.join(args.replay_files)})")

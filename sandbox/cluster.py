@@ -95,6 +95,8 @@ class Cluster:
     def admit(self, res: Resource, obj: dict, op: str) -> None:
         if res.key == "secrets":
             _secret_defaults(obj)
+        if op == "create":
+            _status_defaults(res.key, obj)
         admission.validate(res, obj, op)
         if res.key == "pods" and op == "create":
             ns = self.store.get("namespaces", None, obj["metadata"].get("namespace", ""))
@@ -227,6 +229,33 @@ class Cluster:
                 return True
             time.sleep(step)
         return predicate()
+
+
+_CREATED_PHASE = {"pods": "Pending", "persistentvolumeclaims": "Pending", "persistentvolumes": "Pending",
+                  "namespaces": "Active"}
+
+
+def _status_defaults(key: str, obj: dict) -> None:
+    """The status the API server gives what it creates: a pod is Pending (with its QoS class) before any
+    scheduler or kubelet sees it, a claim or volume Pending, a namespace Active. A status already there (a
+    replayed dump) is kept."""
+    phase = _CREATED_PHASE.get(key)
+    status = obj.setdefault("status", {}) if phase else None
+    if not isinstance(status, dict) or status.get("phase"):
+        return
+    status["phase"] = phase
+    if key == "pods" and isinstance(obj.get("spec"), dict):
+        status.setdefault("qosClass", qos_class(obj["spec"]))
+
+
+def qos_class(spec: dict) -> str:
+    """The pod's QoS class: BestEffort when no container asks for or limits anything, Guaranteed when every
+    container has limits and its requests (when given) equal them, else Burstable."""
+    resources = [c.get("resources") or {} for c in spec.get("containers") or () if isinstance(c, dict)]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    guaranteed = all(r.get("limits") and r.get("requests", r["limits"]) == r["limits"] for r in resources)
+    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def _secret_defaults(obj: dict) -> None:

@@ -6,6 +6,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
+from arc_top.sandbox.cluster import qos_class
 from arc_top.sandbox.controller.common import rfc3339
 
 
@@ -35,7 +36,7 @@ def pod_status(run: PodRun, pod: dict, phase: str | None, host_ip: str) -> dict:
     phase = phase or ("Running" if run.stage == "running" else "Pending")
     ready = run.stage == "running" and all(run.states.get(c["name"], {}).get("ready")
                                           for c in spec.get("containers") or ())
-    status: dict = {"phase": phase, "qosClass": _qos(spec)}
+    status: dict = {"phase": phase, "qosClass": qos_class(spec)}
     if run.stage == "scheduling" and run.unschedulable:
         status["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                                  "message": run.unschedulable, "lastProbeTime": None,
@@ -96,11 +97,3 @@ def _cond(kind: str, ok: bool, transitions: dict[str, str], reason: str = "") ->
     if not ok and reason:
         out["reason"] = reason
     return out
-
-
-def _qos(spec: dict) -> str:
-    resources = [c.get("resources") or {} for c in spec.get("containers") or ()]
-    if not any(r.get("requests") or r.get("limits") for r in resources):
-        return "BestEffort"
-    guaranteed = all(r.get("limits") and r.get("requests", r["limits"]) == r["limits"] for r in resources)
-    return "Guaranteed" if guaranteed else "Burstable"
