@@ -84,6 +84,11 @@ def panel_state(spec: PanelSpec, kinds: dict[str, KindState], connected: bool) -
     return None
 
 
+def _under(per_parent: Counter, prefix: str) -> int:
+    """The rows whose parent key starts with `prefix` (per_parent: parent key -> rows)."""
+    return sum(n for parent, n in per_parent.items() if parent is not None and parent.startswith(prefix))
+
+
 def focus_now(widget) -> None:
     """Focus at once, not after the queued messages (Widget.focus defers): keys typed right after
     `2` or `/` must reach the new target, as they do when an operator types `/dind` quickly."""
@@ -105,7 +110,6 @@ class Panel(Vertical):
         self._namespaces: Sequence[str] | None = None
         self._title: Text | None = None
         self._rows: list[TableRow] = []        # the rows last shown (count_grouped counts them)
-        self._grouped: list[str] | None = None  # …the keys of those under a group row, once counted
         self._grouped_total: int | None = None  # …how many they are, once counted
         self._state_text: Text | None = None    # what the state line shows (None: its first text, "syncing…")
 
@@ -144,7 +148,7 @@ class Panel(Vertical):
         at_top = self.spec.top_first and table.cursor_row == 0
         # (A builder that knows how many rows sit under its group rows says so: the runners, counted without
         # walking 20,000 rows at each flush.)
-        self._rows, self._grouped, self._grouped_total = table_rows, None, getattr(table_rows, "grouped_total", None)
+        self._rows, self._grouped_total = table_rows, getattr(table_rows, "grouped_total", None)
         table.sync(table_rows)
         if at_top and table.row_count and table.cursor_row != 0:
             table.move_cursor(row=0, animate=False, scroll=False)
@@ -207,15 +211,11 @@ class Panel(Vertical):
     def _grouped_counts(self, table: ResourceTable) -> tuple[int, int]:
         """(rows under a group row, how many of them the filter shows): the runners, not their scale sets."""
         prefix = self.spec.count_grouped
+        if self._grouped_total is None:        # once per show: the rows counted per parent in C, the parents here
+            self._grouped_total = _under(Counter(map(_PARENT, self._rows)), prefix)
         if not table.filter_text:
-            if self._grouped_total is None:    # once per show: the rows counted per parent in C, the parents here
-                per_parent = Counter(map(_PARENT, self._rows))
-                self._grouped_total = sum(n for parent, n in per_parent.items()
-                                          if parent is not None and parent.startswith(prefix))
             return self._grouped_total, 0
-        if self._grouped is None:          # once per show (a filter keystroke reuses it)
-            self._grouped = [row.key for row in self._rows if row.parent is not None and row.parent.startswith(prefix)]
-        return len(self._grouped), len(set(self._grouped).intersection(table.visible_keys()))    # (in C: a keystroke)
+        return self._grouped_total, _under(table.visible_per_parent(), prefix)     # (in C: a keystroke)
 
     # ---------------------------------------------------------------- filter
     def open_filter(self) -> None:

@@ -87,6 +87,7 @@ class Column(NamedTuple):
 
 _EMPTY = Text("", end="")
 _KEY = itemgetter(0)              # a TableRow's key
+_PARENT = itemgetter(2)           # …and its parent's
 _plain = Text.plain.fget          # a cell's text, without the attribute lookup of the property (~100,000 a fill)
 
 
@@ -178,7 +179,11 @@ class ResourceTable(ScrollView, can_focus=True):
         self._last_width = 0                     # the content width when last laid out (hidden tables have none)
         self._flex_layout: tuple = ()            # (columns, width, filter) the flex width was set for
         self._sticky_widths: dict[int, int] = {}  # the widest each column has been in that layout
-        self._search_cache: dict[str, tuple[TableRow, str]] = {}
+        self._search_cache: dict[str, tuple[TableRow, str]] = {}     # key -> (row, its casefolded text)
+        # What the filter searches, for exactly the rows of the table: key -> casefolded text. The keys a sync
+        # or apply changed since it was made (None: every row is checked against _search_cache).
+        self._texts: dict[str, str] = {}
+        self._texts_stale: set[str] | None = None
         self._widths: dict[str, tuple[TableRow, tuple[int, ...]]] = {}
         self._column_widths: list[int] = []      # content width per shown column
         self._layout_key: tuple = ()             # (shown columns, flex width, widths): rendered lines depend on it
@@ -194,8 +199,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self._all_widths: tuple[tuple, dict[int, int]] = ((), {})     # ((version, columns), widths over every row)
         self._matched: tuple[int, str, list[str]] | None = None        # (version, needle, keys it matched)
         self._delta_keys: tuple[int, frozenset[str]] | None = None      # (version before, keys) of a delta sync
-        self._children: dict[str, list[str]] = {}                       # parent key -> its rows' keys…
-        self._children_of: dict[str, TableRow] | None = None            # …in these rows
+        self._parents: tuple[int, list[str], list[str | None]] = (-1, [], [])   # (version, keys, their parents)
         self.cursor_row = 0
         self._hover_row = -1                     # the row under the mouse (-1: none, or the keyboard moved)
         # Age columns are rendered from each row's `created` at `now` when a line is painted: ages moving on cost
@@ -240,6 +244,10 @@ class ResourceTable(ScrollView, can_focus=True):
     def visible_root_count(self) -> int:
         rows = self._rows
         return sum(1 for key in self._order if rows[key].parent is None)
+
+    def visible_per_parent(self) -> Counter[str | None]:
+        """How many shown rows each parent key has (None: rows without a parent); counted in C."""
+        return Counter(map(_PARENT, map(self._rows.__getitem__, self._order)))
 
     @property
     def cursor_key(self) -> str | None:
@@ -304,6 +312,7 @@ class ResourceTable(ScrollView, can_focus=True):
                 wanted[row.key] = row
         self._synced = rows if isinstance(rows, RowList) else None
         self._delta_keys = None if change is None else (self._rows_version, delta.keys)
+        self._stale_texts(None if change is None else delta.keys, len(wanted))
         self._rows = wanted
         self._rows_version += 1
         self._roots = roots
@@ -325,10 +334,10 @@ class ResourceTable(ScrollView, can_focus=True):
                 self._rows[key] = TableRow(*row)
             else:
                 self._rows[key] = TableRow(key, list(row))
-        self._children_of = None
         self._roots = None
         self._rows_version += 1
         self._delta_keys = None
+        self._stale_texts(changed, len(self._rows))
         self._synced = None               # the rows are no longer that list's
         self._reconcile(before)
 
@@ -607,13 +616,46 @@ class ResourceTable(ScrollView, can_focus=True):
             (self._flex_layout[1:2] != (self._available_width(),))
 
     # ---------------------------------------------------------------- filtering
+    def _stale_texts(self, keys: Iterable[str] | None, rows: int) -> None:
+        """Note the rows whose search text may have changed (None: any of them)."""
+        stale = self._texts_stale
+        if stale is not None and keys is not None:
+            stale.update(keys)
+            if len(stale) <= rows:
+                return
+        self._texts_stale = None          # (many changes while nobody filters: the next search checks every row)
+
+    def _search_texts(self) -> dict[str, str]:
+        """key -> casefolded search text of every row: only the rows changed since the last search are looked
+        at (a keystroke at 20,000 rows looked up and checked every row's cached text)."""
+        rows, cache, stale = self._rows, self._search_cache, self._texts_stale
+        if stale is None:
+            texts = self._texts = {}
+            for key, row in rows.items():
+                entry = cache.get(key)
+                if entry is None or entry[0] is not row:
+                    entry = cache[key] = (row, self.row_text(key).casefold())
+                texts[key] = entry[1]
+        else:
+            texts = self._texts
+            for key in stale:
+                row = rows.get(key)
+                if row is None:
+                    texts.pop(key, None)
+                    continue
+                entry = cache.get(key)
+                if entry is None or entry[0] is not row:
+                    entry = cache[key] = (row, self.row_text(key).casefold())
+                texts[key] = entry[1]
+        self._texts_stale = set()
+        return texts
+
     def _filtered_order(self) -> list[str]:
         rows = self._rows
         if not self._filter:
             return list(rows)
         needle = self._filter.casefold()
-        cache = self._search_cache
-        matched = []
+        texts = self._search_texts()
         version = self._rows_version
         previous = self._matched
         # Typing on: only what the shorter filter matched can match the longer one. The rows being the same (a
@@ -628,44 +670,27 @@ class ResourceTable(ScrollView, can_focus=True):
                 candidates = [key for key in previous[2] if key not in changed and key in rows]
                 candidates += [key for key in changed if key in rows]
                 in_order = False
-        for key in candidates:                 # one loop, no call per row: a keystroke at 20,000 rows
-            row = rows[key]
-            entry = cache.get(key)
-            if entry is None or entry[0] is not row:
-                text = self.row_text(key).casefold()
-                cache[key] = (row, text)
-            else:
-                text = entry[1]
-            if needle in text:
-                matched.append(key)
+        matched = [key for key in candidates if needle in texts[key]]
         if not in_order:
             keep = set(matched)
             matched = [key for key in rows if key in keep]
         self._matched = (version, needle, matched)
         if len(matched) == len(rows):
             return matched
-        # A matching workflow pod brings its runner; a matching runner brings its children.
+        # A matching workflow pod brings its runner; a matching runner brings its children. Set operations in C
+        # over the rows; one loop of calls over the rows that did not match when they are few (typing a name
+        # all rows share), else over every row's parent (an index of children cost a loop of calls over every
+        # row whenever the rows had changed since the last keystroke).
         hits = set(matched)
-        shown = hits | {parent for parent in (rows[key].parent for key in matched) if parent in rows}
-        if self._children_of is not rows:
-            # The rows changed since the last search (a flush while filtered): one pass over them puts the
-            # children in. The index of children is made when a keystroke searches the same rows again.
-            self._children_of = rows if previous is not None and previous[0] == version else None
-            if self._children_of is None:
-                order = [key for key, row in rows.items() if key in shown or row.parent in hits]
-                return matched if len(order) == len(matched) else order
-            children: dict[str, list[str]] = {}
-            for row in rows.values():
-                if row.parent is not None:
-                    children.setdefault(row.parent, []).append(row.key)
-            self._children = children
-        for key in matched:
-            kids = self._children.get(key)
-            if kids:
-                shown.update(kids)
-        if len(shown) == len(matched):
-            return matched
-        return [key for key in rows if key in shown]
+        shown = hits | (rows.keys() & set(map(_PARENT, map(rows.__getitem__, matched))))
+        if 2 * len(matched) > len(rows):
+            hidden = {key for key in rows.keys() - shown if rows[key].parent not in hits}
+            return [key for key in rows if key not in hidden] if hidden else list(rows)
+        if self._parents[0] != version:
+            self._parents = (version, list(rows), list(map(_PARENT, rows.values())))
+        _, keys, parents = self._parents
+        order = [key for key, parent in zip(keys, parents, strict=True) if key in shown or parent in hits]
+        return matched if len(order) == len(matched) else order
 
     # ---------------------------------------------------------------- reconcile
     def _display_cells(self, row: TableRow) -> list[Text]:
