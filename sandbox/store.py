@@ -109,6 +109,9 @@ class Store:
         self._lock = threading.RLock()
         self._rv = 0
         self._objects: dict[str, dict[tuple[str, str], dict]] = {k: {} for k in BY_KEY}
+        # Each resource's (namespace, name) keys in order, kept as objects come and go: a page of a list is a
+        # bisect and a slice (sorting 20,000 pods for each page of 500, under the lock, slowed every request).
+        self._sorted: dict[str, list[tuple[str, str]]] = {k: [] for k in BY_KEY}
         self._encoded: dict[int, bytes] = {}      # id(stored obj) -> JSON, for fast lists
         self._history: deque[Change] = deque(maxlen=history)
         self._compacted = 0
@@ -166,24 +169,28 @@ class Store:
                     raise errors.expired(
                         "The provided continue parameter is too old to display a consistent list result. "
                         "You can start a new list without the continue parameter.")
-            pairs = sorted(self._objects[key].items())
-        if namespace:
-            pairs = [p for p in pairs if p[0][0] == namespace]
-        start = bisect.bisect_right(pairs, after, key=lambda p: p[0]) if after is not None else 0
-        # Stop at the first item past the page: a 5,000-pod list in pages of 500 used to test every remaining
-        # object against the selector on every page.
-        items: list[dict] = []
-        for _, o in itertools.islice(pairs, start, None):
-            if match is None or match(o):
-                items.append(o)
-                if limit and len(items) > limit:
-                    break
+            keys, objects = self._sorted[key], self._objects[key]
+            low, high = 0, len(keys)
+            if namespace:         # (namespace + NUL sorts after every name in the namespace, before the next one)
+                low = bisect.bisect_left(keys, (namespace, ""))
+                high = bisect.bisect_left(keys, (namespace + "\0",), low)
+            start = max(low, bisect.bisect_right(keys, after, low, high)) if after is not None else low
+            # Stop at the first item past the page: a 5,000-pod list in pages of 500 used to test every remaining
+            # object against the selector on every page. Objects are never changed in place (a write stores a
+            # new dict), so the items are the list's even once the lock is let go.
+            items: list[dict] = []
+            for ident in itertools.islice(keys, start, high):
+                o = objects[ident]
+                if match is None or match(o):
+                    items.append(o)
+                    if limit and len(items) > limit:
+                        break
         if limit and len(items) > limit:
             last = items[limit - 1]["metadata"]
             token = base64.urlsafe_b64encode(json.dumps(
                 {"rv": rv, "ns": last.get("namespace", ""), "name": last["name"]}).encode()).decode()
             # Like the real API server: remainingItemCount only without a selector (it would cost a full scan).
-            remaining = len(pairs) - start - limit if match is None else None
+            remaining = high - start - limit if match is None else None
             return items[:limit], rv, token, remaining
         return items, rv, None, 0
 
@@ -339,7 +346,10 @@ class Store:
         obj["metadata"]["resourceVersion"] = str(self._rv)
         meta = obj["metadata"]
         ident = (meta.get("namespace", ""), meta["name"])
-        self._objects[res.key][ident] = obj
+        objects = self._objects[res.key]
+        if ident not in objects:
+            bisect.insort(self._sorted[res.key], ident)
+        objects[ident] = obj
         if old is not None:
             self._encoded.pop(id(old), None)
             self._unindex_owners(res, old)
@@ -352,6 +362,8 @@ class Store:
         ident = (meta.get("namespace", ""), meta["name"])
         old = self._objects[res.key].pop(ident, None)
         if old is not None:
+            keys = self._sorted[res.key]
+            del keys[bisect.bisect_left(keys, ident)]
             self._encoded.pop(id(old), None)
             self._unindex_owners(res, old)
         self._rv += 1

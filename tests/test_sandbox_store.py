@@ -136,3 +136,42 @@ def test_paging_with_a_selector_returns_every_match_once_and_no_remaining_count(
             break
         assert remaining is None                      # with one, like the real API server: not given
     assert names == [f"c{i:02}" for i in range(1, 30, 2)]
+
+
+def test_pages_follow_namespace_and_name_order_while_objects_come_and_go(store):
+    """Pages walk (namespace, name) order from the continue token; a namespace's list stays inside it even next to
+    a namespace whose name extends it; created and deleted objects are found or skipped by the next page."""
+    import random
+
+    for ns in ("ns-b", "ns-a", "ns-"):
+        store.create(NS, {"metadata": {"name": ns}})
+    names = {ns: [f"c{i:02}" for i in random.Random(ns).sample(range(40), 12)] for ns in ("ns", "ns-", "ns-a", "ns-b")}
+    for ns, ns_names in names.items():
+        for name in ns_names:
+            store.create(CM, dict(cm(name), metadata={"name": name, "namespace": ns}))
+
+    def walk(namespace, limit, between=None):
+        got, token = [], None
+        while True:
+            items, _rv, token, remaining = store.list_page("configmaps", namespace, None, limit, token)
+            got += [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in items]
+            if token is None:
+                return got
+            if between is None:
+                assert remaining == len(store.list("configmaps", namespace)) - len(got)
+            else:
+                between(len(got))
+
+    everything = sorted((ns, n) for ns, ns_names in names.items() for n in ns_names)
+    assert walk(None, 5) == everything
+    assert walk("ns-", 5) == sorted(("ns-", n) for n in names["ns-"])        # not ns-a's nor ns-b's
+    assert walk("ns", 100) == sorted(("ns", n) for n in names["ns"])
+
+    def churn(done: int) -> None:      # after the first page: one new name ahead, one seen and one ahead deleted
+        if done == 5:
+            store.create(CM, dict(cm("c99"), metadata={"name": "c99", "namespace": "ns-a"}))
+            seen, ahead = sorted(names["ns-a"])[0], sorted(names["ns-a"])[-1]
+            store.delete(CM, "ns-a", seen)
+            store.delete(CM, "ns-a", ahead)
+    expected = sorted(names["ns-a"])
+    assert [name for _, name in walk("ns-a", 5, churn)] == expected[:5] + expected[5:-1] + ["c99"]
