@@ -4,6 +4,8 @@ describe with its Jobs section (source, waiting since, start-up latency p50/p95,
 
 from __future__ import annotations
 
+import dataclasses
+
 from rich.text import Text
 
 from arc_top.kube.model import JobFigures
@@ -74,6 +76,9 @@ def test_new_figures_bump_the_version_the_rows_follow():
     sampler = TrendSampler()
     assert sampler.set_jobs(FIGURES) and sampler.jobs_version == 1
     assert not sampler.set_jobs(dict(FIGURES)) and sampler.jobs_version == 1
+    reread = {key: dataclasses.replace(fig, read_at=fig.read_at + 30) for key, fig in FIGURES.items()}
+    assert not sampler.set_jobs(reread) and sampler.jobs_version == 1          # the same figures, read again
+    assert sampler.jobs == reread
     assert sampler.set_jobs({}) and sampler.jobs_version == 2
 
 

@@ -223,6 +223,7 @@ class Panel(Vertical):
         filter_input.value = self.table.filter_text
         filter_input.display = True
         focus_now(filter_input)
+        self.call_after_refresh(self.table.prepare_filter)      # once the input shows
 
     def close_filter(self, keep: bool) -> None:
         filter_input = self.filter_input

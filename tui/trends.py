@@ -3,6 +3,7 @@ uids seen per listener pod name (a listener that fails is recreated under the sa
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Iterable
 
@@ -11,6 +12,11 @@ from arc_top.tui.rows import Trends
 from arc_top.tui.rows.columns import TREND_WIDTH, WIDE_TREND_WIDTH
 
 SHOWN = max(TREND_WIDTH, WIDE_TREND_WIDTH)      # the most samples a trend cell shows
+
+
+def _unstamped(jobs: dict) -> dict:
+    """Job figures without the time they were read at."""
+    return {key: dataclasses.replace(fig, read_at=0.0) if hasattr(fig, "read_at") else fig for key, fig in jobs.items()}
 
 
 def _append(series: dict[str, deque[int]], uid: str, value: int, size: int) -> bool:
@@ -35,12 +41,13 @@ class TrendSampler:
         self.jobs_version = 0                               # bumped when they change (the rows show them)
 
     def set_jobs(self, jobs: dict) -> bool:
-        """The listeners' latest job figures; True when they differ from what the rows show."""
-        if jobs == self.jobs:
-            return False
+        """The listeners' latest job figures; True when they differ from what the rows show (not only in when
+        they were read: the checks read them again every run, and each new reading rebuilt every Scale sets row)."""
+        moved = _unstamped(jobs) != _unstamped(self.jobs)
         self.jobs = dict(jobs)
-        self.jobs_version += 1
-        return True
+        if moved:
+            self.jobs_version += 1
+        return moved
 
     def seed_waiting(self, uid: str, waiting: list[int]) -> None:
         self.waiting[uid] = deque(waiting[-self.size:], maxlen=self.size)

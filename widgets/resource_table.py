@@ -283,7 +283,7 @@ class ResourceTable(ScrollView, can_focus=True):
         row = self._rows.get(key)
         if row is None:
             return ""
-        text = "  ".join(cell.plain for cell in row.cells)
+        text = "  ".join(map(_plain, row.cells))
         return f"{text}  {row.search}" if row.search else text
 
     def sync(self, rows: Iterable[TableRow | tuple]) -> None:
@@ -372,6 +372,11 @@ class ResourceTable(ScrollView, can_focus=True):
             self._placeholder = text
             if not self._order and self.is_mounted:
                 self.refresh(Region(0, 1, self.size.width, 1))
+
+    def prepare_filter(self) -> None:
+        """Make the search texts of every row now (a filter is about to be typed): the first keystroke then only
+        searches (20,000 rows: ~300 ms of making texts, done while the operator reaches for the key)."""
+        self._search_texts()
 
     def set_filter(self, text: str) -> None:
         text = text.strip()
