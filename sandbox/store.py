@@ -174,7 +174,7 @@ class Store:
             if namespace:         # (namespace + NUL sorts after every name in the namespace, before the next one)
                 low = bisect.bisect_left(keys, (namespace, ""))
                 high = bisect.bisect_left(keys, (namespace + "\0",), low)
-            start = max(low, bisect.bisect_right(keys, after, low, high)) if after is not None else low
+            start = bisect.bisect_right(keys, after, low, high) if after is not None else low
             # Stop at the first item past the page: a 5,000-pod list in pages of 500 used to test every remaining
             # object against the selector on every page. Objects are never changed in place (a write stores a
             # new dict), so the items are the list's even once the lock is let go.

@@ -635,23 +635,17 @@ class ResourceTable(ScrollView, can_focus=True):
         at (a keystroke at 20,000 rows looked up and checked every row's cached text)."""
         rows, cache, stale = self._rows, self._search_cache, self._texts_stale
         if stale is None:
-            texts = self._texts = {}
-            for key, row in rows.items():
-                entry = cache.get(key)
-                if entry is None or entry[0] is not row:
-                    entry = cache[key] = (row, self.row_text(key).casefold())
-                texts[key] = entry[1]
-        else:
-            texts = self._texts
-            for key in stale:
-                row = rows.get(key)
-                if row is None:
-                    texts.pop(key, None)
-                    continue
-                entry = cache.get(key)
-                if entry is None or entry[0] is not row:
-                    entry = cache[key] = (row, self.row_text(key).casefold())
-                texts[key] = entry[1]
+            self._texts = {}
+        texts = self._texts
+        for key in rows if stale is None else stale:
+            row = rows.get(key)
+            if row is None:
+                texts.pop(key, None)
+                continue
+            entry = cache.get(key)
+            if entry is None or entry[0] is not row:
+                entry = cache[key] = (row, self.row_text(key).casefold())
+            texts[key] = entry[1]
         self._texts_stale = set()
         return texts
 
