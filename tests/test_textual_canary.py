@@ -247,6 +247,61 @@ def test_a_border_title_is_shown_with_or_without_the_private(monkeypatch, missin
     assert "╭─  2  Runners 17  ─" in painted(first)[0] and "╭─  2  Runners 18  ─" in painted(second)[0]
 
 
+class FilterApp(App):
+    CSS = "#filter { dock: bottom; height: 1; width: 16; border: none; }"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes: list[str] = []
+
+    def compose(self):
+        yield Static("rows", id="rows")
+        yield internals.QuietInput(id="filter", compact=True)
+
+    def on_input_changed(self, event) -> None:
+        self.changes.append(event.value)
+
+
+@pytest.mark.parametrize("missing", [frozenset(), frozenset({"_watch_value"})], ids=["quiet", "watcher"])
+def test_a_filter_input_takes_keys_without_a_layout_of_the_screen(monkeypatch, missing):
+    """QuietInput sets its width before Input's value watcher does: typing asks for no layout of the screen
+    (Input's own watcher asked for one at every key). Either way the keys reach the app, the text is painted
+    and a text wider than the input scrolls to its end."""
+    monkeypatch.setattr(internals, "UNAVAILABLE", missing)
+
+    async def run():
+        app = FilterApp()
+        async with app.run_test(size=(40, 6)) as pilot:
+            field = app.query_one(internals.QuietInput)
+            field.focus()
+            await _settle(pilot)
+            layouts = []
+            refresh = field.refresh
+
+            def counted(*regions, **options):
+                layouts.append(bool(options.get("layout")))
+                return refresh(*regions, **options)
+
+            field.refresh = counted
+            await pilot.press(*"runner-x")
+            await _settle(pilot)
+            short, typing = painted(app.export_screenshot())[-1], sum(layouts)
+            await pilot.press(*"-long-name-typed")
+            await _settle(pilot)
+            return app.changes, typing, sum(layouts), short, painted(app.export_screenshot())[-1], field
+
+    changes, layouts, overall, short, long, field = asyncio.run(run())
+    assert changes[-1] == "runner-x-long-name-typed" and len(changes) == 24
+    assert short.startswith("runner-x")
+    assert "typed" in long and "runner-x" not in long             # scrolled to the end of the text
+    assert field.virtual_size.width == len("runner-x-long-name-typed") + 1
+    if missing:
+        assert layouts == 8, "Input's own watcher: a layout at each key"
+    else:
+        # (One when the text first outgrows the input: its horizontal scrollbar state changes, as in Textual.)
+        assert layouts == 0 and overall <= 1, f"{layouts}, {overall} layouts asked for while typing"
+
+
 class Pane(Static, can_focus=True):
     BINDINGS = [("l", "logs", "Logs")]
 

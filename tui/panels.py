@@ -23,7 +23,7 @@ from arc_top.tui.rows import RowContext, Scope, TableRow
 from arc_top.tui.status import namespaces_label
 from arc_top.widgets.resource_table import ColumnSpec, ResourceTable
 from arc_top.widgets.text import ERROR, INFO, MUTED, OK, WARN, Palette, clean_line, status_text
-from arc_top.widgets.textual_internals import set_border_title_text
+from arc_top.widgets.textual_internals import QuietInput, set_border_title_text
 
 # Not a Kubernetes kind: a change set naming it carries new check results (MainScreen.findings_steps).
 FINDINGS = "findings"
@@ -116,7 +116,7 @@ class Panel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(status_text("syncing…", INFO), classes="panel-state")
         yield ResourceTable(self.spec.columns, id=f"{self.spec.id}-table")
-        filter_input = Input(placeholder="filter (esc clears, enter keeps)", classes="panel-filter",
+        filter_input = QuietInput(placeholder="filter (esc clears, enter keeps)", classes="panel-filter",
                              id=f"{self.spec.id}-filter", compact=True)
         filter_input.display = False
         yield filter_input
@@ -215,6 +215,10 @@ class Panel(Vertical):
             self._grouped_total = _under(Counter(map(_PARENT, self._rows)), prefix)
         if not table.filter_text:
             return self._grouped_total, 0
+        hidden = table.hidden_rows()
+        if hidden is not None:      # the filter hides few rows: those are counted, not the 20,000 shown
+            return self._grouped_total, self._grouped_total - sum(
+                1 for row in hidden if row.parent is not None and row.parent.startswith(prefix))
         return self._grouped_total, _under(table.visible_per_parent(), prefix)     # (in C: a keystroke)
 
     # ---------------------------------------------------------------- filter
