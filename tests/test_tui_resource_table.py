@@ -6,7 +6,7 @@ import pytest
 from rich.text import Text
 from textual.app import App
 
-from arc_top.widgets.resource_table import ColumnSpec, ResourceTable, TableRow
+from arc_top.widgets.resource_table import ColumnSpec, ResourceTable, RowList, RowsDelta, TableRow
 from tests.waiting import until
 
 pytestmark = pytest.mark.asyncio
@@ -79,6 +79,81 @@ async def test_filter_is_case_insensitive_substring_and_keeps_children_with_pare
         table.set_filter("")
         assert table.visible_keys() == ["alpha", "alpha-child", "beta", "gamma"]
         assert table.select_key("gamma") and table.cursor_key == "gamma"
+
+
+def _grouped(runners: dict[str, str]) -> RowList:
+    """Group rows g0..g3; each runner under its group, each runner with a pod under it. runners: key -> phase."""
+    rows = RowList(row(f"g{g}", "group") for g in range(4))
+    for key, phase in runners.items():
+        rows += [row(key, phase, parent=f"g{int(key[1]) % 4}"), row(f"{key}-pod", phase, parent=key)]
+    return rows
+
+
+def _expected(rows: list[TableRow], needle: str) -> tuple[list[str], int]:
+    """What the filter must show, worked out the slow way: a matching row brings its parent and its children;
+    and how many of the shown rows sit under a group row (the runners, as a grouped panel's title counts)."""
+    def text(r: TableRow) -> str:
+        return "  ".join(cell.plain for cell in r.cells).casefold()
+    hits = {r.key for r in rows if needle.casefold() in text(r)}
+    parents = {r.parent for r in rows if r.key in hits}
+    shown = [r.key for r in rows if r.key in hits or r.key in parents or r.parent in hits]
+    by_key = {r.key: r for r in rows}
+    return shown, sum(1 for key in shown if (by_key[key].parent or "").startswith("g"))
+
+
+def _shown_under_groups(table: ResourceTable, total: int) -> int:
+    """What Panel._grouped_counts works out: from the few hidden rows when the table names them, else counted."""
+    hidden = table.hidden_rows()
+    if hidden is not None:
+        return total - sum(1 for r in hidden if (r.parent or "").startswith("g"))
+    return sum(n for parent, n in table.visible_per_parent().items() if (parent or "").startswith("g"))
+
+
+async def test_a_filter_most_rows_match_shows_and_counts_what_a_slow_search_does_while_rows_change():
+    """Typing a name most rows share: the table works out the few rows it hides (a row that does not match still
+    shows as a matching row's parent or child); what it shows, and the runners counted from the hidden rows, must
+    be what a search of every row gives, also when rows changed by delta syncs between two keystrokes."""
+    app = TableApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        runners = {f"r{i}-{n:03}": "Running" for i in range(4) for n in range(60)}
+        runners["r1-900"] = "Failed"                 # a runner that does not match "name-r" pods do…
+        rows = _grouped(runners)
+        table.sync(rows)
+        await pilot.pause()
+        assert table.rows_per_parent()["g1"] == 61 and table.rows_per_parent()["r1-900"] == 1
+
+        def check(needle: str) -> None:
+            table.set_filter(needle)
+            shown, under = _expected(current, needle)
+            assert table.visible_keys() == shown, needle
+            assert _shown_under_groups(table, sum(1 for r in current if (r.parent or "").startswith("g"))) == under
+
+        current = rows
+        for needle in ("n", "na", "name-", "name-r", "running"):     # most rows match
+            check(needle)
+        assert {r.key for r in table.hidden_rows() or ()} == {"r1-900", "r1-900-pod"}
+        # Rows change between keystrokes (a delta sync, as the builders send under churn): a runner goes, one
+        # comes, one fails; the per-parent counts follow the change without a recount.
+        for step in range(3):
+            changed = dict(runners)
+            del changed[f"r{step}-{step:03}"]
+            changed[f"r{step}-5{step:02}"] = "Running"
+            changed[f"r{(step + 1) % 4}-010"] = "Failed"
+            new = _grouped(changed)
+            keys = {r.key for r in new} ^ {r.key for r in current} | {f"r{(step + 1) % 4}-010",
+                                                                      f"r{(step + 1) % 4}-010-pod"}
+            new.delta = RowsDelta(current, frozenset(keys))
+            table.sync(new)
+            current, runners = new, changed
+            counted = {}
+            for r in current:
+                counted[r.parent] = counted.get(r.parent, 0) + 1
+            assert {k: v for k, v in table.rows_per_parent().items() if v} == counted
+            check("running")                        # the failed runners are hidden, their group rows are not
+            check("name-r")
+        check("failed")                             # few rows match: counted over the shown rows
+        assert table.hidden_rows() is None
 
 
 async def test_columns_follow_width_and_names_shrink_in_the_middle():

@@ -14,7 +14,7 @@ each row's full text. It looks like Textual's DataTable did (row cursor, bold he
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import zip_longest
 from operator import itemgetter
@@ -200,6 +200,9 @@ class ResourceTable(ScrollView, can_focus=True):
         self._matched: tuple[int, str, list[str]] | None = None        # (version, needle, keys it matched)
         self._delta_keys: tuple[int, frozenset[str]] | None = None      # (version before, keys) of a delta sync
         self._parents: tuple[int, list[str], list[str | None]] = (-1, [], [])   # (version, keys, their parents)
+        self._per_parent: tuple[int, Counter[str | None]] = (-1, Counter())   # (version, rows per parent key)
+        # (the order the filter last worked out, the rows it hides) when it hides few of them, else None
+        self._hidden: tuple[list[str], Collection[str]] | None = None
         self.cursor_row = 0
         self._hover_row = -1                     # the row under the mouse (-1: none, or the keyboard moved)
         # Age columns are rendered from each row's `created` at `now` when a line is painted: ages moving on cost
@@ -245,9 +248,26 @@ class ResourceTable(ScrollView, can_focus=True):
         rows = self._rows
         return sum(1 for key in self._order if rows[key].parent is None)
 
+    def rows_per_parent(self) -> Counter[str | None]:
+        """How many rows each parent key has (None: rows without a parent), over every row: counted in C once,
+        then kept up to date from each delta sync's changed rows. (Shared: not to be changed by the caller; a
+        parent whose rows are all gone may stay, at 0.)"""
+        if self._per_parent[0] != self._rows_version:
+            self._per_parent = (self._rows_version, Counter(map(_PARENT, self._rows.values())))
+        return self._per_parent[1]
+
     def visible_per_parent(self) -> Counter[str | None]:
         """How many shown rows each parent key has (None: rows without a parent); counted in C."""
         return Counter(map(_PARENT, map(self._rows.__getitem__, self._order)))
+
+    def hidden_rows(self) -> list[TableRow] | None:
+        """The rows the filter hides, when they are few (typing a name most rows share): the shown rows are then
+        counted as every row less these (a count of 20,000 shown rows at each keystroke). None: the filter
+        hides most rows; count the shown ones."""
+        hidden = self._hidden
+        if hidden is None or hidden[0] is not self._order:
+            return None
+        return list(map(self._rows.__getitem__, hidden[1]))
 
     @property
     def cursor_key(self) -> str | None:
@@ -312,6 +332,12 @@ class ResourceTable(ScrollView, can_focus=True):
                 wanted[row.key] = row
         self._synced = rows if isinstance(rows, RowList) else None
         self._delta_keys = None if change is None else (self._rows_version, delta.keys)
+        per_parent = self._per_parent[1]
+        if change is not None and self._per_parent[0] == self._rows_version and \
+                len(per_parent) <= 2 * len(wanted) + 64:     # (else counted again: gone parents' zeros dropped)
+            per_parent.subtract(map(_PARENT, change[0]))
+            per_parent.update(map(_PARENT, change[1]))
+            self._per_parent = (self._rows_version + 1, per_parent)
         self._stale_texts(None if change is None else delta.keys, len(wanted))
         self._rows = wanted
         self._rows_version += 1
@@ -652,7 +678,9 @@ class ResourceTable(ScrollView, can_focus=True):
     def _filtered_order(self) -> list[str]:
         rows = self._rows
         if not self._filter:
-            return list(rows)
+            order = list(rows)
+            self._hidden = (order, ())
+            return order
         needle = self._filter.casefold()
         texts = self._search_texts()
         version = self._rows_version
@@ -675,21 +703,32 @@ class ResourceTable(ScrollView, can_focus=True):
             matched = [key for key in rows if key in keep]
         self._matched = (version, needle, matched)
         if len(matched) == len(rows):
+            self._hidden = (matched, ())
             return matched
         # A matching workflow pod brings its runner; a matching runner brings its children. Set operations in C
-        # over the rows; one loop of calls over the rows that did not match when they are few (typing a name
+        # over the rows, then a loop of calls over the rows that did not match when they are few (typing a name
         # all rows share), else over every row's parent (an index of children cost a loop of calls over every
         # row whenever the rows had changed since the last keystroke).
         hits = set(matched)
-        shown = hits | (rows.keys() & set(map(_PARENT, map(rows.__getitem__, matched))))
         if 2 * len(matched) > len(rows):
-            hidden = {key for key in rows.keys() - shown if rows[key].parent not in hits}
-            return [key for key in rows if key not in hidden] if hidden else list(rows)
+            # A row that did not match still shows under a matching parent, or as the parent of a matching row:
+            # a parent all of whose rows are among the unmatched ones has none (counted per parent, in C).
+            unmatched = rows.keys() - hits
+            unmatched_per_parent = Counter(map(_PARENT, map(rows.__getitem__, unmatched)))
+            per_parent = self.rows_per_parent()
+            hidden = {key for key in unmatched if rows[key].parent not in hits and
+                      unmatched_per_parent.get(key, 0) == per_parent.get(key, 0)}
+            order = [key for key in rows if key not in hidden] if hidden else list(rows)
+            self._hidden = (order, hidden)
+            return order
+        shown = hits | (rows.keys() & set(map(_PARENT, map(rows.__getitem__, matched))))
         if self._parents[0] != version:
             self._parents = (version, list(rows), list(map(_PARENT, rows.values())))
         _, keys, parents = self._parents
         order = [key for key, parent in zip(keys, parents, strict=True) if key in shown or parent in hits]
-        return matched if len(order) == len(matched) else order
+        order = matched if len(order) == len(matched) else order
+        self._hidden = None
+        return order
 
     # ---------------------------------------------------------------- reconcile
     def _display_cells(self, row: TableRow) -> list[Text]:
