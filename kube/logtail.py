@@ -25,6 +25,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from arc_top.kube import apis, model
 from arc_top.kube.model import LogTail, Snapshot
@@ -104,6 +105,8 @@ class LogTailer:
         self._entries: dict[tuple[str, str, bool], _Entry] = {}
         self._window: deque[tuple[float, int]] = deque()      # (when, bytes) per pod read
         self._forbidden: dict[str, float] = {}                 # namespace → retry after
+        # pod uid → (pod, its runner, its listener, controller bucket, requests, (tier young, tier not young))
+        self._scores: dict[str, tuple] = {}
         self._lock = threading.Lock()
 
     # ---- which pods -----------------------------------------------------------------------------------
@@ -119,38 +122,62 @@ class LogTailer:
         pods = snapshot.of(model.PODS)
         runners = snapshot.of(model.RUNNERS)
         listeners = {(o.namespace, o.name): o for o in snapshot.of(model.LISTENERS).values()}
-        by_name = {(p.namespace, p.name): p for p in pods.values()}
-        scored: list[tuple[int, float, model.Pod, tuple]] = []
-        for pod in pods.values():
-            if pod.role not in TAILED_ROLES or not self._requests(pod, now):
+        by_name: dict | None = None
+        scored: list[tuple[int, float, str, str, model.Pod, tuple]] = []
+        # What a pod is worth reading depends on the pod, its EphemeralRunner or AutoscalingListener and whether it
+        # is young: worked out once per pod object (objects are replaced, never changed), not for each of 20,000
+        # pods at every round (a third of the checks thread's time under churn).
+        memo, scores = self._scores, {}
+        bucket_now = (int(now // self.controller_refresh_seconds),)
+        for uid, pod in pods.items():
+            role = pod.role
+            if role not in TAILED_ROLES:
                 continue
-            tier = self._tier(pod, now, runners, listeners)
+            runner = runners.get(pod.owner_uid) if role == "runner" else None
+            listener = listeners.get((pod.namespace, pod.name)) if role == "listener" else None
+            bucket = bucket_now if role == "controller" else ()
+            score = memo.get(uid)
+            if score is None or score[0] is not pod or score[1] is not runner or score[2] is not listener or \
+                    score[3] != bucket:
+                requests = self._requests(pod, now)
+                score = (pod, runner, listener, bucket, requests,
+                         (self._tier(pod, True, runner, listener), self._tier(pod, False, runner, listener))
+                         if requests else (None, None))
+            scores[uid] = score
+            if not score[4]:
+                continue
+            tier = score[5][0 if 0 <= now - pod.created < self.young_seconds else 1]
             if tier is None:
                 continue
-            scored.append((tier, -pod.created, pod, _scale_set_key(pod, by_name)))
-        scored.sort(key=lambda s: (s[0], s[1], s[2].namespace, s[2].name))
+            if role == "workflow":          # (its scale set is its runner pod's: looked up by name)
+                if by_name is None:
+                    by_name = {(p.namespace, p.name): p for p in pods.values()}
+                set_key = _scale_set_key(pod, by_name)
+            else:
+                set_key = _scale_set_key(pod, None)
+            scored.append((tier, -pod.created, pod.namespace, pod.name, pod, set_key))
+        self._scores = scores
+        scored.sort(key=_RANK)              # (a key of the tuple's head: no call per candidate, no pod compared)
         first, rest, covered = [], [], set()
-        for _, _, pod, key in scored:
+        for *_, pod, key in scored:
             (rest if key in covered else first).append((pod, key))
             covered.add(key)
         return first + rest
 
-    def _tier(self, pod: model.Pod, now: float, runners, listeners) -> int | None:
+    def _tier(self, pod: model.Pod, young: bool, runner: model.Runner | None,
+              listener: model.Listener | None) -> int | None:
         """0: failed, restarted, a recreated listener, a runner with failed pods; 1: ended, or the running
         controller; 2: a young runner (runners that churn — exit 0 right after start — are always young);
-        None: not worth reading."""
+        None: not worth reading. `young`: made less than `young_seconds` ago."""
         main = [c for c in pod.containers if not c.init]
         if pod.restarts > 0 or any(c.restarts > 0 for c in pod.containers):
             return 0
         if pod.phase == "Failed" or any(c.state == "terminated" and c.exit_code not in (0, None)
                                         for c in pod.containers):
             return 0
-        runner = runners.get(pod.owner_uid) if pod.role == "runner" else None
         if runner is not None and runner.failures > 0:
             return 0
-        young = 0 <= now - pod.created < self.young_seconds
         if pod.role == "listener":
-            listener = listeners.get((pod.namespace, pod.name))
             if young and listener is not None and pod.created - listener.created > self.recreated_after:
                 return 0
         ended = pod.phase == "Succeeded" or (main and all(c.state == "terminated" for c in main))
@@ -167,6 +194,10 @@ class LogTailer:
     def _requests(self, pod: model.Pod, now: float) -> list[_Request]:
         """The container instances to read. The controller's running log is read again every
         `controller_refresh_seconds` (its errors — stale CRDs, version mismatch, quota — recur while it runs)."""
+        score = self._scores.get(pod.uid)
+        if score is not None and score[0] is pod and \
+                score[3] == ((int(now // self.controller_refresh_seconds),) if pod.role == "controller" else ()):
+            return score[4]
         out = []
         bucket = (int(now // self.controller_refresh_seconds),) if pod.role == "controller" else ()
         containers = sorted(pod.containers, key=lambda c: (c.init, _CONTAINER_ORDER.get(c.name, 9), c.name))
@@ -179,9 +210,13 @@ class LogTailer:
                 out.append(_Request(c.name, False, (c.restarts, c.state) + (bucket if c.state == "running" else ())))
         return out[:4]
 
-    def _pending(self, pod: model.Pod, now: float) -> bool:
+    def _pending(self, pod: model.Pod, now: float, read: set[str] | None = None) -> bool:
+        """Something of `pod` is still to be read (`read`: the uids of the pods with a cache entry, when known:
+        a pod never read is pending, without a look at its containers)."""
         if self._forbidden.get(pod.namespace, 0.0) > now:
             return False
+        if read is not None and pod.uid not in read:
+            return True
         return any(not self._fresh(self._entries.get((pod.uid, req.container, req.previous)), req, now)
                    for req in self._requests(pod, now))
 
@@ -206,13 +241,25 @@ class LogTailer:
             for key, entry in self._entries.items():
                 if key[0] in present:
                     entry.last_seen = now
+            # At 20,000 young runner pods nearly every pod is a candidate and 30 are read a minute: the rest are
+            # only counted (skipped_budget), as cheaply as can be. Within one fetch a spent budget stays spent.
+            read = {key[0] for key in self._entries}
+            spent: set[bool] = set()          # the budgets spent in this fetch (True: the runner pods')
             for pod, set_key in self._candidates(snapshot, now):
-                if not self._pending(pod, now):
+                if not self._pending(pod, now, read):
                     continue
-                if not self._affordable(now, pod.role) or time.monotonic() > stop_at:
+                runner_like = pod.role in ("runner", "workflow")
+                if runner_like in spent or time.monotonic() > stop_at:
+                    self.stats.skipped_budget += 1
+                    continue
+                if not self._affordable(now, pod.role):
+                    spent.add(runner_like)
+                    if not runner_like:
+                        spent.add(True)       # (the runner pods' budget is the smaller one)
                     self.stats.skipped_budget += 1
                     continue
                 self._read_pod(pod, set_key, now)
+                read.add(pod.uid)
             self._evict(now, present)
             tails = sorted((e.tail for e in self._entries.values() if e.tail is not None),
                            key=lambda t: (t.namespace, t.pod, t.container, not t.previous))
@@ -325,6 +372,9 @@ class LogTailer:
             oldest = sorted(self._entries, key=lambda k: self._entries[k].last_seen)
             for key in oldest[:len(self._entries) - self.max_entries]:
                 del self._entries[key]
+
+
+_RANK = itemgetter(slice(0, 4))      # a candidate's (tier, -created, namespace, name)
 
 
 def _scale_set_key(pod: model.Pod, by_name) -> tuple[str, str]:

@@ -145,6 +145,31 @@ def test_an_unchanged_pod_is_never_read_twice_a_changed_one_is():
     assert tailer.select(snapshot(raw_pod("p", restarts=1)), NOW + 11) == []
 
 
+def _objects_snapshot(pods: list, runners: list) -> Snapshot:
+    """A snapshot of already projected objects (the same pod object in two snapshots, as a monitor keeps it)."""
+    objects = {k: {} for k in model.KINDS}
+    objects[model.PODS] = {p.uid: p for p in pods}
+    objects[model.RUNNERS] = {r.uid: r for r in runners}
+    return Snapshot(objects=MappingProxyType({k: MappingProxyType(v) for k, v in objects.items()}),
+                    kinds=MappingProxyType({}), version=1)
+
+
+def test_the_same_pod_object_still_ages_and_follows_its_runner():
+    """Each pod object is scored once and remembered: the remembered score must still let a young runner pod
+    age out of the young ones, and a new EphemeralRunner object (failures recorded) make the same pod worth
+    reading again."""
+    pod = project(model.PODS, raw_pod("r1", age=30, owner_uid="er-r1"))
+    healthy = project(model.RUNNERS, {"metadata": {"name": "r1", "namespace": "arc-runners", "uid": "er-r1"},
+                                      "status": {}})
+    failing = project(model.RUNNERS, {"metadata": {"name": "r1", "namespace": "arc-runners", "uid": "er-r1"},
+                                      "status": {"failures": {"uid-old": True}}})
+    tailer = LogTailer(FakeCore(), young_seconds=600)
+    assert [p.name for p in tailer.select(_objects_snapshot([pod], [healthy]), NOW)] == ["r1"]    # young, running
+    assert tailer.select(_objects_snapshot([pod], [healthy]), NOW + 700) == []                    # no longer young
+    assert [p.name for p in tailer.select(_objects_snapshot([pod], [failing]), NOW + 701)] == ["r1"]
+    assert tailer.select(_objects_snapshot([pod], [healthy]), NOW + 702) == []
+
+
 def test_the_running_controllers_log_is_read_again_every_refresh_period():
     core = FakeCore()
     tailer = LogTailer(core, controller_refresh_seconds=300)
