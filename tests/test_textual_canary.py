@@ -21,9 +21,10 @@ import pytest
 from rich.text import Text
 from textual.app import App
 from textual.containers import Vertical
+from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from arc_top.widgets import textual_internals as internals
 from arc_top.widgets.footer import KeysFooter
@@ -220,6 +221,51 @@ def test_a_resource_table_without_a_private_shows_the_same(monkeypatch, missing:
             assert ours[what] == theirs[what], f"without {missing}: step {step} differs in {what}"
 
 
+def _scrollbar_run(monkeypatch, missing: frozenset) -> tuple[int, int, str, int]:
+    """A table of 2,000 rows gains 3 rows at its end; then, at 20 rows, one more row at its end (off screen):
+    (bar repaints after the first change, after the last one, the screen, the bar's virtual size)."""
+    monkeypatch.setattr(internals, "UNAVAILABLE", missing)
+
+    async def run():
+        app = TableApp()
+        async with app.run_test(size=(60, 12)) as pilot:
+            table = app.query_one(ResourceTable)
+            table.set_now(1000.0)
+            table.sync([row(i) for i in range(2000)])
+            await _settle(pilot)
+            bar = table.vertical_scrollbar
+            repaints = []
+            refresh = bar.refresh
+
+            def counted(*regions, **options):
+                repaints.append(1)
+                return refresh(*regions, **options)
+
+            bar.refresh = counted
+            table.apply({f"k{i}": row(i) for i in range(2000, 2003)})        # the thumb stays put
+            await _settle(pilot)
+            small = len(repaints)
+            table.sync([row(i) for i in range(20)])
+            await _settle(pilot)
+            repaints.clear()
+            table.apply({"k20": row(20)})                                     # 20 -> 21 rows: the thumb shrinks
+            await _settle(pilot)
+            return small, len(repaints), app.export_screenshot(), table.vertical_scrollbar.window_virtual_size
+
+    return asyncio.run(run())
+
+
+def test_the_scrollbar_is_repainted_only_when_its_thumb_moves(monkeypatch):
+    """Rows coming and going at the end of a long table leave the thumb where it is drawn (it moves by less than
+    an eighth of a cell): the bar is not painted again, as Textual's own scroll update does at every change. Enough
+    rows to move the thumb, and it is; it is then drawn exactly as Textual's own update draws it."""
+    small, moved, quiet_screen, virtual = _scrollbar_run(monkeypatch, frozenset())
+    assert virtual == 22 and small == 0 and moved >= 1
+    small, _, textual_screen, virtual = _scrollbar_run(monkeypatch, frozenset({"_scroll_update"}))
+    assert virtual == 22 and small >= 1
+    assert quiet_screen == textual_screen
+
+
 class TitledApp(App):
     CSS = "#titled { border: round $primary; height: 5; }"
 
@@ -300,6 +346,67 @@ def test_a_filter_input_takes_keys_without_a_layout_of_the_screen(monkeypatch, m
     else:
         # (One when the text first outgrows the input: its horizontal scrollbar state changes, as in Textual.)
         assert layouts == 0 and overall <= 1, f"{layouts}, {overall} layouts asked for while typing"
+
+
+class FocusScreen(internals.FocusRestyle, Screen):
+    """Two panes as the main screen's panels: a border that follows `:focus-within`, a note inside one pane that
+    follows it too (as #scalesets:focus-within ResourceTable does), and children that do not."""
+    CSS = """
+    .pane { height: 1fr; border-top: solid gray; }
+    .pane:focus-within { border-top: solid red; }
+    #left:focus-within .note { color: green; }
+    """
+
+    def compose(self):
+        for side in ("left", "right"):
+            with Vertical(classes="pane", id=side):
+                yield Static("note", classes="note")
+                yield Static("plain")
+                yield Static("plain too")
+                yield Input(id=f"{side}-input")
+
+
+class FocusApp(App):
+    CSS = FocusScreen.CSS
+
+    def get_default_screen(self) -> Screen:
+        return FocusScreen()
+
+
+@pytest.mark.parametrize("missing", [frozenset(), frozenset({"_has_focus_within"})], ids=["few", "textual"])
+def test_a_focus_change_restyles_what_follows_it(monkeypatch, missing):
+    """FocusRestyle restyles only the nodes a `:focus-within` rule may style (the panes and the note), not every
+    node under them; either way each pane's border and the note follow the focus."""
+    monkeypatch.setattr(internals, "UNAVAILABLE", missing)
+
+    async def run():
+        app = FocusApp()
+        looks, restyled = [], []
+        async with app.run_test(size=(40, 16)) as pilot:
+            update_nodes = app.stylesheet.update_nodes
+
+            def counted(nodes, animate=False):
+                nodes = list(nodes)
+                restyled.append(len(nodes))
+                return update_nodes(nodes, animate=animate)
+
+            app.stylesheet.update_nodes = counted
+            for target in ("#left-input", "#right-input", "#left-input"):
+                app.screen.set_focus(app.query_one(target))
+                await _settle(pilot)
+                looks.append((app.query_one("#left").styles.border_top[1].hex,
+                              app.query_one("#right").styles.border_top[1].hex,
+                              app.query_one("#left .note").styles.color.hex))
+        return looks, restyled
+
+    looks, restyled = asyncio.run(run())
+    red, gray, green = "#FF0000", "#808080", "#008000"
+    assert [look[:2] for look in looks] == [(red, gray), (gray, red), (red, gray)]
+    assert looks[0][2] == green and looks[1][2] != green and looks[2][2] == green
+    if missing:
+        assert max(restyled) >= 8               # Textual's: each pane and every node under it
+    else:
+        assert max(restyled) <= 4               # the panes and the note
 
 
 class Pane(Static, can_focus=True):

@@ -1,12 +1,13 @@
 """Every private part of Textual that arc-top uses, behind one fence.
 
 Panel repaints only its title line, ResourceTable grows its row count and a filter's input takes a key without
-a layout pass of the whole screen. Each needs an internal of Textual (Widget's stored border title and scroll
-update, Input's value watcher), and a Textual release may rename any of them. So they are read and written here
-only, and each function falls back to Textual's public API when its private is gone: slower (the whole screen is
-laid out again, a panel repainted whole), never an exception. `PRIVATES` lists them as data, and
-tests/test_textual_canary.py checks each still exists in the installed Textual, so an upgrade fails one clear
-test instead of quietly getting slower.
+a layout pass of the whole screen, and a focus change restyles only what its focus can restyle. Each needs an
+internal of Textual (Widget's stored border title and scroll update, Input's value watcher, Screen's focus
+restyle and the nodes' focus-within flag), and a Textual release may rename any of them. So they are read and
+written here only, and each function falls back to Textual's public API when its private is gone: slower (the
+whole screen laid out again, a panel repainted or restyled whole), never an exception. `PRIVATES` lists them as
+data, and tests/test_textual_canary.py checks each still exists in the installed Textual, so an upgrade fails
+one clear test instead of quietly getting slower.
 
 (ResourceTable used to be a DataTable and needed a dozen of its internals; it is a Line API widget now and
 needs none. KeysFooter used to subclass Footer and needed its readiness flag and its `bindings_changed` hook; it
@@ -16,10 +17,14 @@ is one widget drawing its line now, on Textual's public API only.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import ceil
 
 from rich.text import Text
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.geometry import Region, Size
+from textual.screen import Screen
+from textual.scrollbar import ScrollBar
 from textual.widget import Widget
 from textual.widgets import Input
 
@@ -43,6 +48,10 @@ PRIVATES: tuple[Private, ...] = (
             "the border_title setter (repaints the whole widget)"),
     Private(Input, "_watch_value", MEMBER, "QuietInput",
             "Input's own value watcher alone (a layout of the screen at every key typed in a filter)"),
+    Private(Screen, "_update_focus_styles", MEMBER, "FocusRestyle",
+            "Screen's own focus restyle (every node of the panels losing and gaining the focus)"),
+    Private(Widget, "_has_focus_within", ATTRIBUTE, "FocusRestyle",
+            "Screen's own focus restyle (every node of the panels losing and gaining the focus)"),
 )
 
 # Names the functions below need together; a group is used only when all of its names are there.
@@ -50,6 +59,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "scroll_update": ("_scroll_update",),
     "border_title": ("_border_title",),
     "input_value": ("_watch_value",),
+    "focus_styles": ("_update_focus_styles", "_has_focus_within"),
 }
 
 # Tests put names here to check the fallbacks (as if this Textual had renamed them).
@@ -93,8 +103,41 @@ def set_virtual_size_quietly(widget: Widget, size: Size) -> bool:
     if not supports(widget, "scroll_update"):
         return False
     widget.set_reactive(type(widget).virtual_size, size)
-    widget._scroll_update(size)
+    if not _follow_vertical_scrollbar(widget, size):
+        widget._scroll_update(size)
     return True
+
+
+def _follow_vertical_scrollbar(widget: Widget, size: Size) -> bool:
+    """A widget with a vertical scrollbar alone: the bar's sizes set, and the bar repainted only if its thumb is
+    drawn differently. (Textual's scroll update repaints the bar at each change: a table of 20,000 runners gains
+    and loses rows at every flush under churn, and the bar's 55 lines at 200x60 were painted again each time for a
+    thumb that moved by less than an eighth of a cell: 8-20 ms around each key pressed.) False: not that case, or
+    the bar may come or go (Textual's scroll update decides that)."""
+    if widget.show_horizontal_scrollbar or not widget.show_vertical_scrollbar or \
+            size.height <= widget.container_size.height:
+        return False
+    bar = widget.vertical_scrollbar
+    before = _thumb(bar)
+    bar.set_reactive(ScrollBar.window_virtual_size, size.height)
+    bar.set_reactive(ScrollBar.window_size, widget.container_size.height - widget.scrollbar_size_horizontal)
+    if _thumb(bar) != before:
+        bar.refresh()
+    widget.scroll_y = widget.validate_scroll_y(widget.scroll_y)     # (fewer rows may end the scroll sooner)
+    return True
+
+
+def _thumb(bar: ScrollBar) -> tuple:
+    """What a vertical scrollbar draws: its height and its thumb's ends in eighths of a cell, as Textual's
+    ScrollBarRender works them out (the bar's glyphs are eighths); the raw sizes when it draws no thumb."""
+    height = bar.size.height
+    virtual = ceil(bar.window_virtual_size)
+    window = ceil(bar.window_size) if bar.window_size < bar.window_virtual_size else 0
+    if not (window and height and virtual and height != virtual and virtual > window):
+        return (height, virtual, window, bar.position)
+    thumb = max(1.0, window / (virtual / height))
+    start = int((height - thumb) * (bar.position / (virtual - window)) * 8)
+    return (height, start, start + ceil(thumb * 8))
 
 
 class QuietInput(Input):
@@ -110,6 +153,32 @@ class QuietInput(Input):
         watch = getattr(super(), "_watch_value", None)
         if watch is not None:
             watch(value)
+
+
+class FocusRestyle:
+    """A Screen mixin: a focus change restyles only the nodes whose styles can follow it. Textual restyles every
+    node under the outermost `:focus-within` ancestor of the widgets gaining and losing the focus: at each `tab`
+    both panels whole (their state line, table, scrollbars, filter input and the component classes of each,
+    some 34 nodes, 5-7 ms at 200x60). A node's style can follow an ancestor's `:focus-within` only through a rule
+    naming `:focus-within`, and Textual flags a node that any such rule may apply to (`_has_focus_within`): those
+    are the nodes restyled here. (`:focus` itself is Textual's: the widget restyles when its has_focus changes.)"""
+
+    def _update_focus_styles(self, focused: Widget | None = None, blurred: Widget | None = None) -> None:
+        if not supports(self, "focus_styles"):
+            restyle = getattr(super(), "_update_focus_styles", None)
+            if restyle is not None:
+                restyle(focused, blurred)
+            return
+        nodes: set[DOMNode] = set()
+        for widget in (focused, blurred):
+            if widget is None:
+                continue
+            for node in reversed(widget.ancestors_with_self):
+                if node._has_focus_within:
+                    nodes.update(child for child in node.walk_children(with_self=True) if child._has_focus_within)
+                    break
+        if nodes:
+            self.app.stylesheet.update_nodes(nodes, animate=True)
 
 
 def set_border_title_text(widget: Widget, title: Text) -> None:

@@ -32,6 +32,7 @@ from arc_top.tui.trends import TrendSampler
 from arc_top.widgets.footer import KeysFooter
 from arc_top.widgets.resource_table import ResourceTable
 from arc_top.widgets.text import ERROR, INFO, Palette, clean_line
+from arc_top.widgets.textual_internals import FocusRestyle
 
 SILENCED_MARK = "silenced · "   # the title of a silenced finding shown by `s`
 # A change of these rebuilds the Scale sets rows; of pods and events, only one about a listener pod does.
@@ -47,7 +48,7 @@ class StatusHeader(Static):
     """Context, namespaces, connection state, ARC version, counts, scope, no-access markers."""
 
 
-class MainScreen(Screen):
+class MainScreen(FocusRestyle, Screen):
     # Textual's Screen repaints every line of the screen when the focus moves (its `focused` reactive repaints);
     # here what shows the focus is CSS (`:focus`, `:focus-within`: the panel's border, the table's cursor), which
     # repaints the widgets whose styles change. Moving between the panels repainted 200x60 cells at each key.
