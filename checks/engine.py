@@ -6,7 +6,7 @@ traceback). Checks are registered by the family modules imported below (checks/r
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from arc_top.checks import (  # noqa: F401  (they register)
     auth,
@@ -41,7 +41,8 @@ def _key(f: Finding) -> tuple:
 
 def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = (),
         probes: Sequence[credentials.ProbeResult] | None = None, jobs: Mapping | None = None,
-        jobs_wait: float | None = None, missing_logs: str = "") -> list[Finding]:
+        jobs_wait: float | None = None, missing_logs: str = "",
+        pause: Callable[[], None] | None = None) -> list[Finding]:
     """All findings for `snapshot` at wall-clock `now` (epoch seconds), sorted worst first. `logs` are the log
     tails the kube layer fetched (runner, listener, controller pods); without them no finding claims log
     evidence. `probes` are the GitHub credential probe results (kube.credentials.CredentialProber): ARC104–ARC107,
@@ -50,11 +51,15 @@ def run(snapshot: Snapshot, *, now: float, logs: Sequence[LogTail] = (),
     ARC408); `jobs_wait`: seconds jobs may wait before ARC408 (None: checks.context.DEFAULT_JOBS_WAIT).
     `missing_logs`: why no log tails were read ("" = they were, or nobody knows): ARC410 is then not evaluated
     (ARC000). The controller's error lines become evidence on the findings they explain (controllerlog.settle), and
-    an unregistered scale set (ARC409) names the credential and network findings of its set."""
+    an unregistered scale set (ARC409) names the credential and network findings of its set. `pause`, when given,
+    is called before each check: a caller sharing the interpreter with a screen may wait there while keys are
+    handled (it decides nothing here)."""
     ctx = Context(snapshot, now, logs, probes, jobs=jobs,
                   jobs_wait=context.DEFAULT_JOBS_WAIT if jobs_wait is None else jobs_wait)
     found: dict[tuple, Finding] = {}
     for check in sorted(CHECKS, key=lambda c: c.after):
+        if pause is not None:
+            pause()
         try:
             results = list(check.fn(ctx, tuple(found.values())) if check.after else check.fn(ctx))
         except Exception as exc:  # a broken check must not hide the others' findings

@@ -172,6 +172,23 @@ async def test_i_shows_a_finding_in_full_and_escape_closes_it():
 
 
 @pytest.mark.asyncio
+async def test_a_key_holds_the_checks_while_it_is_handled():
+    """Each key asks the checks thread to step aside (ChecksLoop.hold) for KEY_HOLDS_CHECKS_S: its handling and
+    paint get the interpreter to themselves."""
+    import time
+
+    from arc_top.tui.app import KEY_HOLDS_CHECKS_S
+
+    app = make_app(incident_monitor())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await checked(pilot)
+        assert app.checks._hold_until < time.monotonic()            # nothing held before a key
+        before = time.monotonic()
+        await pilot.press("tab")
+        assert app.checks._hold_until >= before + KEY_HOLDS_CHECKS_S
+
+
+@pytest.mark.asyncio
 async def test_slash_filters_the_findings_panel():
     app = make_app(incident_monitor())
     async with app.run_test(size=(160, 48)) as pilot:
@@ -448,6 +465,42 @@ def test_checks_loop_sleeps_until_an_age_crosses_a_threshold_or_the_job_figures_
     clock[0] += 1
     last, when = loop.step(last, when)
     assert len(delivered) == runs + 1                # the same figures again: no run
+
+
+def test_a_held_round_waits_at_its_pause_points_at_most_a_second(monkeypatch):
+    """A key held the checks (ChecksLoop.hold): the next round waits at its pause points, before and between its
+    phases and between two checks (checks.run calls `pause` before each), for at most HOLD_MOST_S in all."""
+    from arc_top import checks
+    from arc_top.checks.registry import CHECKS
+    from arc_top.tui import findings as findings_module
+    from tests.checks_fixtures import NOW, fleet, snapshot
+
+    snap = snapshot(fleet())
+    pauses = []
+    found = checks.run(snap, now=NOW, pause=lambda: pauses.append(1))
+    assert len(pauses) == len(CHECKS) and found == checks.run(snap, now=NOW)     # pausing changes no finding
+
+    class Still:
+        def snapshot(self):
+            return snap
+
+    monkeypatch.setattr(findings_module, "HOLD_MOST_S", 0.2)
+    calls = []
+
+    def run(snapshot, *, now, logs, pause=None):
+        calls.append(pause)
+        return []
+
+    loop = ChecksLoop(Still(), lambda *args: None, clock=lambda: NOW, run=run)
+    loop._engine_pauses = True                  # as with checks.run: the engine is given the pause points
+    loop.hold(3600)
+    loop.step(None, float("-inf"))
+    assert calls[0] is not None and loop._held == pytest.approx(0.2)      # waited, but never the hour asked
+    calls[0]()                                  # a pause point after the round's wait is spent: no more waiting
+    assert loop._held == pytest.approx(0.2)
+    free = ChecksLoop(Still(), lambda *args: None, clock=lambda: NOW, run=run)
+    free.step(None, float("-inf"))
+    assert free._held == 0                      # nothing held: nothing waited
 
 
 def test_checks_loop_thread_delivers_and_stops():

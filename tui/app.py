@@ -87,6 +87,9 @@ FLUSH_PACE = 2.0
 # its steps, at most KEY_FIRST_MAX_S per flush (a held arrow key must not starve the panels).
 KEY_FIRST_S = 0.03
 KEY_FIRST_MAX_S = 0.25
+# After a key, the checks thread steps aside this long (ChecksLoop.hold): the key's handling and its paint get
+# the interpreter to themselves (a round of the checks at 20,000 runners held it a third of a second).
+KEY_HOLDS_CHECKS_S = 0.15
 FILL_GC_LIMIT_S = 30.0      # the cyclic collector stays off for the first fill at most this long (see _start_monitor)
 VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
 
@@ -291,6 +294,8 @@ class ArcTopApp(App):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key):
             self._key_at = time.monotonic()
+            if self.checks is not None:
+                self.checks.hold(KEY_HOLDS_CHECKS_S)
         await super().on_event(event)
 
     async def _between_steps(self) -> None:

@@ -36,6 +36,10 @@ KIND_SHORT = {"Pod": "pod", "PersistentVolumeClaim": "pvc", "AutoscalingRunnerSe
               "Namespace": "ns", "ServiceAccount": "sa", "NetworkPolicy": "netpol", "StorageClass": "sc",
               "Deployment": "deploy", "Secret": "secret", "Check": "check"}
 DIM = Style(dim=True)
+# While the operator types, a round of the checks steps aside (between two checks, two phases of a round): at
+# 20,000 runners a round holds the interpreter for a third of a second, and a key handled meanwhile took twice
+# as long to reach the screen. At most HOLD_MOST_S of waiting per round, so typing never stops the checks.
+HOLD_MOST_S = 1.0
 FIRST_RUN_WAIT = 10.0      # seconds after the panels synced: the longest the first check run waits for the rest
 
 Signature = tuple[tuple[str, str, str], ...]        # what a row shows of its findings: (severity, code, title)…
@@ -307,6 +311,24 @@ class ChecksLoop:
         self._version = 0                 # …of this snapshot version
         self._jobs_shown: tuple = ()      # jobs_signature of the figures last delivered with findings
         self._failed = False              # the last round raised (its error was delivered): the next one runs
+        self._hold_until = 0.0            # time.monotonic() until which a round waits at its pause points (hold)
+        self._held = 0.0                  # seconds the current round has waited there
+        self._engine_pauses = False       # the engine is checks.run, which takes `pause`
+
+    def hold(self, seconds: float) -> None:
+        """A key was pressed (the app, on its thread): for `seconds`, a round in progress waits at its next pause
+        point, so the key is handled and painted with the interpreter to itself."""
+        self._hold_until = max(self._hold_until, time.monotonic() + seconds)
+
+    def _pause(self) -> None:
+        """A pause point of a round: wait while held, at most HOLD_MOST_S per round (or until stopped)."""
+        while self._held < HOLD_MOST_S:
+            wait = min(self._hold_until - time.monotonic(), HOLD_MOST_S - self._held)
+            if wait <= 0:
+                return
+            self._held += wait
+            if self._stop.wait(wait):
+                return
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="arc-top-checks", daemon=True)
@@ -338,6 +360,7 @@ class ChecksLoop:
         if self._run_checks is None:
             from arc_top import checks
             self._run_checks = checks.run
+            self._engine_pauses = True
         if self._tailer is None:
             self._tailer = make_tailer(self.monitor)
         if self._jobs_reader is None:
@@ -385,12 +408,15 @@ class ChecksLoop:
             if jobs_signature(self.jobs or {}) == self._jobs_shown:
                 return last, last_run
         began = time.monotonic()          # the cost counts the log tails and probes too: same thread, same GIL
+        self._held = 0.0                  # (…but not the waits for keys: see hold)
+        self._pause()
         tails: Sequence = ()
         if self._tailer is not None:
             try:
                 tails = tuple(self._tailer.fetch(snapshot, self.clock(), deadline_seconds=self.tail_deadline))
             except Exception:  # the tailer counts its own errors; the checks still run on the objects
                 tails = ()
+            self._pause()
         probes = None
         if self._prober is not None:
             try:
@@ -407,6 +433,7 @@ class ChecksLoop:
                 options["jobs"] = self.jobs
             except Exception:  # figures are best effort: the checks still run (no ARC408 without them)
                 pass
+            self._pause()
         key = (snapshot.version, tails_signature(tails),
                tuple((getattr(r, "probed_at", 0), tuple(getattr(r, "scale_sets", ()))) for r in probes or ()),
                checks_jobs_signature(self.jobs or {}))
@@ -414,9 +441,11 @@ class ChecksLoop:
         clock = self.clock()
         if key == last and now - last_run < self.recheck and (self.due is None or clock < self.due) and \
                 not self._failed:
-            self.cost = time.monotonic() - began
+            self.cost = time.monotonic() - began - self._held
             self._deliver_jobs()
             return last, last_run
+        if self._engine_pauses:
+            options["pause"] = self._pause
         if probes is None:
             findings = self._run_checks(snapshot, now=clock, logs=tails, **options)
         else:
@@ -425,11 +454,12 @@ class ChecksLoop:
             from arc_top.checks.deadlines import next_change
 
             self._next_change = next_change
+        self._pause()
         try:
             self.due = self._next_change(snapshot, clock, self.jobs)
         except Exception:  # a snapshot the deadlines cannot read: `recheck` alone paces the re-runs
             self.due = None
-        self.cost = time.monotonic() - began
+        self.cost = time.monotonic() - began - self._held
         self.runs += 1
         self._findings, self._version, self._failed = list(findings), snapshot.version, False
         self._jobs_shown = jobs_signature(self.jobs or {})
