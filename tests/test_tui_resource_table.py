@@ -241,3 +241,42 @@ async def test_a_small_table_fits_its_rows_exactly():
         table.sync(rows)
         await pilot.pause()
         assert table._flex_width < wide
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestWarning")      # (the module's asyncio mark: a plain test here)
+def test_cells_are_put_together_as_rich_renders_them():
+    """cell_segments builds most cells itself (the fast path) and leaves the rest to Rich: for every kind of cell
+    a table shows (styles, spans, marks, wide and combining characters, hostile text, cells too wide, tabs,
+    other justifications) the segments must be exactly Rich's for Padding(cell, (0, 1)) at that width."""
+    from rich.console import Console
+    from rich.padding import Padding
+    from rich.style import Style
+    from rich.text import Span
+
+    from arc_top.widgets.resource_table import cell_segments
+
+    console = Console(width=200, color_system="truecolor")
+    options = console.options
+    link = Style(link="https://example.com/x", bold=True)
+    cells = [
+        Text(""), Text("", style="red"), Text("Running"), Text("Running", style="green"),
+        Text("✔ Running", style="green", spans=[Span(0, 1, "bold")]),
+        Text("✖ Failed InvalidPod", style="bold red", spans=[Span(0, 1, "reverse"), Span(2, 8, "italic"),
+                                                            Span(1, 12, "underline")]),
+        Text("fleet-01-fkmtj-runner-8gbpt", spans=[Span(20, 40, "dim")]),      # a span past the end
+        Text("日本語のランナー", style="blue"), Text("cafe\u0301 ⚠ ×2"), Text("[bold]not markup[/]"),
+        Text("ghp_…mQmS", style=link), Text("a\tb"), Text("\x1b[31mred\x1b[0m"), Text("line\nbreak"),
+        Text("right", justify="right"), Text("centre", justify="center", style="bold"),
+        Text("overflow that is far too long for its column", style="yellow"),
+        Text("x" * 30, overflow="ellipsis"), Text("end", end="\n"),
+    ]
+    fast = 0
+    for cell in cells:
+        for width in (2, 5, 12, cell.cell_len + 2, cell.cell_len + 9):
+            expected = console.render_lines(Padding(cell, (0, 1)), options.update_dimensions(width, 1).update(
+                no_wrap=True))[0]
+            got = cell_segments(cell, width, console, options)
+            assert got == expected, (cell, width)
+            assert [s.style for s in got] == [s.style for s in expected], (cell, width)
+            fast += cell.cell_len + 2 <= width and cell.plain.isprintable() and cell.justify in (None, "left")
+    assert fast >= 30            # the fast path was exercised, not only Rich's

@@ -24,7 +24,7 @@ from rich.cells import cell_len
 from rich.padding import Padding
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -89,6 +89,35 @@ _EMPTY = Text("", end="")
 _KEY = itemgetter(0)              # a TableRow's key
 _PARENT = itemgetter(2)           # …and its parent's
 _plain = Text.plain.fget          # a cell's text, without the attribute lookup of the property (~100,000 a fill)
+
+
+_NULL_STYLE = Style()
+_LEFT = (None, "default", "left")
+
+
+def cell_segments(cell: Text, width: int, console, options) -> list[Segment]:
+    """The segments of `cell` padded by CELL_PADDING on each side, in a line `width` cells wide: what Rich renders
+    for Padding(cell, (0, CELL_PADDING)) at that width. A non-empty, one-line, printable, left-justified cell that
+    fits (nearly every cell: columns are as wide as their widest cell, names are shortened beforehand) is put
+    together here, its text rendered as Rich renders a line of it (its style as a span under its own spans): 2-9 µs,
+    where Rich's padding, wrapping and cropping took 40-50 µs a cell, and a page of new rows (a filter narrowed, a
+    page down, the first fill) renders some 500 cells. Anything else is Rich's."""
+    text = cell.plain
+    inner = width - 2 * CELL_PADDING
+    fill = inner - cell.cell_len
+    if fill >= 0 and text and cell.justify in _LEFT and text.isprintable():
+        spans = cell.spans
+        style = cell.style
+        if style or spans:
+            line = Text(text, spans=[Span(0, len(text), style), *spans] if style else list(spans))
+            body = list(line.render(console))
+        else:
+            body = [Segment(text)]
+        pad = Segment(" " * CELL_PADDING, _NULL_STYLE)
+        return [pad, *body, Segment(" " * fill, _NULL_STYLE), pad] if fill else [pad, *body, pad]
+    lines = console.render_lines(Padding(cell, (0, CELL_PADDING)), options.update_dimensions(width, 1).update(
+        no_wrap=True))
+    return lines[0] if lines else [Segment(" " * width)]
 
 
 class ResourceTable(ScrollView, can_focus=True):
@@ -1004,9 +1033,7 @@ class ResourceTable(ScrollView, can_focus=True):
             return styled
         segments = self._cells.get(key)
         if segments is None:
-            options = self.app.console_options.update_dimensions(width, 1).update(no_wrap=True)
-            lines = self.app.console.render_lines(Padding(cell, (0, CELL_PADDING)), options)
-            segments = self._cells[key] = lines[0] if lines else [Segment(" " * width)]
+            segments = self._cells[key] = cell_segments(cell, width, self.app.console, self.app.console_options)
         out = []
         for text, style, control in segments:
             if control:
