@@ -105,6 +105,17 @@ async def test_number_keys_and_tab_focus_panels():
         assert app.focused is table(app, "volumes")
 
 
+async def test_search_texts_are_made_ahead_once_the_panels_have_their_rows():
+    """No `/` pressed: the header's tick makes every table's search texts, in chunks, once the panels have their
+    rows (the first key of a filter then only searches)."""
+    monitor = incident_monitor()
+    app = make_app(monitor)
+    async with app.run_test(size=(160, 48)) as pilot:
+        main = await loaded(pilot)
+        await until(pilot, lambda: all(p.table.search_ready for p in main.panels), what="search texts made ahead")
+        assert all(p.table.total_count for p in main.panels)
+
+
 async def test_slash_filters_the_focused_panel_and_escape_clears():
     app = make_app(incident_monitor())
     async with app.run_test(size=(80, 24)) as pilot:

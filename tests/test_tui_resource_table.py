@@ -280,3 +280,41 @@ def test_cells_are_put_together_as_rich_renders_them():
             assert [s.style for s in got] == [s.style for s in expected], (cell, width)
             fast += cell.cell_len + 2 <= width and cell.plain.isprintable() and cell.justify in (None, "left")
     assert fast >= 30            # the fast path was exercised, not only Rich's
+
+
+async def test_search_texts_are_made_ahead_in_chunks_and_a_filter_then_only_searches(monkeypatch):
+    """warm_search makes the rows' search texts a chunk at a time; once ready, typing a filter makes none (it
+    only searches) and finds what a fresh search finds. Rows that change later are made again in a new pass."""
+    from arc_top.widgets import resource_table as module
+
+    app = TableApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.sync([row(f"k{i:04}", "Failed" if i % 7 == 0 else "Running") for i in range(3000)])
+        await pilot.pause()
+        made = []
+        row_text = table.row_text
+
+        def counted(key):
+            made.append(key)
+            return row_text(key)
+
+        table.row_text = counted
+        assert not table.search_ready
+        calls = 0
+        while table.warm_search(0.0):              # no time at all: one chunk per call
+            calls += 1
+        assert calls >= 3 and len(made) == 3000 and len(set(made)) == 3000 and table.search_ready
+        assert not table.warm_search(0.0)           # nothing changed: nothing to do
+        table.set_filter("failed")
+        assert len(made) == 3000                    # the filter made no text: it only searched
+        assert table.visible_keys() == [f"k{i:04}" for i in range(3000) if i % 7 == 0]
+        table.set_filter("")
+        table.apply({"k0001": row("k0001", "Failed")})
+        assert not table.search_ready and not table.warm_search(1.0)   # changed, but a pass ended just now
+        monkeypatch.setattr(module, "WARM_AGAIN_S", 0.0)
+        while table.warm_search(1.0):
+            pass
+        assert made[3000:] == ["k0001"] and table.search_ready           # only the changed row made again
+        table.set_filter("failed")
+        assert "k0001" in table.visible_keys() and len(made) == 3001

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from arc_top.tui.app import FILL_GC_LIMIT_S, ArcTopApp
+from arc_top.tui.app import FILL_GC_LIMIT_S, FULL_GC_AFTER, ArcTopApp
 from tests.test_tui_app import loaded, make_app
 from tests.tui_fixtures import FakeMonitor, incident_monitor
 from tests.waiting import until
@@ -60,8 +60,9 @@ class FillingMonitor(FakeMonitor):
 @pytest.fixture
 def collector_restored():
     """The collector is process-wide: whatever a failing test leaves, the next test finds it as it was."""
-    enabled = gc.isenabled()
+    enabled, thresholds = gc.isenabled(), gc.get_threshold()
     yield
+    gc.set_threshold(*thresholds)
     if enabled:
         gc.enable()
 
@@ -89,6 +90,7 @@ async def test_the_collector_is_off_while_the_panels_fill_and_on_once_they_are_f
         monitor.filled = True
         app.tidy_memory()                          # full: one collection, the survivors frozen, the collector on
         assert gc.isenabled()
+        assert gc.get_threshold()[2] == FULL_GC_AFTER     # automatic full collections rare: the minute's is it
     assert gc.isenabled()
 
 

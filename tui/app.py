@@ -90,6 +90,12 @@ KEY_FIRST_MAX_S = 0.25
 # After a key, the checks thread steps aside this long (ChecksLoop.hold): the key's handling and its paint get
 # the interpreter to themselves (a round of the checks at 20,000 runners held it a third of a second).
 KEY_HOLDS_CHECKS_S = 0.15
+# Search texts are made ahead of a filter, once the panels have their rows and whenever rows changed: in chunks
+# of WARM_CHUNK_S, WARM_PAUSE_S apart, never within WARM_AFTER_KEY_S of a key nor during a flush.
+WARM_CHUNK_S = 0.01
+WARM_PAUSE_S = 0.02
+WARM_AFTER_KEY_S = 0.3
+FULL_GC_AFTER = 1000        # once the panels are filled: a full collection after this many middle ones (tidy_memory)
 FILL_GC_LIMIT_S = 30.0      # the cyclic collector stays off for the first fill at most this long (see _start_monitor)
 VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
 
@@ -164,6 +170,7 @@ class ArcTopApp(App):
         self._flush_timer = None              # the one flush scheduled (a Timer), None when none is
         self._flush_task: asyncio.Task | None = None    # the flush running (see _scheduled_flush)
         self._key_at = 0.0                    # time.monotonic() of the last key (see KEY_FIRST_S)
+        self._warm_timer = None               # the next chunk of search texts made ahead (see _warm_search)
         self.key_first = (KEY_FIRST_S, KEY_FIRST_MAX_S)
         self._deferred = 0.0                  # how long the running flush has waited for keys
         self._flush_work = 0.0                # …and how long its steps took so far (see flush)
@@ -331,6 +338,21 @@ class ArcTopApp(App):
         self.main_screen.refresh_header()
         if self._changes_pending.is_set() or self._findings is not None:
             self._request_flush()       # a safety net: a flush is never more than a second away
+        if self._warm_timer is None:
+            self._warm_search()
+
+    def _warm_search(self) -> None:
+        """A chunk of search texts made ahead of a filter (ResourceTable.warm_search): the first key typed after
+        `/` then only searches (at 20,000 runners it waited ~270 ms for every row's text). Only once the panels
+        have their rows, between flushes and away from keys; nothing at all while no row changed."""
+        self._warm_timer = None
+        monitor = self.monitor
+        panels_synced = getattr(monitor, "panels_synced", None)
+        if monitor is None or (panels_synced is not None and not panels_synced()) or self._flush_task is not None \
+                or time.monotonic() - self._key_at < WARM_AFTER_KEY_S or not self.main_screen.is_mounted:
+            return                  # (the next header tick tries again)
+        if self.main_screen.warm_search(WARM_CHUNK_S):
+            self._warm_timer = self.set_timer(WARM_PAUSE_S, self._warm_search)
 
     def _deliver_findings(self, findings: list, version: int, error: str) -> None:
         """ChecksLoop's callback, on its thread."""
@@ -450,11 +472,13 @@ class ArcTopApp(App):
             gc.collect()
             gc.freeze()
             self._resume_gc()
-            # Full collections only after 100 young-generation ones, not 10: churn promotes thousands of short-
-            # lived rows a minute, and a full collection every second or two (60-220 ms each) was the screen's
-            # main stall. Rows are freed by reference counting; garbage cycles (messages, events) wait longer.
+            # Automatic full collections only after FULL_GC_AFTER middle-generation ones, not 10: churn promotes
+            # thousands of short-lived rows a minute, and a full collection every second or two (60-220 ms each)
+            # was the screen's main stall; at 100, every 9 s at 20,000 runners (110-180 ms each, a key caught in
+            # one waited that long). The minute's collection below is the full one, at a known time. Rows are
+            # freed by reference counting; garbage cycles (messages, events) wait longer.
             young, middle, _ = gc.get_threshold()
-            gc.set_threshold(young, middle, 100)
+            gc.set_threshold(young, middle, FULL_GC_AFTER)
             self._frozen_at = now
         elif now - self._frozen_at >= 60 and len(self.screen_stack) == 1 and \
                 getattr(monitor.snapshot(), "version", None) != self._frozen_version:

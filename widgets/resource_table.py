@@ -13,6 +13,7 @@ each row's full text. It looks like Textual's DataTable did (row cursor, bold he
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from arc_top.widgets.text import age, shared_text, truncate_middle
 from arc_top.widgets.textual_internals import set_virtual_size_quietly
 
 AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is never narrower
+WARM_AGAIN_S = 10.0                # a new pass of warm_search at most this often
 CELL_PADDING = 1                  # a space either side of every cell
 STICKY_ROWS = 500          # from this many rows, column widths only widen under churn (see _reconcile)
 
@@ -209,6 +211,11 @@ class ResourceTable(ScrollView, can_focus=True):
         self._flex_layout: tuple = ()            # (columns, width, filter) the flex width was set for
         self._sticky_widths: dict[int, int] = {}  # the widest each column has been in that layout
         self._search_cache: dict[str, tuple[TableRow, str]] = {}     # key -> (row, its casefolded text)
+        self._warm_keys: list[str] | None = None      # the keys of a warm_search pass under way…
+        self._warm_at = 0                             # …how far it got
+        self._warm_version = -1                       # the rows' version when the last pass ended…
+        self._warm_ended = float("-inf")              # …and when (time.monotonic())
+        self._cold: set[str] | None = None            # rows changed since the pass began (None: not known)
         # What the filter searches, for exactly the rows of the table: key -> casefolded text. The keys a sync
         # or apply changed since it was made (None: every row is checked against _search_cache).
         self._texts: dict[str, str] = {}
@@ -427,6 +434,43 @@ class ResourceTable(ScrollView, can_focus=True):
             self._placeholder = text
             if not self._order and self.is_mounted:
                 self.refresh(Region(0, 1, self.size.width, 1))
+
+    def warm_search(self, seconds: float) -> bool:
+        """Make search texts for rows that have none (or an old row's), for about `seconds`: a pass spread over
+        several calls, so the first key of a filter finds them made (at 20,000 runners making them all took
+        ~270 ms, and the first key typed after `/` waited for it). A pass goes over the rows changed since the
+        last one (every row when that is not known), WARM_AGAIN_S after it at the soonest (under churn the rows
+        change at every flush: the texts of a few seconds' new rows are made when the filter opens), and only
+        when rows changed. True: more to do."""
+        rows, cache = self._rows, self._search_cache
+        if self._warm_keys is None:
+            if self._warm_version == self._rows_version or time.monotonic() - self._warm_ended < WARM_AGAIN_S:
+                return False
+            self._warm_keys, self._warm_at = list(rows) if self._cold is None else list(self._cold), 0
+            self._cold = set()
+        keys, at = self._warm_keys, self._warm_at
+        stop = time.monotonic() + seconds
+        while at < len(keys):
+            end = min(at + 256, len(keys))
+            for key in keys[at:end]:
+                row = rows.get(key)
+                if row is not None:
+                    entry = cache.get(key)
+                    if entry is None or entry[0] is not row:
+                        cache[key] = (row, self.row_text(key).casefold())
+            at = end
+            if time.monotonic() >= stop:
+                break
+        if at < len(keys):
+            self._warm_at = at
+            return True
+        self._warm_keys, self._warm_version, self._warm_ended = None, self._rows_version, time.monotonic()
+        return False
+
+    @property
+    def search_ready(self) -> bool:
+        """Every row's search text is made (a warm_search pass ended since the rows last changed)."""
+        return self._warm_keys is None and self._warm_version == self._rows_version
 
     def prepare_filter(self) -> None:
         """Make the search texts of every row now (a filter is about to be typed): the first keystroke then only
@@ -677,7 +721,15 @@ class ResourceTable(ScrollView, can_focus=True):
 
     # ---------------------------------------------------------------- filtering
     def _stale_texts(self, keys: Iterable[str] | None, rows: int) -> None:
-        """Note the rows whose search text may have changed (None: any of them)."""
+        """Note the rows whose search text may have changed (None: any of them), for the next search and for the
+        next warm_search pass."""
+        if keys is not None and not isinstance(keys, (set, frozenset, dict)):
+            keys = list(keys)
+        cold = self._cold
+        if cold is not None and keys is not None and len(cold) <= rows:
+            cold.update(keys)
+        else:
+            self._cold = None
         stale = self._texts_stale
         if stale is not None and keys is not None:
             stale.update(keys)

@@ -206,6 +206,14 @@ class MainScreen(FocusRestyle, Screen):
     def panels(self) -> list[Panel]:
         return list(self.query(Panel))
 
+    def warm_search(self, seconds: float) -> bool:
+        """Search texts made ahead in the panels' tables, for about `seconds` (ResourceTable.warm_search).
+        True: more to do."""
+        for panel in self.panels:
+            if panel.table.warm_search(seconds):
+                return True
+        return False
+
     def focused_panel(self) -> Panel | None:
         node = self.focused
         while node is not None:
