@@ -38,7 +38,7 @@ from arc_top.widgets.text import age, shared_text, truncate_middle
 from arc_top.widgets.textual_internals import set_virtual_size_quietly
 
 AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is never narrower
-WARM_AGAIN_S = 10.0                # a new pass of warm_search at most this often
+WARM_AGAIN_S = 2.0                 # a new pass of warm_search at most this often
 CELL_PADDING = 1                  # a space either side of every cell
 STICKY_ROWS = 500          # from this many rows, column widths only widen under churn (see _reconcile)
 
@@ -440,8 +440,9 @@ class ResourceTable(ScrollView, can_focus=True):
         several calls, so the first key of a filter finds them made (at 20,000 runners making them all took
         ~270 ms, and the first key typed after `/` waited for it). A pass goes over the rows changed since the
         last one (every row when that is not known), WARM_AGAIN_S after it at the soonest (under churn the rows
-        change at every flush: the texts of a few seconds' new rows are made when the filter opens), and only
-        when rows changed. True: more to do."""
+        change at every flush: a pass makes the texts of a couple of seconds' changed rows, a few milliseconds at
+        20,000 runners; the last changes' texts are made soon after the cluster goes quiet, not while it is), and
+        only when rows changed. True: more to do."""
         rows, cache = self._rows, self._search_cache
         if self._warm_keys is None:
             if self._warm_version == self._rows_version or time.monotonic() - self._warm_ended < WARM_AGAIN_S:
