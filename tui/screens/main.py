@@ -124,6 +124,7 @@ class MainScreen(FocusRestyle, Screen):
         self.error = ""
         self._header: Text | None = None
         self._age_now: float | None = None    # the clock ages are shown at: moves on with the sample timer
+        self._tables: tuple[ResourceTable, ...] | None = None     # the panels' tables (see warm_search)
         self._listeners_of: object = None     # the pods map _listener_newest was found in (see _newest_listener)
         self._listener_newest = 0.0
         self._listener_pods: tuple | None = None     # ((pods map, listeners map), RowContext.listener_pods of them)
@@ -208,11 +209,10 @@ class MainScreen(FocusRestyle, Screen):
 
     def warm_search(self, seconds: float) -> bool:
         """Search texts made ahead in the panels' tables, for about `seconds` (ResourceTable.warm_search).
-        True: more to do."""
-        for panel in self.panels:
-            if panel.table.warm_search(seconds):
-                return True
-        return False
+        True: more to do. (Called every second: the tables are looked up once, not queried each time.)"""
+        if self._tables is None:
+            self._tables = tuple(panel.table for panel in self.panels)
+        return any(table.warm_search(seconds) for table in self._tables)
 
     def focused_panel(self) -> Panel | None:
         node = self.focused
