@@ -128,14 +128,13 @@ class LogTailer:
         # is young: worked out once per pod object (objects are replaced, never changed), not for each of 20,000
         # pods at every round (a third of the checks thread's time under churn).
         memo, scores = self._scores, {}
-        bucket_now = (int(now // self.controller_refresh_seconds),)
         for uid, pod in pods.items():
             role = pod.role
             if role not in TAILED_ROLES:
                 continue
             runner = runners.get(pod.owner_uid) if role == "runner" else None
             listener = listeners.get((pod.namespace, pod.name)) if role == "listener" else None
-            bucket = bucket_now if role == "controller" else ()
+            bucket = self._bucket(pod, now)
             score = memo.get(uid)
             if score is None or score[0] is not pod or score[1] is not runner or score[2] is not listener or \
                     score[3] != bucket:
@@ -194,12 +193,11 @@ class LogTailer:
     def _requests(self, pod: model.Pod, now: float) -> list[_Request]:
         """The container instances to read. The controller's running log is read again every
         `controller_refresh_seconds` (its errors — stale CRDs, version mismatch, quota — recur while it runs)."""
+        bucket = self._bucket(pod, now)
         score = self._scores.get(pod.uid)
-        if score is not None and score[0] is pod and \
-                score[3] == ((int(now // self.controller_refresh_seconds),) if pod.role == "controller" else ()):
+        if score is not None and score[0] is pod and score[3] == bucket:
             return score[4]
         out = []
-        bucket = (int(now // self.controller_refresh_seconds),) if pod.role == "controller" else ()
         containers = sorted(pod.containers, key=lambda c: (c.init, _CONTAINER_ORDER.get(c.name, 9), c.name))
         for c in containers:
             if c.init and not (c.restarts > 0 or (c.state == "terminated" and c.exit_code not in (0, None))):
@@ -209,6 +207,10 @@ class LogTailer:
             if c.state in ("running", "terminated"):
                 out.append(_Request(c.name, False, (c.restarts, c.state) + (bucket if c.state == "running" else ())))
         return out[:4]
+
+    def _bucket(self, pod: model.Pod, now: float) -> tuple:
+        """The controller's refresh period `now` falls in (its running log is read once per period); () for others."""
+        return (int(now // self.controller_refresh_seconds),) if pod.role == "controller" else ()
 
     def _pending(self, pod: model.Pod, now: float, read: set[str] | None = None) -> bool:
         """Something of `pod` is still to be read (`read`: the uids of the pods with a cache entry, when known:
@@ -259,7 +261,6 @@ class LogTailer:
                     self.stats.skipped_budget += 1
                     continue
                 self._read_pod(pod, set_key, now)
-                read.add(pod.uid)
             self._evict(now, present)
             tails = sorted((e.tail for e in self._entries.values() if e.tail is not None),
                            key=lambda t: (t.namespace, t.pod, t.container, not t.previous))

@@ -443,7 +443,7 @@ class ResourceTable(ScrollView, can_focus=True):
         change at every flush: a pass makes the texts of a couple of seconds' changed rows, a few milliseconds at
         20,000 runners; the last changes' texts are made soon after the cluster goes quiet, not while it is), and
         only when rows changed. True: more to do."""
-        rows, cache = self._rows, self._search_cache
+        rows = self._rows
         if self._warm_keys is None:
             if self._warm_version == self._rows_version or time.monotonic() - self._warm_ended < WARM_AGAIN_S:
                 return False
@@ -456,9 +456,7 @@ class ResourceTable(ScrollView, can_focus=True):
             for key in keys[at:end]:
                 row = rows.get(key)
                 if row is not None:
-                    entry = cache.get(key)
-                    if entry is None or entry[0] is not row:
-                        cache[key] = (row, self.row_text(key).casefold())
+                    self._search_text(key, row)
             at = end
             if time.monotonic() >= stop:
                 break
@@ -724,8 +722,6 @@ class ResourceTable(ScrollView, can_focus=True):
     def _stale_texts(self, keys: Iterable[str] | None, rows: int) -> None:
         """Note the rows whose search text may have changed (None: any of them), for the next search and for the
         next warm_search pass."""
-        if keys is not None and not isinstance(keys, (set, frozenset, dict)):
-            keys = list(keys)
         cold = self._cold
         if cold is not None and keys is not None and len(cold) <= rows:
             cold.update(keys)
@@ -741,7 +737,7 @@ class ResourceTable(ScrollView, can_focus=True):
     def _search_texts(self) -> dict[str, str]:
         """key -> casefolded search text of every row: only the rows changed since the last search are looked
         at (a keystroke at 20,000 rows looked up and checked every row's cached text)."""
-        rows, cache, stale = self._rows, self._search_cache, self._texts_stale
+        rows, stale = self._rows, self._texts_stale
         if stale is None:
             self._texts = {}
         texts = self._texts
@@ -750,12 +746,16 @@ class ResourceTable(ScrollView, can_focus=True):
             if row is None:
                 texts.pop(key, None)
                 continue
-            entry = cache.get(key)
-            if entry is None or entry[0] is not row:
-                entry = cache[key] = (row, self.row_text(key).casefold())
-            texts[key] = entry[1]
+            texts[key] = self._search_text(key, row)
         self._texts_stale = set()
         return texts
+
+    def _search_text(self, key: str, row: TableRow) -> str:
+        """The casefolded search text of `row` (at `key`), made once per row object."""
+        entry = self._search_cache.get(key)
+        if entry is None or entry[0] is not row:
+            entry = self._search_cache[key] = (row, self.row_text(key).casefold())
+        return entry[1]
 
     def _filtered_order(self) -> list[str]:
         rows = self._rows
