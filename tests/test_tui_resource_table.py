@@ -287,6 +287,7 @@ async def test_search_texts_are_made_ahead_in_chunks_and_a_filter_then_only_sear
     only searches) and finds what a fresh search finds. Rows that change later are made again in a new pass."""
     from arc_top.widgets import resource_table as module
 
+    monkeypatch.setattr(module, "WARM_AGAIN_S", 3600.0)      # (no pass again by the clock until the test says so)
     app = TableApp()
     async with app.run_test(size=(80, 12)) as pilot:
         table = app.query_one(ResourceTable)
@@ -311,7 +312,7 @@ async def test_search_texts_are_made_ahead_in_chunks_and_a_filter_then_only_sear
         assert table.visible_keys() == [f"k{i:04}" for i in range(3000) if i % 7 == 0]
         table.set_filter("")
         table.apply({"k0001": row("k0001", "Failed")})
-        assert not table.search_ready and not table.warm_search(1.0)   # changed, but a pass ended just now
+        assert not table.search_ready and not table.warm_search(1.0)   # changed, but the last pass is too recent
         monkeypatch.setattr(module, "WARM_AGAIN_S", 0.0)
         while table.warm_search(1.0):
             pass
