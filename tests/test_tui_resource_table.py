@@ -156,6 +156,50 @@ async def test_a_filter_most_rows_match_shows_and_counts_what_a_slow_search_does
         assert table.hidden_rows() is None
 
 
+async def test_a_filter_few_rows_match_keeps_their_children_while_rows_change():
+    """Typing a name few rows share: a matching runner shows with its group (parent) and its pods (children, which
+    do not match themselves), also when delta syncs add, move and remove children between keystrokes (the
+    children index follows each change)."""
+    app = TableApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+
+        def rows_of(failed: set[str], pods: dict[str, str]) -> RowList:
+            rows = RowList(row(f"g{g}", "group") for g in range(4))
+            for n in range(80):
+                key = f"r{n % 4}-{n:03}"
+                rows.append(row(key, "Failed" if key in failed else "Running", parent=f"g{n % 4}"))
+            rows += [row(pod, "Pending", parent=owner) for pod, owner in pods.items()]
+            return rows
+
+        failed, pods = {"r1-001", "r2-002"}, {"p-a": "r1-001", "p-b": "r1-001", "p-c": "r3-003"}
+        current = rows_of(failed, pods)
+        table.sync(current)
+        await pilot.pause()
+
+        def check(needle: str) -> None:
+            table.set_filter(needle)
+            assert table.visible_keys() == _expected(current, needle)[0], needle
+            assert table.hidden_rows() is None                   # few rows match: the shown ones are counted
+
+        check("fail")
+        check("failed")
+        assert table.visible_keys() == ["g1", "g2", "r1-001", "r2-002", "p-a", "p-b"]
+        steps = [({"r1-001", "r2-002", "r3-003"}, {"p-a": "r1-001", "p-c": "r3-003", "p-d": "r2-002"}),
+                 ({"r3-003"}, {"p-a": "r1-001", "p-c": "r2-002", "p-d": "r2-002"}),    # p-c moves to r2-002
+                 ({"r2-002", "r3-003"}, {"p-c": "r2-002"})]
+        for failed, pods in steps:
+            new = rows_of(failed, pods)
+            before = {r.key: r for r in current}
+            keys = {r.key for r in new if before.get(r.key) != r} | (before.keys() - {r.key for r in new})
+            new.delta = RowsDelta(current, frozenset(keys))
+            table.sync(new)
+            current = new
+            assert table.visible_keys() == _expected(current, "failed")[0]
+            check("failed")
+        assert table.visible_keys() == ["g2", "g3", "r2-002", "r3-003", "p-c"]
+
+
 async def test_columns_follow_width_and_names_shrink_in_the_middle():
     app = TableApp()
     async with app.run_test(size=(60, 10)) as pilot:

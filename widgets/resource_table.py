@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import zip_longest
+from itertools import filterfalse, zip_longest
 from operator import itemgetter
 from typing import ClassVar, NamedTuple
 
@@ -233,9 +233,9 @@ class ResourceTable(ScrollView, can_focus=True):
         # over every row are kept, and a longer filter searches only what the shorter one matched.
         self._rows_version = 0
         self._all_widths: tuple[tuple, dict[int, int]] = ((), {})     # ((version, columns), widths over every row)
-        self._matched: tuple[int, str, list[str]] | None = None        # (version, needle, keys it matched)
+        self._matched: tuple[int, str, set[str]] | None = None         # (version, needle, keys it did not match)
         self._delta_keys: tuple[int, frozenset[str]] | None = None      # (version before, keys) of a delta sync
-        self._parents: tuple[int, list[str], list[str | None]] = (-1, [], [])   # (version, keys, their parents)
+        self._children: tuple[int, dict[str, set[str]]] = (-1, {})   # (version, parent key -> its rows' keys)
         self._per_parent: tuple[int, Counter[str | None]] = (-1, Counter())   # (version, rows per parent key)
         # (the order the filter last worked out, the rows it hides) when it hides few of them, else None
         self._hidden: tuple[list[str], Collection[str]] | None = None
@@ -374,6 +374,18 @@ class ResourceTable(ScrollView, can_focus=True):
             per_parent.subtract(map(_PARENT, change[0]))
             per_parent.update(map(_PARENT, change[1]))
             self._per_parent = (self._rows_version + 1, per_parent)
+        if change is not None and self._children[0] == self._rows_version:
+            children = self._children[1]
+            for row in change[0]:
+                siblings = children.get(row.parent) if row.parent is not None else None
+                if siblings is not None:
+                    siblings.discard(row.key)
+                    if not siblings:
+                        del children[row.parent]
+            for row in change[1]:
+                if row.parent is not None:
+                    children.setdefault(row.parent, set()).add(row.key)
+            self._children = (self._rows_version + 1, children)
         self._stale_texts(None if change is None else delta.keys, len(wanted))
         self._rows = wanted
         self._rows_version += 1
@@ -764,53 +776,76 @@ class ResourceTable(ScrollView, can_focus=True):
             self._hidden = (order, ())
             return order
         needle = self._filter.casefold()
+        excluded = self._excluded(needle)
+        if not excluded:
+            order = list(rows)
+            self._hidden = (order, ())
+            return order
+        per_parent = self.rows_per_parent()
+        if 2 * len(excluded) < len(rows):
+            # Most rows match (typing a name all rows share). A row that did not match still shows under a matching
+            # parent, or as the parent of a matching row: a parent all of whose rows are among the unmatched ones
+            # has none (counted per parent, in C). Only the few unmatched rows are looked at one by one.
+            unmatched_per_parent = Counter(map(_PARENT, map(rows.__getitem__, excluded)))
+            hidden = set()
+            for key in excluded:
+                parent = rows[key].parent
+                if (parent not in rows or parent in excluded) and \
+                        unmatched_per_parent.get(key, 0) == per_parent.get(key, 0):
+                    hidden.add(key)
+            order = list(filterfalse(hidden.__contains__, rows)) if hidden else list(rows)
+            self._hidden = (order, hidden)
+            return order
+        # Few rows match: those, their parents and their children (from the children index, for the matches that
+        # have any), in the rows' order (one pass in C).
+        hits = list(filterfalse(excluded.__contains__, rows))
+        shown = set(hits)
+        shown.update(rows.keys() & set(map(_PARENT, map(rows.__getitem__, hits))))
+        with_children = [key for key in hits if per_parent.get(key)]
+        if with_children:
+            children = self._children_index()
+            for key in with_children:
+                shown.update(children.get(key, ()))
+        self._hidden = None
+        return list(filter(shown.__contains__, rows))
+
+    def _excluded(self, needle: str) -> set[str]:
+        """The keys of the rows whose search text does not contain `needle` (casefolded). Typing on, only what the
+        shorter filter matched can match the longer one: with the rows the same (a keystroke) or changed by a
+        known delta since (a flush while filtered), the rows it excluded are skipped and stay excluded. (Kept as
+        the unmatched set, so that a name most rows share costs one pass over the rows and a set of the few that
+        differ, not a set of every match.)"""
+        rows = self._rows
         texts = self._search_texts()
         version = self._rows_version
         previous = self._matched
-        # Typing on: only what the shorter filter matched can match the longer one. The rows being the same (a
-        # keystroke) or changed by a known delta since (a flush while filtered), the search starts from that match.
-        candidates: Iterable[str] = rows
-        in_order = True
+        base: set[str] | None = None
         if previous is not None and previous[1] in needle:
             if previous[0] == version:
-                candidates = previous[2]
+                if previous[1] == needle:
+                    return previous[2]
+                base = previous[2]
             elif self._delta_keys is not None and self._delta_keys[0] == previous[0] and version == previous[0] + 1:
-                changed = self._delta_keys[1]
-                candidates = [key for key in previous[2] if key not in changed and key in rows]
-                candidates += [key for key in changed if key in rows]
-                in_order = False
-        matched = [key for key in candidates if needle in texts[key]]
-        if not in_order:
-            keep = set(matched)
-            matched = [key for key in rows if key in keep]
-        self._matched = (version, needle, matched)
-        if len(matched) == len(rows):
-            self._hidden = (matched, ())
-            return matched
-        # A matching workflow pod brings its runner; a matching runner brings its children. Set operations in C
-        # over the rows, then a loop of calls over the rows that did not match when they are few (typing a name
-        # all rows share), else over every row's parent (an index of children cost a loop of calls over every
-        # row whenever the rows had changed since the last keystroke).
-        hits = set(matched)
-        if 2 * len(matched) > len(rows):
-            # A row that did not match still shows under a matching parent, or as the parent of a matching row:
-            # a parent all of whose rows are among the unmatched ones has none (counted per parent, in C).
-            unmatched = rows.keys() - hits
-            unmatched_per_parent = Counter(map(_PARENT, map(rows.__getitem__, unmatched)))
-            per_parent = self.rows_per_parent()
-            hidden = {key for key in unmatched if rows[key].parent not in hits and
-                      unmatched_per_parent.get(key, 0) == per_parent.get(key, 0)}
-            order = [key for key in rows if key not in hidden] if hidden else list(rows)
-            self._hidden = (order, hidden)
-            return order
-        shown = hits | (rows.keys() & set(map(_PARENT, map(rows.__getitem__, matched))))
-        if self._parents[0] != version:
-            self._parents = (version, list(rows), list(map(_PARENT, rows.values())))
-        _, keys, parents = self._parents
-        order = [key for key, parent in zip(keys, parents, strict=True) if key in shown or parent in hits]
-        order = matched if len(order) == len(matched) else order
-        self._hidden = None
-        return order
+                base = (previous[2] - self._delta_keys[1]) & rows.keys()
+        if base:
+            missing = [key for key in rows if key not in base and needle not in texts[key]]
+            base.update(missing)        # (the previous result is replaced just below: updated in place)
+            excluded = base
+        else:
+            excluded = {key for key in rows if needle not in texts[key]}
+        self._matched = (version, needle, excluded)
+        return excluded
+
+    def _children_index(self) -> dict[str, set[str]]:
+        """parent key -> the keys of its rows: built over every row once, then kept up to date from each delta
+        sync's changed rows (see sync)."""
+        if self._children[0] != self._rows_version:
+            index: dict[str, set[str]] = {}
+            for key, row in self._rows.items():
+                if row.parent is not None:
+                    index.setdefault(row.parent, set()).add(key)
+            self._children = (self._rows_version, index)
+        return self._children[1]
 
     # ---------------------------------------------------------------- reconcile
     def _display_cells(self, row: TableRow) -> list[Text]:
