@@ -496,13 +496,13 @@ async def test_runner_pods_coming_and_going_leave_the_scale_set_rows_but_a_liste
     from arc_top.tui.rows import scale_sets as module
 
     built: list[str] = []
-    original = module._row             # (what builds a row whose inputs changed: see scale_set_rows)
+    original = module._status_cells    # (what builds a row whose inputs but its trend changed: scale_set_rows)
 
     def counting(ctx, ss, *pieces):
         built.append(ss.name)
         return original(ctx, ss, *pieces)
 
-    monkeypatch.setattr(module, "_row", counting)
+    monkeypatch.setattr(module, "_status_cells", counting)
     monitor = incident_monitor()
     app = make_app(monitor)
     async with app.run_test(size=(80, 24)) as pilot:

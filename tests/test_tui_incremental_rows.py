@@ -289,6 +289,9 @@ def test_an_unchanged_scale_set_keeps_its_row_object():
     sampled = rows()
     assert [a is b for a, b in zip(sampled, after, strict=True)] == [False, True, True]
     assert sampled[0].cells[16].plain != after[0].cells[16].plain
+    # …whose other cells are kept as they were (a trend sample builds the trend cells alone).
+    assert [a is b for a, b in zip(sampled[0].cells, after[0].cells, strict=True)] == \
+        [i not in (15, 16, 17, 18) for i in range(len(after[0].cells))]
     # Jobs waiting, sampled for set-2 while its running and pending trends stay flat: its WAITING trend moves.
     trends.seed(sets[2].uid, [2] * 48, [0] * 48)
     trends.seed_waiting(sets[2].uid, [0] * 48)

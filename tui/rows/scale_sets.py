@@ -20,6 +20,7 @@ from arc_top.widgets.text import ERROR, NONE, OK, WARN, Palette, safe_text, stat
 
 SHOWN = max(TREND_WIDTH, WIDE_TREND_WIDTH)      # the most trend samples a cell shows
 TREND_KEY = "trend\0"                           # + a scale set's uid: its trend cells in the panel's RowCache
+STATUS_KEY = "status\0"                         # + a scale set's uid: its other cells
 
 
 def listener_status(ctx: RowContext, scale_set: ScaleSet) -> tuple[str, str, int]:
@@ -126,6 +127,14 @@ def _trend_cells(ctx: RowContext, ss: ScaleSet) -> list[Text]:
 
 def _row(ctx: RowContext, ss: ScaleSet, findings: list, listener: tuple[str, str, int],
          trend: list[Text] | None = None) -> TableRow:
+    head, tail = _status_cells(ctx, ss, findings, listener)
+    return TableRow(ss.uid, [*head, *(trend if trend is not None else _trend_cells(ctx, ss)), *tail],
+                    created=ss.created)
+
+
+def _status_cells(ctx: RowContext, ss: ScaleSet, findings: list,
+                  listener: tuple[str, str, int]) -> tuple[list[Text], list[Text]]:
+    """Every cell but the trend cells: those before them and those after."""
     p = ctx.palette
     rpf = Text(end="")
     rpf.append(str(ss.running))
@@ -136,7 +145,7 @@ def _row(ctx: RowContext, ss: ScaleSet, findings: list, listener: tuple[str, str
     maximum = "∞" if _unbounded(ss) else str(ss.max_runners)
     jobs, busy_idle = _jobs_cells(ctx, ss, findings)
     phase_severity = {"Running": OK, "Pending": WARN, "Outdated": WARN}.get(ss.phase, NONE)
-    cells = [
+    head = [
         safe_text(ss.namespace),
         safe_text(f"{ss.namespace}/{ss.name}"),
         safe_text(ss.name),
@@ -152,12 +161,13 @@ def _row(ctx: RowContext, ss: ScaleSet, findings: list, listener: tuple[str, str
         jobs,
         busy_idle,
         set_problem_text(findings, p, title=False),
-        *(trend if trend is not None else _trend_cells(ctx, ss)),
+    ]
+    tail = [
         status_text(ss.phase, phase_severity, p) if ss.phase else Text("—", end=""),
         age_text(ss.created, ctx.now),
         set_problem_text(findings, p),
     ]
-    return TableRow(ss.uid, cells, created=ss.created)
+    return head, tail
 
 
 def _shown_samples(running, pending) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -173,7 +183,8 @@ def scale_set_rows(ctx: RowContext) -> list[TableRow]:
     """One row per scale set, by namespace and name. A row whose inputs are all equal to the last build's (the
     scale set, the trend samples shown, job figures, listener state, findings, palette) is the very same row:
     the creation age is not an input (the table keeps the age cells moving). A row built again for new status
-    counts keeps its trend cells when the samples they show are the same (they are most of a row's work)."""
+    counts keeps its trend cells when the samples they show are the same (they are most of a row's work); a new
+    trend sample (every few seconds, on every row while the counts move) rebuilds the trend cells alone."""
     items = sorted(ctx.of(SCALE_SETS), key=lambda s: (s.namespace, s.name))
     cache, trends, palette = ctx.cache, ctx.trends, ctx.palette
     rows = []
@@ -184,9 +195,11 @@ def scale_set_rows(ctx: RowContext) -> list[TableRow]:
         listener = listener_status(ctx, ss)
         trend = cache.get_equal(TREND_KEY + ss.uid, (running, pending, waiting, _top(ss), palette),
                                 lambda ss=ss: _trend_cells(ctx, ss))
-        inputs = (ss, palette, running, pending, waiting, _jobs_shown(trends.jobs.get((ss.namespace, ss.name))),
-                  tuple(findings), listener)
-        rows.append(cache.get_equal(ss.uid, inputs, lambda ss=ss, f=findings, s=listener, t=trend:
-                                    _row(ctx, ss, f, s, t)))
+        jobs = _jobs_shown(trends.jobs.get((ss.namespace, ss.name)))
+        status = cache.get_equal(STATUS_KEY + ss.uid, (ss, palette, jobs, tuple(findings), listener),
+                                 lambda ss=ss, f=findings, s=listener: _status_cells(ctx, ss, f, s))
+        # (Compared by identity: a trend sample that only shifts the sparklines rebuilds the trend cells alone.)
+        rows.append(cache.get(ss.uid, (status, trend), lambda ss=ss, s=status, t=trend:
+                              TableRow(ss.uid, [*s[0], *t, *s[1]], created=ss.created)))
     cache.prune()
     return rows
