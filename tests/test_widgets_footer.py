@@ -194,6 +194,35 @@ async def test_a_focus_change_repaints_the_footer_line_and_lays_out_nothing(monk
         assert not footer.children
 
 
+async def test_keys_that_come_back_reuse_their_line_and_a_theme_change_draws_it_again():
+    """`tab` between two panels swaps their keys back and forth: each line is drawn once (render is not called
+    again), shown as it was; a new theme draws it again in the theme's colours."""
+    app = FooterApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        footer = await focus(app, pilot, "#a")
+        first = cells(app.export_screenshot())
+        await focus(app, pilot, "#c")
+        drawn: list[str] = []
+        render = footer.render
+
+        def counting_render():
+            drawn.append("render")
+            return render()
+
+        footer.render = counting_render
+        await focus(app, pilot, "#a")
+        assert cells(app.export_screenshot()) == first and drawn == []
+        await focus(app, pilot, "#c")
+        assert "y YAML" in line_of(app.export_screenshot()) and drawn == []
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await settle(pilot)
+        assert drawn
+        await focus(app, pilot, "#a")
+        themed = cells(app.export_screenshot())
+        assert [char for char, _, _ in themed] == [char for char, _, _ in first]
+        assert [fill for _, _, fill in themed] != [fill for _, _, fill in first]
+
+
 async def test_no_keys_change_while_the_terminal_has_no_focus():
     """As Textual's Footer: the focused widget is blurred when the terminal loses focus; its keys stay."""
     app = FooterApp()

@@ -27,12 +27,15 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.geometry import Region
 from textual.screen import Screen
+from textual.strip import Strip
 from textual.widget import Widget
 
 from arc_top.widgets.text import clean_line
 
 SEPARATOR = "▏"   # the palette key's left border (Textual's Footer: `border-left: vkey`)
+DRAWN_KEPT = 16   # lines drawn kept for reuse (KeysFooter.render_lines)
 
 
 class ShownKey(NamedTuple):
@@ -119,6 +122,9 @@ class KeysFooter(Widget, can_focus=False):
         self.palette_key: ShownKey | None = None            # docked at the right
         self._spans: list[Span] = []                        # each key's columns in the last line drawn
         self._hover_x: int | None = None
+        # The lines drawn for (keys, palette key, hover, size, crop): `tab` between two panels swaps their keys back
+        # and forth, and drawing the line (component styles, a Text made into a line) cost 1-2 ms each time.
+        self._drawn: dict[tuple, tuple[list[Strip], list[Span]]] = {}
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
@@ -172,6 +178,23 @@ class KeysFooter(Widget, can_focus=False):
         return tuple(shown), palette_key
 
     # ---------------------------------------------------------------- drawing
+    def render_lines(self, crop: Region) -> list[Strip]:
+        key = (self.shown, self.palette_key, self._hover_x, self.size, crop)
+        drawn = self._drawn.get(key)
+        if drawn is not None:
+            self._spans = drawn[1]
+            return list(drawn[0])
+        lines = super().render_lines(crop)
+        if len(self._drawn) >= DRAWN_KEPT:
+            self._drawn.clear()
+        self._drawn[key] = (list(lines), self._spans)
+        return lines
+
+    def notify_style_update(self) -> None:
+        """A theme or style change: every line is drawn again."""
+        super().notify_style_update()
+        self._drawn.clear()
+
     def _style(self, component: str) -> Style:
         """A component's colours and text style, with no background where the component's is transparent (the
         key's item or hover background then shows through, as it does under a FooterKey's label)."""
