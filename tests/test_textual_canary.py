@@ -409,6 +409,65 @@ def test_a_focus_change_restyles_what_follows_it(monkeypatch, missing):
         assert max(restyled) <= 4               # the panes and the note
 
 
+class TwoTables(App):
+    """Two ResourceTables, each in a container that notes its descendants' focus messages."""
+
+    def compose(self):
+        for side in ("left", "right"):
+            with Vertical(id=side):
+                yield ResourceTable(COLUMNS, id=f"{side}-table")
+
+    def on_mount(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+        for table in self.query(ResourceTable):
+            table.sync([row(i) for i in range(8)])
+
+    def on_descendant_focus(self, event) -> None:
+        self.messages.append(("focus", event.widget.id))
+
+    def on_descendant_blur(self, event) -> None:
+        self.messages.append(("blur", event.widget.id))
+
+
+def test_a_table_gaining_or_losing_the_focus_repaints_its_cursor_line(monkeypatch):
+    """QuietFocus: a table gaining or losing the focus does what Textual's handlers do (has_focus, a message up
+    the DOM) but repaints its cursor line, not the whole table; the screen looks the same as with Textual's own
+    handlers (the run without the privates)."""
+
+    async def run():
+        app = TwoTables()
+        shots, whole = [], []
+        async with app.run_test(size=(60, 24)) as pilot:
+            await _settle(pilot)
+            refresh = Widget.refresh
+
+            def counted(self, *regions, **kwargs):
+                if isinstance(self, ResourceTable) and not regions:
+                    whole.append(self.id)
+                return refresh(self, *regions, **kwargs)
+
+            monkeypatch.setattr(Widget, "refresh", counted)
+            for target in ("#right-table", "#left-table"):
+                app.set_focus(app.query_one(target))
+                await _settle(pilot)
+                shots.append((app.query_one("#left-table").has_focus, app.query_one("#right-table").has_focus,
+                              app.export_screenshot()))
+            monkeypatch.setattr(Widget, "refresh", refresh)
+        return shots, whole, app.messages
+
+    runs = {}
+    for name, missing in (("quiet", frozenset()), ("textual", frozenset({"_on_focus", "_on_blur"}))):
+        monkeypatch.setattr(internals, "UNAVAILABLE", missing)
+        runs[name] = asyncio.run(run())
+    for shots, _, messages in runs.values():
+        assert [shot[:2] for shot in shots] == [(False, True), (True, False)]
+        assert {("blur", "left-table"), ("focus", "right-table"), ("blur", "right-table"),
+                ("focus", "left-table")} <= set(messages)
+        assert shots[0][2] != shots[1][2]       # the cursor's colours moved with the focus
+    assert runs["quiet"][1] == [] and runs["textual"][1]      # Textual's handlers repaint the whole table
+    assert [shot[2] for shot in runs["quiet"][0]] == [shot[2] for shot in runs["textual"][0]]
+
+
 class Pane(Static, can_focus=True):
     BINDINGS = [("l", "logs", "Logs")]
 

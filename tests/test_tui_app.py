@@ -463,10 +463,14 @@ async def test_the_scale_sets_table_gets_the_focus_back_when_its_rows_come():
         await until(pilot, lambda: "Scope" in main.query_one(KeysFooter).render().plain, what="its keys")
 
 
-async def test_moving_the_focus_repaints_the_two_panels_not_the_screen(monkeypatch):
-    """Textual repaints every line of a screen when its focus moves (a full update of its compositor); on the main
-    screen what shows the focus is CSS, which repaints the panels whose styles change (a partial update)."""
+async def test_moving_the_focus_repaints_two_title_lines_and_two_cursor_lines(monkeypatch):
+    """Textual repaints every line of a screen when its focus moves (a full update of its compositor), and a widget
+    whose styles follow the focus whole. On the main screen the focus shows in the panel's title (a marker and its
+    name in the primary colour) and in the table's cursor line: a move between two panels repaints those four
+    lines, not the screen, not the panels (at 200x60 that was two tables, their scrollbars and every line under
+    them at each `tab`)."""
     from textual._compositor import Compositor
+    from textual.widget import Widget
 
     full: list[int] = []
     original = Compositor.render_full_update
@@ -481,12 +485,28 @@ async def test_moving_the_focus_repaints_the_two_panels_not_the_screen(monkeypat
         main = await loaded(pilot)
         await pilot.press("3")
         await pilot.pause()
+        runners, volumes = main.panel("runners"), main.panel("volumes")
+        assert volumes._title.plain.startswith("▶") and not runners._title.plain.startswith("▶")
+        await pilot.pause(0.3)
+        monitor_refresh = Widget.refresh
+        whole: list[str] = []
+
+        def refresh(self, *regions, **kwargs):
+            if not regions and not isinstance(self, KeysFooter):      # (the footer shows the new panel's keys)
+                whole.append(f"{type(self).__name__}#{self.id}")
+            return monitor_refresh(self, *regions, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", refresh)
         full.clear()
         await pilot.press("4", "5", "2")                 # Volumes → Events → Findings → Runners
         await pilot.pause()
         assert main.focused is table(app, "runners") and full == []
-        runners, volumes = main.panel("runners"), main.panel("volumes")
-        assert runners.styles.border_top[1] != volumes.styles.border_top[1]     # the focus colour moved
+        assert whole == []
+        assert runners._title.plain.startswith("▶") and not volumes._title.plain.startswith("▶")
+        for name, cursor in (("runners", "resource-table--cursor-focused"), ("volumes", "resource-table--cursor")):
+            shown = table(app, name)
+            line = list(shown.render_line(1 + shown.cursor_row - round(shown.scroll_y)))
+            assert line[0].style.bgcolor == shown.get_component_rich_style(cursor).bgcolor, name
 
 
 async def test_runner_pods_coming_and_going_leave_the_scale_set_rows_but_a_listener_pod_does_not(monkeypatch):

@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.dom import NoScreen
@@ -187,8 +189,16 @@ class Panel(Vertical):
     def update_title(self) -> None:
         table = self.table
         title = Text(no_wrap=True, end="")
-        title.append(f" {self.spec.number} ", "reverse")
-        title.append(f" {self.spec.title} ", "bold")
+        if self.has_focus_within:
+            # The focused panel: a marker and its number and name in the theme's primary colour (drawn in the title,
+            # which repaints the top line alone: a style of the panel's own would repaint it whole).
+            primary = Style(color=self.palette.primary)
+            title.append("▶", primary + Style(bold=True))
+            title.append(f" {self.spec.number} ", primary + Style(reverse=True))
+            title.append(f" {self.spec.title} ", primary + Style(bold=True))
+        else:
+            title.append(f" {self.spec.number} ", "reverse")
+            title.append(f" {self.spec.title} ", "bold")
         if self.state is None or table.total_count:
             if self.spec.count_grouped:
                 total, shown = self._grouped_counts(table)
@@ -240,6 +250,12 @@ class Panel(Vertical):
     def apply_filter(self, text: str) -> None:
         self.table.set_filter(text)
         self._show_state()
+        self.update_title()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.update_title()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
         self.update_title()
 
     def on_input_changed(self, event: Input.Changed) -> None:

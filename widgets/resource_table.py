@@ -35,7 +35,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from arc_top.widgets.text import age, shared_text, truncate_middle
-from arc_top.widgets.textual_internals import set_virtual_size_quietly
+from arc_top.widgets.textual_internals import QuietFocus, set_virtual_size_quietly
 
 AGE_WIDTH = 4                     # "119s", "119m", "47h": an age column is never narrower
 WARM_AGAIN_S = 2.0                 # a new pass of warm_search at most this often
@@ -122,15 +122,19 @@ def cell_segments(cell: Text, width: int, console, options) -> list[Segment]:
     return lines[0] if lines else [Segment(" " * width)]
 
 
-class ResourceTable(ScrollView, can_focus=True):
+class ResourceTable(QuietFocus, ScrollView, can_focus=True):
     """Keyed table of cluster objects with width-aware columns, a row cursor and a row filter."""
 
     ALLOW_SELECT = False           # a click selects a row, as in DataTable, not text
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "resource-table--header", "resource-table--cursor", "resource-table--hover",
+        "resource-table--header", "resource-table--cursor", "resource-table--cursor-focused",
+        "resource-table--hover",
     }
 
-    # DataTable's look (Textual 8), which these tables had before they were virtual.
+    # DataTable's look (Textual 8), which these tables had before they were virtual, but for the focus: no rule
+    # here depends on it (no `:focus`, no tint of the focused table), so that a focus change repaints the cursor
+    # line alone. The cursor is drawn in `--cursor-focused` while the table has the focus (render_line); the
+    # focused panel shows it in its title too (tui/panels.py).
     DEFAULT_CSS = """
     ResourceTable {
         background: $surface;
@@ -140,17 +144,6 @@ class ResourceTable(ScrollView, can_focus=True):
         scrollbar-gutter: stable;
         scrollbar-size-vertical: 1;
         scrollbar-size-horizontal: 0;
-        &:focus {
-            background-tint: $foreground 5%;
-            & > .resource-table--cursor {
-                background: $block-cursor-background;
-                color: $block-cursor-foreground;
-                text-style: $block-cursor-text-style;
-            }
-            & > .resource-table--header {
-                background-tint: $foreground 5%;
-            }
-        }
         & > .resource-table--header {
             text-style: bold;
             background: $panel;
@@ -164,6 +157,11 @@ class ResourceTable(ScrollView, can_focus=True):
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
             text-style: $block-cursor-blurred-text-style;
+        }
+        & > .resource-table--cursor-focused {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
         }
         & > .resource-table--hover {
             background: $block-hover-background;
@@ -592,6 +590,12 @@ class ResourceTable(ScrollView, can_focus=True):
     # ---------------------------------------------------------------- layout
     def on_mount(self) -> None:      # (ScrollView's own on_mount runs too: Textual calls each class's handler)
         self._reconcile()
+
+    def watch_has_focus(self, has_focus: bool) -> None:
+        """The focused look is the cursor line's alone, drawn here (render_line): only that line is repainted.
+        (Textual's watcher restyles the widget for `:focus` rules, and a restyle repaints it whole and its
+        scrollbars: a ResourceTable's styles do not depend on its focus.)"""
+        self._refresh_row(self.cursor_row)
 
     def on_resize(self, event: events.Resize) -> None:
         if self._layout_changed():
@@ -1043,7 +1047,8 @@ class ResourceTable(ScrollView, can_focus=True):
         if index == self._hover_row:
             component += self.get_component_rich_style("resource-table--hover")
         if index == self.cursor_row:
-            component += self.get_component_rich_style("resource-table--cursor")
+            component += self.get_component_rich_style(
+                "resource-table--cursor-focused" if self.has_focus else "resource-table--cursor")
         ages = age(self.now - row.created) if self.now is not None and row.created else None
         cache_key = (key, base, component, scroll_x, width, ages, self._layout_key)
         cached = self._lines.get(cache_key)

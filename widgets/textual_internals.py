@@ -1,9 +1,10 @@
 """Every private part of Textual that arc-top uses, behind one fence.
 
 Panel repaints only its title line, ResourceTable grows its row count and a filter's input takes a key without
-a layout pass of the whole screen, and a focus change restyles only what its focus can restyle. Each needs an
-internal of Textual (Widget's stored border title and scroll update, Input's value watcher, Screen's focus
-restyle and the nodes' focus-within flag), and a Textual release may rename any of them. So they are read and
+a layout pass of the whole screen, and a focus change restyles only what its focus can restyle and repaints a
+table's cursor line, not the table. Each needs an internal of Textual (Widget's stored border title, scroll
+update and focus handlers, Input's value watcher, Screen's focus restyle and the nodes' focus-within flag), and
+a Textual release may rename any of them. So they are read and
 written here only, and each function falls back to Textual's public API when its private is gone: slower (the
 whole screen laid out again, a panel repainted or restyled whole), never an exception. `PRIVATES` lists them as
 data, and tests/test_textual_canary.py checks each still exists in the installed Textual, so an upgrade fails
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from math import ceil
 
 from rich.text import Text
+from textual import events
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.geometry import Region, Size
@@ -52,6 +54,10 @@ PRIVATES: tuple[Private, ...] = (
             "Screen's own focus restyle (every node of the panels losing and gaining the focus)"),
     Private(Widget, "_has_focus_within", ATTRIBUTE, "FocusRestyle",
             "Screen's own focus restyle (every node of the panels losing and gaining the focus)"),
+    Private(Widget, "_on_focus", MEMBER, "QuietFocus",
+            "Widget's own focus handler (the whole widget repainted when it gains the focus)"),
+    Private(Widget, "_on_blur", MEMBER, "QuietFocus",
+            "Widget's own blur handler (the whole widget repainted when it loses the focus)"),
 )
 
 # Names the functions below need together; a group is used only when all of its names are there.
@@ -60,6 +66,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "border_title": ("_border_title",),
     "input_value": ("_watch_value",),
     "focus_styles": ("_update_focus_styles", "_has_focus_within"),
+    "focus_handlers": ("_on_focus", "_on_blur"),
 }
 
 # Tests put names here to check the fallbacks (as if this Textual had renamed them).
@@ -179,6 +186,31 @@ class FocusRestyle:
                     break
         if nodes:
             self.app.stylesheet.update_nodes(nodes, animate=True)
+
+
+class QuietFocus:
+    """A Widget mixin: gaining or losing the focus repaints what the widget's `has_focus` watcher repaints (the
+    widget draws its focused look itself: a table its cursor line), not the whole widget. Textual's handlers
+    (`Widget._on_focus`, `_on_blur`) set `has_focus`, repaint the whole widget and tell the parent; at each `tab`
+    that was two whole tables and the lines under them (a third of a focus change's paint at 200x60). Here they
+    do the same but the repaint. (Textual calls these handlers by name, most derived class first: when it no
+    longer has them, it calls neither, and its own focus handling is unchanged.)"""
+
+    def _on_focus(self, event: events.Focus) -> None:
+        if not supports(self, "focus_handlers"):
+            return                              # Textual's own handler runs next
+        event.prevent_default()
+        self.has_focus = True
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantFocus(self))
+
+    def _on_blur(self, event: events.Blur) -> None:
+        if not supports(self, "focus_handlers"):
+            return
+        event.prevent_default()
+        self.has_focus = False
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantBlur(self))
 
 
 def set_border_title_text(widget: Widget, title: Text) -> None:
