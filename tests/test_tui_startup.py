@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from arc_top.tui.app import FILL_GC_LIMIT_S, FULL_GC_AFTER, ArcTopApp
+from arc_top.tui.app import FILL_GC_LIMIT_S, FULL_GC_AFTER, YOUNG_GC_MIN, YOUNG_GC_SAFETY, ArcTopApp
 from tests.test_tui_app import loaded, make_app
 from tests.tui_fixtures import FakeMonitor, incident_monitor
 from tests.waiting import until
@@ -92,6 +92,45 @@ async def test_the_collector_is_off_while_the_panels_fill_and_on_once_they_are_f
         assert gc.isenabled()
         assert gc.get_threshold()[2] == FULL_GC_AFTER     # automatic full collections rare: the minute's is it
     assert gc.isenabled()
+
+
+@pytest.mark.asyncio
+async def test_young_collections_run_at_the_header_tick_once_the_panels_are_full(collector_restored):
+    """Python's young collections (every 700 new objects: 130 a second under churn at 20,000 runners, each walking
+    the flush's big lists) give way to one at the header tick; an idle tick collects nothing."""
+    import weakref
+
+    app, monitor = filling_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await monitor_ready(pilot)
+        monitor.filled = True
+        app.tidy_memory()
+        assert gc.isenabled() and gc.get_threshold()[0] == YOUNG_GC_SAFETY     # automatic ones: a safety net
+
+        class Cycle:
+            pass
+
+        cycle = Cycle()
+        cycle.me = cycle                               # garbage only the cyclic collector frees
+        gone = weakref.ref(cycle)
+        del cycle
+        made = [[] for _ in range(YOUNG_GC_MIN)]      # what a busy second makes
+        ran: list[int] = []
+
+        def note(phase: str, info: dict) -> None:
+            if phase == "start":
+                ran.append(info["generation"])
+
+        gc.callbacks.append(note)
+        try:
+            assert gone() is not None
+            app.collect_young()                        # the header tick's
+            assert gone() is None and ran == [1]
+            app.collect_young()                        # a tick with (nearly) nothing new: no collection
+            assert ran == [1]
+        finally:
+            gc.callbacks.remove(note)
+        assert len(made) == YOUNG_GC_MIN
 
 
 @pytest.mark.asyncio
