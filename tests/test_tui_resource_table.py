@@ -185,6 +185,11 @@ async def test_a_filter_few_rows_match_keeps_their_children_while_rows_change():
         check("fail")
         check("failed")
         assert table.visible_keys() == ["g1", "g2", "r1-001", "r2-002", "p-a", "p-b"]
+        table.set_filter("r")                                   # most rows match…
+        assert table.visible_keys() == _expected(current, "r")[0] and table.hidden_rows() is not None
+        for needle in ("r1-", "r1-00", "r1-001"):               # …then few, typing on
+            check(needle)
+        table.set_filter("failed")
         steps = [({"r1-001", "r2-002", "r3-003"}, {"p-a": "r1-001", "p-c": "r3-003", "p-d": "r2-002"}),
                  ({"r3-003"}, {"p-a": "r1-001", "p-c": "r2-002", "p-d": "r2-002"}),    # p-c moves to r2-002
                  ({"r2-002", "r3-003"}, {"p-c": "r2-002"})]

@@ -231,7 +231,8 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         # over every row are kept, and a longer filter searches only what the shorter one matched.
         self._rows_version = 0
         self._all_widths: tuple[tuple, dict[int, int]] = ((), {})     # ((version, columns), widths over every row)
-        self._matched: tuple[int, str, set[str]] | None = None         # (version, needle, keys it did not match)
+        # (version, needle, keys it did not match, or None, keys it matched, or None): see _match
+        self._matched: tuple[int, str, set[str] | None, list[str] | None] | None = None
         self._delta_keys: tuple[int, frozenset[str]] | None = None      # (version before, keys) of a delta sync
         self._children: tuple[int, dict[str, set[str]]] = (-1, {})   # (version, parent key -> its rows' keys)
         self._per_parent: tuple[int, Counter[str | None]] = (-1, Counter())   # (version, rows per parent key)
@@ -779,14 +780,13 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
             order = list(rows)
             self._hidden = (order, ())
             return order
-        needle = self._filter.casefold()
-        excluded = self._excluded(needle)
-        if not excluded:
+        excluded, matched = self._match(self._filter.casefold())
+        if matched is None and not excluded:
             order = list(rows)
             self._hidden = (order, ())
             return order
         per_parent = self.rows_per_parent()
-        if 2 * len(excluded) < len(rows):
+        if matched is None:
             # Most rows match (typing a name all rows share). A row that did not match still shows under a matching
             # parent, or as the parent of a matching row: a parent all of whose rows are among the unmatched ones
             # has none (counted per parent, in C). Only the few unmatched rows are looked at one by one.
@@ -802,10 +802,9 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
             return order
         # Few rows match: those, their parents and their children (from the children index, for the matches that
         # have any), in the rows' order (one pass in C).
-        hits = list(filterfalse(excluded.__contains__, rows))
-        shown = set(hits)
-        shown.update(rows.keys() & set(map(_PARENT, map(rows.__getitem__, hits))))
-        with_children = [key for key in hits if per_parent.get(key)]
+        shown = set(matched)
+        shown.update(rows.keys() & set(map(_PARENT, map(rows.__getitem__, matched))))
+        with_children = [key for key in matched if per_parent.get(key)]
         if with_children:
             children = self._children_index()
             for key in with_children:
@@ -813,32 +812,53 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         self._hidden = None
         return list(filter(shown.__contains__, rows))
 
-    def _excluded(self, needle: str) -> set[str]:
-        """The keys of the rows whose search text does not contain `needle` (casefolded). Typing on, only what the
+    def _match(self, needle: str) -> tuple[set[str] | None, list[str] | None]:
+        """Which rows' search texts contain `needle` (casefolded): (the keys of the rows that do not, None) when
+        most rows do, else (None, the keys of the rows that do, in no particular order). Typing on, only what the
         shorter filter matched can match the longer one: with the rows the same (a keystroke) or changed by a
-        known delta since (a flush while filtered), the rows it excluded are skipped and stay excluded. (Kept as
-        the unmatched set, so that a name most rows share costs one pass over the rows and a set of the few that
-        differ, not a set of every match.)"""
+        known delta since (a flush while filtered), the search starts from that match — the rows it matched when
+        they were few, every row but those it excluded when they were many. (Whichever is fewer is kept: a name
+        most rows share costs one pass and a set of the few that differ, not a set of every match; typing on
+        once few match searches those few.)"""
         rows = self._rows
         texts = self._search_texts()
         version = self._rows_version
         previous = self._matched
-        base: set[str] | None = None
+        candidates: list[str] | None = None       # None: every row but `base`
+        base: set[str] = set()                   # rows known not to match
         if previous is not None and previous[1] in needle:
-            if previous[0] == version:
-                if previous[1] == needle:
-                    return previous[2]
-                base = previous[2]
-            elif self._delta_keys is not None and self._delta_keys[0] == previous[0] and version == previous[0] + 1:
-                base = (previous[2] - self._delta_keys[1]) & rows.keys()
-        if base:
-            missing = [key for key in rows if key not in base and needle not in texts[key]]
-            base.update(missing)        # (the previous result is replaced just below: updated in place)
-            excluded = base
-        else:
-            excluded = {key for key in rows if needle not in texts[key]}
-        self._matched = (version, needle, excluded)
-        return excluded
+            before, shorter, excluded, matched = previous
+            delta = self._delta_keys
+            if before == version:
+                if shorter == needle:
+                    return excluded, matched
+                if matched is not None:
+                    candidates = matched
+                else:
+                    base = excluded
+            elif delta is not None and delta[0] == before and version == before + 1:
+                changed = delta[1]
+                if matched is not None:
+                    candidates = [key for key in matched if key not in changed]
+                    candidates += [key for key in changed if key in rows]
+                else:
+                    base = (excluded - changed) & rows.keys()
+        if candidates is not None:              # few matched the shorter filter: only those are searched
+            found = [key for key in candidates if needle in texts[key]]
+            if 2 * len(found) <= len(rows):
+                self._matched = (version, needle, None, found)
+                return None, found
+            excluded = rows.keys() - set(found)
+        else:                                   # many did: one pass over the rows for the few that differ
+            missing = [key for key in rows if key not in base and needle not in texts[key]] if base else \
+                [key for key in rows if needle not in texts[key]]
+            excluded = base | set(missing)
+            if 2 * len(excluded) >= len(rows):  # …few match now
+                found = list(filterfalse(excluded.__contains__, rows))
+                self._matched = (version, needle, None, found)
+                return None, found
+        self._matched = (version, needle, excluded, None)
+        return excluded, None
 
     def _children_index(self) -> dict[str, set[str]]:
         """parent key -> the keys of its rows: built over every row once, then kept up to date from each delta
