@@ -100,7 +100,7 @@ FULL_GC_AFTER = 1000        # once the panels are filled: a full collection afte
 # cross Python's threshold: automatic ones only after this many (a safety net), and none at a tick that finds
 # fewer than YOUNG_GC_MIN new objects (an idle screen).
 YOUNG_GC_SAFETY = 200_000
-YOUNG_GC_MIN = 2_000
+YOUNG_GC_MIN = 5_000
 FILL_GC_LIMIT_S = 30.0      # the cyclic collector stays off for the first fill at most this long (see _start_monitor)
 VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
 
