@@ -100,7 +100,9 @@ async def test_young_collections_run_at_the_header_tick_once_the_panels_are_full
     the flush's big lists) give way to one at the header tick; an idle tick collects nothing."""
     import weakref
 
-    app, monitor = filling_app()
+    base = incident_monitor()
+    monitor = FillingMonitor(objects=base.objects, kinds=base.kinds)
+    app = make_app(monitor, header_interval=3600)     # (the test calls the tick itself)
     async with app.run_test(size=(120, 40)) as pilot:
         await monitor_ready(pilot)
         monitor.filled = True
@@ -128,9 +130,18 @@ async def test_young_collections_run_at_the_header_tick_once_the_panels_are_full
             assert gone() is None and ran == [1]
             app.collect_young()                        # a tick with (nearly) nothing new: no collection
             assert ran == [1]
+            # Keys pressed: the tick leaves the collection to the one after a key's paint, in the gap before the
+            # next key (and a second after the last collection at the soonest).
+            more = [[] for _ in range(YOUNG_GC_MIN)]
+            await pilot.press("down")
+            app.collect_young()                        # the tick, right after a key: nothing
+            assert ran == [1]
+            app._young_collected_at -= 1.0             # as if the last collection were a second old
+            await pilot.press("down")
+            await until(pilot, lambda: ran == [1, 1], what="the collection after the key's paint")
         finally:
             gc.callbacks.remove(note)
-        assert len(made) == YOUNG_GC_MIN
+        assert len(made) == len(more) == YOUNG_GC_MIN
 
 
 @pytest.mark.asyncio

@@ -94,12 +94,14 @@ KEY_HOLDS_CHECKS_S = 0.15
 # of WARM_CHUNK_S, WARM_PAUSE_S apart, never within WARM_AFTER_KEY_S of a key nor during a flush.
 WARM_CHUNK_S = 0.01
 WARM_PAUSE_S = 0.02
-WARM_AFTER_KEY_S = 0.3
+WARM_AFTER_KEY_S = 0.05     # (after a key: see _collect_after_key, which resumes a pass a key held up)
 FULL_GC_AFTER = 1000        # once the panels are filled: a full collection after this many middle ones (tidy_memory)
 # Once the panels are filled, young collections run at the header tick (collect_young), not whenever allocations
 # cross Python's threshold: automatic ones only after this many (a safety net), and none at a tick that finds
 # fewer than YOUNG_GC_MIN new objects (an idle screen).
 YOUNG_GC_SAFETY = 200_000
+YOUNG_GC_EVERY_S = 1.0
+KEY_GC_AFTER_S = 0.05
 YOUNG_GC_MIN = 5_000
 FILL_GC_LIMIT_S = 30.0      # the cyclic collector stays off for the first fill at most this long (see _start_monitor)
 VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
@@ -175,6 +177,8 @@ class ArcTopApp(App):
         self._flush_timer = None              # the one flush scheduled (a Timer), None when none is
         self._flush_task: asyncio.Task | None = None    # the flush running (see _scheduled_flush)
         self._key_at = 0.0                    # time.monotonic() of the last key (see KEY_FIRST_S)
+        self._young_collected_at = 0.0        # time.monotonic() of the last collect_young collection
+        self._key_gc_timer = None             # …and the timer of the one after the last key
         self._warm_timer = None               # the next chunk of search texts made ahead (see _warm_search)
         self.key_first = (KEY_FIRST_S, KEY_FIRST_MAX_S)
         self._deferred = 0.0                  # how long the running flush has waited for keys
@@ -308,6 +312,12 @@ class ArcTopApp(App):
             self._key_at = time.monotonic()
             if self.checks is not None:
                 self.checks.hold(KEY_HOLDS_CHECKS_S)
+            await super().on_event(event)
+            # The young collection, if one is due, in the gap before the next key (see collect_young).
+            if self._key_gc_timer is not None:
+                self._key_gc_timer.stop()
+            self._key_gc_timer = self.set_timer(KEY_GC_AFTER_S, self._collect_after_key)
+            return
         await super().on_event(event)
 
     async def _between_steps(self) -> None:
@@ -497,15 +507,36 @@ class ArcTopApp(App):
             return
         self._frozen_version = getattr(monitor.snapshot(), "version", None)
 
-    def collect_young(self) -> None:
+    def _collect_after_key(self) -> None:
+        """KEY_GC_AFTER_S after the last key: the young collection if one is due, and a pass of search texts that
+        the keys held up resumes (under churn while keys move the cursor, thousands of rows changed, and the first
+        key typed after `/` made all their texts: 130 ms at 20,000 runners)."""
+        self._key_gc_timer = None
+        self.collect_young(after_key=True)
+        if self._warm_timer is None:
+            self._warm_search()
+
+    def collect_young(self, after_key: bool = False) -> None:
         """The young and middle generations collected, at the header tick, once the panels are filled. Python
         collects them whenever allocations outrun deallocations by 700: under churn at 20,000 runners that was
         130 young and 12 middle collections a second, each walking the lists, rows and snapshot maps a flush had
         just made (25,000 entries each): 2.1 s of every 20 (a tenth of the time), and a key typed often waited
         for one (up to 38 ms). Once a second, the same garbage cycles go in one collection: 0.5 s of every 20.
-        A tick after nothing new (fewer than YOUNG_GC_MIN objects: an idle screen) collects nothing."""
-        if self._frozen_at and not self._gc_paused_at and gc.isenabled() and gc.get_count()[0] >= YOUNG_GC_MIN:
+        A tick after nothing new (fewer than YOUNG_GC_MIN objects: an idle screen) collects nothing. While keys are
+        pressed, the collection waits until KEY_GC_AFTER_S after the last key (`after_key`: called then), so that
+        it falls in the gap before the next key rather than on a key and what it sets off (a filter applied on the
+        input's message, a paint): a collection takes 15-30 ms there. Still at most once a second."""
+        if not self._frozen_at or self._gc_paused_at or not gc.isenabled():
+            return
+        now = time.monotonic()
+        if after_key:
+            if now - self._young_collected_at < YOUNG_GC_EVERY_S:
+                return
+        elif now - self._key_at < YOUNG_GC_EVERY_S:
+            return                              # (the keys' own collection comes after their paint)
+        if gc.get_count()[0] >= YOUNG_GC_MIN:
             gc.collect(1)
+            self._young_collected_at = now
 
     def _pause_gc(self) -> None:
         """The cyclic collector off for the first fill (see _start_monitor), unless it is off already."""
