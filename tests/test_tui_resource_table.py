@@ -368,3 +368,30 @@ async def test_search_texts_are_made_ahead_in_chunks_and_a_filter_then_only_sear
         assert made[3000:] == ["k0001"] and table.search_ready           # only the changed row made again
         table.set_filter("failed")
         assert "k0001" in table.visible_keys() and len(made) == 3001
+
+
+async def test_the_warm_pass_builds_the_children_index_in_a_call_of_its_own():
+    """A filter few rows match shows their children, from an index of every row's children: the warm pass builds
+    it (in a call after the texts' last chunk), so that the first key of such a filter does not."""
+    app = TableApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        rows = [row(f"r{i:04}", "Failed" if i % 50 == 0 else "Running") for i in range(2000)]
+        rows += [row(f"r{i:04}-pod", "Pending", parent=f"r{i:04}") for i in range(0, 2000, 10)]
+        table.sync(rows)
+        await pilot.pause()
+        built = []
+        index = table._children_index
+
+        def counted():
+            built.append(table._children[0] != table._rows_version)
+            return index()
+
+        table._children_index = counted
+        calls = 0
+        while table.warm_search(0.0):
+            calls += 1
+        assert built == [True] and calls >= 2         # built once, in the last call (no text made in it)
+        table.set_filter("failed")                     # few match: their pods shown from the index, not rebuilt
+        assert table.visible_keys() == _expected(rows, "failed")[0]
+        assert "r0000-pod" in table.visible_keys() and built == [True, False]

@@ -17,8 +17,8 @@ import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import filterfalse, zip_longest
-from operator import itemgetter
+from itertools import compress, filterfalse, zip_longest
+from operator import itemgetter, not_
 from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len
@@ -461,6 +461,7 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
             self._warm_keys, self._warm_at = list(rows) if self._cold is None else list(self._cold), 0
             self._cold = set()
         keys, at = self._warm_keys, self._warm_at
+        started = at
         stop = time.monotonic() + seconds
         while at < len(keys):
             end = min(at + 256, len(keys))
@@ -474,6 +475,13 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         if at < len(keys):
             self._warm_at = at
             return True
+        # The children index too (a filter few rows match shows their children: built at its first key, 10 ms at
+        # 20,000 runners), in a call of its own; delta syncs keep it up to date after that.
+        if self._children[0] != self._rows_version:
+            if at > started:
+                self._warm_at = at
+                return True
+            self._children_index()
         self._warm_keys, self._warm_version, self._warm_ended = None, self._rows_version, time.monotonic()
         return False
 
@@ -814,47 +822,40 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
 
     def _match(self, needle: str) -> tuple[set[str] | None, list[str] | None]:
         """Which rows' search texts contain `needle` (casefolded): (the keys of the rows that do not, None) when
-        most rows do, else (None, the keys of the rows that do, in no particular order). Typing on, only what the
-        shorter filter matched can match the longer one: with the rows the same (a keystroke) or changed by a
-        known delta since (a flush while filtered), the search starts from that match — the rows it matched when
-        they were few, every row but those it excluded when they were many. (Whichever is fewer is kept: a name
-        most rows share costs one pass and a set of the few that differ, not a set of every match; typing on
-        once few match searches those few.)"""
+        most rows do, else (None, the keys of the rows that do, in no particular order). Whichever is fewer is
+        kept: a name most rows share costs one pass and a set of the few that differ, not a set of every match.
+        Typing on once few match, only those are searched (only what the shorter filter matched can match the
+        longer one), with the rows the same (a keystroke) or changed by a known delta since (a flush while
+        filtered). (When many match, every row is searched again: looking up each in the set of the few excluded
+        cost more than searching those few.)"""
         rows = self._rows
         texts = self._search_texts()
         version = self._rows_version
         previous = self._matched
-        candidates: list[str] | None = None       # None: every row but `base`
-        base: set[str] = set()                   # rows known not to match
+        candidates: list[str] | None = None
         if previous is not None and previous[1] in needle:
             before, shorter, excluded, matched = previous
             delta = self._delta_keys
             if before == version:
                 if shorter == needle:
                     return excluded, matched
-                if matched is not None:
-                    candidates = matched
-                else:
-                    base = excluded
-            elif delta is not None and delta[0] == before and version == before + 1:
+                candidates = matched
+            elif matched is not None and delta is not None and delta[0] == before and version == before + 1:
                 changed = delta[1]
-                if matched is not None:
-                    candidates = [key for key in matched if key not in changed]
-                    candidates += [key for key in changed if key in rows]
-                else:
-                    base = (excluded - changed) & rows.keys()
+                candidates = [key for key in matched if key not in changed]
+                candidates += [key for key in changed if key in rows]
         if candidates is not None:              # few matched the shorter filter: only those are searched
             found = [key for key in candidates if needle in texts[key]]
             if 2 * len(found) <= len(rows):
                 self._matched = (version, needle, None, found)
                 return None, found
             excluded = rows.keys() - set(found)
-        else:                                   # many did: one pass over the rows for the few that differ
-            missing = [key for key in rows if key not in base and needle not in texts[key]] if base else \
-                [key for key in rows if needle not in texts[key]]
-            excluded = base | set(missing)
-            if 2 * len(excluded) >= len(rows):  # …few match now
-                found = list(filterfalse(excluded.__contains__, rows))
+        else:                                   # many did (or nothing is known): one pass over every row
+            keys = list(rows)
+            flags = [needle in texts[key] for key in keys]
+            excluded = set(compress(keys, map(not_, flags)))
+            if 2 * len(excluded) >= len(rows):  # …few match: no set of the many that do not
+                found = list(compress(keys, flags))
                 self._matched = (version, needle, None, found)
                 return None, found
         self._matched = (version, needle, excluded, None)
