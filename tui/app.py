@@ -96,9 +96,9 @@ WARM_CHUNK_S = 0.01
 WARM_PAUSE_S = 0.02
 WARM_AFTER_KEY_S = 0.05     # (after a key: see _collect_after_key, which resumes a pass a key held up)
 FULL_GC_AFTER = 1000        # once the panels are filled: a full collection after this many middle ones (tidy_memory)
-# Once the panels are filled, young collections run at the header tick (collect_young), not whenever allocations
-# cross Python's threshold: automatic ones only after this many (a safety net), and none at a tick that finds
-# fewer than YOUNG_GC_MIN new objects (an idle screen).
+# Once the panels are filled, young collections run at the header tick, or KEY_GC_AFTER_S after the last key while
+# keys are pressed, at most every YOUNG_GC_EVERY_S (collect_young), not whenever allocations cross Python's
+# threshold: automatic ones only after YOUNG_GC_SAFETY, and none when fewer than YOUNG_GC_MIN objects are new.
 YOUNG_GC_SAFETY = 200_000
 YOUNG_GC_EVERY_S = 1.0
 KEY_GC_AFTER_S = 0.05
@@ -533,7 +533,7 @@ class ArcTopApp(App):
             if now - self._young_collected_at < YOUNG_GC_EVERY_S:
                 return
         elif now - self._key_at < YOUNG_GC_EVERY_S:
-            return                              # (the keys' own collection comes after their paint)
+            return                              # (keys have their own: KEY_GC_AFTER_S after the last one)
         if gc.get_count()[0] >= YOUNG_GC_MIN:
             gc.collect(1)
             self._young_collected_at = now
