@@ -133,10 +133,12 @@ async def test_young_collections_run_at_the_header_tick_once_the_panels_are_full
             # Keys pressed: the tick leaves the collection to the one after a key's paint, in the gap before the
             # next key (and a second after the last collection at the soonest).
             more = [[] for _ in range(YOUNG_GC_MIN)]
+            app._young_collected_at = float("inf")     # (as if one had just run: none after this key)
             await pilot.press("down")
             app.collect_young()                        # the tick, right after a key: nothing
+            await pilot.pause(0.1)                     # (the key's own, 50 ms after it: not due)
             assert ran == [1]
-            app._young_collected_at -= 1.0             # as if the last collection were a second old
+            app._young_collected_at = 0.0              # the last one long ago: the next key's is due
             await pilot.press("down")
             await until(pilot, lambda: ran == [1, 1], what="the collection after the key's paint")
         finally:
