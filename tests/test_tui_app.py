@@ -483,6 +483,7 @@ async def test_moving_the_focus_repaints_two_title_lines_and_two_cursor_lines(mo
     app = make_app(incident_monitor())
     async with app.run_test(size=(200, 60)) as pilot:
         main = await loaded(pilot)
+        await until(pilot, lambda: main.findings.ready, what="the first check run")   # (its rows come, then none)
         await pilot.press("3")
         await pilot.pause()
         runners, volumes = main.panel("runners"), main.panel("volumes")
