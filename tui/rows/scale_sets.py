@@ -97,7 +97,7 @@ def _jobs_shown(fig: object) -> tuple | None:
 
 
 def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
-    return _row(ctx, ss, _set_findings(ctx, ss), listener_status(ctx, ss))
+    return _row(ss, _status_cells(ctx, ss, _set_findings(ctx, ss), listener_status(ctx, ss)), _trend_cells(ctx, ss))
 
 
 def _unbounded(ss: ScaleSet) -> bool:
@@ -125,11 +125,10 @@ def _trend_cells(ctx: RowContext, ss: ScaleSet) -> list[Text]:
     ]
 
 
-def _row(ctx: RowContext, ss: ScaleSet, findings: list, listener: tuple[str, str, int],
-         trend: list[Text] | None = None) -> TableRow:
-    head, tail = _status_cells(ctx, ss, findings, listener)
-    return TableRow(ss.uid, [*head, *(trend if trend is not None else _trend_cells(ctx, ss)), *tail],
-                    created=ss.created)
+def _row(ss: ScaleSet, status: tuple[list[Text], list[Text]], trend: list[Text]) -> TableRow:
+    """A scale set's row from its status cells (those before the trend cells, those after) and its trend cells."""
+    head, tail = status
+    return TableRow(ss.uid, [*head, *trend, *tail], created=ss.created)
 
 
 def _status_cells(ctx: RowContext, ss: ScaleSet, findings: list,
@@ -199,7 +198,6 @@ def scale_set_rows(ctx: RowContext) -> list[TableRow]:
         status = cache.get_equal(STATUS_KEY + ss.uid, (ss, palette, jobs, tuple(findings), listener),
                                  lambda ss=ss, f=findings, s=listener: _status_cells(ctx, ss, f, s))
         # (Compared by identity: a trend sample that only shifts the sparklines rebuilds the trend cells alone.)
-        rows.append(cache.get(ss.uid, (status, trend), lambda ss=ss, s=status, t=trend:
-                              TableRow(ss.uid, [*s[0], *t, *s[1]], created=ss.created)))
+        rows.append(cache.get(ss.uid, (status, trend), lambda ss=ss, s=status, t=trend: _row(ss, s, t)))
     cache.prune()
     return rows
