@@ -18,7 +18,7 @@ from arc_top.tui.rows.events import FoldedEvent, event_rows, fold_events
 from arc_top.tui.rows.findings import finding_rows
 from arc_top.tui.rows.runners import GROUP_PREFIX as RUNNER_GROUP_PREFIX
 from arc_top.tui.rows.runners import pod_status_text, runner_rows, runner_state, runner_status
-from arc_top.tui.rows.scale_sets import listener_status, scale_set_row, scale_set_rows
+from arc_top.tui.rows.scale_sets import listener_status, scale_set_rows
 from arc_top.tui.rows.volumes import volume_rows
 from arc_top.widgets.resource_table import TableRow
 
@@ -26,4 +26,4 @@ __all__ = ["EVENT_COLUMNS", "FINDING_COLUMNS", "RUNNER_COLUMNS", "RUNNER_GROUP_P
            "VOLUME_COLUMNS", "WIDE",
            "FoldedEvent", "RowCache", "RowContext", "Scope", "TableRow", "Trends", "age", "event_rows", "finding_rows",
            "fold_events", "listener_status", "pod_severity", "pod_status_text", "runner_rows", "runner_state",
-           "runner_status", "scale_set_row", "scale_set_rows", "volume_rows"]
+           "runner_status", "scale_set_rows", "volume_rows"]

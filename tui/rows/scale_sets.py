@@ -96,10 +96,6 @@ def _jobs_shown(fig: object) -> tuple | None:
             getattr(fig, "busy", None), getattr(fig, "idle", None))
 
 
-def scale_set_row(ctx: RowContext, ss: ScaleSet) -> TableRow:
-    return _row(ss, _status_cells(ctx, ss, _set_findings(ctx, ss), listener_status(ctx, ss)), _trend_cells(ctx, ss))
-
-
 def _unbounded(ss: ScaleSet) -> bool:
     """No maxRunners, or the chart's "no limit" (2^31 - 1)."""
     return ss.max_runners is None or ss.max_runners >= 2147483647
