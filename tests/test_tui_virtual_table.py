@@ -232,6 +232,42 @@ async def test_an_age_tick_paints_only_the_lines_whose_age_reads_differently():
         assert table.renders == before + 1 and "35s" in lines(app)[1]
 
 
+@pytest.mark.parametrize("size", [(14, 8), (30, 8), (44, 8), (60, 8)])
+async def test_a_line_whose_age_moved_on_is_the_line_a_fresh_render_makes(size):
+    """An age tick joins a line from its parts before and after the age (ResourceTable._age_line); at every width
+    (filled, cropped after the age, cropped within it) and on the cursor line, it must be the line a table that
+    never saw the earlier age renders."""
+    columns = [ColumnSpec("name", "NAME"), ColumnSpec("age", "AGE", age=True), ColumnSpec("msg", "MESSAGE")]
+
+    class Two(App):
+        def compose(self):
+            yield ResourceTable(columns, id="ticked")
+            yield ResourceTable(columns, id="fresh")
+
+    now = 100_000.0
+    wanted = [TableRow(f"k{i}", [Text(f"runner-{i}", "bold" if i % 2 else ""), Text(""),
+                                 Text(f"message {i} [b]x[/b]", "red")], created=now - 10 - 7 * i) for i in range(4)]
+    app = Two()
+    async with app.run_test(size=size) as pilot:
+        ticked, fresh = app.query_one("#ticked", ResourceTable), app.query_one("#fresh", ResourceTable)
+        app.set_focus(None)                         # (both draw their cursor line alike: unfocused)
+        ticked.set_now(now)
+        ticked.sync(wanted)
+        await pilot.pause()
+        for y in range(1, 5):
+            ticked.render_line(y)                   # the lines at the first age, and their parts
+        for tick in (5, 10, 65):
+            ticked.set_now(now + tick)
+            fresh.set_now(now + tick)
+            fresh.sync(wanted)
+            await pilot.pause()
+            fresh._lines.clear()
+            fresh._parts.clear()
+            for y in range(1, 5):
+                assert list(ticked.render_line(y)) == list(fresh.render_line(y)), (size, tick, y)
+        assert ticked.renders > 4                   # (the ticks rendered lines anew, not from the line cache)
+
+
 async def test_typing_a_filter_on_matches_what_a_fresh_filter_would_and_a_changed_row_is_searched_again():
     """A longer filter searches only what the shorter one matched (the rows unchanged); the result must be what a
     fresh search of every row gives, also after rows change between two keystrokes and after a backspace."""

@@ -248,7 +248,10 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         self._lines: LRUCache[tuple, Strip] = LRUCache(512)
         # Each line's cells as styled segments, without its ages: when only an age moved on (the age tick), the
         # line is put together again from them and only its age cell rendered.
-        self._parts: LRUCache[tuple, tuple[TableRow, list[list[Segment]]]] = LRUCache(512)
+        # (With one age column, also the line's segments before and after it, made at the line's first age tick:
+        # the next ticks join three lists — see _age_line.)
+        self._parts: LRUCache[tuple, tuple[TableRow, list[list[Segment]], tuple | None]] = LRUCache(512)
+        self._age_slot: int | None = None        # the position of the one age column shown (None: none, or several)
         self.renders = 0                         # lines rendered (not served from the cache): tests, diagnostics
         self.cell_renders = 0                    # …and cells styled for a line anew (not served from _styled)
         self._paint_style: Style | None = None  # self.rich_style during a paint (see render_lines)
@@ -945,6 +948,8 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         self._flex_width = flex
         self._column_widths = widths
         self._layout_key = (tuple(shown), flex, tuple(widths))
+        slots = [j for j, i in enumerate(shown) if self.specs[i].age]
+        self._age_slot = slots[0] if len(slots) == 1 else None
         if not self.is_mounted:
             return
         self._set_virtual_size()
@@ -1082,6 +1087,15 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         parts = self._parts.get(parts_key)
         if parts is not None and parts[0] is row and ages is not None:
             # Only the age moved on: render the age cells, reuse every other cell's segments.
+            if scroll_x == 0:
+                splice = parts[2]
+                if splice is None or splice[0] != width:      # made at the line's first age tick, not before
+                    splice = self._splice(parts[1], pre, width)
+                    self._parts[parts_key] = (row, parts[1], splice)
+                if splice[1] is not None:
+                    strip = self._age_line(splice, ages, pre, post, width)
+                    self._lines[cache_key] = (row, strip)
+                    return strip
             cells = parts[1][:]
             now = self.now
             for j, i in enumerate(self._shown_columns):
@@ -1091,10 +1105,39 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         else:
             cells = [self._render_cell(cell, content_width + 2 * CELL_PADDING, pre, post)
                      for cell, content_width in zip(self._display_cells(row), self._column_widths, strict=False)]
-            self._parts[parts_key] = (row, cells)
+            self._parts[parts_key] = (row, cells, None)
         strip = self._join_cells(cells, pre, base, scroll_x, width)
         self._lines[cache_key] = (row, strip)
         return strip
+
+    def _splice(self, cells: list[list[Segment]], pre: Style, width: int) -> tuple:
+        """A line's segments before and after its one age column, the line filled or cropped to `width`, each part
+        simplified: (width, before, after); before and after are None when the line has no single age column or
+        `width` ends within it."""
+        slot = self._age_slot
+        widths = [w + 2 * CELL_PADDING for w in self._column_widths]
+        if slot is None or slot >= len(cells) or sum(widths[:slot + 1]) > width:
+            return width, None, None
+        before = [segment for cell in cells[:slot] for segment in cell]
+        after = [segment for cell in cells[slot + 1:] for segment in cell]
+        room, table_width = width - sum(widths[:slot + 1]), sum(widths)
+        if table_width < width:
+            after.append(Segment(" " * (width - table_width), pre))
+        elif table_width > width:
+            after = list(Strip(after, table_width - sum(widths[:slot + 1])).crop(0, room))
+        return width, list(Segment.simplify(before)), list(Segment.simplify(after))
+
+    def _age_line(self, splice: tuple, ages: str, pre: Style, post: Style, width: int) -> Strip:
+        """A line whose age alone moved on, from its splice (see _splice): the age cell rendered, the rest joined
+        as it was. At each age tick every visible line of a young cluster's tables is painted again; joining,
+        cropping and simplifying each whole line was most of what an idle screen cost."""
+        _, before, after = splice
+        cell = self._render_cell(shared_text(ages), self._column_widths[self._age_slot] + 2 * CELL_PADDING, pre,
+                                 post)
+        # (The segments where the parts meet merged as a whole line's simplify would: the same line, segment for
+        # segment, as a full render.)
+        middle = list(Segment.simplify([*before[-1:], *cell, *after[:1]]))
+        return Strip(before[:-1] + middle + after[1:], width)
 
     def _placeholder_line(self, base: Style, width: int) -> Strip:
         cells = self._render_cell(self._placeholder, width, base, Style())
