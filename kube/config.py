@@ -209,6 +209,13 @@ def connect(kubeconfig: str | None = None, context: str | None = None, namespace
                            "fix the kubeconfig") from None
     finally:
         root.removeHandler(capture)
+    if "expiry" not in vars(loader):
+        # The loader's hook runs before every request and loads the credential again only once it expires: a
+        # credential without an expiry (a static token, a client certificate, an exec plugin that gives none) is
+        # never loaded again, and the hook only set the same host, token and certificates again, re-reading the
+        # proxy environment each time: a quarter of a short request's CPU (the listeners' job figures, read every
+        # few seconds).
+        cfg.refresh_api_key_hook = None
     if capture.messages and not cfg.api_key.get("BearerToken") and not cfg.cert_file:
         raise ConnectError(f'the credential plugin of user "{user}" failed: {capture.messages[-1][:300]}: '
                            "run it by hand to see why (is it installed and logged in?)")

@@ -146,6 +146,13 @@ def test_kubeconfig_variable_merges_files_first_one_wins(healthy, tmp_path, monk
     check_reachable(conn)             # the relative certificate-authority resolved next to the second file
 
 
+def _use_plugin(config: dict, plugin) -> None:
+    """The kubeconfig's user gets its credential from `plugin` (a Python script) as an exec plugin."""
+    config["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1",
+                                           "command": sys.executable, "args": [str(plugin)],
+                                           "interactiveMode": "Never"}}
+
+
 def test_exec_credential_plugin(healthy, tmp_path, config):
     plugin = tmp_path / "token-plugin.py"
     plugin.write_text(
@@ -153,13 +160,34 @@ def test_exec_credential_plugin(healthy, tmp_path, config):
         "if len(sys.argv) > 1: sys.exit('login expired: run sso login')\n"
         f"print(json.dumps({{'apiVersion': 'client.authentication.k8s.io/v1', 'kind': 'ExecCredential', "
         f"'status': {{'token': '{healthy.token()}'}}}}))\n")
-    config["users"][0]["user"] = {"exec": {"apiVersion": "client.authentication.k8s.io/v1",
-                                           "command": sys.executable, "args": [str(plugin)],
-                                           "interactiveMode": "Never"}}
+    _use_plugin(config, plugin)
     check_reachable(connect(write(tmp_path / "c", config)))
     config["users"][0]["user"]["exec"]["args"].append("--fail")
     message = failure(connect, write(tmp_path / "c2", config))
     assert message.startswith('the credential plugin of user "arc-sandbox-admin" failed: ') and "sso login" in message
+
+
+def test_only_an_expiring_credential_is_loaded_again(healthy, tmp_path, config):
+    # A static token: no hook runs before each request (it only set the same values again), and the token is sent.
+    static = connect(write(tmp_path / "c", config))
+    assert static.api_client.configuration.refresh_api_key_hook is None
+    check_reachable(static)
+    check_reachable(static)
+    # An exec plugin whose token expires (within the client's five-minute margin): run again before a request.
+    runs = tmp_path / "runs"
+    plugin = tmp_path / "expiring-plugin.py"
+    plugin.write_text(
+        "import datetime, json\n"
+        f"open({str(runs)!r}, 'a').write('run\\n')\n"
+        "soon = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=60))\n"
+        f"print(json.dumps({{'apiVersion': 'client.authentication.k8s.io/v1', 'kind': 'ExecCredential', "
+        f"'status': {{'token': '{healthy.token()}', 'expirationTimestamp': soon.strftime('%Y-%m-%dT%H:%M:%SZ')}}}}))\n")
+    _use_plugin(config, plugin)
+    conn = connect(write(tmp_path / "c2", config))
+    assert conn.api_client.configuration.refresh_api_key_hook is not None
+    before = runs.read_text().count("run")
+    check_reachable(conn)
+    assert runs.read_text().count("run") > before
 
 
 def test_in_cluster_config_when_there_is_no_kubeconfig(healthy, tmp_path, monkeypatch, config):
