@@ -11,7 +11,8 @@ Two sources, best first:
 
 `JobsReader.read(snapshot)` returns a `model.JobFigures` per scale set, saying which source each came from or why
 there is none. Its own budget: at most `max_pods` listener pods per call, within `deadline` seconds, each at most
-every `interval` seconds (least recently read first), one request per pod (the metrics; the log too only while
+every `interval` seconds (least recently read first; every `quiet_interval` while its figures and its scale set
+stay the same), one request per pod (the metrics; the log too only while
 jobs wait and the metrics cannot say since when), bounded (`limit_bytes` of log, the last `tail_lines` lines; at
 most 16 MiB of metrics streamed, only the families read kept, at most 2 MiB of them); a 403 pauses that source in
 that namespace for `forbidden_pause` seconds. Errors are answers
@@ -135,14 +136,21 @@ def parse_statistics(line: str, stamp: str = "") -> Statistics | None:
     return None
 
 
-def statistics_in(lines: Iterable[str]) -> list[Statistics]:
-    """Every statistics line of a log (lines as read with `timestamps=true`: `<RFC3339> text`), oldest first."""
+def statistics_in(lines: Iterable[str], known: dict[str, Statistics | None] | None = None) -> list[Statistics]:
+    """Every statistics line of a log (lines as read with `timestamps=true`: `<RFC3339> text`), oldest first.
+    `known`: what lines parsed to before (a listener's previous read: the same tail, a few lines on); each line
+    read is put in it."""
     out = []
     for raw in lines:
-        stamp, _, rest = raw.partition(" ")
-        if ts_key(stamp) is None:
-            stamp, rest = "", raw
-        found = parse_statistics(rest, stamp)
+        if known is not None and raw in known:
+            found = known[raw]
+        else:
+            stamp, _, rest = raw.partition(" ")
+            if ts_key(stamp) is None:
+                stamp, rest = "", raw
+            found = parse_statistics(rest, stamp)
+            if known is not None:
+                known[raw] = found
         if found is not None:
             out.append(found)
     return out
@@ -292,9 +300,17 @@ def _status_word(exc: BaseException) -> str:
 class JobsReader:
     def __init__(self, api_client, *, interval: float = 15.0, max_pods: int = 20, tail_lines: int = 120,
                  limit_bytes: int = 48 * 1024, timeout: float = 5.0, forbidden_pause: float = 300.0,
-                 deadline: float = 8.0, histogram_interval: float = 60.0):
+                 deadline: float = 8.0, histogram_interval: float = 60.0, quiet_interval: float = 60.0,
+                 quiet_after: int = 3):
         self._api = api_client
         self.interval = interval
+        # A listener whose last `quiet_after` reads gave the same figures, and whose scale set has not changed
+        # since, is read every `quiet_interval` seconds instead (see _pace).
+        self.quiet_interval = max(interval, quiet_interval)
+        self.quiet_after = quiet_after
+        self._alike: dict[tuple[str, str], int] = {}           # reads in a row that gave the figures before them
+        self._seen: dict[tuple[str, str], object] = {}         # the scale set object at the last read
+        self._parsed: dict[tuple[str, str], dict] = {}         # a listener's last log lines → their statistics
         self.max_pods = max_pods
         self.tail_lines = tail_lines
         self.limit_bytes = limit_bytes
@@ -319,16 +335,22 @@ class JobsReader:
         now = time.time() if now is None else now
         with self._lock:
             pods = _listener_pods(snapshot)
-            sets = [(o.namespace, o.name) for o in snapshot.of(model.SCALE_SETS).values()
-                    if isinstance(o, model.ScaleSet)]
+            objects = {(o.namespace, o.name): o for o in snapshot.of(model.SCALE_SETS).values()
+                       if isinstance(o, model.ScaleSet)}
+            sets = list(objects)
             due = sorted((k for k in sets if k in pods and (
-                self._pod.get(k) != pods[k].uid or time.monotonic() - self._read_at.get(k, -1e9) >= self.interval)),
+                self._pod.get(k) != pods[k].uid
+                or time.monotonic() - self._read_at.get(k, -1e9) >= self._pace(k, objects[k]))),
                 key=lambda k: self._read_at.get(k, -1e9))
             stop_at = time.monotonic() + self.deadline
             for key in due[:self.max_pods]:
                 if time.monotonic() > stop_at:
                     break                    # the rest at the next call (the least recently read go first)
-                self._figures[key] = self._read_one(key, pods[key], now)
+                before, figures = self._figures.get(key), self._read_one(key, pods[key], now)
+                alike = before is not None and replace(before, read_at=0.0) == replace(figures, read_at=0.0)
+                self._alike[key] = self._alike.get(key, 0) + 1 if alike else 0
+                self._seen[key] = objects[key]
+                self._figures[key] = figures
                 self._read_at[key] = time.monotonic()
                 self._pod[key] = pods[key].uid
             for key in sets:
@@ -336,9 +358,22 @@ class JobsReader:
                     self._figures[key] = JobFigures(key[0], key[1], why="no running listener pod")
                     self._pod.pop(key, None)
             for key in list(self._figures):
-                if key not in sets:
+                if key not in objects:
                     del self._figures[key]
+                    self._alike.pop(key, None)
+                    self._seen.pop(key, None)
+                    self._parsed.pop(key, None)
             return dict(self._figures)
+
+    def _pace(self, key: tuple[str, str], scale_set: object) -> float:
+        """Seconds between two reads of `key`'s listener: `interval`, or `quiet_interval` while nothing moves — its
+        last `quiet_after` reads gave the same figures and its scale set object is the one of the last read (a
+        scale set whose runners come and go changes with them). At 20,000 runners the 80 listeners' reads were
+        most of what an idle screen cost; a job that starts waiting on a quiet scale set is seen within
+        `quiet_interval`, well before ARC408's threshold (checks.context.DEFAULT_JOBS_WAIT)."""
+        if self._alike.get(key, 0) >= self.quiet_after and self._seen.get(key) is scale_set:
+            return self.quiet_interval
+        return self.interval
 
     def _paused(self, what: str, namespace: str, now: float) -> str:
         until, why = self._forbidden.get((what, namespace), (0.0, ""))
@@ -470,4 +505,9 @@ class JobsReader:
             release = getattr(resp, "release_conn", None)
             if release is not None:
                 release()
-        return statistics_in(data.decode("utf-8", errors="replace").splitlines()), ""
+        # The lines of this read, parsed or looked up in the last read's (most of a tail is the tail before).
+        key = (pod.namespace, pod.name)
+        before = self._parsed.get(key, {})
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        self._parsed[key] = known = {raw: before[raw] for raw in lines if raw in before}
+        return statistics_in(lines, known), ""

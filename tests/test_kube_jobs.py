@@ -85,6 +85,14 @@ def test_statistics_in_a_timestamped_log_and_since_when_jobs_wait():
     assert waiting_since(stats) == base + 10                     # the run of waiting lines began at 08:00:10
     assert waiting_since(stats[:1]) is None                      # all running: none waiting
     assert waiting_since([]) is None
+    # A later read of the same tail, a line on: the lines read before are looked up, only the new one parsed.
+    known: dict = {}
+    assert statistics_in(log, known) == stats and set(known) == set(log)
+    marked = jobs.Statistics(1.0, {"assigned": 99})
+    known[log[0]] = marked                       # (what the first line parsed to, as the lookup returns it)
+    later = statistics_in(log[1:] + [line("2025-05-16T08:00:30Z", 4, 1)], known)
+    assert [s.figures["assigned"] for s in later] == [2, 3, 4]
+    assert statistics_in(log, known)[0] is marked
 
 
 # ---- the metrics --------------------------------------------------------------------------------------------
@@ -213,6 +221,42 @@ def test_the_reader_keeps_its_budget(jobs_sandbox):
         reader.read(m.snapshot())
         assert reader.requests == before                  # each read again only after `interval`
         assert before <= 3 * 2                            # at most the metrics and the log per listener
+    finally:
+        m.stop()
+
+
+def test_a_quiet_listener_is_read_less_often_until_its_scale_set_changes(jobs_sandbox):
+    from kubernetes import client
+
+    m = _monitor(jobs_sandbox, "admin")
+    try:
+        wait_for(lambda: len(jobs._listener_pods(m.snapshot())) >= 3, what="three running listener pods")
+        reader = jobs.JobsReader(m.conn.api_client, interval=0.0, quiet_interval=3600, quiet_after=1,
+                                 histogram_interval=3600)
+        with jobs_sandbox.paused():
+            snapshot = m.snapshot()
+            listened = set(jobs._listener_pods(snapshot))
+            reader.read(snapshot)
+            first = reader.requests
+            reader.read(snapshot)           # the same figures again: every listener is quiet now…
+            assert reader.requests > first
+            again = reader.requests
+            reader.read(snapshot)           # …so none is read before `quiet_interval`
+            assert reader.requests == again
+            # A scale set that changes (its runners come and go with its status) is read at `interval` again.
+            key = sorted(listened)[0]
+            old = next(o for o in snapshot.of("scalesets").values() if (o.namespace, o.name) == key)
+            client.CustomObjectsApi(m.conn.api_client).patch_namespaced_custom_object(
+                "actions.github.com", "v1alpha1", key[0], "autoscalingrunnersets", key[1],
+                {"metadata": {"annotations": {"arc-top.test/poke": "1"}}})
+            changed = wait_for(lambda: (lambda s: s if next(o for o in s.of("scalesets").values()
+                                                           if (o.namespace, o.name) == key) is not old else None)(
+                m.snapshot()), what="the patched scale set in the snapshot")
+            read_at = {k: f.read_at for k, f in reader.figures().items()}
+            reader.read(changed)
+            assert reader.requests > again
+            moved = {k for k, f in reader.figures().items() if f.read_at != read_at.get(k)}
+            assert moved <= {key}
     finally:
         m.stop()
 
