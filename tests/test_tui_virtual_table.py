@@ -61,6 +61,10 @@ async def test_only_the_rows_on_screen_are_rendered_at_20000_rows():
         table.apply({"k00003": row(3, "Failed")})
         await pilot.pause()
         assert table.renders == before + 1 and "Failed" in lines(app)[4]
+        # …and kept: painted again (the whole table), it comes from the line cache like the others.
+        table.refresh()
+        await pilot.pause()
+        assert table.renders == before + 1
         before = table.renders
         # A page down renders one page.
         await pilot.press("pagedown")

@@ -97,6 +97,14 @@ _NULL_STYLE = Style()
 _LEFT = (None, "default", "left")
 
 
+def _put(cache: LRUCache, key: tuple, value: tuple) -> None:
+    """`cache[key] = value`, replacing what the key held: Textual's LRUCache.set keeps a key's first value, and a
+    line or a line's parts kept under a key whose row has changed since (a new row object, the same key, ages and
+    styles) would be rendered again at every paint, never kept."""
+    cache.discard(key)
+    cache[key] = value
+
+
 def cell_segments(cell: Text, width: int, console, options) -> list[Segment]:
     """The segments of `cell` padded by CELL_PADDING on each side, in a line `width` cells wide: what Rich renders
     for Padding(cell, (0, CELL_PADDING)) at that width. A non-empty, one-line, printable, left-justified cell that
@@ -1091,10 +1099,10 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
                 splice = parts[2]
                 if splice is None or splice[0] != width:      # made at the line's first age tick, not before
                     splice = self._splice(parts[1], pre, width)
-                    self._parts[parts_key] = (row, parts[1], splice)
+                    _put(self._parts, parts_key, (row, parts[1], splice))
                 if splice[1] is not None:
                     strip = self._age_line(splice, ages, pre, post, width)
-                    self._lines[cache_key] = (row, strip)
+                    _put(self._lines, cache_key, (row, strip))
                     return strip
             cells = parts[1][:]
             now = self.now
@@ -1105,9 +1113,9 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         else:
             cells = [self._render_cell(cell, content_width + 2 * CELL_PADDING, pre, post)
                      for cell, content_width in zip(self._display_cells(row), self._column_widths, strict=False)]
-            self._parts[parts_key] = (row, cells, None)
+            _put(self._parts, parts_key, (row, cells, None))
         strip = self._join_cells(cells, pre, base, scroll_x, width)
-        self._lines[cache_key] = (row, strip)
+        _put(self._lines, cache_key, (row, strip))
         return strip
 
     def _splice(self, cells: list[list[Segment]], pre: Style, width: int) -> tuple:
