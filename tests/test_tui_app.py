@@ -542,6 +542,36 @@ async def test_runner_pods_coming_and_going_leave_the_scale_set_rows_but_a_liste
         await until(pilot, lambda: built, what="the Scale sets rows built again")
 
 
+async def test_the_flush_that_completes_the_first_fill_is_not_paced():
+    """While the panels' first lists arrive, flushes are paced by their work (FLUSH_PACE); the one after the last
+    list has landed goes at once (a paced timer already set is replaced), and the pace applies again after it."""
+    monitor = incident_monitor()
+    synced = [False]
+    monitor.panels_synced = lambda: synced[0]
+    app = make_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await until(pilot, lambda: app._flush_task is None and app._flush_timer is None, what="the first flushes")
+        app._flush_cost, app._flush_ended = 1000.0, time.monotonic()    # the next flush paced 2,000 s away
+        first = "team-b-ssd-n5m7p-runner-page1"
+        monitor.put(*kube_runner("team-b", "team-b-ssd", first, age=5))
+        await until(pilot, lambda: app._flush_timer is not None, what="a paced flush")
+        await pilot.pause(0.2)
+        assert not table(app, "runners").has_row(f"er-team-b-{first}")     # still waiting for its pace
+        synced[0] = True                         # the last list landed
+        last = "team-b-ssd-n5m7p-runner-page2"
+        monitor.put(*kube_runner("team-b", "team-b-ssd", last, age=5))
+        await until(pilot, lambda: table(app, "runners").has_row(f"er-team-b-{last}")
+                    and table(app, "runners").has_row(f"er-team-b-{first}"), what="the fill's last flush")
+        await until(pilot, lambda: app._flush_task is None, what="its end")
+        app._flush_cost, app._flush_ended = 1000.0, time.monotonic()
+        later = "team-b-ssd-n5m7p-runner-later"
+        monitor.put(*kube_runner("team-b", "team-b-ssd", later, age=5))
+        await until(pilot, lambda: app._flush_timer is not None, what="a paced flush again")
+        await pilot.pause(0.2)
+        assert not table(app, "runners").has_row(f"er-team-b-{later}")
+
+
 async def test_a_flush_is_paced_by_its_own_work_not_by_what_the_loop_did_between_its_steps():
     """Flushes are spaced by twice their cost; the cost is their steps' work. A paint or a key handled between two
     steps (the flush is a task of its own) is not the flush's: counted, it spaced changes on screen further apart."""
