@@ -307,7 +307,7 @@ class ArcTopApp(App):
         """How long after the last flush the next may start: FLUSH_PACE times its work (at least `flush_interval`),
         except for the flush that completes the first fill. Once the panels' last first list has landed, its rows
         go on screen at once: the pace (twice the last page's flush, ~0.4 s at 5,000 runners) only made the full
-        screen later, there being no key to leave room for yet."""
+        screen later. One flush; the pace applies again after it."""
         if not self._filled:
             monitor = self.monitor
             panels_synced = getattr(monitor, "panels_synced", None)
