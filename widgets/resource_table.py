@@ -1124,15 +1124,17 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         `width` ends within it."""
         slot = self._age_slot
         widths = [w + 2 * CELL_PADDING for w in self._column_widths]
-        if slot is None or slot >= len(cells) or sum(widths[:slot + 1]) > width:
+        if slot is None or slot >= len(cells):
+            return width, None, None
+        through_age, table_width = sum(widths[:slot + 1]), sum(widths)     # the line up to the age's end; all of it
+        if through_age > width:
             return width, None, None
         before = [segment for cell in cells[:slot] for segment in cell]
         after = [segment for cell in cells[slot + 1:] for segment in cell]
-        room, table_width = width - sum(widths[:slot + 1]), sum(widths)
         if table_width < width:
             after.append(Segment(" " * (width - table_width), pre))
         elif table_width > width:
-            after = list(Strip(after, table_width - sum(widths[:slot + 1])).crop(0, room))
+            after = list(Strip(after, table_width - through_age).crop(0, width - through_age))
         return width, list(Segment.simplify(before)), list(Segment.simplify(after))
 
     def _age_line(self, splice: tuple, ages: str, pre: Style, post: Style, width: int) -> Strip:
