@@ -241,6 +241,10 @@ def permissions(tmp_path):
     sb.stop()
 
 
+# Its own waits (ARC502 shown, steady runs, cleared after the fix, runs after) are bounded and say what did not
+# come; the suite's 120 s guard cut them short on a slow machine (66 s usually, over 120 s three times in a row on
+# 2026-12-07) with no message but a timeout.
+@pytest.mark.timeout(600)
 def test_arc502_stays_across_check_runs_under_churn_and_clears_after_the_fs_group_fix(permissions):
     from kubernetes import client
 

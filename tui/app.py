@@ -107,6 +107,12 @@ FILL_GC_LIMIT_S = 30.0      # the cyclic collector stays off for the first fill 
 VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
 
 
+def _panels_filled(monitor: MonitorLike) -> bool:
+    """The kinds the panels show have their first lists (a monitor that cannot tell: always)."""
+    panels_synced = getattr(monitor, "panels_synced", None)
+    return panels_synced is None or panels_synced()
+
+
 class ArcTopApp(App):
     """The arc-top monitor.
 
@@ -308,11 +314,8 @@ class ArcTopApp(App):
         except for the flush that completes the first fill. Once the panels' last first list has landed, its rows
         go on screen at once: the pace (twice the last page's flush, ~0.4 s at 5,000 runners) only made the full
         screen later. One flush; the pace applies again after it."""
-        if not self._filled:
-            monitor = self.monitor
-            panels_synced = getattr(monitor, "panels_synced", None)
-            if monitor is not None and (panels_synced is None or panels_synced()):
-                return 0.0
+        if not self._filled and self.monitor is not None and _panels_filled(self.monitor):
+            return 0.0
         return max(self.flush_interval, FLUSH_PACE * self._flush_cost)
 
     def _scheduled_flush(self) -> None:
@@ -380,8 +383,7 @@ class ArcTopApp(App):
         have their rows, between flushes and away from keys; nothing at all while no row changed."""
         self._warm_timer = None
         monitor = self.monitor
-        panels_synced = getattr(monitor, "panels_synced", None)
-        if monitor is None or (panels_synced is not None and not panels_synced()) or self._flush_task is not None \
+        if monitor is None or not _panels_filled(monitor) or self._flush_task is not None \
                 or time.monotonic() - self._key_at < WARM_AFTER_KEY_S or not self.main_screen.is_mounted:
             return                  # (the next header tick tries again)
         if self.main_screen.warm_search(WARM_CHUNK_S):
@@ -463,8 +465,7 @@ class ArcTopApp(App):
 
     async def _apply_changes(self, monitor: MonitorLike) -> None:
         self._changes_pending.clear()
-        panels_synced = getattr(monitor, "panels_synced", None)
-        filling = not self._filled and (panels_synced is None or panels_synced())    # (before the drain: in it)
+        filling = not self._filled and _panels_filled(monitor)    # (before the drain: in it)
         changes = monitor.drain()
         if filling:
             self._filled = True
@@ -478,7 +479,7 @@ class ArcTopApp(App):
         self.main_screen.set_connection(connection_of(monitor), getattr(monitor, "info", None))
         for _ in self.main_screen.apply_steps(snapshot, changes):
             await self._between_steps()     # keys pressed meanwhile are handled between two steps
-        if not self._frozen_at and not self._tidy_scheduled and (panels_synced is None or panels_synced()):
+        if not self._frozen_at and not self._tidy_scheduled and _panels_filled(monitor):
             # The first full collection (150 ms at 5,000 runners) waits until the first fill has been painted.
             self._tidy_scheduled = True
             self.set_timer(FIRST_TIDY_DELAY_S, self._first_tidy)
@@ -500,8 +501,7 @@ class ArcTopApp(App):
             return
         now = time.monotonic()
         if not self._frozen_at:
-            panels_synced = getattr(monitor, "panels_synced", None)
-            if panels_synced is not None and not panels_synced():
+            if not _panels_filled(monitor):
                 if self._gc_paused_at and now - self._gc_paused_at > FILL_GC_LIMIT_S:
                     self._resume_gc()       # a fill that never ends must not keep garbage cycles forever
                 return
