@@ -236,6 +236,41 @@ async def test_an_age_tick_paints_only_the_lines_whose_age_reads_differently():
         assert table.renders == before + 1 and "35s" in lines(app)[1]
 
 
+async def test_an_age_tick_repaints_the_age_column_and_nothing_when_it_is_out_of_view():
+    """An age tick marks only the age column's cells for repainting (ResourceTable._age_span: where the header shows
+    AGE); scrolled out of view, a tick paints nothing, and the ages read anew once it is back."""
+    columns = [ColumnSpec("name", "NAME"), ColumnSpec("age", "AGE", age=True), ColumnSpec("msg", "MESSAGE")]
+
+    class AgeApp(App):
+        def compose(self):
+            yield ResourceTable(columns, id="t")
+
+    now = 100_000.0
+    app = AgeApp()
+    async with app.run_test(size=(30, 8)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.set_now(now)
+        table.sync([TableRow(f"k{i}", [Text(f"runner-{i}"), Text(""), Text("m" * 60)], created=now - 10 - i)
+                    for i in range(4)])
+        await pilot.pause()
+        header = lines(app)[0]
+        x, width = table._age_span()
+        assert header[x:x + width].strip() == "AGE" and header[x + width:].lstrip().startswith("MESSAGE")
+        table.set_now(now + 5)
+        await pilot.pause()
+        assert [line[x:x + width].strip() for line in lines(app)[1:5]] == ["15s", "16s", "17s", "18s"]
+        table.scroll_to(x=x + width + 2, animate=False, immediate=True, force=True)
+        await pilot.pause()
+        assert table._age_span()[1] == 0
+        before = table.renders
+        table.set_now(now + 10)                     # every age moves on, none of them on screen
+        await pilot.pause()
+        assert table.renders == before
+        table.scroll_to(x=0, animate=False, immediate=True, force=True)
+        await pilot.pause()
+        assert [line[x:x + width].strip() for line in lines(app)[1:5]] == ["20s", "21s", "22s", "23s"]
+
+
 @pytest.mark.parametrize("size", [(14, 8), (30, 8), (44, 8), (60, 8)])
 async def test_a_line_whose_age_moved_on_is_the_line_a_fresh_render_makes(size):
     """An age tick joins a line from its parts before and after the age (ResourceTable._age_line); at every width

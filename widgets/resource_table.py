@@ -438,12 +438,33 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         window = self._window()
         moved = [y for y, key in enumerate(window, 1)
                  if rows[key].created and age(before - rows[key].created) != age(now - rows[key].created)]
-        if len(moved) > len(window) // 2:
-            self.refresh()
+        if not moved:
+            return
+        span = self._age_span()
+        if span is None:
+            x, width = 0, self.size.width
+        elif span[1] <= 0:
+            return                  # the age column is scrolled or cropped out of view: nothing on screen moved
         else:
-            width = self.size.width
+            x, width = span
+        # Only the age cells are repainted: the lines are rendered again (their age spliced in, see _age_line), but
+        # the compositor cuts, filters and writes the age column's cells alone, not the whole width of each line.
+        if len(moved) > len(window) // 2:
+            self.refresh(Region(x, moved[0], width, moved[-1] - moved[0] + 1))
+        else:
             for y in moved:
-                self.refresh(Region(0, y, width, 1))
+                self.refresh(Region(x, y, width, 1))
+
+    def _age_span(self) -> tuple[int, int] | None:
+        """Where the one age column is on screen: (x, width), the width 0 when it is out of view; None when there
+        is no single age column (then whole lines are repainted)."""
+        slot = self._age_slot
+        if slot is None or slot >= len(self._column_widths):
+            return None
+        widths = [w + 2 * CELL_PADDING for w in self._column_widths]
+        start = sum(widths[:slot]) - round(self.scroll_x)
+        left, right = max(0, start), min(self.size.width, start + widths[slot])
+        return left, max(0, right - left)
 
     @property
     def placeholder(self) -> Text | None:
