@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -274,26 +275,28 @@ class KindWatcher(StreamThread):
         kind, api_kind, accept = self.kind, self.spec.resource.kind, self.spec.accept
         objs: dict[str, object] = {}
         token, version = "", ""
+        ahead: _Page | None = None
         while True:
-            limit = self.page_size if token or self._synced else min(self.page_size, FIRST_PAGE_SIZE)
-            kwargs = {"limit": limit, "_request_timeout": (CONNECT_TIMEOUT_S, LIST_READ_TIMEOUT_S)}
-            if token:
-                kwargs["_continue"] = token
             try:
-                resp = self._call(**kwargs)
+                if ahead is not None and ahead.token == token:
+                    body = ahead.body()
+                else:
+                    body = self._page(token)
             except ApiException as exc:
                 if exc.status == 410 and token:     # the continue token expired: start the list again
                     objs, token = {}, ""
                     continue
                 raise
-            complete = False
-            try:
-                doc = loads(resp.data)
-                complete = True
             finally:
-                self._release(resp, complete)
+                ahead = None
             if self.stopping:
                 return
+            # The next page is asked for before this one is decoded: the server makes it while we decode (a
+            # first list of 5,000 pods is 11 pages, each ~0.1 s of decoding and as long again of serving).
+            hint = continue_hint(body)
+            if hint:
+                ahead = _Page(self, hint)
+            doc = loads(body)
             page: dict[str, object] = {}
             for item in doc.get("items") or ():
                 obj = project(kind, item, api_kind)
@@ -315,6 +318,21 @@ class KindWatcher(StreamThread):
         self.lists += 1
         self.last_data = time.monotonic()
         self.state.replace(kind, objs, self.source)
+
+    def _page(self, token: str) -> bytes:
+        """One page of the list: its body, whole."""
+        limit = self.page_size if token or self._synced else min(self.page_size, FIRST_PAGE_SIZE)
+        kwargs = {"limit": limit, "_request_timeout": (CONNECT_TIMEOUT_S, LIST_READ_TIMEOUT_S)}
+        if token:
+            kwargs["_continue"] = token
+        resp = self._call(**kwargs)
+        complete = False
+        try:
+            body = resp.data
+            complete = True
+        finally:
+            self._release(resp, complete)
+        return body
 
     def _watch(self) -> None:
         """One watch request, read until the server ends it. The socket's read timeout is the stall bound: no
@@ -464,3 +482,41 @@ def connection_line(exc: BaseException) -> str:
     elif "Connection broken" in text or "IncompleteRead" in text or "InvalidChunkLength" in text:
         text = "the connection broke"
     return f"connection lost ({text[:200]}): reconnecting"
+
+
+_CONTINUE = re.compile(rb'"continue"\s*:\s*"([A-Za-z0-9_=.+/-]*)"')
+
+
+def continue_hint(body: bytes) -> str:
+    """The continue token of a list page, read before the page is decoded: from the list's metadata when it comes
+    before the items (as the API server writes it); "" when it does not, or there is none (then nothing is asked
+    for ahead). Only a hint: the decoded page's token is the one that counts."""
+    start = body.find(b'"items"')
+    match = _CONTINUE.search(body, 0, start if start >= 0 else 0)
+    return match.group(1).decode() if match else ""
+
+
+class _Page:
+    """The next page of a list, fetched on a thread of its own while the current page is decoded."""
+
+    def __init__(self, watcher: KindWatcher, token: str) -> None:
+        self.token = token
+        self._watcher = watcher
+        self._body: bytes | None = None
+        self._error: BaseException | None = None
+        self._done = threading.Event()
+        threading.Thread(target=self._fetch, name=f"{watcher.name} page", daemon=True).start()
+
+    def _fetch(self) -> None:
+        try:
+            self._body = self._watcher._page(self.token)
+        except BaseException as exc:      # (given to the list's thread, which raises it)
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def body(self) -> bytes:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._body  # type: ignore[return-value]

@@ -4,13 +4,15 @@ A later relist stays one replace."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from arc_top.kube import apis, model
 from arc_top.kube.config import connect
 from arc_top.kube.model import Volume
 from arc_top.kube.state import ClusterState
-from arc_top.kube.watch import FIRST_PAGE_SIZE, KindWatcher, WatchSpec
+from arc_top.kube.watch import FIRST_PAGE_SIZE, KindWatcher, WatchSpec, continue_hint
 from arc_top.sandbox.run import start_sandbox
 from tests.waiting import wait_for
 
@@ -113,3 +115,51 @@ def test_a_first_list_against_the_sandbox_publishes_its_pages_then_settles(healt
     # before it is there (accounts are not deleted by the simulation; one made meanwhile may be there too).
     assert final[0] == "replace" and final[1] == final[2] and watcher.pages == len(pages)
     assert truth <= stored
+
+
+def test_a_pages_continue_token_is_read_before_the_page_is_decoded():
+    # As the API server writes a list: the metadata, then the items.
+    assert continue_hint(b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"7",'
+                         b'"continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ==","remainingItemCount":3},"items":[]}') \
+        == "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ=="
+    assert continue_hint(b'{"metadata" : {"continue" : "a-b_c.d/e+f"}, "items": []}') == "a-b_c.d/e+f"
+    # None, or none before the items (an item's own "continue" key is not the list's), or not a plain token.
+    assert continue_hint(b'{"metadata":{"resourceVersion":"7"},"items":[]}') == ""
+    assert continue_hint(b'{"items":[{"continue":"x"}],"metadata":{"continue":"y"}}') == ""
+    assert continue_hint(b'{"metadata":{"continue":"a\\u0041"},"items":[]}') == ""
+    assert continue_hint(b'') == ""
+
+
+def test_the_next_page_is_asked_for_while_a_page_is_decoded(healthy):
+    """The server makes page n+1 while page n is decoded: the first object of the first page is held until the
+    second page has been asked for (which, listing one page after the other, never happens)."""
+    conn = connect(healthy.kubeconfig_path, all_namespaces=True)
+    truth = {item["metadata"]["uid"] for item in apis.list_raw(conn.api_client, apis.SERVICE_ACCOUNTS)["items"]}
+    asked: list[str] = []
+    second = threading.Event()
+
+    class Watcher(KindWatcher):
+        def _page(self, token: str) -> bytes:
+            asked.append(token)
+            if token:
+                second.set()
+            return super()._page(token)
+
+    held: list[bool] = []
+
+    def accept(obj) -> bool:
+        if not held:
+            held.append(second.wait(60))
+        return True
+
+    state = Recording()
+    watcher = Watcher(conn.api_client, WatchSpec(apis.SERVICE_ACCOUNTS, accept=accept), state, page_size=2)
+    watcher.start()
+    try:
+        wait_for(lambda: watcher.lists >= 1, what="the first list", timeout=120)
+    finally:
+        watcher.stop()
+    assert held == [True]
+    # Every page asked for once, in order, and the list whole.
+    assert asked[0] == "" and len(asked) == len(set(asked)) == watcher.pages + 1
+    assert truth <= set(state.snapshot().of(model.SERVICE_ACCOUNTS))
