@@ -6,6 +6,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
+from rich.console import Console
 from rich.text import Text
 
 from arc_top.kube.model import EVENTS, PODS, SECRETS, KindState, Snapshot
@@ -78,6 +79,28 @@ def test_sparkline_scales_and_pads():
     text = trend_text([1, 1, 1], [0, 2, 0], 3, "green", "yellow")
     assert len(text.plain) == 3
     assert any(span.style == "yellow" for span in text.spans)
+
+
+def test_sparklines_and_trend_cells_read_each_call_own_samples():
+    """The blocks are memoised by the samples shown: a shifting series, a maximum, a width each give their own."""
+    from collections import deque
+
+    def blocks(values, width, maximum=None):            # the rule, slot by slot
+        tail = list(values)[-width:]
+        top = max([maximum or 0, *tail, 0])
+        return " " * (width - len(tail)) + "".join(
+            " " if v <= 0 or top <= 0 else "▁▂▃▄▅▆▇█"[max(1, min(round(v / top * 8), 8)) - 1] for v in tail)
+
+    series = deque(maxlen=48)
+    for i in range(60):
+        series.append((i * 7) % 11)
+        for width, maximum in ((10, None), (16, None), (16, 20), (3, 4)):
+            assert sparkline(series, width, maximum) == blocks(series, width, maximum), (i, width, maximum)
+    running, pending = [1, 1, 2, 2, 0, 3], [0, 1, 1, 0, 0, 2]
+    text = trend_text(running, pending, 8, "green", "yellow")
+    assert text.plain == blocks([r + p for r, p in zip(running, pending, strict=True)], 8)
+    styles = [text.get_style_at_offset(Console(), i) for i in range(2, 8)]
+    assert [str(s) for s in styles] == ["green", "yellow", "yellow", "green", "green", "yellow"]
 
 
 def _ctx(items, scope=None, kinds=None):

@@ -4,9 +4,11 @@ can sit in a table row and be reconciled like any other cell."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
+from itertools import islice
 
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -16,16 +18,20 @@ def sparkline(values: Sequence[float], width: int, maximum: float | None = None)
     at least "▁" so a single runner stays visible next to a peak of fifty."""
     if width <= 0:
         return ""
-    tail = list(values)[-width:]
-    top = maximum if maximum is not None else max(tail, default=0)
-    top = max(top, max(tail, default=0))
-    chars = []
-    for value in tail:
-        if value <= 0 or top <= 0:
-            chars.append(BLOCKS[0])
-            continue
-        level = round(value / top * (len(BLOCKS) - 1))
-        chars.append(BLOCKS[max(1, min(level, len(BLOCKS) - 1))])
+    tail = tuple(islice(values, max(0, len(values) - width), None))
+    return _blocks(tail, width, maximum)
+
+
+@lru_cache(maxsize=4096)
+def _blocks(tail: tuple, width: int, maximum: float | None) -> str:
+    """(Memoised: every few seconds each scale set's trend cells are made again, mostly from the same samples as
+    another's or as a moment ago — a flat series, an idle set's zeros.)"""
+    peak = max(tail, default=0)
+    top = peak if maximum is None else max(maximum, peak)
+    last = len(BLOCKS) - 1
+    if top <= 0:
+        return " " * width
+    chars = [BLOCKS[max(1, min(round(value / top * last), last))] if value > 0 else BLOCKS[0] for value in tail]
     return " " * (width - len(chars)) + "".join(chars)
 
 
@@ -37,10 +43,15 @@ def trend_text(running: Sequence[int], pending: Sequence[int], width: int,
     alone would give. Use `sparkline` twice when there is room for two columns."""
     totals = [r + p for r, p in zip(running, pending, strict=False)]
     line = sparkline(totals, width, maximum)
-    text = Text(end="")
     pad = width - min(width, len(totals))
-    text.append(line[:pad])
-    for i, char in enumerate(line[pad:]):
-        waiting = pending[len(pending) - (width - pad) + i] > 0
-        text.append(char, pending_style if waiting else running_style)
-    return text
+    shown = list(pending)[len(pending) - (width - pad):] if width > pad else []
+    # One span per run of slots alike (the segments a span per slot would give, once simplified).
+    spans: list[Span] = []
+    start = pad
+    for i in range(pad, len(line)):
+        style = pending_style if shown[i - pad] > 0 else running_style
+        if i + 1 == len(line) or (pending_style if shown[i + 1 - pad] > 0 else running_style) != style:
+            if style:
+                spans.append(Span(start, i + 1, style))
+            start = i + 1
+    return Text(line, end="", spans=spans)
