@@ -395,3 +395,57 @@ async def test_the_warm_pass_builds_the_children_index_in_a_call_of_its_own():
         table.set_filter("failed")                     # few match: their pods shown from the index, not rebuilt
         assert table.visible_keys() == _expected(rows, "failed")[0]
         assert "r0000-pod" in table.visible_keys() and built == [True, False]
+
+
+async def test_rows_rebuilt_in_place_are_counted_as_a_fresh_table_counts_them():
+    """Widths are counted from what changed: a row rebuilt as wide as it was (new cells or the same ones) is not
+    counted again, a wider or narrower one is, a row gone is uncounted. After every sync the counts are those of a
+    table that saw only the last list."""
+    class Two(App):
+        def compose(self):
+            yield ResourceTable(COLUMNS, id="kept")
+            yield ResourceTable(COLUMNS, id="fresh")
+
+    def rebuilt(old: TableRow, phase: str | None = None, message: str | None = None) -> TableRow:
+        cells = list(old.cells)                      # the same cell objects…
+        if phase is not None:
+            cells[1] = Text(phase)                   # …but these
+        if message is not None:
+            cells[3] = Text(message)
+        return TableRow(old.key, cells, old.parent)
+
+    app = Two()
+    async with app.run_test(size=(120, 30)) as pilot:
+        kept = app.query_one("#kept", ResourceTable)
+        rows = [row(f"k{i:02}") for i in range(30)]
+        steps = [
+            lambda rs: [rebuilt(r) for r in rs],                                        # every row, same cells
+            lambda rs: [rebuilt(r, phase="Pending") for r in rs[:10]] + rs[10:],       # as wide ("Running")
+            lambda rs: [rebuilt(rs[0], phase="CrashLoopBackOff")] + rs[1:],            # wider
+            lambda rs: [rebuilt(rs[0], phase="Failed")] + rs[1:],                      # narrower again
+            lambda rs: [rebuilt(r, message="m" * (i % 7)) for i, r in enumerate(rs)],  # widths up and down
+            lambda rs: rs[5:] + [row("k99", "ContainerCreating")],                     # gone and new
+            lambda rs: [rebuilt(r, phase="Running") for r in rs],
+        ]
+        kept.sync(rows)
+        await pilot.pause()
+        for n, step in enumerate(steps * 2):
+            before, rows = rows, step(rows)
+            if n >= len(steps):                     # the second time round, as a builder that knows what changed
+                by_key = {r.key: r for r in before}
+                rows = RowList(rows)
+                rows.delta = RowsDelta(before, frozenset(r.key for r in rows if by_key.get(r.key) is not r)
+                                       | (by_key.keys() - {r.key for r in rows}))
+            kept.sync(rows)
+            await pilot.pause()
+            fresh = app.query_one("#fresh", ResourceTable)
+            await fresh.remove()
+            fresh = ResourceTable(COLUMNS, id="fresh")
+            await app.mount(fresh)
+            fresh.sync(rows)
+            await pilot.pause()
+            assert kept._shown_columns == fresh._shown_columns, n
+            assert {i: +c for i, c in kept._width_counts.items()} == \
+                {i: +c for i, c in fresh._width_counts.items()}, n
+            assert {key: widths for key, (_, widths) in kept._counted.items()} == \
+                {key: widths for key, (_, widths) in fresh._counted.items()}, n

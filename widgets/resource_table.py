@@ -93,6 +93,10 @@ _PARENT = itemgetter(2)           # …and its parent's
 _plain = Text.plain.fget          # a cell's text, without the attribute lookup of the property (~100,000 a fill)
 
 
+def _cell_width(plain: str) -> int:
+    return len(plain) if plain.isascii() else cell_len(plain)
+
+
 _NULL_STYLE = Style()
 _LEFT = (None, "default", "left")
 
@@ -679,20 +683,25 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         added = []
         if change is not None and layout == self._counted_layout:
             replaced, rows, new = change
-            for row in replaced:
-                entry = counted.get(row.key)
-                if entry is not None and entry[0] is row:
-                    self._uncount(entry[1])
-                    del counted[row.key]
             for row in rows:
                 entry = counted.get(row.key)
                 if entry is not None:
                     if entry[0] is row:
                         continue
+                    widths = row_widths(row)
+                    if widths == entry[1]:              # (a row rebuilt as wide as it was: nothing to count again)
+                        counted[row.key] = (row, widths)
+                        continue
                     self._uncount(entry[1])
-                widths = row_widths(row)
+                else:
+                    widths = row_widths(row)
                 added.append(widths)
                 counted[row.key] = (row, widths)
+            for row in replaced:        # (what is still counted as a replaced row is gone: its key is not in rows)
+                entry = counted.get(row.key)
+                if entry is not None and entry[0] is row:
+                    self._uncount(entry[1])
+                    del counted[row.key]
             seen = len(counted)     # (every row is counted: the loop below finds nothing gone)
         else:
             if layout != self._counted_layout:
@@ -707,6 +716,9 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
                     continue
                 widths = row_widths(row)
                 if entry is not None:
+                    if widths == entry[1]:              # (as wide as it was: nothing to count again)
+                        counted[row.key] = (row, widths)
+                        continue
                     self._uncount(entry[1])
                 else:
                     new += 1
@@ -762,8 +774,17 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
 
     def _row_widths(self, row: TableRow) -> tuple[int, ...]:
         cached = self._widths.get(row.key)
-        if cached is not None and cached[0] is row:
-            return cached[1]
+        if cached is not None:
+            before, known = cached
+            if before is row:
+                return known
+            if len(before.cells) == len(row.cells) == len(known):
+                # A row built again shares most cells with the one it replaces (a scale set's row at a trend sample:
+                # all but its trend cells): their widths are known.
+                widths = tuple([width if old is cell else _cell_width(_plain(cell))
+                                for old, cell, width in zip(before.cells, row.cells, known, strict=True)])
+                self._widths[row.key] = (row, widths)
+                return widths
         # Cluster strings are nearly always ASCII: one cell per character, no need to ask Rich.
         widths = tuple([len(p) if p.isascii() else cell_len(p) for p in map(_plain, row.cells)])
         self._widths[row.key] = (row, widths)
