@@ -158,9 +158,7 @@ async def measure(kubeconfig: str, seconds: float, keys: bool, samples: int) -> 
             await bench._key_latency(pilot, app, samples)
             await bench._scroll_latency(pilot, app, runners, samples)
             await bench._filter_latency(pilot, app, samples)
-        api = app.monitor.conn.api_client
-        api.call_api(*api.param_serialize("POST", "/sandbox/pause", query_params=[("on", "1")],
-                                          auth_settings=["BearerToken"]))
+        bench.pause_sandbox(app)
         await pilot.pause(3.0)
         threads_before = thread_cpu()
         cpu0, wall0 = time.process_time(), time.perf_counter()

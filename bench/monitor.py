@@ -193,12 +193,17 @@ async def _filter_latency(pilot, app, samples: int) -> list[float]:
     return lags
 
 
-async def _idle_cpu(pilot, app) -> float:
-    """Pause the sandbox (POST /sandbox/pause: no controller, kubelet or churn, so no events), let the screen
-    settle, then measure our CPU over 10 s: what arc-top costs while nothing happens."""
+def pause_sandbox(app) -> None:
+    """POST /sandbox/pause through the app's own connection: no controller, kubelet or churn, so no events."""
     api = app.monitor.conn.api_client
     api.call_api(*api.param_serialize("POST", "/sandbox/pause", query_params=[("on", "1")],
                                       auth_settings=["BearerToken"]))
+
+
+async def _idle_cpu(pilot, app) -> float:
+    """Pause the sandbox (pause_sandbox), let the screen settle, then measure our CPU over 10 s: what arc-top costs
+    while nothing happens."""
+    pause_sandbox(app)
     await pilot.pause(3.0)
     cpu0, t0 = time.process_time(), time.perf_counter()
     await pilot.pause(10.0)

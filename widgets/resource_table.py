@@ -785,7 +785,8 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
                                 for old, cell, width in zip(before.cells, row.cells, known, strict=True)])
                 self._widths[row.key] = (row, widths)
                 return widths
-        # Cluster strings are nearly always ASCII: one cell per character, no need to ask Rich.
+        # Cluster strings are nearly always ASCII: one cell per character, no need to ask Rich. (_cell_width, inlined:
+        # a first fill measures ~100,000 cells.)
         widths = tuple([len(p) if p.isascii() else cell_len(p) for p in map(_plain, row.cells)])
         self._widths[row.key] = (row, widths)
         return widths
