@@ -497,7 +497,9 @@ def continue_hint(body: bytes) -> str:
 
 
 class _Page:
-    """The next page of a list, fetched on a thread of its own while the current page is decoded."""
+    """The next page of a list, fetched on a thread of its own while the current page is decoded. (A daemon thread,
+    not a ThreadPoolExecutor's future: the interpreter waits for an executor's workers at exit, and one blocked on a
+    page read would hold the quit up to LIST_READ_TIMEOUT_S.)"""
 
     def __init__(self, watcher: KindWatcher, token: str) -> None:
         self.token = token
