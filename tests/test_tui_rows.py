@@ -101,6 +101,12 @@ def test_sparklines_and_trend_cells_read_each_call_own_samples():
     assert text.plain == blocks([r + p for r, p in zip(running, pending, strict=True)], 8)
     styles = [text.get_style_at_offset(Console(), i) for i in range(2, 8)]
     assert [str(s) for s in styles] == ["green", "yellow", "yellow", "green", "green", "yellow"]
+    # Series of unequal lengths are paired from the start; only the last `width` pairs are shown.
+    running, pending = list(range(30)), [i % 3 for i in range(25)]
+    text = trend_text(running, pending, 8, "green", "yellow")
+    assert text.plain == blocks([r + p for r, p in zip(running, pending, strict=False)], 8)
+    styles = [str(text.get_style_at_offset(Console(), i)) for i in range(8)]
+    assert styles == ["yellow" if p > 0 else "green" for p in pending[-8:]]
 
 
 def _ctx(items, scope=None, kinds=None):
