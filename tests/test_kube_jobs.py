@@ -24,6 +24,27 @@ STATS = {"totalAvailableJobs": 1, "totalAcquiredJobs": 2, "totalAssignedJobs": 5
 FIGS = {"available": 1, "acquired": 2, "assigned": 5, "running": 2, "registered": 3, "busy": 2, "idle": 1}
 
 
+def test_the_listener_pods_are_found_again_only_when_the_pods_changed(monkeypatch):
+    """An idle cluster's pods are not walked at every read (a snapshot shares its pods map until a pod changes);
+    a changed map is walked: a listener pod gone is seen gone."""
+    from arc_top.kube.model import PODS, SCALE_SETS, Snapshot
+    from tests.tui_fixtures import listener_for, live_kinds, scale_set
+
+    ss = scale_set("arc-runners", "arc-runner-set")
+    _, listener_pod = listener_for(ss, "754b578d")
+    with_listener = Snapshot({SCALE_SETS: {ss.uid: ss}, PODS: {listener_pod.uid: listener_pod}}, live_kinds(), 1)
+    walks = []
+    walk = jobs._listener_pods
+    monkeypatch.setattr(jobs, "_listener_pods", lambda snapshot: walks.append(1) or walk(snapshot))
+    reader = jobs.JobsReader(None, max_pods=0)          # (no listener read is due: no request at all)
+    key = (ss.namespace, ss.name)
+    assert key not in reader.read(with_listener) and len(walks) == 1
+    again = Snapshot(dict(with_listener.objects), live_kinds(), 2)      # a new snapshot, the same pods map
+    assert key not in reader.read(again) and len(walks) == 1
+    gone = Snapshot({SCALE_SETS: {ss.uid: ss}, PODS: {}}, live_kinds(), 3)
+    assert reader.read(gone)[key].why == "no running listener pod" and len(walks) == 2
+
+
 # ---- the statistics lines -----------------------------------------------------------------------------------
 def test_arc_0_13_zap_console_lines_new_and_current_statistics():
     # ARC <= 0.13, log_format text: zap's console encoder, the per-message line (an object) and the session's

@@ -105,6 +105,20 @@ async def test_number_keys_and_tab_focus_panels():
         assert app.focused is table(app, "volumes")
 
 
+async def test_the_panels_are_in_screen_order_across_a_resize_to_the_grid_and_back():
+    app = make_app(incident_monitor())
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await loaded(pilot)
+        stacked = [p.spec.id for p in main.panels]
+        assert stacked == [p.spec.id for p in main.query("Panel")] and stacked[0] == "scalesets"
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert [p.spec.id for p in main.panels] == list(main.GRID_ORDER) != stacked
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert [p.spec.id for p in main.panels] == stacked
+
+
 async def test_search_texts_are_made_ahead_once_the_panels_have_their_rows():
     """No `/` pressed: the header's tick makes every table's search texts, in chunks, once the panels have their
     rows (the first key of a filter then only searches)."""

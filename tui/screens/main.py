@@ -125,6 +125,7 @@ class MainScreen(FocusRestyle, Screen):
         self._header: Text | None = None
         self._age_now: float | None = None    # the clock ages are shown at: moves on with the sample timer
         self._tables: tuple[ResourceTable, ...] | None = None     # the panels' tables (see warm_search)
+        self._panels: tuple[Panel, ...] | None = None               # (see panels)
         self._listeners_of: object = None     # the pods map _listener_newest was found in (see _newest_listener)
         self._listener_newest = 0.0
         self._listener_pods: tuple | None = None     # ((pods map, listeners map), RowContext.listener_pods of them)
@@ -169,6 +170,7 @@ class MainScreen(FocusRestyle, Screen):
         order = self.GRID_ORDER if grid else tuple(spec.id for spec in PANELS)
         for previous, current in zip(order, order[1:], strict=False):
             container.move_child(self.panel(current), after=self.panel(previous))
+        self._panels = None
 
     def on_descendant_focus(self, _event) -> None:
         self._findings_focus()
@@ -204,8 +206,15 @@ class MainScreen(FocusRestyle, Screen):
         return self.query_one(f"#{panel_id}", Panel)
 
     @property
-    def panels(self) -> list[Panel]:
-        return list(self.query(Panel))
+    def panels(self) -> tuple[Panel, ...]:
+        """The panels in screen order, looked up once (every flush and age tick walked them: a query of the DOM,
+        ~1 ms at each trend sample); on_resize reorders them."""
+        if self._panels is None:
+            panels = tuple(self.query(Panel))
+            if not panels:
+                return panels               # (not composed yet)
+            self._panels = panels
+        return self._panels
 
     def warm_search(self, seconds: float) -> bool:
         """Search texts made ahead in the panels' tables, for about `seconds` (ResourceTable.warm_search).
