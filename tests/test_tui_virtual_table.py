@@ -4,6 +4,8 @@ the severity markers and theme colours — at 80x24."""
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 import pytest
 from rich.text import Text
 from textual.app import App
@@ -273,7 +275,7 @@ async def test_an_age_tick_repaints_the_age_column_and_nothing_when_it_is_out_of
 
 @pytest.mark.parametrize("size", [(14, 8), (30, 8), (44, 8), (60, 8)])
 async def test_a_line_whose_age_moved_on_is_the_line_a_fresh_render_makes(size):
-    """An age tick joins a line from its parts before and after the age (ResourceTable._age_line); at every width
+    """An age tick joins a line from its parts before and after the age (ResourceTable._splice); at every width
     (filled, cropped after the age, cropped within it) and on the cursor line, it must be the line a table that
     never saw the earlier age renders."""
     columns = [ColumnSpec("name", "NAME"), ColumnSpec("age", "AGE", age=True), ColumnSpec("msg", "MESSAGE")]
@@ -305,6 +307,62 @@ async def test_a_line_whose_age_moved_on_is_the_line_a_fresh_render_makes(size):
             for y in range(1, 5):
                 assert list(ticked.render_line(y)) == list(fresh.render_line(y)), (size, tick, y)
         assert ticked.renders > 4                   # (the ticks rendered lines anew, not from the line cache)
+
+
+@pytest.mark.parametrize("size", [(16, 8), (24, 8), (34, 8), (41, 8), (70, 8)])
+async def test_a_row_rebuilt_with_a_few_new_cells_is_the_line_a_fresh_render_makes(size):
+    """A row rebuilt with most cells the very same objects (a Scale sets row at a trend sample) is joined from its
+    kept stretches and its new cells (ResourceTable._splice), with its age moving on too; at every width (filled,
+    cropped within or after a new cell) and on the cursor line it must be the line a table that never saw the
+    earlier rows renders, and the kept cells must not be rendered again."""
+    columns = [ColumnSpec("name", "NAME"), ColumnSpec("trend", "TREND"), ColumnSpec("phase", "PHASE"),
+               ColumnSpec("age", "AGE", age=True), ColumnSpec("msg", "MESSAGE")]
+
+    class Two(App):
+        def compose(self):
+            yield ResourceTable(columns, id="ticked")
+            yield ResourceTable(columns, id="fresh")
+
+    now = 100_000.0
+    kept = [[Text(f"set-{i}", "bold" if i % 2 else ""), Text("Running", "green"), Text(""), Text(f"msg {i} 00", "red")]
+            for i in range(4)]
+
+    def rows(tick: int, msg_moves: bool) -> list[TableRow]:
+        out = []
+        for i, (name, phase, no_age, msg) in enumerate(kept):
+            trend = Text("▁▂▃▄▅▆▇█"[(tick + i) % 8] * 4, "yellow" if (tick + i) % 3 else "green")
+            message = Text(f"msg {i} {tick:02d}", "red") if msg_moves else msg      # (as wide: the same layout)
+            out.append(TableRow(f"k{i}", [name, trend, phase, no_age, message], created=now - 10 - 7 * i))
+        return out
+
+    app = Two()
+    async with app.run_test(size=size) as pilot:
+        ticked, fresh = app.query_one("#ticked", ResourceTable), app.query_one("#fresh", ResourceTable)
+        app.set_focus(None)
+        ticked.set_now(now)
+        ticked.sync(rows(0, False))
+        await pilot.pause()
+        for y in range(1, 5):
+            ticked.render_line(y)
+        moved_before = False
+        for tick, msg_moves in ((5, False), (10, False), (15, True), (65, True), (70, False), (75, False)):
+            wanted = rows(tick, msg_moves)
+            styled, spliced = ticked.cell_renders, ticked.spliced      # (the paint renders the lines in view too)
+            for table in (ticked, fresh):
+                table.set_now(now + tick)
+                table.sync(wanted)
+            await pilot.pause()
+            fresh._lines.clear()
+            fresh._parts.clear()
+            for y in range(1, 5):
+                assert list(ticked.render_line(y)) == list(fresh.render_line(y)), (size, tick, y)
+            # Joined from the kept stretches whenever every moving cell (trend, age, message) is wholly in view.
+            ends = list(accumulate(w + 2 for w in ticked._column_widths))
+            fits = ends[4 if msg_moves or moved_before else 3] <= ticked.size.width    # (back to the kept: moved)
+            assert ticked.spliced - spliced == (4 if fits else 0), (size, tick)
+            moved_before = msg_moves
+            # Only the new cells (a trend, the messages when they moved) and ages were styled again.
+            assert ticked.cell_renders - styled <= 4 * (3 if msg_moves else 2), (size, tick)
 
 
 async def test_typing_a_filter_on_matches_what_a_fresh_filter_would_and_a_changed_row_is_searched_again():

@@ -258,14 +258,15 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         self._cells: LRUCache[tuple, list[Segment]] = LRUCache(4096)
         self._styled: LRUCache[tuple, list[Segment]] = LRUCache(4096)    # …and in a line's styles (_render_cell)
         self._lines: LRUCache[tuple, Strip] = LRUCache(512)
-        # Each line's cells as styled segments, without its ages: when only an age moved on (the age tick), the
-        # line is put together again from them and only its age cell rendered.
-        # (With one age column, also the line's segments before and after it, made at the line's first age tick:
-        # the next ticks join three lists — see _age_line.)
+        # Each line's cells as styled segments, without its ages: when only an age moved on (the age tick), or the
+        # row was rebuilt with a few new cells (a trend sample), the line is put together again from them and only
+        # the age and the new cells rendered. (With one age column, also the line's stretches between its moving
+        # cells, made at the line's first age tick or rebuild: the next ones join a few lists — see _splice.)
         self._parts: LRUCache[tuple, tuple[TableRow, list[list[Segment]], tuple | None]] = LRUCache(512)
         self._age_slot: int | None = None        # the position of the one age column shown (None: none, or several)
         self.renders = 0                         # lines rendered (not served from the cache): tests, diagnostics
         self.cell_renders = 0                    # …and cells styled for a line anew (not served from _styled)
+        self.spliced = 0                         # …and lines joined from their kept stretches (see _splice)
         self._paint_style: Style | None = None  # self.rich_style during a paint (see render_lines)
         self._placeholder: Text | None = None
 
@@ -451,7 +452,7 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
             return                  # the age column is scrolled or cropped out of view: nothing on screen moved
         else:
             x, width = span
-        # Only the age cells are repainted: the lines are rendered again (their age spliced in, see _age_line), but
+        # Only the age cells are repainted: the lines are rendered again (their age spliced in, see _splice), but
         # the compositor cuts, filters and writes the age column's cells alone, not the whole width of each line.
         if len(moved) > len(window) // 2:
             self.refresh(Region(x, moved[0], width, moved[-1] - moved[0] + 1))
@@ -929,24 +930,25 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
     # ---------------------------------------------------------------- reconcile
     def _display_cells(self, row: TableRow) -> list[Text]:
         """The cells of `row` for the columns shown: the flex one shortened to its width, ages at `now`."""
-        cells = []
+        return [self._display_cell(row, j) for j in range(len(self._shown_columns))]
+
+    def _display_cell(self, row: TableRow, j: int) -> Text:
+        """The cell of `row` shown at position `j` (see _display_cells)."""
+        i = self._shown_columns[j]
+        spec = self.specs[i]
+        cell = row.cells[i] if i < len(row.cells) else _EMPTY
         flex_width = self._flex_width
-        now = self.now
-        for i in self._shown_columns:
-            spec = self.specs[i]
-            cell = row.cells[i] if i < len(row.cells) else _EMPTY
-            if spec.age and now is not None and row.created:
-                cell = shared_text(age(now - row.created))
-            elif flex_width is not None and spec.flex and cell.cell_len > flex_width:
-                cached = self._truncated.get(row.key)
-                if cached is not None and cached[0] is cell and cached[1] == flex_width:
-                    cell = cached[2]
-                else:
-                    short = truncate_middle(cell, flex_width)
-                    self._truncated[row.key] = (cell, flex_width, short)
-                    cell = short
-            cells.append(cell)
-        return cells
+        if spec.age and self.now is not None and row.created:
+            cell = shared_text(age(self.now - row.created))
+        elif flex_width is not None and spec.flex and cell.cell_len > flex_width:
+            cached = self._truncated.get(row.key)
+            if cached is not None and cached[0] is cell and cached[1] == flex_width:
+                cell = cached[2]
+            else:
+                short = truncate_middle(cell, flex_width)
+                self._truncated[row.key] = (cell, flex_width, short)
+                cell = short
+        return cell
 
     def _window_rows(self) -> list[tuple[str, TableRow]]:
         rows = self._rows
@@ -1136,23 +1138,38 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         pre, post = base + component, Style.from_color(bgcolor=component.bgcolor)
         parts_key = (key, base, component, self._layout_key)
         parts = self._parts.get(parts_key)
-        if parts is not None and parts[0] is row and ages is not None:
-            # Only the age moved on: render the age cells, reuse every other cell's segments.
-            if scroll_x == 0:
-                splice = parts[2]
-                if splice is None or splice[0] != width:      # made at the line's first age tick, not before
-                    splice = self._splice(parts[1], pre, width)
-                    _put(self._parts, parts_key, (row, parts[1], splice))
-                if splice[1] is not None:
-                    strip = self._age_line(splice, ages, pre, post, width)
+        # The row rendered before at this key (same styles, same layout), or rebuilt with most of its cells the
+        # very same objects (a Scale sets row at each trend sample: new trend cells, the rest kept): the cells
+        # that moved on (its age, its changed cells) are rendered, every other cell's segments reused.
+        moved = None if parts is None else () if parts[0] is row else self._moved_slots(parts[0], row)
+        if moved is not None and (moved or ages is not None):
+            cells, splice = parts[1], parts[2]
+            if moved:
+                cells = cells[:]
+                widths = self._column_widths
+                for j in moved:
+                    cells[j] = self._render_cell(self._display_cell(row, j), widths[j] + 2 * CELL_PADDING, pre, post)
+            slot = self._age_slot
+            slots = moved if ages is None or slot is None else tuple(sorted({*moved, slot}))
+            if scroll_x == 0 and (ages is None or slot is not None):
+                if splice is None or splice[0] != width or splice[1] != slots:
+                    # (made at the line's first age tick or first rebuild, not before)
+                    splice = self._splice(cells, pre, width, slots)
+                _put(self._parts, parts_key, (row, cells, splice))
+                if splice[2] is not None:
+                    self.spliced += 1
+                    strip = self._spliced_line(splice, cells, ages, pre, post, width)
                     _put(self._lines, cache_key, (row, strip))
                     return strip
-            cells = parts[1][:]
-            now = self.now
-            for j, i in enumerate(self._shown_columns):
-                if self.specs[i].age and j < len(cells):
-                    cells[j] = self._render_cell(shared_text(age(now - row.created)),
-                                                 self._column_widths[j] + 2 * CELL_PADDING, pre, post)
+            else:
+                _put(self._parts, parts_key, (row, cells, splice))
+            if ages is not None:
+                cells = cells[:]
+                now = self.now
+                for j, i in enumerate(self._shown_columns):
+                    if self.specs[i].age and j < len(cells):
+                        cells[j] = self._render_cell(shared_text(age(now - row.created)),
+                                                     self._column_widths[j] + 2 * CELL_PADDING, pre, post)
         else:
             cells = [self._render_cell(cell, content_width + 2 * CELL_PADDING, pre, post)
                      for cell, content_width in zip(self._display_cells(row), self._column_widths, strict=False)]
@@ -1161,36 +1178,59 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         _put(self._lines, cache_key, (row, strip))
         return strip
 
-    def _splice(self, cells: list[list[Segment]], pre: Style, width: int) -> tuple:
-        """A line's segments before and after its one age column, the line filled or cropped to `width`, each part
-        simplified: (width, before, after); before and after are None when the line has no single age column or
-        `width` ends within it."""
-        slot = self._age_slot
+    def _moved_slots(self, before: TableRow, row: TableRow) -> tuple[int, ...] | None:
+        """The positions of the shown columns whose cell in `row` is not the very object it was in `before` (the
+        same row's earlier build), or None when the two cannot be compared cell by cell or most cells changed."""
+        old, new = before.cells, row.cells
+        if len(old) != len(new) or before.created != row.created:
+            return None
+        moved = tuple(j for j, i in enumerate(self._shown_columns) if i < len(new) and new[i] is not old[i])
+        return moved if 2 * len(moved) <= len(self._shown_columns) else None
+
+    def _splice(self, cells: list[list[Segment]], pre: Style, width: int, slots: tuple[int, ...]) -> tuple:
+        """A line's segments between its moving cells (`slots`: positions of the shown columns, ascending), the
+        line filled or cropped to `width`, each stretch simplified: (width, slots, stretches); stretches is None
+        when a moving cell is not wholly within `width` (or not there)."""
+        if not slots or slots[-1] >= len(cells):
+            return width, slots, None
         widths = [w + 2 * CELL_PADDING for w in self._column_widths]
-        if slot is None or slot >= len(cells):
-            return width, None, None
-        through_age, table_width = sum(widths[:slot + 1]), sum(widths)     # the line up to the age's end; all of it
-        if through_age > width:
-            return width, None, None
-        before = [segment for cell in cells[:slot] for segment in cell]
-        after = [segment for cell in cells[slot + 1:] for segment in cell]
+        through, table_width = sum(widths[:slots[-1] + 1]), sum(widths)     # the line up to the last; all of it
+        if through > width:
+            return width, slots, None
+        stretches, start = [], 0
+        for slot in slots:
+            stretches.append([segment for cell in cells[start:slot] for segment in cell])
+            start = slot + 1
+        after = [segment for cell in cells[start:] for segment in cell]
         if table_width < width:
             after.append(Segment(" " * (width - table_width), pre))
         elif table_width > width:
-            after = list(Strip(after, table_width - through_age).crop(0, width - through_age))
-        return width, list(Segment.simplify(before)), list(Segment.simplify(after))
+            after = list(Strip(after, table_width - through).crop(0, width - through))
+        stretches.append(after)
+        return width, slots, [list(Segment.simplify(stretch)) for stretch in stretches]
 
-    def _age_line(self, splice: tuple, ages: str, pre: Style, post: Style, width: int) -> Strip:
-        """A line whose age alone moved on, from its splice (see _splice): the age cell rendered, the rest joined
-        as it was. At each age tick every visible line of a young cluster's tables is painted again; joining,
-        cropping and simplifying each whole line was most of what an idle screen cost."""
-        _, before, after = splice
-        cell = self._render_cell(shared_text(ages), self._column_widths[self._age_slot] + 2 * CELL_PADDING, pre,
-                                 post)
-        # (The segments where the parts meet merged as a whole line's simplify would: the same line, segment for
-        # segment, as a full render.)
-        middle = list(Segment.simplify([*before[-1:], *cell, *after[:1]]))
-        return Strip(before[:-1] + middle + after[1:], width)
+    def _spliced_line(self, splice: tuple, cells: list[list[Segment]], ages: str | None, pre: Style, post: Style,
+                      width: int) -> Strip:
+        """A line from its splice (see _splice): the moving cells (the age rendered at `ages`, the others as in
+        `cells`) between the stretches as they were. At each age tick every visible line of a young cluster's
+        tables is painted again, and at each trend sample every Scale sets line; joining, cropping and simplifying
+        each whole line was most of what an idle screen cost."""
+        _, slots, stretches = splice
+        out = list(stretches[0])
+        age_slot = self._age_slot if ages is not None else None
+        for slot, stretch in zip(slots, stretches[1:], strict=True):
+            if slot == age_slot:
+                cell = self._render_cell(shared_text(ages), self._column_widths[slot] + 2 * CELL_PADDING, pre,
+                                         post)
+            else:
+                cell = cells[slot]
+            # (The segments where the parts meet merged as a whole line's simplify would: the same line, segment
+            # for segment, as a full render.)
+            tail = out[-1:]
+            del out[-1:]
+            out.extend(Segment.simplify([*tail, *cell, *stretch[:1]]))
+            out.extend(stretch[1:])
+        return Strip(out, width)
 
     def _placeholder_line(self, base: Style, width: int) -> Strip:
         cells = self._render_cell(self._placeholder, width, base, Style())
