@@ -159,7 +159,7 @@ async def measure(kubeconfig: str, seconds: float, keys: bool, samples: int) -> 
             await bench._scroll_latency(pilot, app, runners, samples)
             await bench._filter_latency(pilot, app, samples)
         bench.pause_sandbox(app)
-        await pilot.pause(3.0)
+        settled = await bench.settle(pilot, app)
         threads_before = thread_cpu()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         meter.on = True
@@ -172,6 +172,7 @@ async def measure(kubeconfig: str, seconds: float, keys: bool, samples: int) -> 
     return {
         "idle_cpu_pct": round(cpu / wall * 100, 2),
         "window_s": round(wall, 2),
+        "settle_s": settled,
         "cpu_ms": round(cpu * 1000, 1),
         "threads_ms": dict(sorted(by_thread.items(), key=lambda item: -item[1])),
         "callbacks": {label: {"calls": n, "ms": round(spent * 1000, 1)}

@@ -315,6 +315,11 @@ class ChecksLoop:
         self._held = 0.0                  # seconds the current round has waited there
         self._engine_pauses = False       # the engine is checks.run, which takes `pause`
 
+    @property
+    def checked_version(self) -> int:
+        """The snapshot version the last findings delivered are of (0: none yet)."""
+        return self._version
+
     def hold(self, seconds: float) -> None:
         """A key was pressed (the app, on its thread): for `seconds`, a round in progress waits at its next pause
         point, so the key is handled and painted with the interpreter to itself."""
