@@ -365,6 +365,43 @@ async def test_a_row_rebuilt_with_a_few_new_cells_is_the_line_a_fresh_render_mak
             assert ticked.cell_renders - styled <= 4 * (3 if msg_moves else 2), (size, tick)
 
 
+async def test_rows_rebuilt_with_a_new_cell_repaint_that_column_and_a_moved_row_its_whole_line():
+    """A trend sample rebuilds every row with a new cell: the changed column is repainted over those lines, not
+    the lines' whole width; the screen shows the new cells. A row that came or moved repaints whole lines."""
+    painted: list = []
+
+    class Recording(ResourceTable):
+        def refresh(self, *regions, **kwargs):
+            painted.append(regions)
+            return super().refresh(*regions, **kwargs)
+
+    class RecordingApp(App):
+        def compose(self):
+            yield Recording(COLUMNS, id="t")
+
+    app = RecordingApp()
+    async with app.run_test(size=(120, 24)) as pilot:
+        table = app.query_one(ResourceTable)
+        wanted = [row(i) for i in range(40)]
+        table.sync(wanted)
+        await pilot.pause()
+        rebuilt = [TableRow(r.key, [r.cells[0], r.cells[1], Text(f"node+{i % 7}"), r.cells[3]]) for i, r in
+                   enumerate(wanted)]
+        painted.clear()
+        table.sync(rebuilt)
+        await pilot.pause()
+        header = lines(app)[0]
+        x = header.index("NODE") - 1                          # (the cell padding)
+        regions = [region for call in painted for region in call]
+        assert regions and all(region.x == x and region.width == len("node-0") + 2 for region in regions)
+        assert lines(app)[1][x:].split()[0] == "node+0" and lines(app)[5][x:].split()[0] == "node+4"
+        painted.clear()
+        table.sync([row(99), *rebuilt])                      # a row came first: every line moved down
+        await pilot.pause()
+        assert painted and all(call == () or call[0].width == table.size.width for call in painted)
+        assert lines(app)[1].split()[0] == "arc-runner-set-00099"
+
+
 async def test_typing_a_filter_on_matches_what_a_fresh_filter_would_and_a_changed_row_is_searched_again():
     """A longer filter searches only what the shorter one matched (the rows unchanged); the result must be what a
     fresh search of every row gives, also after rows change between two keystrokes and after a backspace."""

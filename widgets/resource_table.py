@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress, filterfalse, zip_longest
+from itertools import accumulate, compress, filterfalse, zip_longest
 from operator import itemgetter, not_
 from typing import ClassVar, NamedTuple
 
@@ -1019,6 +1019,8 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
                    or before[y][1] is not rows[after[y]]]
         if self.cursor_row != cursor_row:
             changed += [cursor_row - target, self.cursor_row - target]
+        elif changed and self._refresh_cells(before, after, changed):
+            return
         if len(changed) > len(after) // 2:
             self.refresh()
         else:
@@ -1026,6 +1028,29 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
             for y in set(changed):
                 if 0 <= y < len(after) + 1:
                     self.refresh(Region(0, y + 1, width, 1))
+
+    def _refresh_cells(self, before: list[tuple[str, TableRow]], after: list[str], changed: list[int]) -> bool:
+        """When every changed line is a row rebuilt in place with a few new cells (the Scale sets rows at a trend
+        sample), repaint those cells' columns over those lines, not the lines' whole width (the compositor cuts,
+        filters and writes every cell it is given). False, nothing done: a row came, went, moved or changed most
+        of its cells."""
+        rows, slots = self._rows, set()
+        for y in changed:
+            if y >= len(before) or y >= len(after) or before[y][0] != after[y]:
+                return False
+            moved = self._moved_slots(before[y][1], rows[after[y]])
+            if moved is None:
+                return False
+            slots.update(moved)
+        ends = list(accumulate(w + 2 * CELL_PADDING for w in self._column_widths))
+        scroll_x, width = round(self.scroll_x), self.size.width
+        top, bottom = min(changed) + 1, max(changed) + 1
+        for slot in slots:
+            left, right = max(0, ends[slot - 1] if slot else 0) - scroll_x, ends[slot] - scroll_x
+            left, right = max(0, left), min(width, right)
+            if right > left:
+                self.refresh(Region(left, top, right - left, bottom - top + 1))
+        return True
 
     def _set_virtual_size(self) -> None:
         width = sum(w + 2 * CELL_PADDING for w in self._column_widths)
