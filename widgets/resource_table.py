@@ -1046,8 +1046,8 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         scroll_x, width = round(self.scroll_x), self.size.width
         top, bottom = min(changed) + 1, max(changed) + 1
         for slot in slots:
-            left, right = max(0, ends[slot - 1] if slot else 0) - scroll_x, ends[slot] - scroll_x
-            left, right = max(0, left), min(width, right)
+            left = max(0, (ends[slot - 1] if slot else 0) - scroll_x)
+            right = min(width, ends[slot] - scroll_x)
             if right > left:
                 self.refresh(Region(left, top, right - left, bottom - top + 1))
         return True
