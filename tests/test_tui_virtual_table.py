@@ -273,39 +273,57 @@ async def test_an_age_tick_repaints_the_age_column_and_nothing_when_it_is_out_of
         assert [line[x:x + width].strip() for line in lines(app)[1:5]] == ["20s", "21s", "22s", "23s"]
 
 
+class TickedAndFresh(App):
+    """Two tables of the same columns: one lives through the changes, the other renders them afresh."""
+
+    def __init__(self, columns: list[ColumnSpec]) -> None:
+        super().__init__()
+        self.columns = columns
+
+    def compose(self):
+        yield ResourceTable(self.columns, id="ticked")
+        yield ResourceTable(self.columns, id="fresh")
+
+
+async def _started(pilot, rows: list[TableRow], now: float) -> tuple[ResourceTable, ResourceTable]:
+    """The tables of a TickedAndFresh, the ticked one showing `rows` at `now`, its lines and their parts made."""
+    app = pilot.app
+    ticked, fresh = app.query_one("#ticked", ResourceTable), app.query_one("#fresh", ResourceTable)
+    app.set_focus(None)                         # (both draw their cursor line alike: unfocused)
+    ticked.set_now(now)
+    ticked.sync(rows)
+    await pilot.pause()
+    for y in range(1, 5):
+        ticked.render_line(y)
+    return ticked, fresh
+
+
+def _assert_as_fresh(ticked: ResourceTable, fresh: ResourceTable, label: tuple) -> None:
+    """The ticked table's four lines are, segment for segment, those the fresh one renders from nothing."""
+    fresh._lines.clear()
+    fresh._parts.clear()
+    for y in range(1, 5):
+        assert list(ticked.render_line(y)) == list(fresh.render_line(y)), (*label, y)
+
+
 @pytest.mark.parametrize("size", [(14, 8), (30, 8), (44, 8), (60, 8)])
 async def test_a_line_whose_age_moved_on_is_the_line_a_fresh_render_makes(size):
     """An age tick joins a line from its parts before and after the age (ResourceTable._splice); at every width
     (filled, cropped after the age, cropped within it) and on the cursor line, it must be the line a table that
     never saw the earlier age renders."""
     columns = [ColumnSpec("name", "NAME"), ColumnSpec("age", "AGE", age=True), ColumnSpec("msg", "MESSAGE")]
-
-    class Two(App):
-        def compose(self):
-            yield ResourceTable(columns, id="ticked")
-            yield ResourceTable(columns, id="fresh")
-
     now = 100_000.0
     wanted = [TableRow(f"k{i}", [Text(f"runner-{i}", "bold" if i % 2 else ""), Text(""),
                                  Text(f"message {i} [b]x[/b]", "red")], created=now - 10 - 7 * i) for i in range(4)]
-    app = Two()
+    app = TickedAndFresh(columns)
     async with app.run_test(size=size) as pilot:
-        ticked, fresh = app.query_one("#ticked", ResourceTable), app.query_one("#fresh", ResourceTable)
-        app.set_focus(None)                         # (both draw their cursor line alike: unfocused)
-        ticked.set_now(now)
-        ticked.sync(wanted)
-        await pilot.pause()
-        for y in range(1, 5):
-            ticked.render_line(y)                   # the lines at the first age, and their parts
+        ticked, fresh = await _started(pilot, wanted, now)
         for tick in (5, 10, 65):
             ticked.set_now(now + tick)
             fresh.set_now(now + tick)
             fresh.sync(wanted)
             await pilot.pause()
-            fresh._lines.clear()
-            fresh._parts.clear()
-            for y in range(1, 5):
-                assert list(ticked.render_line(y)) == list(fresh.render_line(y)), (size, tick, y)
+            _assert_as_fresh(ticked, fresh, (size, tick))
         assert ticked.renders > 4                   # (the ticks rendered lines anew, not from the line cache)
 
 
@@ -317,12 +335,6 @@ async def test_a_row_rebuilt_with_a_few_new_cells_is_the_line_a_fresh_render_mak
     earlier rows renders, and the kept cells must not be rendered again."""
     columns = [ColumnSpec("name", "NAME"), ColumnSpec("trend", "TREND"), ColumnSpec("phase", "PHASE"),
                ColumnSpec("age", "AGE", age=True), ColumnSpec("msg", "MESSAGE")]
-
-    class Two(App):
-        def compose(self):
-            yield ResourceTable(columns, id="ticked")
-            yield ResourceTable(columns, id="fresh")
-
     now = 100_000.0
     kept = [[Text(f"set-{i}", "bold" if i % 2 else ""), Text("Running", "green"), Text(""), Text(f"msg {i} 00", "red")]
             for i in range(4)]
@@ -335,15 +347,9 @@ async def test_a_row_rebuilt_with_a_few_new_cells_is_the_line_a_fresh_render_mak
             out.append(TableRow(f"k{i}", [name, trend, phase, no_age, message], created=now - 10 - 7 * i))
         return out
 
-    app = Two()
+    app = TickedAndFresh(columns)
     async with app.run_test(size=size) as pilot:
-        ticked, fresh = app.query_one("#ticked", ResourceTable), app.query_one("#fresh", ResourceTable)
-        app.set_focus(None)
-        ticked.set_now(now)
-        ticked.sync(rows(0, False))
-        await pilot.pause()
-        for y in range(1, 5):
-            ticked.render_line(y)
+        ticked, fresh = await _started(pilot, rows(0, False), now)
         moved_before = False
         for tick, msg_moves in ((5, False), (10, False), (15, True), (65, True), (70, False), (75, False)):
             wanted = rows(tick, msg_moves)
@@ -352,10 +358,7 @@ async def test_a_row_rebuilt_with_a_few_new_cells_is_the_line_a_fresh_render_mak
                 table.set_now(now + tick)
                 table.sync(wanted)
             await pilot.pause()
-            fresh._lines.clear()
-            fresh._parts.clear()
-            for y in range(1, 5):
-                assert list(ticked.render_line(y)) == list(fresh.render_line(y)), (size, tick, y)
+            _assert_as_fresh(ticked, fresh, (size, tick))
             # Joined from the kept stretches whenever every moving cell (trend, age, message) is wholly in view.
             ends = list(accumulate(w + 2 for w in ticked._column_widths))
             fits = ends[4 if msg_moves or moved_before else 3] <= ticked.size.width    # (back to the kept: moved)
