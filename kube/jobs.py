@@ -331,6 +331,12 @@ class JobsReader:
         with self._lock:
             return dict(self._figures)
 
+    def read_since(self, since: float) -> bool:
+        """Whether every listener read before has been read again at or after `since` (time.monotonic()): its
+        figures are the ones its log shows from then on."""
+        with self._lock:
+            return all(self._read_at.get(key, float("-inf")) >= since for key in self._pod)
+
     def read(self, snapshot: Snapshot, now: float | None = None) -> dict[tuple[str, str], JobFigures]:
         """Read what is due and return the figures of every scale set in the snapshot."""
         now = time.time() if now is None else now

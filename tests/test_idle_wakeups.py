@@ -10,7 +10,7 @@ import pytest
 
 from arc_top.kube.model import LISTENERS, PODS, RUNNERS, SCALE_SETS, JobFigures, Snapshot
 from arc_top.kube.state import ClusterState
-from arc_top.tui.app import ArcTopApp
+from arc_top.tui.app import QUIET_TIDY_S, ArcTopApp
 from arc_top.tui.findings import ChecksLoop
 from arc_top.tui.screens.main import MainScreen
 from arc_top.tui.status import ago_text, connection_state, counts
@@ -158,14 +158,22 @@ async def test_the_minutely_full_collection_waits_for_a_change():
     async with app.run_test(size=(120, 30)) as pilot:
         await loaded(pilot)
         app.tidy_memory()
-        assert app._frozen_at
+        assert app._frozen_at and app.memory_tidied
         app._frozen_at -= 61                     # a minute on, nothing changed: no full collection
         stamp = app._frozen_at
         app.tidy_memory()
         assert app._frozen_at == stamp
         monitor.version += 1                     # something changed: collected and frozen again
+        assert not app.memory_tidied
         app.tidy_memory()
-        assert app._frozen_at > stamp
+        assert app._frozen_at > stamp and app.memory_tidied
+        monitor.version += 1                     # a change, then quiet: collected before the minute is up…
+        stamp = app._frozen_at
+        app.tidy_memory()                        # (…but not as soon as it is seen)
+        assert app._frozen_at == stamp and not app.memory_tidied
+        app._version_at -= QUIET_TIDY_S
+        app.tidy_memory()
+        assert app._frozen_at > stamp and app.memory_tidied
 
 
 def test_the_scale_set_rows_context_walks_the_pods_only_when_they_changed():

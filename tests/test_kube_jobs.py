@@ -246,6 +246,31 @@ def test_the_reader_keeps_its_budget(jobs_sandbox):
         m.stop()
 
 
+def test_read_since_is_true_once_every_listener_was_read_again(jobs_sandbox):
+    import time
+
+    m = _monitor(jobs_sandbox, "admin")
+    try:
+        wait_for(lambda: len(jobs._listener_pods(m.snapshot())) >= 3, what="three running listener pods")
+        reader = jobs.JobsReader(m.conn.api_client, max_pods=1, interval=0.0, histogram_interval=3600)
+        with jobs_sandbox.paused():
+            snapshot = m.snapshot()
+            listened = set(jobs._listener_pods(snapshot)) & {(o.namespace, o.name)
+                                                             for o in snapshot.of("scalesets").values()}
+            assert len(listened) >= 3
+            for _ in listened:              # one listener a call, the least recently read first
+                reader.read(snapshot)
+            since = time.monotonic()
+            assert reader.read_since(float("-inf")) and not reader.read_since(since)
+            for _ in range(len(listened) - 1):
+                reader.read(snapshot)
+                assert not reader.read_since(since)     # one left that was read only before `since`
+            reader.read(snapshot)
+            assert reader.read_since(since)
+    finally:
+        m.stop()
+
+
 def test_a_quiet_listener_is_read_less_often_until_its_scale_set_changes(jobs_sandbox):
     from kubernetes import client
 

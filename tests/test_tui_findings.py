@@ -411,6 +411,44 @@ def test_checks_loop_runs_only_when_the_snapshot_changed():
     assert runs == [1, 2, 2]
 
 
+def test_checks_loop_past_recheck_runs_again_only_after_rerun_when_nothing_it_reads_changed():
+    """`recheck` reads the tails and probes again; with `rerun` longer, the checks run only if one of them
+    changed (a tail's signature here), an age crossed a threshold, or `rerun` passed."""
+    from arc_top.kube.model import LogTail
+
+    monitor = CountingMonitor()
+    runs: list[int] = []
+    fetched: list[int] = []
+
+    class Tailer:
+        lines = ("started",)
+
+        def fetch(self, snapshot, now, deadline_seconds):
+            fetched.append(1)
+            return [LogTail(pod_uid="u", namespace="ns", pod="p", container="runner", previous=False,
+                            lines=self.lines, fetched_at=float(len(fetched)))]     # (read again each time)
+
+    def run(snapshot, *, now, logs):
+        runs.append(len(logs[0].lines))
+        return []
+
+    tailer = Tailer()
+    loop = ChecksLoop(monitor, lambda *args: None, clock=lambda: 1.0, run=run, tailer=tailer, recheck=0,
+                      rerun=3600)
+    last, when = loop.step(None, float("-inf"))
+    for _ in range(3):
+        last, when = loop.step(last, when)               # the tails are read again, unchanged: no run
+    assert runs == [1] and len(fetched) == 4
+    tailer.lines = ("started", "Access to the path is denied")
+    last, when = loop.step(last, when)                   # a tail that changed runs them
+    assert runs == [1, 2]
+    last, when = loop.step(last, when)
+    assert runs == [1, 2]
+    loop.rerun = 0                                       # …and so does `rerun`, with nothing changed
+    loop.step(last, when)
+    assert runs == [1, 2, 2]
+
+
 def test_checks_loop_sleeps_until_an_age_crosses_a_threshold_or_the_job_figures_change():
     """With nothing changing, the checks do not run again every few seconds over every pod: only when an age
     crosses a check's threshold (a Pending pod becomes ARC405 then, not a minute later), or the listeners' job

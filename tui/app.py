@@ -105,6 +105,11 @@ KEY_GC_AFTER_S = 0.05
 YOUNG_GC_MIN = 5_000
 FILL_GC_LIMIT_S = 30.0      # the cyclic collector stays off for the first fill at most this long (see _start_monitor)
 VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
+# With nothing changing, the checks read the log tails again every minute (their loop's `recheck`) but run again
+# only when a tail changed, an age crosses a threshold (checks.deadlines), or CHECKS_RERUN_S passed: at 20,000
+# runners a run is ~0.25 s, every minute 0.4 % of a core on a screen where nothing happens.
+CHECKS_RERUN_S = 600.0
+QUIET_TIDY_S = 10.0         # a cluster quiet this long after changes: the minute's full collection now (tidy_memory)
 
 
 def _panels_filled(monitor: MonitorLike) -> bool:
@@ -174,10 +179,13 @@ class ArcTopApp(App):
         self._tidy_scheduled = False
         self._gc_paused_at = 0.0             # time.monotonic() the collector was turned off for the fill (0: on)
         self._frozen_version: int | None = None   # the snapshot version at the last gc.freeze
+        self._version_seen: int | None = None     # the snapshot version tidy_memory saw last…
+        self._version_at = 0.0                    # …first seen then (time.monotonic())
         self._stopping = threading.Event()
         self._monitor_lock = threading.Lock()
         self.checks: ChecksLoop | None = None
-        self._idle_recheck = 60.0             # the checks loop's own `recheck` (see _tick_fixes)
+        self._idle_recheck = 60.0             # the checks loop's own `recheck` and `rerun` (see _tick_fixes)
+        self._idle_rerun: float | None = CHECKS_RERUN_S
         self.github = github                  # probe the scale sets' GitHub credentials (issue: --no-github)
         self.github_timeout = github_timeout
         self._findings: FindingsReady | None = None    # results not applied yet (the next flush does)
@@ -275,8 +283,8 @@ class ArcTopApp(App):
         self.sampler.sample(snapshot)
         self.main_screen.apply(snapshot, None)
         self.checks = ChecksLoop(message.monitor, self._deliver_findings, self.clock, github=self.github,
-                                 github_timeout=self.github_timeout)
-        self._idle_recheck = self.checks.recheck
+                                 github_timeout=self.github_timeout, rerun=CHECKS_RERUN_S)
+        self._idle_recheck, self._idle_rerun = self.checks.recheck, self.checks.rerun
         self.checks.start()
 
     def on_monitor_failed(self, message: MonitorFailed) -> None:
@@ -431,8 +439,10 @@ class ArcTopApp(App):
         session = self._fix_session
         waiting = session is not None and session.waiting()
         if self.checks is not None:
-            # With nothing changing the checks re-run once a minute; a fix being verified needs them sooner.
+            # With nothing changing the checks read the tails again each minute and run again only when something
+            # they read changed (or after CHECKS_RERUN_S); a fix being verified needs both sooner.
             self.checks.recheck = VERIFY_RECHECK_S if waiting else self._idle_recheck
+            self.checks.rerun = VERIFY_RECHECK_S if waiting else self._idle_rerun
         if waiting:
             self._deliver_verdicts(session.tick())
 
@@ -488,18 +498,30 @@ class ArcTopApp(App):
         self._tidy_scheduled = False
         self.tidy_memory()
 
+    @property
+    def memory_tidied(self) -> bool:
+        """Memory was collected and frozen since the cluster last changed: tidy_memory's next full collection
+        waits for a change (bench/monitor.py starts its idle window after it)."""
+        monitor = self.monitor
+        return bool(self._frozen_at) and monitor is not None and \
+            getattr(monitor.snapshot(), "version", None) == self._frozen_version
+
     def tidy_memory(self) -> None:
         """Keep full garbage collections short and rare. At 5,000 runners the rows, cells and model objects are
         over half a million objects the cyclic collector tracks; a full collection walked them all (60-220 ms,
         the longest stalls of the screen) every second or two under churn. Once the panels have their first
         rows, a full collection runs and the survivors are moved out of its way (gc.freeze), and automatic
         full collections wait for 100 young ones instead of 10. Every minute (only while no other screen is
-        open, and only when the cluster changed since: an idle screen makes nothing to collect) the same again: a
-        full collection first, so no garbage cycle is ever frozen."""
+        open, and only when the cluster changed since: an idle screen makes nothing to collect), or sooner once the
+        cluster has been quiet for QUIET_TIDY_S, the same again: a full collection first, so no garbage cycle is
+        ever frozen. (Called at every trend sample.)"""
         monitor = self.monitor
         if monitor is None:
             return
         now = time.monotonic()
+        version = getattr(monitor.snapshot(), "version", None)
+        if version != self._version_seen:
+            self._version_seen, self._version_at = version, now
         if not self._frozen_at:
             if not _panels_filled(monitor):
                 if self._gc_paused_at and now - self._gc_paused_at > FILL_GC_LIMIT_S:
@@ -517,9 +539,11 @@ class ArcTopApp(App):
             _, middle, _ = gc.get_threshold()
             gc.set_threshold(YOUNG_GC_SAFETY, middle, FULL_GC_AFTER)
             self._frozen_at = now
-        elif now - self._frozen_at >= 60 and len(self.screen_stack) == 1 and \
-                getattr(monitor.snapshot(), "version", None) != self._frozen_version:
-            # (Not while nothing changed since the last one: an idle screen made nothing new to collect or freeze.)
+        elif len(self.screen_stack) == 1 and version != self._frozen_version and \
+                (now - self._frozen_at >= 60 or now - self._version_at >= QUIET_TIDY_S):
+            # (Not while nothing changed since the last one: an idle screen made nothing new to collect or freeze.
+            # Once the cluster has been quiet for QUIET_TIDY_S, not a minute after the last: the churn's garbage
+            # goes while nothing happens, not in the middle of the next burst.)
             gc.collect()          # a full collection first: no garbage cycle is ever frozen (leaked)
             gc.freeze()
             self._frozen_at = now

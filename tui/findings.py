@@ -2,10 +2,11 @@
 
 `ChecksLoop` runs `checks.run` off the UI thread, at most every `interval` seconds and only when the snapshot
 version, the log tails or the listeners' job figures changed, or when an age can cross a check's threshold
-(checks.deadlines), or `recheck` seconds passed. With a real connection it also reads log tails
-(kube.logtail.LogTailer, within its budget). It hands each result to a callback (the app posts it as a message;
-the screen applies it like a change set). With nothing changing it costs next to nothing: the job figures are
-read every `poll` seconds, everything else waits for a deadline or `recheck`.
+(checks.deadlines), or `rerun` seconds passed. With a real connection it also reads log tails
+(kube.logtail.LogTailer, within its budget), again every `recheck` seconds. It hands each result to a callback
+(the app posts it as a message; the screen applies it like a change set). With nothing changing it costs next to
+nothing: the job figures are read every `poll` seconds, the tails every `recheck`, everything else waits for a
+deadline or `rerun`.
 
 `FindingsView` is one result as the panels read it: findings by subject uid and by scale set, counts per
 severity, and which uids show something different from the previous view (only their rows are rebuilt).
@@ -234,7 +235,12 @@ def summary_text(view: FindingsView, palette: Palette = DEFAULT_PALETTE, *, comp
 
 # ---------------------------------------------------------------- the thread
 def tails_signature(tails: Sequence[LogTail]) -> tuple:
-    return tuple((t.pod_uid, t.container, t.previous, t.fetched_at, len(t.lines)) for t in tails)
+    """What the checks read of the log tails, cheaply: each tail's container, how many lines and its first and last
+    (a log only grows: a tail that moved has another count, last line or first line, unless it repeats one line).
+    Not when it was read: an empty log read again (a container that has just started) and still empty, or a tail
+    read again unchanged, runs no check."""
+    return tuple((t.pod_uid, t.container, t.previous, t.ended, len(t.lines), t.lines[0] if t.lines else "",
+                  t.lines[-1] if t.lines else "") for t in tails)
 
 
 def make_tailer(monitor: object):
@@ -277,11 +283,13 @@ class ChecksLoop:
     `interval` seconds (or twice as long as the checks took), and only when the snapshot version changed, or the
     listeners' job figures (read every `poll` seconds) changed, or an age crossed a check's threshold
     (checks.deadlines.next_change: pending for minutes, churn windows, jobs waiting), or `recheck` seconds passed
-    (log tails re-read, and whatever else time alone changes). A round that runs reads the log tails and probes
-    too, and runs the checks only if something they read differs."""
+    (log tails and probes read again), or `rerun` seconds passed (whatever else time alone changes; by default
+    `recheck`). A round that runs reads the log tails and probes too, and runs the checks only if something they
+    read differs or `rerun` passed."""
 
     def __init__(self, monitor, deliver: Callable[[list, int, str], None], clock: Callable[[], float] = time.time,
-                 *, interval: float = 1.0, recheck: float = 60.0, poll: float = 10.0, tail_deadline: float = 5.0,
+                 *, interval: float = 1.0, recheck: float = 60.0, rerun: float | None = None, poll: float = 10.0,
+                 tail_deadline: float = 5.0,
                  run: Callable[..., list] | None = None, tailer: object = None,
                  github: bool = True, github_timeout: float = 5.0) -> None:
         self.monitor = monitor
@@ -293,6 +301,11 @@ class ChecksLoop:
         self.clock = clock
         self.interval = interval
         self.recheck = recheck
+        # Seconds after which the checks run again although nothing they read changed (what time alone changes and
+        # checks.deadlines did not foresee); None: at every `recheck`. At `recheck` the log tails and probes are
+        # read again either way, and a tail or probe that changed runs the checks.
+        self.rerun = rerun
+        self._ran_at = float("-inf")      # time.monotonic() of the last run of the checks
         self.poll = poll
         self._polled = float("-inf")      # time.monotonic() of the last read of the job figures alone
         self.due: float | None = None     # the checks' clock: an age crosses a threshold then (None: no age will)
@@ -319,6 +332,12 @@ class ChecksLoop:
     def checked_version(self) -> int:
         """The snapshot version the last findings delivered are of (0: none yet)."""
         return self._version
+
+    def listeners_read_since(self, since: float) -> bool:
+        """Whether the listeners' job figures have all been read at or after `since` (time.monotonic()); True when
+        nothing reads them (no connection, or before the checks' first run)."""
+        reader = self._jobs_reader
+        return reader is None or reader.read_since(since)
 
     def hold(self, seconds: float) -> None:
         """A key was pressed (the app, on its thread): for `seconds`, a round in progress waits at its next pause
@@ -444,11 +463,14 @@ class ChecksLoop:
                checks_jobs_signature(self.jobs or {}))
         now = time.monotonic()
         clock = self.clock()
-        if key == last and now - last_run < self.recheck and (self.due is None or clock < self.due) and \
-                not self._failed:
+        rerun = self.recheck if self.rerun is None else self.rerun
+        if key == last and (self.due is None or clock < self.due) and not self._failed and \
+                (now - last_run < self.recheck or now - self._ran_at < rerun):
+            # Nothing the checks read changed. (Past `recheck`, the tails and probes were read again: the next
+            # read is a `recheck` from now.)
             self.cost = time.monotonic() - began - self._held
             self._deliver_jobs()
-            return last, last_run
+            return last, (last_run if now - last_run < self.recheck else now)
         if self._engine_pauses:
             options["pause"] = self._pause
         if probes is None:
@@ -466,6 +488,7 @@ class ChecksLoop:
             self.due = None
         self.cost = time.monotonic() - began - self._held
         self.runs += 1
+        self._ran_at = now
         self._findings, self._version, self._failed = list(findings), snapshot.version, False
         self._jobs_shown = jobs_signature(self.jobs or {})
         if not self._stop.is_set():
