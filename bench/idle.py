@@ -1,13 +1,13 @@
 """Where an idle screen's CPU goes: the monitor on the `large` scenario, the sandbox then paused, our process's CPU
 over a window, split by thread and by what the UI thread ran.
 
-bench/monitor.py's idle_cpu_pct is one figure over 10 s; it moves by ±0.3 % between runs of the same code (a round
-of listener reads falls in the window or not). This script says why: per thread (thread CPU from /proc), per
-callback (the header tick, the trend sample with its age tick, flushes, the search-text warm-up, the checks loop's
-steps and the listener reads they make, the collections arc-top asks for) and per painted frame (what was marked for
-repainting). Callbacks are wrapped for the window only; the wrappers cost a few microseconds a call.
+bench/monitor.py's idle_cpu_pct is one figure over a 60 s window; this script says where it goes: per thread
+(thread CPU from /proc), per callback (the header tick, the trend sample with its age tick, flushes, the search-text
+warm-up, the checks loop's steps and the listener reads they make, the collections arc-top asks for) and per
+painted frame (what was marked for repainting). Callbacks are wrapped for the window only; the wrappers cost a few
+microseconds a call.
 
-    python bench/idle.py [--seconds 20] [--keys] [--set scale_sets=80]
+    python bench/idle.py [--seconds 60] [--keys] [--set scale_sets=80]
 
 `--keys` first runs the bench's key phases (events, focus, scroll, filter under churn), as bench/monitor.py does
 before it measures idle CPU. Prints one JSON object.
@@ -158,8 +158,7 @@ async def measure(kubeconfig: str, seconds: float, keys: bool, samples: int) -> 
             await bench._key_latency(pilot, app, samples)
             await bench._scroll_latency(pilot, app, runners, samples)
             await bench._filter_latency(pilot, app, samples)
-        bench.pause_sandbox(app)
-        settled = await bench.settle(pilot, app)
+        settled = await bench.settle(pilot, app, bench.pause_sandbox(app))
         threads_before = thread_cpu()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         meter.on = True
@@ -186,7 +185,7 @@ async def measure(kubeconfig: str, seconds: float, keys: bool, samples: int) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=20.0, help="the idle window (default: 20)")
+    ap.add_argument("--seconds", type=float, default=60.0, help="the idle window (default: 60)")
     ap.add_argument("--keys", action="store_true", help="run the key phases of bench/monitor.py first")
     ap.add_argument("--samples", type=int, default=20, help="samples per key phase with --keys (default: 20)")
     ap.add_argument("--set", dest="params", action="append", default=[],
