@@ -301,7 +301,7 @@ class JobsReader:
     def __init__(self, api_client, *, interval: float = 15.0, max_pods: int = 20, tail_lines: int = 120,
                  limit_bytes: int = 48 * 1024, timeout: float = 5.0, forbidden_pause: float = 300.0,
                  deadline: float = 8.0, histogram_interval: float = 60.0, quiet_interval: float = 60.0,
-                 quiet_after: int = 3):
+                 quiet_after: int = 1):
         self._api = api_client
         self.interval = interval
         # A listener whose last `quiet_after` reads gave the same figures, and whose scale set has not changed
@@ -382,7 +382,8 @@ class JobsReader:
         last `quiet_after` reads gave the same figures and its scale set object is the one of the last read (a
         scale set whose runners come and go changes with them). At 20,000 runners the 80 listeners' reads (20 every
         10 s) were up to half of what an idle screen cost; a job that starts waiting on a quiet scale set is seen within
-        `quiet_interval`, well before ARC408's threshold (checks.context.DEFAULT_JOBS_WAIT)."""
+        `quiet_interval`, well before ARC408's threshold (checks.context.DEFAULT_JOBS_WAIT). One read alike is enough
+        (`quiet_after`, 1): a listener whose jobs move gives other figures at its next read."""
         if self._alike.get(key, 0) >= self.quiet_after and self._seen.get(key) is scale_set:
             return self.quiet_interval
         return self.interval
