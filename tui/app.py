@@ -107,7 +107,7 @@ FILL_GC_LIMIT_S = 30.0      # the cyclic collector stays off for the first fill 
 VERIFY_RECHECK_S = 10.0     # while a fix is verified, the checks re-run at least this often (log tails show it)
 # With nothing changing, the checks read the log tails again every minute (their loop's `recheck`) but run again
 # only when a tail changed, an age crosses a threshold (checks.deadlines), or CHECKS_RERUN_S passed: at 20,000
-# runners a run is ~0.25 s, every minute 0.4 % of a core on a screen where nothing happens.
+# runners a round with its tails is ~0.25 s; every minute, 0.4 % of a core on a screen where nothing happens.
 CHECKS_RERUN_S = 600.0
 QUIET_TIDY_S = 10.0         # a cluster quiet this long after changes: the minute's full collection now (tidy_memory)
 
