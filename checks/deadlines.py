@@ -16,6 +16,7 @@ running runner pods, bound claims) set no deadline. Pure: no I/O.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Mapping
 
@@ -133,35 +134,66 @@ def _stamps(snapshot: model.Snapshot) -> Iterator[tuple[float, tuple[float, ...]
 MARGIN = 1.0       # seconds past a threshold: checks compare with > or >=, either has flipped by then
 
 
-def _after(stamp: float, now: float, thresholds: tuple[float, ...]) -> float | None:
-    """The first `stamp + threshold` (+ MARGIN) later than `now` (thresholds ascending)."""
-    if not stamp or stamp + thresholds[-1] + MARGIN <= now:
-        return None
-    for seconds in thresholds:
-        if stamp + seconds + MARGIN > now:
-            return stamp + seconds + MARGIN
-    return None
-
-
 COALESCE = 5.0     # seconds: deadlines this close to the first are met by one run (objects made together)
 
 
+class ChangeTimes:
+    """Every time at which an age of `snapshot`'s objects crosses a threshold: `stamp + threshold + MARGIN` for
+    each stamp and each of its thresholds, sorted, each with the one before it of the same stamp. Made once per
+    snapshot (a walk over every pod: ~35 ms at 20,000 runners); next_change then looks the next one up. An idle
+    cluster keeps one snapshot for minutes while the checks run again at each of its deadlines."""
+
+    __slots__ = ("_inputs", "_times", "_before")
+
+    # What _stamps reads: a snapshot that shares these maps with this one has the same times.
+    INPUTS = (model.SCALE_SETS, model.RUNNER_SETS, model.LISTENERS, model.PODS, model.VOLUMES)
+
+    def __init__(self, snapshot: model.Snapshot) -> None:
+        self._inputs = tuple(snapshot.of(kind) for kind in self.INPUTS)
+        entries: list[tuple[float, float]] = []
+        for stamp, thresholds in _stamps(snapshot):
+            if not stamp:
+                continue
+            before = float("-inf")
+            for seconds in sorted(thresholds):
+                when = stamp + seconds + MARGIN
+                entries.append((when, before))
+                before = when
+        entries.sort()
+        self._times = [when for when, _ in entries]
+        self._before = [before for _, before in entries]
+
+    def holds_for(self, snapshot: model.Snapshot) -> bool:
+        """These are `snapshot`'s times too: it has the same objects (unchanged kinds keep their maps)."""
+        return all(snapshot.of(kind) is mine for kind, mine in zip(self.INPUTS, self._inputs, strict=True))
+
+    def after(self, now: float, jobs: list[float]) -> float | None:
+        """next_change's answer for `now`, with `jobs`: the jobs' own times later than `now`."""
+        times, before = self._times, self._before
+        i = bisect_right(times, now)
+        # Each stamp's first time later than `now` (the one whose predecessor is not): the first overall is one.
+        first = min(times[i] if i < len(times) else float("inf"), min(jobs, default=float("inf")))
+        if first == float("inf"):
+            return None
+        last = max((t for t in jobs if t <= first + COALESCE), default=first)
+        end = first + COALESCE
+        while i < len(times) and times[i] <= end:
+            if before[i] <= now:
+                last = max(last, times[i])
+            i += 1
+        return last
+
+
 def next_change(snapshot: model.Snapshot, now: float, jobs: Mapping | None = None,
-                jobs_wait: float = DEFAULT_JOBS_WAIT) -> float | None:
+                jobs_wait: float = DEFAULT_JOBS_WAIT, times: ChangeTimes | None = None) -> float | None:
     """The time (the checks' clock) after `now` at which an age crosses a check's threshold — the earliest such
     time, or the last one within COALESCE seconds of it (a scale set's objects are made within a few seconds of
-    each other: one run, not one per object); None: no age will cross one."""
-    times: list[float] = []
-    for stamp, thresholds in _stamps(snapshot):
-        when = _after(stamp or 0.0, now, tuple(sorted(thresholds)))
-        if when is not None:
-            times.append(when)
+    each other: one run, not one per object); None: no age will cross one. `times`: ChangeTimes(snapshot), if
+    the caller kept it."""
+    waits: list[float] = []
     for fig in (jobs or {}).values():
         since = getattr(fig, "waiting_since", None)
         when = since + jobs_wait + MARGIN if since else None
         if when is not None and when > now:
-            times.append(when)
-    if not times:
-        return None
-    first = min(times)
-    return max(t for t in times if t <= first + COALESCE)
+            waits.append(when)
+    return (times if times is not None else ChangeTimes(snapshot)).after(now, waits)

@@ -107,6 +107,7 @@ class LogTailer:
         self._forbidden: dict[str, float] = {}                 # namespace → retry after
         # pod uid → (pod, its runner, its listener, controller bucket, requests, (tier young, tier not young))
         self._scores: dict[str, tuple] = {}
+        self._ranked: tuple | None = None       # (its inputs, valid from, until, the list): _candidates
         self._lock = threading.Lock()
 
     # ---- which pods -----------------------------------------------------------------------------------
@@ -119,9 +120,20 @@ class LogTailer:
             return [pod for pod, _ in self._candidates(snapshot, now) if self._pending(pod, now)]
 
     def _candidates(self, snapshot: Snapshot, now: float) -> list[tuple[model.Pod, tuple]]:
+        """Every pod worth a read in principle, best first (select and fetch leave out what is fresh). The same
+        list again while the pods, runners and listeners are the same objects (a snapshot shares an unchanged
+        kind's map with the one before), no pod crossed the young boundary and the controller's refresh period
+        is the same: an idle minute at 20,000 runners walked and sorted every pod again (~50 ms)."""
         pods = snapshot.of(model.PODS)
         runners = snapshot.of(model.RUNNERS)
-        listeners = {(o.namespace, o.name): o for o in snapshot.of(model.LISTENERS).values()}
+        listener_map = snapshot.of(model.LISTENERS)
+        memo_key = (pods, runners, listener_map, int(now // self.controller_refresh_seconds))
+        cached = self._ranked
+        if cached is not None and all(a is b for a, b in zip(cached[0][:3], memo_key[:3], strict=True)) and \
+                cached[0][3] == memo_key[3] and cached[1] <= now < cached[2]:
+            return cached[3]
+        listeners = {(o.namespace, o.name): o for o in listener_map.values()}
+        young, valid_until = self.young_seconds, float("inf")
         by_name: dict | None = None
         scored: list[tuple[int, float, str, str, model.Pod, tuple]] = []
         # What a pod is worth reading depends on the pod, its EphemeralRunner or AutoscalingListener and whether it
@@ -145,7 +157,12 @@ class LogTailer:
             scores[uid] = score
             if not score[4]:
                 continue
-            tier = score[5][0 if 0 <= now - pod.created < self.young_seconds else 1]
+            tiers = score[5]
+            age = now - pod.created
+            if tiers[0] != tiers[1]:        # its rank changes when it becomes young, or stops being young
+                boundary = pod.created if age < 0 else pod.created + young if age < young else valid_until
+                valid_until = min(valid_until, boundary)
+            tier = tiers[0 if 0 <= age < young else 1]
             if tier is None:
                 continue
             if role == "workflow":          # (its scale set is its runner pod's: looked up by name)
@@ -161,7 +178,9 @@ class LogTailer:
         for *_, pod, key in scored:
             (rest if key in covered else first).append((pod, key))
             covered.add(key)
-        return first + rest
+        ranked = first + rest
+        self._ranked = (memo_key, now, valid_until, ranked)
+        return ranked
 
     def _tier(self, pod: model.Pod, young: bool, runner: model.Runner | None,
               listener: model.Listener | None) -> int | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from arc_top import checks
-from arc_top.checks.deadlines import next_change
+from arc_top.checks.deadlines import ChangeTimes, next_change
 from arc_top.kube import model
 from tests.checks_fixtures import NOW, fleet, runner, runner_template, snapshot, ts, without
 
@@ -69,6 +69,25 @@ def test_deadlines_a_few_seconds_apart_are_met_by_one_run():
     assert next_change(together, NOW) == NOW + 180 - 97 + 1          # b's, 3 s after a's: one run for both
     apart = snapshot(fleet() + pending("a", 100) + pending("b", 90))
     assert next_change(apart, NOW) == NOW + 180 - 100 + 1            # a's: b's is 10 s later
+
+
+def test_the_times_of_one_set_of_objects_are_worked_out_once_and_answer_for_any_time():
+    """ChangeTimes walks the objects once (ChecksLoop keeps it while the snapshot has the same objects) and then
+    gives next_change's answer for each `now`, the deadline chain of a pending pod included."""
+    snap = snapshot(fleet() + _runner("s3", phase="Pending", pod_phase="Pending", age=20, node=""))
+    times = ChangeTimes(snap)
+    t = NOW
+    for _ in range(6):
+        due = next_change(snap, t)
+        assert next_change(snap, t, times=times) == due
+        if due is None:
+            break
+        t = due
+    assert t > NOW + 160                                     # (the chain reached PENDING_GRACE and beyond)
+    same = model.Snapshot(objects=snap.objects, kinds=snap.kinds, version=snap.version + 1)
+    assert times.holds_for(same)                             # a new snapshot of the same objects (a bookmark)
+    other = snapshot(fleet() + _runner("s3", phase="Pending", pod_phase="Pending", age=30, node=""))
+    assert not times.holds_for(other) and ChangeTimes(other).after(NOW, []) != times.after(NOW, [])
 
 
 def _unregistered(raws):

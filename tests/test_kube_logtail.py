@@ -170,6 +170,23 @@ def test_the_same_pod_object_still_ages_and_follows_its_runner():
     assert tailer.select(_objects_snapshot([pod], [healthy]), NOW + 702) == []
 
 
+def test_an_unchanged_snapshot_is_ranked_once_until_a_pod_stops_being_young():
+    """The ranking of every pod is kept while the snapshot's pods, runners and listeners are the same objects
+    (an idle cluster: each minute's tail read walked 20,000 pods again), but not past the moment a young runner
+    pod stops being young, nor for new objects, nor for an earlier time."""
+    young = project(model.PODS, raw_pod("young", age=30))
+    failed = project(model.PODS, raw_pod("failed", age=3000, phase="Failed", state=TERMINATED_ERROR))
+    snap = _objects_snapshot([young, failed], [])
+    tailer = LogTailer(FakeCore(), young_seconds=600)
+    first = tailer._candidates(snap, NOW)
+    assert [p.name for p, _ in first] == ["failed", "young"]
+    assert tailer._candidates(snap, NOW + 60) is first                  # the same objects: not ranked again
+    assert [p.name for p, _ in tailer._candidates(snap, NOW + 571)] == ["failed"]     # young until NOW + 570
+    assert [p.name for p, _ in tailer._candidates(snap, NOW + 10)] == ["failed", "young"]    # (an earlier time)
+    kept = tailer._candidates(snap, NOW + 11)
+    assert tailer._candidates(_objects_snapshot([young, failed], []), NOW + 12) is not kept     # new maps
+
+
 def test_the_running_controllers_log_is_read_again_every_refresh_period():
     core = FakeCore()
     tailer = LogTailer(core, controller_refresh_seconds=300)

@@ -373,6 +373,27 @@ def test_the_header_says_how_old_the_data_is_only_when_it_is_old():
     assert "(events, namespaces, roles +2)" in first_line(kinds)
 
 
+def test_the_header_makes_its_second_line_again_only_when_what_it_shows_changed():
+    """The header is made every second; its second line (counts, findings, what we may not see) is kept while
+    those are the same, and made again the moment one of them changes."""
+    from arc_top.tui import status
+    from arc_top.tui.findings import FindingsView
+
+    kinds = live_kinds(last_event=MONO - 3)
+    view = FindingsView(())
+
+    def second(kinds, view, now=MONO):
+        return header_text(context="ctx", server="s", namespaces=None, arc_version="0.14.2", kinds=kinds,
+                           snapshot=None, mono_now=now, findings=view).plain.split("\n")[1]
+
+    assert second(kinds, view) == " │ ✔ no findings"
+    kept = status._last_second[2]
+    assert second(kinds, view, MONO + 30) == " │ ✔ no findings" and status._last_second[2] is kept
+    kinds[model.SECRETS] = replace(kinds[model.SECRETS], state="forbidden")
+    assert second(kinds, view, MONO + 31) == " │ ✔ no findings │ ⚠ no access: secrets"
+    assert second(kinds, FindingsView((), ready=False), MONO + 32) == " │ ⚠ no access: secrets"    # another view
+
+
 def test_what_is_not_watched_is_never_old_data():
     kinds = live_kinds(forbidden=(model.SECRETS,), last_event=MONO - 3)
     kinds[model.SECRETS] = replace(kinds[model.SECRETS], last_event=MONO - 900)     # forbidden: "no access" says it

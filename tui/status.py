@@ -196,19 +196,33 @@ def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, 
     line.append(clean_line(server))
 
     line.append("\n")
-    for compact in (False, True):
-        second = _second_line(snapshot, kinds, scope, p, findings, compact, index)
-        if not width or second.cell_len <= width:
-            break
+    global _last_second
+    tally = counts(snapshot, scope, index) if snapshot is not None and snapshot.of(SCALE_SETS) is not None else None
+    same = (p, findings)                            # (the same objects)
+    key = (tally, scope, width, forbidden_kinds(kinds))
+    kept = _last_second[0]
+    if len(kept) == 2 and kept[0] is same[0] and kept[1] is same[1] and key == _last_second[1]:
+        second = _last_second[2]
+    else:
+        for compact in (False, True):
+            second = _second_line(tally, key[3], scope, p, findings, compact)
+            if not width or second.cell_len <= width:
+                break
+        _last_second = (same, key, second)
     line.append_text(second)
     return line
 
 
-def _second_line(snapshot: Snapshot | None, kinds: Mapping[str, KindState], scope: Scope | None, p: Palette,
-                 findings: FindingsView, compact: bool, index: SnapshotIndex | None = None) -> Text:
+# The header's second line (counts, findings, scope, what we may not see) for its inputs: the header is made every
+# second, and the second line only changes with them (the first has the watches' ages). ((palette, findings view),
+# (counts, scope, width, forbidden kinds), the line)
+_last_second: tuple = ((), None, None)
+
+
+def _second_line(c: Counts | None, blocked: list[str], scope: Scope | None, p: Palette, findings: FindingsView,
+                 compact: bool) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis", end="")
-    if snapshot is not None and snapshot.of(SCALE_SETS) is not None:
-        c = counts(snapshot, scope, index)
+    if c is not None:
         line.append(plural(c.scale_sets, "scale set"), BOLD)
         line.append(" · ")
         line.append(plural(c.runners, "runner"), BOLD)
@@ -225,7 +239,6 @@ def _second_line(snapshot: Snapshot | None, kinds: Mapping[str, KindState], scop
         line.append(" │ scope ")
         line.append(scope.label, p.style(INFO) + BOLD)
         line.append(" (esc clears)")
-    blocked = forbidden_kinds(kinds)
     if blocked:
         line.append(" │ ")
         line.append_text(status_text("no access: " + ", ".join(blocked), WARN, p))
