@@ -144,8 +144,11 @@ async def test_a_filter_most_rows_match_shows_and_counts_what_a_slow_search_does
             keys = {r.key for r in new} ^ {r.key for r in current} | {f"r{(step + 1) % 4}-010",
                                                                       f"r{(step + 1) % 4}-010-pod"}
             new.delta = RowsDelta(current, frozenset(keys))
+            needle = table.filter_text                  # (most rows match it: "running", then "name-r")
             table.sync(new)
             current, runners = new, changed
+            # The same filter over the changed rows: the changed ones searched again, the others as they were.
+            assert table.visible_keys() == _expected(current, needle)[0], needle
             counted = {}
             for r in current:
                 counted[r.parent] = counted.get(r.parent, 0) + 1

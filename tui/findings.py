@@ -479,10 +479,11 @@ class ChecksLoop:
             findings = self._run_checks(snapshot, now=clock, logs=tails, **options)
         else:
             findings = self._run_checks(snapshot, now=clock, logs=tails, probes=probes, **options)
-        if self._next_change is None:
+        if self._change_times_of is None:
             from arc_top.checks.deadlines import ChangeTimes, next_change
 
-            self._next_change, self._change_times_of = next_change, ChangeTimes
+            self._change_times_of = ChangeTimes
+            self._next_change = self._next_change or next_change
         self._pause()
         try:
             # The times ages cross thresholds are worked out once per set of objects: an idle cluster keeps its
