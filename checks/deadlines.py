@@ -143,13 +143,16 @@ class ChangeTimes:
     snapshot (a walk over every pod: ~35 ms at 20,000 runners); next_change then looks the next one up. An idle
     cluster keeps one snapshot for minutes while the checks run again at each of its deadlines."""
 
-    __slots__ = ("_inputs", "_times", "_before")
+    __slots__ = ("_inputs", "_times", "_before", "since")
 
     # What _stamps reads: a snapshot that shares these maps with this one has the same times.
     INPUTS = (model.SCALE_SETS, model.RUNNER_SETS, model.LISTENERS, model.PODS, model.VOLUMES)
 
-    def __init__(self, snapshot: model.Snapshot) -> None:
+    def __init__(self, snapshot: model.Snapshot, since: float = float("-inf")) -> None:
+        """`since`: only the times after it are kept (most ages crossed their last threshold long ago); the
+        answers then hold for any `now` from `since` on."""
         self._inputs = tuple(snapshot.of(kind) for kind in self.INPUTS)
+        self.since = since
         entries: list[tuple[float, float]] = []
         for stamp, thresholds in _stamps(snapshot):
             if not stamp:
@@ -157,15 +160,18 @@ class ChangeTimes:
             before = float("-inf")
             for seconds in sorted(thresholds):
                 when = stamp + seconds + MARGIN
-                entries.append((when, before))
+                if when > since:
+                    entries.append((when, before))
                 before = when
         entries.sort()
         self._times = [when for when, _ in entries]
         self._before = [before for _, before in entries]
 
-    def holds_for(self, snapshot: model.Snapshot) -> bool:
-        """These are `snapshot`'s times too: it has the same objects (unchanged kinds keep their maps)."""
-        return all(snapshot.of(kind) is mine for kind, mine in zip(self.INPUTS, self._inputs, strict=True))
+    def holds_for(self, snapshot: model.Snapshot, now: float | None = None) -> bool:
+        """These are `snapshot`'s times too, at `now`: it has the same objects (unchanged kinds keep their maps),
+        and `now` is not before `since`."""
+        return (now is None or now >= self.since) and \
+            all(snapshot.of(kind) is mine for kind, mine in zip(self.INPUTS, self._inputs, strict=True))
 
     def after(self, now: float, jobs: list[float]) -> float | None:
         """next_change's answer for `now`, with `jobs`: the jobs' own times later than `now`."""
@@ -189,11 +195,13 @@ def next_change(snapshot: model.Snapshot, now: float, jobs: Mapping | None = Non
     """The time (the checks' clock) after `now` at which an age crosses a check's threshold — the earliest such
     time, or the last one within COALESCE seconds of it (a scale set's objects are made within a few seconds of
     each other: one run, not one per object); None: no age will cross one. `times`: ChangeTimes(snapshot), if
-    the caller kept it."""
+    the caller kept it (made at or before `now`)."""
     waits: list[float] = []
     for fig in (jobs or {}).values():
         since = getattr(fig, "waiting_since", None)
         when = since + jobs_wait + MARGIN if since else None
         if when is not None and when > now:
             waits.append(when)
-    return (times if times is not None else ChangeTimes(snapshot)).after(now, waits)
+    if times is None or now < times.since:
+        times = ChangeTimes(snapshot, now)
+    return times.after(now, waits)

@@ -88,6 +88,10 @@ def test_the_times_of_one_set_of_objects_are_worked_out_once_and_answer_for_any_
     assert times.holds_for(same)                             # a new snapshot of the same objects (a bookmark)
     other = snapshot(fleet() + _runner("s3", phase="Pending", pod_phase="Pending", age=30, node=""))
     assert not times.holds_for(other) and ChangeTimes(other).after(NOW, []) != times.after(NOW, [])
+    # Made at a time, only the later times are kept: the same answers from then on, none before it.
+    later = ChangeTimes(snap, NOW + 170)                     # (past the pod's PENDING_GRACE deadline)
+    assert later.after(NOW + 200, []) == next_change(snap, NOW + 200) and later.holds_for(snap, NOW + 200)
+    assert not later.holds_for(snap, NOW + 50) and len(later._times) < len(times._times)
 
 
 def _unregistered(raws):

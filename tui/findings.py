@@ -489,8 +489,8 @@ class ChecksLoop:
             # The times ages cross thresholds are worked out once per set of objects: an idle cluster keeps its
             # snapshot while the checks run again at each deadline.
             times = self._change_times
-            if times is None or not times.holds_for(snapshot):
-                times = self._change_times = self._change_times_of(snapshot)
+            if times is None or not times.holds_for(snapshot, clock):
+                times = self._change_times = self._change_times_of(snapshot, clock)
             self.due = self._next_change(snapshot, clock, self.jobs, times=times)
         except Exception:  # a snapshot the deadlines cannot read: `recheck` alone paces the re-runs
             self.due = None
