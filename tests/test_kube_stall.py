@@ -387,8 +387,8 @@ def test_the_header_makes_its_second_line_again_only_when_what_it_shows_changed(
                            snapshot=None, mono_now=now, findings=view).plain.split("\n")[1]
 
     assert second(kinds, view) == " │ ✔ no findings"
-    kept = status._last_second[2]
-    assert second(kinds, view, MONO + 30) == " │ ✔ no findings" and status._last_second[2] is kept
+    kept = status._last_second[3]
+    assert second(kinds, view, MONO + 30) == " │ ✔ no findings" and status._last_second[3] is kept
     kinds[model.SECRETS] = replace(kinds[model.SECRETS], state="forbidden")
     assert second(kinds, view, MONO + 31) == " │ ✔ no findings │ ⚠ no access: secrets"
     assert second(kinds, FindingsView((), ready=False), MONO + 32) == " │ ⚠ no access: secrets"    # another view

@@ -310,7 +310,6 @@ class ChecksLoop:
         self._polled = float("-inf")      # time.monotonic() of the last read of the job figures alone
         self.due: float | None = None     # the checks' clock: an age crosses a threshold then (None: no age will)
         self._next_change: Callable[..., float | None] | None = None
-        self._change_times_of: Callable | None = None
         self._change_times = None       # checks.deadlines.ChangeTimes of the last run's objects
         self.tail_deadline = tail_deadline
         self._run_checks = run
@@ -479,18 +478,17 @@ class ChecksLoop:
             findings = self._run_checks(snapshot, now=clock, logs=tails, **options)
         else:
             findings = self._run_checks(snapshot, now=clock, logs=tails, probes=probes, **options)
-        if self._change_times_of is None:
-            from arc_top.checks.deadlines import ChangeTimes, next_change
+        from arc_top.checks.deadlines import ChangeTimes, next_change
 
-            self._change_times_of = ChangeTimes
-            self._next_change = self._next_change or next_change
+        if self._next_change is None:
+            self._next_change = next_change
         self._pause()
         try:
             # The times ages cross thresholds are worked out once per set of objects: an idle cluster keeps its
             # snapshot while the checks run again at each deadline.
             times = self._change_times
             if times is None or not times.holds_for(snapshot, clock):
-                times = self._change_times = self._change_times_of(snapshot, clock)
+                times = self._change_times = ChangeTimes(snapshot, clock)
             self.due = self._next_change(snapshot, clock, self.jobs, times=times)
         except Exception:  # a snapshot the deadlines cannot read: `recheck` alone paces the re-runs
             self.due = None

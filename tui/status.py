@@ -198,25 +198,23 @@ def header_text(*, context: str, server: str, namespaces: Sequence[str] | None, 
     line.append("\n")
     global _last_second
     tally = counts(snapshot, scope, index) if snapshot is not None and snapshot.of(SCALE_SETS) is not None else None
-    same = (p, findings)                            # (the same objects)
-    key = (tally, scope, width, forbidden_kinds(kinds))
-    kept = _last_second[0]
-    if len(kept) == 2 and kept[0] is same[0] and kept[1] is same[1] and key == _last_second[1]:
-        second = _last_second[2]
-    else:
+    blocked = forbidden_kinds(kinds)
+    key = (tally, scope, width, blocked)
+    kept_palette, kept_findings, kept_key, second = _last_second
+    if kept_palette is not p or kept_findings is not findings or kept_key != key:
         for compact in (False, True):
-            second = _second_line(tally, key[3], scope, p, findings, compact)
+            second = _second_line(tally, blocked, scope, p, findings, compact)
             if not width or second.cell_len <= width:
                 break
-        _last_second = (same, key, second)
+        _last_second = (p, findings, key, second)
     line.append_text(second)
     return line
 
 
 # The header's second line (counts, findings, scope, what we may not see) for its inputs: the header is made every
-# second, and the second line only changes with them (the first has the watches' ages). ((palette, findings view),
+# second, and the second line only changes with them (the first has the watches' ages). (palette, findings view,
 # (counts, scope, width, forbidden kinds), the line)
-_last_second: tuple = ((), None, None)
+_last_second: tuple = (None, None, None, None)
 
 
 def _second_line(c: Counts | None, blocked: list[str], scope: Scope | None, p: Palette, findings: FindingsView,
