@@ -29,7 +29,8 @@ _SEVERITY = {"error": 0, "forbidden": 1, "reconnecting": 2, "starting": 3, "sync
 
 class ClusterState:
     """Thread-safe. `on_change` is called (outside the lock, from the writing thread) only when the store goes
-    from clean to dirty, so a UI posts one message per batch and calls `drain()` + `snapshot()` in reply."""
+    from clean to dirty, so a UI posts one message per batch and calls `drain()` + `snapshot()` in reply; and once
+    more when a kind's first list ends (its state becomes synced) while the store is dirty."""
 
     def __init__(self, on_change: Callable[[], None] | None = None, kinds: Iterable[str] = KINDS):
         self._lock = threading.Lock()
@@ -202,11 +203,14 @@ class ClusterState:
             worst = min(states, key=lambda s: _SEVERITY.get(s.state, 0))
             new = KindState(kind, worst.state, attempt=max(s.attempt for s in states), message=worst.message,
                             synced=all(s.synced for s in states))
-        if new == self._kinds[kind]:
+        old = self._kinds[kind]
+        if new == old:
             return False
         self._kinds[kind] = new
         self._states_changed = True
-        return self._touched()
+        # A kind's first list ended: said even while changes wait to be drained (a UI pacing its repaints may then
+        # show the full list at once instead of at its next paced turn).
+        return self._touched() or (new.synced and not old.synced)
 
     def set_arc(self, info: object) -> None:
         """What discovery found (kube.discovery.ArcInfo); published in the snapshot and as a state change."""

@@ -36,6 +36,24 @@ def test_changes_are_coalesced_latest_wins_and_notify_once_per_drain():
     assert calls == [1, 1]
 
 
+def test_a_kinds_first_list_ending_notifies_even_while_changes_wait_to_be_drained():
+    """One call per drain, and one more when a kind becomes synced meanwhile (a UI may flush the full list at
+    once); a later state change while dirty does not call again."""
+    calls = []
+    st = ClusterState(on_change=lambda: calls.append(1))
+    st.apply(model.VOLUMES, "ADDED", vol("a"), source="s")
+    assert calls == [1]
+    st.set_state(model.VOLUMES, KindState(model.VOLUMES, "listing"), "s")
+    assert calls == [1]                         # dirty already, not synced: no call
+    st.set_state(model.VOLUMES, KindState(model.VOLUMES, "live", synced=True), "s")
+    assert calls == [1, 1]                      # its first list ended
+    st.set_state(model.VOLUMES, KindState(model.VOLUMES, "error", synced=True, message="x"), "s")
+    assert calls == [1, 1]
+    st.drain()
+    st.set_state(model.VOLUMES, KindState(model.VOLUMES, "live", synced=True), "s")
+    assert calls == [1, 1, 1]                   # clean again: a state change calls as before
+
+
 def test_snapshots_are_immutable_and_copy_on_write():
     st = ClusterState()
     st.apply(model.VOLUMES, "ADDED", vol("a"))

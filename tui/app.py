@@ -295,8 +295,10 @@ class ArcTopApp(App):
     def mark_changed(self) -> None:
         """The monitor's `on_change`, called from watch threads: raise a flag, and schedule a flush (which
         drains and repaints) if the flag was down. A change set while a flush runs lands in that flush's drain
-        (the flush lowers the flag first) or raises the flag again."""
-        if self._changes_pending.is_set():
+        (the flush lowers the flag first) or raises the flag again. Until the panels are filled, every call is
+        posted: the monitor also calls when a kind's first list ends, and the flush that completes the first fill
+        runs at once (see _pause), not at the paced turn a flush requested by an earlier page was given."""
+        if self._changes_pending.is_set() and self._filled:
             return
         self._changes_pending.set()
         self.post_message(ChangesPending())     # thread-safe; handled in the app's context
