@@ -52,6 +52,9 @@ CHILD_IMPORTS = ("import compileall, os, sys; sys.path.insert(0, os.getcwd()); "
                  "import arc_top.kube.config, arc_top.kube.monitor, arc_top.tui.app, kubernetes.client")
 async def child(kubeconfig: str, samples: int, started: float) -> dict:
     sys.path.insert(0, ROOT)
+    from arc_top.core import gcpause
+
+    gcpause.pause()          # as `arc-top` does before it connects (cli/main.py); the app takes it over
     from arc_top.kube.config import connect
     from arc_top.kube.monitor import Monitor
     from arc_top.tui.app import ArcTopApp

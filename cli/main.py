@@ -8,6 +8,7 @@ import os
 import sys
 
 from arc_top.cli import check_cmd, config, crash, dump_cmd, fix_cmd, monitor_cmd, sandbox_cmd, undo_cmd
+from arc_top.core import gcpause
 
 EXIT_INTERRUPTED = 130       # Ctrl-C, as a shell reports SIGINT
 EXIT_PIPE_CLOSED = 141       # the reader of the output went away (`arc-top audit | head -1`), as SIGPIPE reports
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         return monitor_cmd.fail(problem)
     threads = crash.catch_thread_crashes(argv)
+    if run is monitor_cmd.run_monitor or args.command == "demo":
+        gcpause.pause()          # until the monitor's first fill: its imports run without cyclic collections
     try:
         code = run(args)
         sys.stdout.flush()        # here, not at interpreter exit: a reader that left is then EXIT_PIPE_CLOSED
@@ -107,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line naming the crash file with the (masked) traceback
         return crash.report(exc, f"arc-top {args.command or 'monitor'}", argv)
     finally:
+        gcpause.release()
         threads.restore()
     return threads.exit_code(code)
 

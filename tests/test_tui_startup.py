@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from arc_top.core import gcpause
 from arc_top.tui.app import FILL_GC_LIMIT_S, FULL_GC_AFTER, YOUNG_GC_MIN, YOUNG_GC_SAFETY, ArcTopApp
 from tests.test_tui_app import loaded, make_app
 from tests.tui_fixtures import FakeMonitor, incident_monitor
@@ -163,4 +164,41 @@ async def test_quitting_during_the_fill_turns_the_collector_back_on(collector_re
         await loaded(pilot)
         await monitor_ready(pilot)
         await pilot.press("q")
+    assert gc.isenabled()
+
+
+@pytest.mark.asyncio
+async def test_the_commands_start_up_pause_is_taken_over_by_the_app_and_ended_after_the_fill(collector_restored):
+    """`arc-top` turns the collector off before it connects (its imports run without collections,
+    core/gcpause.py); the app takes that pause over as its fill's and turns the collector on once the panels are
+    full; nothing is left for the command to release."""
+    gcpause.pause()
+    assert not gc.isenabled()
+    app, monitor = filling_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await monitor_ready(pilot)
+        assert not gcpause.adopt()                 # the app's now
+        monitor.filled = True
+        app.tidy_memory()
+        assert gc.isenabled()
+    gcpause.release()
+    assert gc.isenabled()
+
+
+def test_a_command_that_fails_before_the_monitor_starts_turns_the_collector_back_on(collector_restored, tmp_path,
+                                                                                     monkeypatch):
+    from arc_top.cli import main as cli_main
+    from arc_top.cli import monitor_cmd
+
+    seen = []
+    real = monitor_cmd.run_monitor
+
+    def run_monitor(args):
+        seen.append(gc.isenabled())                 # during the command: off
+        return real(args)
+
+    monkeypatch.setattr(monitor_cmd, "run_monitor", run_monitor)
+    assert gc.isenabled()
+    assert cli_main.main(["--kubeconfig", str(tmp_path / "nope")]) == 2      # one line: no such kubeconfig
+    assert seen == [False]
     assert gc.isenabled()

@@ -26,6 +26,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input
 
+from arc_top.core import gcpause
 from arc_top.kube.model import PODS
 from arc_top.tui.findings import ChecksLoop
 from arc_top.tui.palette import ObjectsProvider
@@ -585,8 +586,9 @@ class ArcTopApp(App):
             self._young_collected_at = now
 
     def _pause_gc(self) -> None:
-        """The cyclic collector off for the first fill (see _start_monitor), unless it is off already."""
-        if gc.isenabled():
+        """The cyclic collector off for the first fill (see _start_monitor), unless it is off already (and not
+        by the command's start-up pause, core/gcpause.py: that one the app takes over)."""
+        if gc.isenabled() or gcpause.adopt():
             gc.disable()
             self._gc_paused_at = time.monotonic()
 
