@@ -105,6 +105,11 @@ def shared(value):
         return intern(value) if len(value) <= 100 else value
     if type(value) is not dict and type(value) is not list or not value:
         return value
+    return _shared_piece(value)
+
+
+def _shared_piece(value):
+    """`shared` for a non-empty dict or list."""
     try:
         # marshal (format 2: no back-references, so equal values give equal bytes) is a faithful encoding of
         # JSON values, ~4x cheaper than json.dumps: the pods' first list spent most of its projection here.
@@ -119,12 +124,25 @@ def shared(value):
     return shared
 
 
+# (`shared`, inlined in the two loops below: a first list of 5,000 runner pods shares ~50,000 pieces of their
+# specs, most of them short strings.)
 def _container_spec(c):
     if type(c) is not dict:
         return c
     # The parts are shared; the container's own small dict is not (encoding it again as a whole for the key
-    # would cost as much as its parts).
-    return {k: [shared(e) for e in v] if k == "env" and type(v) is list else shared(v) for k, v in c.items()}
+    # would cost as much as its parts), nor is its env list (one entry names the runner's own JIT secret).
+    out = {}
+    for k, v in c.items():
+        t = type(v)
+        if t is str:
+            out[k] = intern(v) if len(v) <= 100 else v
+        elif t is list and k == "env":
+            out[k] = [shared(e) for e in v]
+        elif (t is dict or t is list) and v:
+            out[k] = _shared_piece(v)
+        else:
+            out[k] = v
+    return out
 
 
 def pod_spec(spec: dict) -> Mapping:
@@ -134,10 +152,15 @@ def pod_spec(spec: dict) -> Mapping:
         return EMPTY
     out = {}
     for k, v in spec.items():
-        if k in ("containers", "initContainers") and type(v) is list:
+        t = type(v)
+        if t is str:
+            out[k] = intern(v) if len(v) <= 100 else v
+        elif t is list and (k == "containers" or k == "initContainers"):
             out[k] = [_container_spec(c) for c in v]
+        elif (t is dict or t is list) and v:
+            out[k] = _shared_piece(v)
         else:
-            out[k] = shared(v)
+            out[k] = v
     return MappingProxyType(out)
 
 

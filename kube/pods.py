@@ -40,51 +40,68 @@ def _terminated_reason(term: dict, prefix: str = "") -> str:
     return f"{prefix}ExitCode:{as_int(term.get('exitCode'))}"
 
 
-def _has_condition(conditions: list, kind: str) -> bool:
-    return any(type(c) is dict and c.get("type") == kind and c.get("status") == "True" for c in conditions)
-
-
 def pod_status(raw: dict) -> tuple[str, int, int, int]:
     """(STATUS, ready, total, restarts) as `kubectl get pods` computes them (printPod in kubectl 1.32)."""
-    spec, status, meta = as_dict(raw.get("spec")), as_dict(raw.get("status")), as_dict(raw.get("metadata"))
+    return _pod_status(as_dict(raw.get("spec")), as_dict(raw.get("status")), as_dict(raw.get("metadata")))
+
+
+def _pod_status(spec: dict, status: dict, meta: dict) -> tuple[str, int, int, int]:
+    # (One pass over the conditions for the three kubectl looks at; no work for init containers a pod has none
+    # of: a first list of 5,000 runner pods projects each in this.)
     phase = as_str(status.get("phase")) or "Pending"
     reason = as_str(status.get("reason")) or phase
-    conditions = as_list(status.get("conditions"))
-    if any(type(c) is dict and c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated"
-           for c in conditions):
+    gated = initialized = ready_condition = False
+    for c in as_list(status.get("conditions")):
+        if type(c) is dict:
+            kind = c.get("type")
+            if kind == "PodScheduled":
+                if c.get("reason") == "SchedulingGated":
+                    gated = True
+            elif kind == "Initialized":
+                initialized = initialized or c.get("status") == "True"
+            elif kind == "Ready":
+                ready_condition = ready_condition or c.get("status") == "True"
+    if gated:
         reason = "SchedulingGated"
-    init_specs = {as_str(c.get("name")): c for c in map(as_dict, as_list(spec.get("initContainers")))}
-    sidecars = {n for n, c in init_specs.items() if c.get("restartPolicy") == "Always"}
-    total, ready, restarts, sidecar_restarts = len(as_list(spec.get("containers"))) + len(sidecars), 0, 0, 0
+    init_list, init_statuses = as_list(spec.get("initContainers")), as_list(status.get("initContainerStatuses"))
+    total, ready, restarts, sidecar_restarts = len(as_list(spec.get("containers"))), 0, 0, 0
     initializing = False
-    for i, cs in enumerate(map(as_dict, as_list(status.get("initContainerStatuses")))):
-        count = as_int(cs.get("restartCount"))
-        restarts += count
-        is_sidecar = cs.get("name") in sidecars
-        if is_sidecar:
-            sidecar_restarts += count
-        state = as_dict(cs.get("state"))
-        term, waiting = state.get("terminated"), state.get("waiting")
-        if type(term) is dict and as_int(term.get("exitCode")) == 0:
-            continue
-        if is_sidecar and cs.get("started"):
-            ready += 1 if cs.get("ready") else 0
-            continue
-        if type(term) is dict:
-            reason = _terminated_reason(term, "Init:")
-        elif type(waiting) is dict and waiting.get("reason") and waiting["reason"] != "PodInitializing":
-            reason = "Init:" + as_str(waiting["reason"])
-        else:
-            reason = f"Init:{i}/{len(init_specs)}"
-        initializing = True
-        break
-    if not initializing or _has_condition(conditions, "Initialized"):
+    if init_list or init_statuses:
+        init_specs = {as_str(c.get("name")): c for c in map(as_dict, init_list)}
+        sidecars = {n for n, c in init_specs.items() if c.get("restartPolicy") == "Always"}
+        total += len(sidecars)
+        for i, cs in enumerate(map(as_dict, init_statuses)):
+            count = as_int(cs.get("restartCount"))
+            restarts += count
+            is_sidecar = cs.get("name") in sidecars
+            if is_sidecar:
+                sidecar_restarts += count
+            state = as_dict(cs.get("state"))
+            term, waiting = state.get("terminated"), state.get("waiting")
+            if type(term) is dict and as_int(term.get("exitCode")) == 0:
+                continue
+            if is_sidecar and cs.get("started"):
+                ready += 1 if cs.get("ready") else 0
+                continue
+            if type(term) is dict:
+                reason = _terminated_reason(term, "Init:")
+            elif type(waiting) is dict and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+                reason = "Init:" + as_str(waiting["reason"])
+            else:
+                reason = f"Init:{i}/{len(init_specs)}"
+            initializing = True
+            break
+    if not initializing or initialized:
         restarts = sidecar_restarts
         has_running = False
         for cs in reversed(as_list(status.get("containerStatuses"))):
-            cs = as_dict(cs)
-            restarts += as_int(cs.get("restartCount"))
-            state = as_dict(cs.get("state"))
+            if type(cs) is not dict:
+                continue
+            count = cs.get("restartCount")
+            restarts += count if type(count) is int else as_int(count)
+            state = cs.get("state")
+            if type(state) is not dict:
+                continue
             waiting, term = state.get("waiting"), state.get("terminated")
             if type(waiting) is dict and waiting.get("reason"):
                 reason = as_str(waiting["reason"])
@@ -94,7 +111,7 @@ def pod_status(raw: dict) -> tuple[str, int, int, int]:
                 has_running = True
                 ready += 1
         if reason == "Completed" and has_running:
-            reason = "Running" if _has_condition(conditions, "Ready") else "NotReady"
+            reason = "Running" if ready_condition else "NotReady"
     if meta.get("deletionTimestamp"):
         if status.get("reason") == "NodeLost":
             reason = "Unknown"
@@ -137,31 +154,42 @@ def _containers(spec: dict, status: dict) -> tuple[model.ContainerState, ...]:
     out = []
     for specs_key, status_key, init in (("initContainers", "initContainerStatuses", True),
                                         ("containers", "containerStatuses", False)):
-        by_name = {cs.get("name"): cs for cs in map(as_dict, as_list(status.get(status_key)))}
-        for c in map(as_dict, as_list(spec.get(specs_key))):
-            out.append(_container(c, by_name.get(c.get("name"), {}), init))
+        specs = spec.get(specs_key)
+        if type(specs) is not list or not specs:
+            continue
+        statuses = status.get(status_key)
+        by_name = {cs.get("name"): cs for cs in map(as_dict, statuses)} if type(statuses) is list else {}
+        for c in map(as_dict, specs):
+            out.append(_container(c, by_name.get(c.get("name"), _NO_STATUS), init))
     return tuple(out)
+
+
+_NO_STATUS: dict = {}
 
 
 def pod(raw: dict) -> model.Pod:
     uid, ns, name, created, meta = identity(raw)
     status = as_dict(raw.get("status"))
-    spec = pod_spec(as_dict(raw.get("spec")))
+    raw_spec = as_dict(raw.get("spec"))        # read from; the shared copy (pod_spec) is what the Pod keeps
     labels = str_map(meta.get("labels"))
     owner = controller_ref(meta)
-    text, ready, total, restarts = pod_status(raw)
+    text, ready, total, restarts = _pod_status(raw_spec, status, meta)
     claims = []
-    for vol in map(as_dict, as_list(spec.get("volumes"))):
+    volumes = raw_spec.get("volumes")
+    for vol in volumes if type(volumes) is list else ():
+        if type(vol) is not dict:
+            continue
         if type(vol.get("persistentVolumeClaim")) is dict:
             claims.append(as_str(vol["persistentVolumeClaim"].get("claimName")))
         elif type(vol.get("ephemeral")) is dict:
             claims.append(f"{name}-{as_str(vol.get('name'))}")
+    get = labels.get
     return model.Pod(
         uid=uid, namespace=ns, name=name, created=created, role=pod_role(labels),
-        scale_set=labels.get(L_SET_NAME, ""), scale_set_namespace=labels.get(L_SET_NS, ""),
-        runner_pod=labels.get(L_RUNNER_POD, ""), owner_kind=intern(as_str(owner.get("kind"))),
+        scale_set=get(L_SET_NAME, ""), scale_set_namespace=get(L_SET_NS, ""),
+        runner_pod=get(L_RUNNER_POD, ""), owner_kind=intern(as_str(owner.get("kind"))),
         owner_name=as_str(owner.get("name")), owner_uid=as_str(owner.get("uid")),
         phase=intern(as_str(status.get("phase"))), status=intern(text), ready=ready, total=total, restarts=restarts,
-        node=intern(as_str(spec.get("nodeName"))),
-        deleting=bool(meta.get("deletionTimestamp")), service_account=as_str(spec.get("serviceAccountName")),
-        claims=tuple(claims), containers=_containers(spec, status), labels=labels, spec=spec)
+        node=intern(as_str(raw_spec.get("nodeName"))),
+        deleting=bool(meta.get("deletionTimestamp")), service_account=as_str(raw_spec.get("serviceAccountName")),
+        claims=tuple(claims), containers=_containers(raw_spec, status), labels=labels, spec=pod_spec(raw_spec))
