@@ -230,6 +230,14 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
             before = {r.key: r for r in previous}
             assert all(before.get(r.key) is r for r in incremental if r.key not in delta.keys), f"step {step}"
             assert before.keys() - {r.key for r in incremental} <= delta.keys
+            # …and the rows it carries are the list's rows at its keys (none for a key gone): the table takes them
+            # into its key map without looking the whole list up.
+            now_at = {r.key: r for r in incremental}
+            assert delta.rows is not None
+            carried = {k: r for k, r in delta.rows.items() if k in delta.keys}
+            listed = {k: now_at[k] for k in delta.keys if k in now_at}
+            assert carried.keys() == listed.keys(), (step, carried.keys() ^ listed.keys())
+            assert all(carried[k] is listed[k] for k in listed), f"step {step}"
         previous = incremental if scope is None else None
         # A filter typed on and cleared now and then: the delta-synced table searches from its last match.
         needle = ["", "set-1", "set-1-runner-0", "pending", "work", ""][(step // 4) % 6][:4 + step % 4 * 4]
@@ -238,6 +246,10 @@ def test_incremental_runner_rows_equal_a_full_build_after_random_changes():
         by_delta.sync(incremental)
         by_walk.sync(list(full))
         assert by_delta.visible_keys() == by_walk.visible_keys(), f"step {step} /{needle}"
+        assert by_delta.total_count == by_walk.total_count == len(full)
+        assert all(by_delta._rows[r.key] is r for r in incremental)     # each key holds the list's very row
+        if scope is None:
+            assert incremental.row_keys == [r.key for r in incremental]    # the builder's keys: the rows' own
         if needle:
             by_delta.set_filter(needle + "0")       # a keystroke more on the same rows
             by_walk.set_filter(needle + "0")

@@ -452,3 +452,35 @@ async def test_rows_rebuilt_in_place_are_counted_as_a_fresh_table_counts_them():
                 {i: +c for i, c in fresh._width_counts.items()}, n
             assert {key: widths for key, (_, widths) in kept._counted.items()} == \
                 {key: widths for key, (_, widths) in fresh._counted.items()}, n
+
+
+async def test_a_delta_carrying_its_rows_updates_the_table_in_place_and_one_that_does_not_add_up_is_not_trusted():
+    """A builder's delta may carry the rows now at its keys (RowsDelta.rows) and the rows' keys (RowList.row_keys):
+    the table takes the change key by key, in the list's order. A delta whose rows leave out a key still listed
+    (a builder's slip) is not trusted: the table shows exactly the list all the same."""
+    app = TableApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        table = app.query_one(ResourceTable)
+        first = RowList([row(f"k{i}") for i in range(8)])
+        table.sync(first)
+        await pilot.pause()
+        # k2 changed, k5 gone, n1 new (between k3 and k4): the delta carries k2's and n1's rows.
+        second = RowList([row("k0"), row("k1"), row("k2", "Failed"), row("k3"), row("n1"), row("k4"), row("k6"),
+                          row("k7")])
+        second[0:2], second[3], second[6:] = first[0:2], first[3], first[6:]
+        second[5] = first[4]
+        second.delta = RowsDelta(first, frozenset({"k2", "k5", "n1"}), {"k2": second[2], "n1": second[4]})
+        second.row_keys = [r.key for r in second]
+        table.sync(second)
+        await pilot.pause()
+        assert table.visible_keys() == ["k0", "k1", "k2", "k3", "n1", "k4", "k6", "k7"]
+        assert table.get_row("k2")[1].plain == "Failed" and not table.has_row("k5")
+        assert table.total_count == 8
+        # A slip: k3 rebuilt and named in the delta, but its row left out of the delta's rows.
+        third = RowList(list(second))
+        third[3] = row("k3", "Pending")
+        third.delta = RowsDelta(second, frozenset({"k3"}), {})
+        table.sync(third)
+        await pilot.pause()
+        assert table.visible_keys() == ["k0", "k1", "k2", "k3", "n1", "k4", "k6", "k7"]
+        assert table.get_row("k3")[1].plain == "Pending"

@@ -66,9 +66,13 @@ class TableRow(NamedTuple):
 
 class RowsDelta(NamedTuple):
     """How a list of rows differs from another: `keys` are the rows that came, went or were replaced since `base`
-    (the list it was made from); every other row is the very same object at its key."""
+    (the list it was made from); every other row is the very same object at its key. `rows`, when the builder
+    knows them: the rows now at those keys (a key missing from it is gone), so that a table showing `base` takes
+    the change without looking every row of the new list up (a 22,000-entry map made again at each flush was
+    most of a flush's time in the Runners table at 20,000 runners)."""
     base: list
     keys: frozenset[str]
+    rows: Mapping[str, TableRow] | None = None
 
 
 class RowList(list):
@@ -77,6 +81,7 @@ class RowList(list):
     every row's (20,000 runners under churn). Builders set more attributes for their panels (`grouped_total`)."""
 
     delta: RowsDelta | None = None
+    row_keys: list[str] | None = None      # the rows' keys in order, when the builder keeps them (no walk of the rows)
     grouped_total: int | None = None
 
 
@@ -209,7 +214,8 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.specs = list(columns)
-        self._rows: dict[str, TableRow] = {}
+        self._rows: dict[str, TableRow] = {}    # key -> row (in no particular order: see _keys)
+        self._keys: list[str] = []               # the rows' keys, in the rows' order
         self._synced: RowList | None = None     # the list last given to sync (a RowList's delta may be based on it)
         self._order: list[str] = []              # the keys shown, in order (the filtered row index)
         self._position: dict[str, int] | None = None   # key -> index in _order (made when asked for)
@@ -359,28 +365,56 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
 
     def sync(self, rows: Iterable[TableRow | tuple]) -> None:
         """Make the table show exactly `rows`, in that order. A RowList whose `delta` is based on the very list
-        shown now is taken as that change: only its rows are measured."""
+        shown now is taken as that change: only its rows are measured (and, when the delta has them, only they
+        are put in the key map)."""
         before = self._window_rows()
         delta = getattr(rows, "delta", None)
         change = None
         if delta is not None and delta.base is self._synced:
-            wanted = dict(zip(map(_KEY, rows), rows, strict=True))
             old = self._rows
             keys = delta.keys
-            came = sum(1 for key in keys if key in wanted and key not in old)
-            went = sum(1 for key in keys if key in old and key not in wanted)
-            change = ([old[key] for key in keys if key in old], [wanted[key] for key in keys if key in wanted],
+            fresh = delta.rows
+            if fresh is None:
+                wanted = dict(zip(map(_KEY, rows), rows, strict=True))
+                order = list(wanted)
+            else:
+                wanted = None
+                known = rows.row_keys if isinstance(rows, RowList) else None
+                order = list(known) if known is not None and len(known) == len(rows) else list(map(_KEY, rows))
+                fresh = {key: row for key in keys if (row := fresh.get(key)) is not None}
+            new = wanted if wanted is not None else fresh
+            came = sum(1 for key in keys if key in new and key not in old)
+            went = sum(1 for key in keys if key in old and key not in new)
+            change = ([old[key] for key in keys if key in old], [new[key] for key in keys if key in new],
                       came + went)
-            roots = self._roots
-            if roots is not None:          # (the rows without a parent, for the title: counted from the change)
-                roots += sum(1 for row in change[1] if row.parent is None) - \
-                    sum(1 for row in change[0] if row.parent is None)
+            if wanted is None:
+                # The map changed in place, key by key; the order is the list's. (A delta that does not add up —
+                # not as many keys as rows — is not trusted: the map is made again from the list.)
+                for key in keys:
+                    row = fresh.get(key)
+                    if row is None:
+                        old.pop(key, None)
+                    else:
+                        old[key] = row
+                wanted = old
+                if len(wanted) != len(order):
+                    wanted = dict(zip(order, rows, strict=True))
+                    order = list(wanted)
+                    change = None
+            if change is not None:
+                roots = self._roots
+                if roots is not None:          # (the rows without a parent, for the title: counted from the change)
+                    roots += sum(1 for row in change[1] if row.parent is None) - \
+                        sum(1 for row in change[0] if row.parent is None)
+            else:
+                roots = None
         else:
             roots = None
             wanted = {}
             for row in rows:
                 row = row if isinstance(row, TableRow) else TableRow(*row)
                 wanted[row.key] = row
+            order = list(wanted)
         self._synced = rows if isinstance(rows, RowList) else None
         self._delta_keys = None if change is None else (self._rows_version, delta.keys)
         per_parent = self._per_parent[1]
@@ -403,6 +437,7 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
             self._children = (self._rows_version + 1, children)
         self._stale_texts(None if change is None else delta.keys, len(wanted))
         self._rows = wanted
+        self._keys = order
         self._rows_version += 1
         self._roots = roots
         if len(self._widths) > len(wanted) + len(wanted) // 4 + 64:     # gone rows' entries, dropped now and then
@@ -414,15 +449,22 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
     def apply(self, changed: Mapping[str, TableRow | tuple | Sequence[Text] | None]) -> None:
         """Merge a partial change: key -> row (or cells), None = gone. New keys go to the end."""
         before = self._window_rows()
+        rows = self._rows
+        gone = False
         for key, row in changed.items():
             if row is None:
-                self._rows.pop(key, None)
-            elif isinstance(row, TableRow):
-                self._rows[key] = row
+                gone = rows.pop(key, None) is not None or gone
+                continue
+            if key not in rows:
+                self._keys.append(key)
+            if isinstance(row, TableRow):
+                rows[key] = row
             elif isinstance(row, tuple) and len(row) in (2, 3, 4) and isinstance(row[0], str):
-                self._rows[key] = TableRow(*row)
+                rows[key] = TableRow(*row)
             else:
-                self._rows[key] = TableRow(key, list(row))
+                rows[key] = TableRow(key, list(row))
+        if gone:
+            self._keys = [key for key in self._keys if key in rows]
         self._roots = None
         self._rows_version += 1
         self._delta_keys = None
@@ -841,14 +883,14 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
         return entry[1]
 
     def _filtered_order(self) -> list[str]:
-        rows = self._rows
+        rows, keys = self._rows, self._keys
         if not self._filter:
-            order = list(rows)
+            order = list(keys)
             self._hidden = (order, ())
             return order
         excluded, matched = self._match(self._filter.casefold())
         if matched is None and not excluded:
-            order = list(rows)
+            order = list(keys)
             self._hidden = (order, ())
             return order
         per_parent = self.rows_per_parent()
@@ -863,7 +905,7 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
                 if (parent not in rows or parent in excluded) and \
                         unmatched_per_parent.get(key, 0) == per_parent.get(key, 0):
                     hidden.add(key)
-            order = list(filterfalse(hidden.__contains__, rows)) if hidden else list(rows)
+            order = list(filterfalse(hidden.__contains__, keys)) if hidden else list(keys)
             self._hidden = (order, hidden)
             return order
         # Few rows match: those, their parents and their children (from the children index, for the matches that
@@ -876,7 +918,7 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
             for key in with_children:
                 shown.update(children.get(key, ()))
         self._hidden = None
-        return list(filter(shown.__contains__, rows))
+        return list(filter(shown.__contains__, keys))
 
     def _match(self, needle: str) -> tuple[set[str] | None, list[str] | None]:
         """Which rows' search texts contain `needle` (casefolded): (the keys of the rows that do not, None) when

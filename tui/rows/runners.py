@@ -172,10 +172,12 @@ class _Entries:
         # Per (namespace, scale set): its runners' sort keys, sorted (created, name), and their rows in that order.
         self.by_group: dict[tuple[str, str], list[tuple]] = {}
         self.flat: dict[tuple[str, str], list[TableRow]] = {}
+        self.flat_keys: dict[tuple[str, str], list[str]] = {}     # …and those rows' keys
         self.dirty_groups: set[tuple[str, str]] = set()
         self.groups: dict[tuple[str, str], tuple[int, str, TableRow]] = {}   # (namespace, set) → (count, label, row)
         self.out: RowList | None = None        # the unscoped rows built last…
-        self.changed: set[str] = set()         # …and the row keys changed since
+        self.changed: set[str] = set()         # …and the row keys changed since…
+        self.fresh: dict[str, TableRow] = {}   # …with the rows now at those keys (a key not here: gone)
 
 
 def runner_rows(ctx: RowContext) -> list[TableRow]:
@@ -198,13 +200,16 @@ def runner_rows(ctx: RowContext) -> list[TableRow]:
             entries.by_group.setdefault((key[0], key[1]), []).append(key)
         entries.dirty_groups = set(entries.by_group)
     else:
-        changed = entries.changed
+        changed, fresh = entries.changed, entries.fresh
+        came: list[TableRow] = []
         for name in dirty:
             old, old_rows = entries.sort_key.get(name), entries.rows.get(name, ())
             _build_entry(ctx, entries, name)
             new, new_rows = entries.sort_key.get(name), entries.rows.get(name, ())
-            changed.update(row.key for row in old_rows)
-            changed.update(row.key for row in new_rows)
+            for row in old_rows:
+                changed.add(row.key)
+                fresh.pop(row.key, None)
+            came.extend(new_rows)
             if old is not None:
                 group = (old[0], old[1])
                 entries.dirty_groups.add(group)
@@ -218,31 +223,46 @@ def runner_rows(ctx: RowContext) -> list[TableRow]:
                 entries.dirty_groups.add(group)
                 if old != new:
                     bisect.insort(entries.by_group.setdefault(group, []), new)
+        for row in came:      # (after every old row is out: a workflow pod can move from one runner to another)
+            changed.add(row.key)
+            fresh[row.key] = row
     scope = ctx.scope
     if scope is not None:
         entries.out = None          # the next unscoped list is compared with nothing (the table holds this one)
         return _scoped_rows(ctx, entries, (scope.namespace, scope.name))
-    rows, flat = entries.rows, entries.flat
+    rows, flat, flat_keys = entries.rows, entries.flat, entries.flat_keys
     for group in entries.dirty_groups:
         keys = entries.by_group.get(group)
         if keys is None:
             flat.pop(group, None)
+            flat_keys.pop(group, None)
         else:
-            flat[group] = [row for key in keys for row in rows[(key[0], key[3])]]
+            flat[group] = stretch = [row for key in keys for row in rows[(key[0], key[3])]]
+            flat_keys[group] = [row.key for row in stretch]
     entries.dirty_groups = set()
     order = sorted(entries.by_group)
     counts = [(group, len(entries.by_group[group])) for group in order]
     kept = _group_rows(ctx, entries, counts)
     out = RowList()
+    out_keys: list[str] = []
     for group in order:
-        out.append(kept[group][2])
+        group_row = kept[group][2]
+        out.append(group_row)
         out.extend(flat[group])
-    changed = entries.changed
-    changed.update(group_key(*group) for group in entries.groups.keys() - kept.keys())
-    changed.update(group_key(*group) for group, entry in kept.items() if entries.groups.get(group) is not entry)
-    out.delta = None if entries.out is None or full else RowsDelta(entries.out, frozenset(changed))
+        out_keys.append(group_row.key)
+        out_keys.extend(flat_keys[group])
+    out.row_keys = out_keys
+    changed, fresh = entries.changed, entries.fresh
+    for group in entries.groups.keys() - kept.keys():
+        changed.add(key := group_key(*group))
+        fresh.pop(key, None)
+    for group, entry in kept.items():
+        if entries.groups.get(group) is not entry:
+            changed.add(key := group_key(*group))
+            fresh[key] = entry[2]
+    out.delta = None if entries.out is None or full else RowsDelta(entries.out, frozenset(changed), fresh)
     out.grouped_total = len(entries.sort_key)
-    entries.groups, entries.out, entries.changed = kept, out, set()
+    entries.groups, entries.out, entries.changed, entries.fresh = kept, out, set(), {}
     return out
 
 
