@@ -964,11 +964,22 @@ class ResourceTable(QuietFocus, ScrollView, can_focus=True):
             # One call in C over the texts (which have exactly the rows' keys; the order does not matter here): no
             # bytecode per row, and no switch to a watch thread midway. Counted before either set is made.
             flags = list(map(contains, texts.values(), repeat(needle)))
-            if 2 * flags.count(True) <= len(rows):  # …few match: no set of the many that do not
+            matches = flags.count(True)
+            if 2 * matches <= len(rows):  # …few match: no set of the many that do not
                 found = list(compress(texts, flags))
                 self._matched = (version, needle, None, found)
                 return None, found
-            excluded = set(compress(texts, map(not_, flags)))
+            misses = len(flags) - matches
+            if not misses:              # (every row: a name they all share, typed letter by letter)
+                excluded = set()
+            elif misses * 16 < len(flags):      # the few that do not match, found by position in C
+                keys, at, where = list(texts), -1, flags.index
+                excluded = set()
+                for _ in range(misses):
+                    at = where(False, at + 1)
+                    excluded.add(keys[at])
+            else:
+                excluded = set(compress(texts, map(not_, flags)))
         self._matched = (version, needle, excluded, None)
         return excluded, None
 
