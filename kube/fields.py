@@ -76,6 +76,7 @@ def epoch(value) -> float:
 _MAPS: dict[tuple, Mapping[str, str]] = {}
 _PIECES: dict[str, object] = {}
 _CACHE_LIMIT = 50_000
+_INTERN_MAX = 100          # strings up to this long are interned (names, images, labels); longer ones are not
 
 
 def str_map(value, drop: str = "") -> Mapping[str, str]:
@@ -102,7 +103,7 @@ def str_map(value, drop: str = "") -> Mapping[str, str]:
 def shared(value):
     """One JSON sub-document, shared with every equal one seen before."""
     if type(value) is str:
-        return intern(value) if len(value) <= 100 else value
+        return intern(value) if len(value) <= _INTERN_MAX else value
     if type(value) is not dict and type(value) is not list or not value:
         return value
     return _shared_piece(value)
@@ -135,7 +136,7 @@ def _container_spec(c):
     for k, v in c.items():
         t = type(v)
         if t is str:
-            out[k] = intern(v) if len(v) <= 100 else v
+            out[k] = intern(v) if len(v) <= _INTERN_MAX else v
         elif t is list and k == "env":
             out[k] = [shared(e) for e in v]
         elif (t is dict or t is list) and v:
@@ -154,7 +155,7 @@ def pod_spec(spec: dict) -> Mapping:
     for k, v in spec.items():
         t = type(v)
         if t is str:
-            out[k] = intern(v) if len(v) <= 100 else v
+            out[k] = intern(v) if len(v) <= _INTERN_MAX else v
         elif t is list and (k == "containers" or k == "initContainers"):
             out[k] = [_container_spec(c) for c in v]
         elif (t is dict or t is list) and v:
