@@ -97,8 +97,7 @@ def _pod_status(spec: dict, status: dict, meta: dict) -> tuple[str, int, int, in
         for cs in reversed(as_list(status.get("containerStatuses"))):
             if type(cs) is not dict:
                 continue
-            count = cs.get("restartCount")
-            restarts += count if type(count) is int else as_int(count)
+            restarts += as_int(cs.get("restartCount"))
             state = cs.get("state")
             if type(state) is not dict:
                 continue
