@@ -91,14 +91,18 @@ def instrument(meter: Meter) -> None:
     from textual._compositor import Compositor
     from textual.widget import Widget
 
+    import arc_top.checks
     from arc_top.kube.jobs import JobsReader
+    from arc_top.kube.logtail import LogTailer
     from arc_top.tui.app import ArcTopApp
     from arc_top.tui.findings import ChecksLoop
 
     for owner, name in ((ArcTopApp, "_tick_header"), (ArcTopApp, "sample"), (ArcTopApp, "flush"),
                         (ArcTopApp, "_warm_search"), (ArcTopApp, "collect_young"), (ArcTopApp, "tidy_memory"),
-                        (ChecksLoop, "step"), (JobsReader, "read"), (JobsReader, "_read_one")):
+                        (ChecksLoop, "step"), (JobsReader, "read"), (JobsReader, "_read_one"),
+                        (LogTailer, "fetch")):
         meter.wrap(owner, name)
+    meter.wrap(arc_top.checks, "run", "checks.run")      # (the checks loop looks it up at its first step)
     paint = getattr(Compositor, "render_update", None)
     if paint is not None:
         @functools.wraps(paint)
@@ -179,7 +183,8 @@ async def measure(kubeconfig: str, seconds: float, keys: bool, samples: int) -> 
         "frames": meter.frames,
         "collections": meter.collections,
         "note": "threads_ms from /proc (10 ms ticks); callbacks nest (sample includes the age tick's work, "
-                "ChecksLoop.step the listener reads, _tick_header collect_young and _warm_search)",
+                "ChecksLoop.step the listener reads, the log tails (LogTailer.fetch) and the check runs (checks.run), "
+                "_tick_header collect_young and _warm_search)",
     }
 
 

@@ -136,3 +136,45 @@ def test_public_api():
     assert callable(checks.run) and isinstance(checks.CODES, dict)
     assert checks.match_log_line("Bad credentials").code == "ARC403"
     assert codes([]) == set() and all(isinstance(f, Finding) for f in run(fleet(resources=False)))
+
+
+def test_log_facts_change_with_what_the_checks_read_of_the_tails_and_only_then():
+    """checks.engine.log_facts stands for the tails in the checks loop's "did anything change" key: tails with equal
+    facts must give equal findings (else a re-read tail would leave stale findings), and a failure line, in a
+    runner's tail or the controller's, must change them (else it would never show)."""
+    from arc_top.checks.engine import log_facts
+    from tests.checks_fixtures import tail
+
+    ers = "arc-runner-set-h8ff4"
+    denied = ("[RUNNER 2026-01-01 00:00:00Z ERR  Runner] System.UnauthorizedAccessException: Access to the path "
+              "'/home/runner/_work/_tool' is denied.")
+    manager = next(o["metadata"]["name"] for o in fleet() if o["kind"] == "Pod"
+                   and o["metadata"]["namespace"] == "arc-systems" and "controller" in o["metadata"]["name"])
+    failing = '2026-01-01T00:00:00Z\tERROR\tReconciler error\t{"error": "failed to create runner: quota exceeded"}'
+    variants = {
+        "one runner, started": [tail(f"{ers}-runner-00000", ["Listening for Jobs"])],
+        "one runner, grown by an ordinary line": [tail(f"{ers}-runner-00000", ["Listening for Jobs",
+                                                                                "Running job: build"])],
+        "two runners, no failure line": [tail(f"{ers}-runner-00000", ["Listening for Jobs"]),
+                                         tail(f"{ers}-runner-00001", ["Listening for Jobs"])],
+        "a failure line": [tail(f"{ers}-runner-00000", ["Listening for Jobs", denied])],
+        "the failure line, and more": [tail(f"{ers}-runner-00000", ["Listening for Jobs", denied, "Cleaning up"])],
+        "the controller, quiet": [tail(f"{ers}-runner-00000", ["Listening for Jobs"]),
+                                  tail(manager, ["starting manager"], ns="arc-systems", container="manager")],
+        "the controller, failing": [tail(f"{ers}-runner-00000", ["Listening for Jobs"]),
+                                    tail(manager, ["starting manager", failing], ns="arc-systems",
+                                         container="manager")],
+    }
+    snap = snapshot(fleet(fs_group=None))
+    facts = {name: log_facts(snap, logs) for name, logs in variants.items()}
+    found = {name: checks.run(snap, now=NOW, logs=logs) for name, logs in variants.items()}
+    for a in variants:
+        for b in variants:
+            if facts[a] == facts[b]:
+                assert found[a] == found[b], (a, b)
+    started = facts["one runner, started"]
+    assert facts["one runner, grown by an ordinary line"] == started == facts["two runners, no failure line"]
+    assert facts["a failure line"] != started and facts["the failure line, and more"] == facts["a failure line"]
+    assert facts["the controller, quiet"] != started != facts["the controller, failing"]
+    assert facts["the controller, failing"] != facts["the controller, quiet"]
+    assert found["a failure line"] != found["one runner, started"]      # (the facts told a real change)

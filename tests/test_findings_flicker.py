@@ -243,7 +243,8 @@ def permissions(tmp_path):
 
 # Its own waits (ARC502 shown, steady runs, cleared after the fix, runs after) are bounded and say what did not
 # come; the suite's 120 s guard cut them short on a slow machine (66 s usually, over 120 s three times in a row on
-# 2026-12-07) with no message but a timeout.
+# 2026-12-07) with no message but a timeout. (A first run that already shows ARC502 is index 0 of the runs: the
+# waits test `is not None`, else a falsy 0 kept them waiting until they failed.)
 @pytest.mark.timeout(600)
 def test_arc502_stays_across_check_runs_under_churn_and_clears_after_the_fs_group_fix(permissions):
     from kubernetes import client
@@ -259,7 +260,9 @@ def test_arc502_stays_across_check_runs_under_churn_and_clears_after_the_fs_grou
     loop = ChecksLoop(monitor, runs.deliver, github=False, recheck=2.0)
     loop.start()
     try:
-        shown_at = wait_for(lambda: runs.first(True), 120, 0.1, "ARC502 for arc-runner-set")
+        # (`first` is an index: the first run may show it, and 0 is an answer, not "not yet")
+        wait_for(lambda: runs.first(True) is not None, 120, 0.1, "ARC502 for arc-runner-set")
+        shown_at = runs.first(True)
         wait_for(lambda: len(runs.since(shown_at)) >= STEADY_RUNS, 180, 0.1, f"{STEADY_RUNS} check runs")
         steady = runs.since(shown_at)
         assert all(steady), f"ARC502 flickered: {''.join('X' if s else '.' for s in steady)} " \
@@ -269,7 +272,8 @@ def test_arc502_stays_across_check_runs_under_churn_and_clears_after_the_fs_grou
         client.CustomObjectsApi(api_client(permissions)).patch_namespaced_custom_object(
             "actions.github.com", "v1alpha1", "arc-runners", "autoscalingrunnersets", "arc-runner-set",
             {"spec": {"template": {"spec": {"securityContext": {"fsGroup": 123}}}}})
-        cleared_at = wait_for(lambda: runs.first(False, patched_from), 240, 0.1, "ARC502 to clear after the fix")
+        wait_for(lambda: runs.first(False, patched_from) is not None, 240, 0.1, "ARC502 to clear after the fix")
+        cleared_at = runs.first(False, patched_from)
         wait_for(lambda: len(runs.since(cleared_at)) >= 5, 120, 0.1, "5 more check runs")
         after = runs.since(cleared_at)
         assert not any(after), f"ARC502 came back: {''.join('X' if s else '.' for s in after)}"

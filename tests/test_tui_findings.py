@@ -412,8 +412,9 @@ def test_checks_loop_runs_only_when_the_snapshot_changed():
 
 
 def test_checks_loop_past_recheck_runs_again_only_after_rerun_when_nothing_it_reads_changed():
-    """`recheck` reads the tails and probes again; with `rerun` longer, the checks run only if one of them
-    changed (a tail's signature here), an age crossed a threshold, or `rerun` passed."""
+    """`recheck` reads the tails and probes again; with `rerun` longer, the checks run only if what they read of
+    them changed (a failure line in a tail here, not a line no check looks for), an age crossed a threshold, or
+    `rerun` passed."""
     from arc_top.kube.model import LogTail
 
     monitor = CountingMonitor()
@@ -439,14 +440,19 @@ def test_checks_loop_past_recheck_runs_again_only_after_rerun_when_nothing_it_re
     for _ in range(3):
         last, when = loop.step(last, when)               # the tails are read again, unchanged: no run
     assert runs == [1] and len(fetched) == 4
-    tailer.lines = ("started", "Access to the path is denied")
-    last, when = loop.step(last, when)                   # a tail that changed runs them
-    assert runs == [1, 2]
+    tailer.lines = ("started", "Running job: build")
+    for _ in range(2):
+        last, when = loop.step(last, when)               # it grew by a line no check looks for: no run
+    assert runs == [1] and len(fetched) == 6
+    tailer.lines = ("started", "Running job: build",
+                    "Access to the path '/home/runner/_work/_tool' is denied.")
+    last, when = loop.step(last, when)                   # a failure line runs them
+    assert runs == [1, 3]
     last, when = loop.step(last, when)
-    assert runs == [1, 2]
+    assert runs == [1, 3]
     loop.rerun = 0                                       # …and so does `rerun`, with nothing changed
     loop.step(last, when)
-    assert runs == [1, 2, 2]
+    assert runs == [1, 3, 3]
 
 
 def test_checks_loop_sleeps_until_an_age_crosses_a_threshold_or_the_job_figures_change():

@@ -1,7 +1,8 @@
 """The checks in the monitor: a daemon thread that runs them, and what the rows need from their findings.
 
 `ChecksLoop` runs `checks.run` off the UI thread, at most every `interval` seconds and only when the snapshot
-version, the log tails or the listeners' job figures changed, or when an age can cross a check's threshold
+version, what the checks read of the log tails (checks.engine.log_facts: a failure line, not any new line) or
+the listeners' job figures changed, or when an age can cross a check's threshold
 (checks.deadlines), or `rerun` seconds passed. With a real connection it also reads log tails
 (kube.logtail.LogTailer, within its budget), again every `recheck` seconds. It hands each result to a callback
 (the app posts it as a message; the screen applies it like a change set). With nothing changing it costs next to
@@ -328,6 +329,8 @@ class ChecksLoop:
         self._hold_until = 0.0            # time.monotonic() until which a round waits at its pause points (hold)
         self._held = 0.0                  # seconds the current round has waited there
         self._engine_pauses = False       # the engine is checks.run, which takes `pause`
+        self._ran_tails: Sequence = ()    # the log tails the last run read, and what the checks read of them
+        self._ran_facts: tuple | None = None      # (checks.engine.log_facts; None: not worked out yet)
 
     @property
     def checked_version(self) -> int:
@@ -462,6 +465,9 @@ class ChecksLoop:
         key = (snapshot.version, tails_signature(tails),
                tuple((getattr(r, "probed_at", 0), tuple(getattr(r, "scale_sets", ()))) for r in probes or ()),
                checks_jobs_signature(self.jobs or {}))
+        if last is not None and key[1] != last[1] and key[0] == last[0] and key[2:] == last[2:] and \
+                self._same_log_facts(snapshot, tails):
+            key = (key[0], last[1]) + key[2:]     # other tails, but what the checks read of them is the same
         now = time.monotonic()
         clock = self.clock()
         rerun = self.recheck if self.rerun is None else self.rerun
@@ -496,10 +502,24 @@ class ChecksLoop:
         self.runs += 1
         self._ran_at = now
         self._findings, self._version, self._failed = list(findings), snapshot.version, False
+        self._ran_tails, self._ran_facts = tails, None
         self._jobs_shown = jobs_signature(self.jobs or {})
         if not self._stop.is_set():
             self.deliver(list(findings), snapshot.version, "")
         return key, now
+
+    def _same_log_facts(self, snapshot, tails: Sequence) -> bool:
+        """Whether the checks would read of `tails` what they read of the last run's (checks.engine.log_facts; the
+        snapshot is the run's: same version). Worked out when a re-read finds other tails and nothing else
+        changed, about once a `recheck` on an idle cluster; a failure is a difference."""
+        try:
+            from arc_top.checks.engine import log_facts
+
+            if self._ran_facts is None:
+                self._ran_facts = log_facts(snapshot, self._ran_tails)
+            return log_facts(snapshot, tails) == self._ran_facts
+        except Exception:  # a tail or snapshot the checks cannot read: they run, and say so themselves
+            return False
 
     def _deliver_jobs(self) -> None:
         """The job figures changed where no check looks (see checks_jobs_signature): the last run's findings are
