@@ -143,13 +143,12 @@ def test_log_facts_change_with_what_the_checks_read_of_the_tails_and_only_then()
     facts must give equal findings (else a re-read tail would leave stale findings), and a failure line, in a
     runner's tail or the controller's, must change them (else it would never show)."""
     from arc_top.checks.engine import log_facts
-    from tests.checks_fixtures import tail
+    from tests.checks_fixtures import controller_pod, tail
 
     ers = "arc-runner-set-h8ff4"
     denied = ("[RUNNER 2026-01-01 00:00:00Z ERR  Runner] System.UnauthorizedAccessException: Access to the path "
               "'/home/runner/_work/_tool' is denied.")
-    manager = next(o["metadata"]["name"] for o in fleet() if o["kind"] == "Pod"
-                   and o["metadata"]["namespace"] == "arc-systems" and "controller" in o["metadata"]["name"])
+    manager = controller_pod()["metadata"]["name"]           # (the fleet's controller)
     failing = '2026-01-01T00:00:00Z\tERROR\tReconciler error\t{"error": "failed to create runner: quota exceeded"}'
     variants = {
         "one runner, started": [tail(f"{ers}-runner-00000", ["Listening for Jobs"])],
