@@ -130,6 +130,24 @@ async def test_search_texts_are_made_ahead_once_the_panels_have_their_rows():
         assert all(p.table.total_count for p in main.panels)
 
 
+async def test_the_timers_at_exit_are_quiet_when_a_panel_table_is_already_gone():
+    """At exit Textual takes the widgets down while the app's timers can still fire: the search warm-up then
+    found a panel without its table and raised NoMatches, which failed the app's exit. They do nothing."""
+    monitor = incident_monitor()
+    app = make_app(monitor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await loaded(pilot)
+        await main.panel("findings").table.remove()
+        main._tables = None                 # (looked up once: as before the first warm-up)
+        assert main.warm_search(0.01) is False
+        app._warm_search()                  # the timer's own path, panels filled or not
+    # Once the app is down (its panels gone), the timers' callbacks do nothing.
+    assert not app.is_running
+    app._tick_header()
+    app.sample()
+    app._warm_search()
+
+
 async def test_slash_filters_the_focused_panel_and_escape_clears():
     app = make_app(incident_monitor())
     async with app.run_test(size=(80, 24)) as pilot:

@@ -381,6 +381,8 @@ class ArcTopApp(App):
             self._request_flush()
 
     def _tick_header(self) -> None:
+        if not self.is_running:
+            return                      # exiting: Textual takes the widgets down while the timers can still fire
         self.collect_young()
         self.main_screen.refresh_header()
         if self._changes_pending.is_set() or self._findings is not None:
@@ -394,7 +396,7 @@ class ArcTopApp(App):
         have their rows, between flushes and away from keys; nothing at all while no row changed."""
         self._warm_timer = None
         monitor = self.monitor
-        if monitor is None or not _panels_filled(monitor) or self._flush_task is not None \
+        if monitor is None or not self.is_running or not _panels_filled(monitor) or self._flush_task is not None \
                 or time.monotonic() - self._key_at < WARM_AFTER_KEY_S or not self.main_screen.is_mounted:
             return                  # (the next header tick tries again)
         if self.main_screen.warm_search(WARM_CHUNK_S):
@@ -608,8 +610,8 @@ class ArcTopApp(App):
     def sample(self) -> None:
         """Every few seconds: a sparkline sample, and ages move on."""
         monitor = self.monitor
-        if monitor is None:
-            return
+        if monitor is None or not self.is_running:
+            return                      # (exiting: see _tick_header)
         snapshot = monitor.snapshot()
         changed = self.sampler.sample(snapshot)
         self.main_screen.tick(snapshot, trends_changed=changed)

@@ -220,7 +220,10 @@ class MainScreen(FocusRestyle, Screen):
         """Search texts made ahead in the panels' tables, for about `seconds` (ResourceTable.warm_search).
         True: more to do. (Called every second: the tables are looked up once, not queried each time.)"""
         if self._tables is None:
-            self._tables = tuple(panel.table for panel in self.panels)
+            try:
+                self._tables = tuple(panel.table for panel in self.panels)
+            except NoMatches:               # shutting down: a timer fired after a panel's table went
+                return False
         return any(table.warm_search(seconds) for table in self._tables)
 
     def focused_panel(self) -> Panel | None:
