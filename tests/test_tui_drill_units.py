@@ -289,3 +289,27 @@ async def test_container_picker_switches_containers():
         assert requests[-1].since_seconds == 60
         await pilot.press("p")
         assert requests[-1].previous and not requests[-1].follow
+
+
+@pytest.mark.asyncio
+async def test_log_lines_that_arrive_while_the_app_exits_are_dropped_quietly():
+    """The drain timer can fire while Textual takes the widgets down at exit: lines queued then are dropped (the
+    log view they would go to is gone; looking for it raised)."""
+    from arc_top.tui.screens.logs import LogScreen
+    from tests.test_tui_drill_snapshots import FakeSource
+
+    source = FakeSource()
+    app = drill_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        screen = LogScreen(source, ObjectRef("Pod", NS, RUNNER), ("test",))
+        await app.push_screen(screen)
+        await until(pilot, lambda: app.screen is screen)
+        with screen._lock:
+            screen._pending.append((screen._gen, "lines", rows(3, text="queued")))
+        screen.drain()                          # running: the lines are shown
+        assert screen.view.line_count >= 3
+    assert not app.is_running
+    with screen._lock:
+        screen._pending.append((screen._gen, "lines", rows(3, text="late")))
+    screen.drain()

@@ -240,7 +240,7 @@ class FixScreen(Screen):
                 status.update(self._status_text())
 
     def _tick(self) -> None:
-        if self.watch is not None and not self.watch.ended:
+        if self.watch is not None and not self.watch.ended and self.is_running and self.app.is_running:  # (exiting)
             self.verification_changed()      # the seconds counter
 
     # ---- planning and dry-run (thread worker) -----------------------------------------------------------------

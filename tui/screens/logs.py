@@ -268,6 +268,8 @@ class LogScreen(SearchMixin, DrillScreen):
 
     def drain(self) -> None:
         """Every DRAIN_S: everything queued, in one append per run of lines."""
+        if not self.is_running or not self.app.is_running:
+            return                  # exiting: Textual takes the widgets down while the timer can still fire
         with self._lock:
             pending, self._pending = self._pending, []
         if not pending:
