@@ -17,6 +17,7 @@ from arc_top.tui.status import ago_text, connection_state, counts
 from arc_top.tui.trends import TrendSampler
 from tests.test_tui_app import loaded, shown
 from tests.tui_fixtures import MONO, NOW, incident_monitor, live_kinds, pod, runner, scale_set
+from tests.waiting import until
 
 
 def test_the_last_event_is_shown_coarse_so_a_live_header_does_not_change_every_second():
@@ -157,6 +158,7 @@ async def test_the_minutely_full_collection_waits_for_a_change():
                     header_interval=3600, flush_interval=0.05)
     async with app.run_test(size=(120, 30)) as pilot:
         await loaded(pilot)
+        await until(pilot, lambda: app._fill_shown, what="the first lists on screen")
         app.tidy_memory()
         assert app._frozen_at and app.memory_tidied
         app._frozen_at -= 61                     # a minute on, nothing changed: no full collection

@@ -58,6 +58,14 @@ class FillingMonitor(FakeMonitor):
         return self.filled
 
 
+async def filled(pilot, monitor: FillingMonitor) -> None:
+    """The last first list lands (the monitor calls the app, as a watch thread does) and the app's flush puts it on
+    screen."""
+    monitor.filled = True
+    monitor._notify()
+    await until(pilot, lambda: pilot.app._fill_shown, what="the panels' first lists on screen")
+
+
 @pytest.fixture
 def collector_restored():
     """The collector is process-wide: whatever a failing test leaves, the next test finds it as it was."""
@@ -89,7 +97,10 @@ async def test_the_collector_is_off_while_the_panels_fill_and_on_once_they_are_f
         app.tidy_memory()                          # the panels are not full yet: it stays off
         assert not gc.isenabled()
         monitor.filled = True
-        app.tidy_memory()                          # full: one collection, the survivors frozen, the collector on
+        app.tidy_memory()                          # the monitor has them, the screen not yet: still off
+        assert not gc.isenabled() and not app._frozen_at
+        await filled(pilot, monitor)
+        app.tidy_memory()                          # on screen: one collection, the survivors frozen, the collector on
         assert gc.isenabled()
         assert gc.get_threshold()[2] == FULL_GC_AFTER     # automatic full collections rare: the minute's is it
     assert gc.isenabled()
@@ -106,7 +117,7 @@ async def test_young_collections_run_at_the_header_tick_once_the_panels_are_full
     app = make_app(monitor, header_interval=3600)     # (the test calls the tick itself)
     async with app.run_test(size=(120, 40)) as pilot:
         await monitor_ready(pilot)
-        monitor.filled = True
+        await filled(pilot, monitor)
         app.tidy_memory()
         assert gc.isenabled() and gc.get_threshold()[0] == YOUNG_GC_SAFETY     # automatic ones: a safety net
 
@@ -178,7 +189,7 @@ async def test_the_commands_start_up_pause_is_taken_over_by_the_app_and_ended_af
     async with app.run_test(size=(120, 40)) as pilot:
         await monitor_ready(pilot)
         assert not gcpause.adopt()                 # the app's now
-        monitor.filled = True
+        await filled(pilot, monitor)
         app.tidy_memory()
         assert gc.isenabled()
     gcpause.release()

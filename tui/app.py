@@ -176,6 +176,7 @@ class ArcTopApp(App):
         self._flush_ended = 0.0              # time.monotonic() at the end of the last flush…
         self._flush_cost = 0.0               # …and how long it took
         self._filled = False                  # a flush has applied the panels' first lists, all of them (_pause)
+        self._fill_shown = False              # …and has ended its steps: they are all on screen (tidy_memory)
         self._frozen_at = 0.0                # time.monotonic() of the last gc.freeze (see tidy_memory)
         self._tidy_scheduled = False
         self._gc_paused_at = 0.0             # time.monotonic() the collector was turned off for the fill (0: on)
@@ -278,11 +279,15 @@ class ArcTopApp(App):
             self.monitor = message.monitor
         self.main_screen.set_connection(connection_of(message.monitor), getattr(message.monitor, "info", None))
         self._changes_pending.clear()
+        filled = _panels_filled(message.monitor)    # (before the drain: in it)
         message.monitor.drain()                 # drain first: the snapshot taken next includes it all
         snapshot = message.monitor.snapshot()
         self.sampler.watch_pods(snapshot)
         self.sampler.sample(snapshot)
         self.main_screen.apply(snapshot, None)
+        if filled:                              # (a small cluster's lists can all end before the app is ready)
+            self._filled = True
+            self._fill_on_screen()
         self.checks = ChecksLoop(message.monitor, self._deliver_findings, self.clock, github=self.github,
                                  github_timeout=self.github_timeout, rerun=CHECKS_RERUN_S)
         self._idle_recheck, self._idle_rerun = self.checks.recheck, self.checks.rerun
@@ -485,6 +490,8 @@ class ArcTopApp(App):
         if filling:
             self._filled = True
         if not changes:
+            if self._filled:
+                self._fill_on_screen()
             return
         snapshot = monitor.snapshot()
         if PODS in changes.relisted:
@@ -494,8 +501,14 @@ class ArcTopApp(App):
         self.main_screen.set_connection(connection_of(monitor), getattr(monitor, "info", None))
         for _ in self.main_screen.apply_steps(snapshot, changes):
             await self._between_steps()     # keys pressed meanwhile are handled between two steps
-        if not self._frozen_at and not self._tidy_scheduled and _panels_filled(monitor):
-            # The first full collection (150 ms at 5,000 runners) waits until the first fill has been painted.
+        if self._filled:
+            self._fill_on_screen()
+
+    def _fill_on_screen(self) -> None:
+        """What applied the panels' first lists has ended (every step of its flush, or the first apply): the
+        first full collection (150 ms at 5,000 runners, 500 ms at 20,000) follows once that has been painted."""
+        self._fill_shown = True
+        if not self._frozen_at and not self._tidy_scheduled:
             self._tidy_scheduled = True
             self.set_timer(FIRST_TIDY_DELAY_S, self._first_tidy)
 
@@ -528,7 +541,10 @@ class ArcTopApp(App):
         if version != self._version_seen:
             self._version_seen, self._version_at = version, now
         if not self._frozen_at:
-            if not _panels_filled(monitor):
+            # Not before the flush that applies the first lists has ended: the monitor has them a flush earlier,
+            # and a trend sample's tidy in between ran the first full collection (0.5 s at 20,000 runners) before
+            # the last rows were on screen.
+            if not self._fill_shown:
                 if self._gc_paused_at and now - self._gc_paused_at > FILL_GC_LIMIT_S:
                     self._resume_gc()       # a fill that never ends must not keep garbage cycles forever
                 return
