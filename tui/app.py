@@ -175,8 +175,8 @@ class ArcTopApp(App):
         self._changes_pending = threading.Event()
         self._flush_ended = 0.0              # time.monotonic() at the end of the last flush…
         self._flush_cost = 0.0               # …and how long it took
-        self._filled = False                  # a flush has applied the panels' first lists, all of them (_pause)
-        self._fill_shown = False              # …and has ended its steps: they are all on screen (tidy_memory)
+        self._filled = False                  # the panels' first lists, all of them, are being applied (_pause)…
+        self._fill_shown = False              # …and have been: every step of that flush ended (tidy_memory)
         self._frozen_at = 0.0                # time.monotonic() of the last gc.freeze (see tidy_memory)
         self._tidy_scheduled = False
         self._gc_paused_at = 0.0             # time.monotonic() the collector was turned off for the fill (0: on)
