@@ -69,8 +69,9 @@ def _created_before(raw: dict, seconds: float) -> bool:
 
 def _settled(sb, name: str = "") -> None:
     """Wait SETTLE_S seconds of simulation (a scenario shows its failures by then) and, on a loaded machine, until
-    the live check shows the codes the scenario is built for (tests/test_check_scenarios.py); then pause it (a dump
-    taken before the runners failed would miss what its replay then shows)."""
+    the live check shows the codes the scenario is built for (tests/test_check_scenarios.py); then pause it, and
+    check again that the paused sandbox shows them (a dump taken before the runners failed would miss what its
+    replay then shows)."""
     import time
 
     from tests.test_check_scenarios import EXPECTED
@@ -91,9 +92,21 @@ def _settled(sb, name: str = "") -> None:
         if name in LOGGED_ARC501 and any(f["code"] == "ARC501" and f["severity"] != "error" for f in findings):
             return False
         return wanted <= {f["code"] for f in findings}
+
+    def paused_showing() -> bool:
+        # The pause comes a check after what the check saw (runners churn meanwhile): what the dump records is the
+        # paused sandbox, so it is that which must show them; if not, the simulation goes on and the wait too.
+        if not shown():
+            return False
+        sb.pause()
+        if shown():
+            return True
+        sb.resume()
+        return False
     if wanted:
-        wait_for(shown, timeout=60, step=1.0, what=f"{name} showing its failures")
-    sb.pause()
+        wait_for(paused_showing, timeout=90, step=1.0, what=f"{name} showing its failures, paused")
+    else:
+        sb.pause()
 
 
 def _secret_values(sb) -> list[str]:
