@@ -66,13 +66,24 @@ async def found(pilot, code: str, scale_set: str, timeout: float = 60):
     return match()
 
 
-async def open_fix(pilot, finding) -> FixScreen:
-    """`5`, the cursor on the finding's row, `f`: the fix screen (a dialog it opens may be over it already)."""
+async def open_fix(pilot, finding, gone_ok: bool = False) -> FixScreen | None:
+    """`5`, the cursor on the finding's row, `f`: the fix screen (a dialog it opens may be over it already).
+    `gone_ok`: None when the row is not there within 10 s or went before the cursor got to it (a churned pod's
+    finding goes with its pod)."""
     app = pilot.app
     await pilot.press("5")
     findings = app.main_screen.panel("findings").table
-    await until(pilot, lambda: findings.has_row(finding_key(finding)), what="the finding's row")
-    assert findings.select_key(finding_key(finding))
+    try:
+        await until(pilot, lambda: findings.has_row(finding_key(finding)), timeout=10 if gone_ok else 20,
+                    what="the finding's row")
+    except AssertionError:
+        if gone_ok:
+            return None
+        raise
+    selected = findings.select_key(finding_key(finding))
+    if gone_ok and not selected:
+        return None
+    assert selected
     await pilot.press("f")
     await until(pilot, lambda: any(isinstance(s, FixScreen) for s in app.screen_stack), timeout=10,
                 what="the fix screen")
@@ -167,21 +178,18 @@ async def test_read_only_sends_no_mutating_request(incident, audit_home):
         await found(pilot, "ARC501", "team-a/team-a-kube")
         await found(pilot, "ARC506", "team-b/team-b-dind")
         main = app.main_screen
-        table = main.panel("findings").table
         targets = fixable(main.findings.findings)
         assert len({f.code for f in targets}) >= 3, [f.code for f in targets]
         opened = set()
         for finding in targets:
             # The panel shows a check run's findings a moment after they arrive; a churned pod's finding may be
-            # gone by now (its pod replaced): nothing to open then.
-            try:
-                await until(pilot, lambda finding=finding: table.has_row(finding_key(finding)), timeout=10)
-            except AssertionError:
+            # gone by now, or go while the cursor moves to it (its pod replaced): nothing to open then.
+            screen = await open_fix(pilot, finding, gone_ok=True)
+            if screen is None:
                 continue
-            screen = await open_fix(pilot, finding)
             text = await settled(pilot, screen)
             if screen.phase == "ready":
-                opened.add(finding.code)
+                opened.add(screen.finding.code)     # (the row under the cursor when `f` was pressed)
                 assert "dry-run: not sent (read-only)" in text
                 assert "read-only: arc-top sends no write" in text
                 assert "kubectl" in text
